@@ -1,0 +1,195 @@
+"""Sufficient statistics per variant, shared by every ``stats`` module.
+
+Row-level data is reduced once (see :mod:`stats.tabular`) to one of these per variant, and
+every test, interval and model works from them, so the same math serves 100 rows or 100
+million and a warehouse can hand in its own aggregates. Shaped like gbstats'
+``ProportionStatistic`` and ``SampleMeanStatistic`` (growthbook/growthbook,
+``packages/stats/gbstats/models/statistics.py``).
+
+Both classes expose the same small protocol, so generic code (delta method, sequential
+tests) can take either: ``name``, ``n``, ``mean``, ``var`` (per-observation variance) and
+``se`` (standard error of the mean). Construction validates: a value that exists is valid.
+Messages start with the field name (``users``, ``conversions``, ``n``, ``mean``, ``sd``);
+:func:`proportion_variants` and :func:`mean_variants` parse JSON-style records and prefix
+the messages with ``variants[i].`` so the web layer can name the exact field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from stats import _validate
+
+
+def _check_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"name must be a non-empty string, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ProportionStats:
+    """Users and conversions of one variant (a binary metric).
+
+    ``users`` is a whole number >= 0 and ``conversions`` a whole number in [0, users];
+    numpy integers and whole floats are accepted and stored as ``int``.
+    """
+
+    name: str
+    users: int
+    conversions: int
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        users = _validate.count("users", self.users)
+        conversions = _validate.count("conversions", self.conversions)
+        if conversions > users:
+            raise ValueError(f"conversions must be <= users ({users}), got {self.conversions!r}")
+        object.__setattr__(self, "users", users)
+        object.__setattr__(self, "conversions", conversions)
+
+    @property
+    def n(self) -> int:
+        """Number of users (the protocol's sample size)."""
+        return self.users
+
+    @property
+    def rate(self) -> float:
+        """Conversion rate ``conversions / users`` (NaN when there are no users)."""
+        return self.conversions / self.users if self.users else math.nan
+
+    @property
+    def mean(self) -> float:
+        """The rate, as the mean of the 0/1 metric (the protocol's mean)."""
+        return self.rate
+
+    @property
+    def var(self) -> float:
+        """Bernoulli variance ``p(1 - p)`` per user (gbstats ``ProportionStatistic.variance``)."""
+        p = self.rate
+        return p * (1.0 - p)
+
+    @property
+    def se(self) -> float:
+        """Unpooled standard error of the rate, ``sqrt(p(1 - p) / users)``."""
+        return math.sqrt(self.var / self.users) if self.users else math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class MeanStats:
+    """Sample size, mean and sample standard deviation (ddof = 1) of one variant.
+
+    ``n`` is a whole number >= 0, ``mean`` finite and ``sd`` finite and >= 0. Build it from
+    sums with :meth:`from_sums` when that is what a warehouse gives.
+    """
+
+    name: str
+    n: int
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        object.__setattr__(self, "n", _validate.count("n", self.n))
+        object.__setattr__(self, "mean", _validate.finite("mean", self.mean))
+        object.__setattr__(self, "sd", _validate.non_negative("sd", self.sd))
+
+    @classmethod
+    def from_sums(cls, name: str, n: int, total: float, total_sq: float) -> MeanStats:
+        """From ``n``, the sum and the sum of squares of the observations.
+
+        Sample variance ``(Σx² − (Σx)²/n) / (n − 1)`` (the textbook computational formula,
+        e.g. Chan, Golub & LeVeque 1983, "Algorithms for computing the sample variance",
+        eq. 1.2). It loses precision when the mean is huge relative to the spread, so
+        :func:`stats.tabular.summarize` computes sums of values shifted by a reference point
+        instead; a tiny negative variance from rounding is clipped to 0. With ``n < 2`` the
+        sd is 0 (undefined; callers that need it warn).
+        """
+        n = _validate.count("n", n)
+        total = _validate.finite("total", total)
+        total_sq = _validate.finite("total_sq", total_sq)
+        if n == 0:
+            return cls(name, 0, 0.0, 0.0)
+        mean = total / n
+        var = max(total_sq - total * mean, 0.0) / (n - 1) if n > 1 else 0.0
+        return cls(name, n, mean, math.sqrt(var))
+
+    @property
+    def var(self) -> float:
+        """Sample variance ``sd²`` per observation."""
+        return self.sd * self.sd
+
+    @property
+    def se(self) -> float:
+        """Standard error of the mean, ``sd / sqrt(n)``."""
+        return self.sd / math.sqrt(self.n) if self.n else math.nan
+
+    @property
+    def total(self) -> float:
+        """Sum of the observations, ``n * mean``."""
+        return self.n * self.mean
+
+
+Stats = TypeVar("Stats", ProportionStats, MeanStats)
+
+
+def _records(
+    records: Sequence[Mapping[str, Any]],
+    cls: type[Stats],
+    keys: Mapping[str, str],
+    field: str,
+) -> tuple[Stats, ...]:
+    """Build one ``cls`` per record (``keys`` maps JSON key -> constructor argument).
+
+    Errors are prefixed with ``field[i].`` and name the JSON key; names must be unique.
+    """
+    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+        raise ValueError(f"{field} must be a list of objects, got {records!r}")
+    out: list[Stats] = []
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        where = f"{field}[{i}]"
+        if not isinstance(rec, Mapping):
+            raise ValueError(f"{where} must be an object with {', '.join(keys)}, got {rec!r}")
+        for key in keys:
+            if key not in rec:
+                raise ValueError(f"{where}.{key} is required")
+        try:
+            item = cls(**{arg: rec[key] for key, arg in keys.items()})
+        except ValueError as exc:
+            msg = str(exc)
+            for key, arg in keys.items():
+                if msg.startswith(f"{arg} "):
+                    msg = key + msg[len(arg) :]
+            raise ValueError(f"{where}.{msg}") from None
+        if item.name in seen:
+            raise ValueError(f"{where}.name must be unique, got {item.name!r} twice")
+        seen.add(item.name)
+        out.append(item)
+    return tuple(out)
+
+
+def proportion_variants(
+    records: Sequence[Mapping[str, Any]], field: str = "variants"
+) -> tuple[ProportionStats, ...]:
+    """Parse ``[{"name", "users", "conversions"}, ...]`` into :class:`ProportionStats`.
+
+    Errors read like ``variants[1].conversions must be <= users (1000), got 1200``.
+    """
+    keys = {"name": "name", "users": "users", "conversions": "conversions"}
+    return _records(records, ProportionStats, keys, field)
+
+
+def mean_variants(
+    records: Sequence[Mapping[str, Any]], field: str = "variants"
+) -> tuple[MeanStats, ...]:
+    """Parse ``[{"name", "users", "mean", "sd"}, ...]`` into :class:`MeanStats`.
+
+    The API calls the sample size ``users``; errors name it so, e.g.
+    ``variants[0].users must be a whole number >= 0, got 2.5``.
+    """
+    keys = {"name": "name", "users": "n", "mean": "mean", "sd": "sd"}
+    return _records(records, MeanStats, keys, field)
