@@ -1,0 +1,780 @@
+"""Reading the CSV files users have, and reducing them once to sufficient statistics.
+
+Three steps, each usable alone (the A/B analyzer, Bayesian, CUPED and DoE modules share them):
+
+1. :func:`read_csv` parses bytes or text with pandas' pyarrow engine, after detecting what a
+   spreadsheet export may throw at us: a UTF-8 byte-order mark, the delimiter (``,`` ``;``
+   tab ``|``), a missing header row, quoted fields. Problems raise :class:`CSVError`, which
+   names the column (``field``) and the 1-based data row (``row``) where that applies.
+2. :func:`infer_roles` guesses the layout (one row per user, or one row per variant with
+   aggregates) and which column plays which role, and lists the candidates for each role so
+   a UI can show the mapping and let the user change it.
+3. :func:`summarize` (row per user) and :func:`summarize_aggregates` (row per variant), or
+   :func:`summarize_table` which dispatches on the layout, reduce the table to
+   :class:`~stats.sufficient.ProportionStats` or :class:`~stats.sufficient.MeanStats` per
+   variant, with plain-language warnings for what was left out.
+
+Row numbers in messages count data rows from 1 (the row after the header is row 1); empty
+lines are skipped and not counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from stats.sufficient import MeanStats, ProportionStats
+
+Kind = Literal["binary", "continuous"]
+Layout = Literal["users", "variants"]
+
+DELIMITERS = (",", ";", "\t", "|")
+MAX_VARIANTS = 50
+"""A column with more distinct values than this is not a variant column."""
+MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None")
+"""Cell contents read as blank (left out and counted)."""
+
+_BOM = b"\xef\xbb\xbf"
+_SNIFF_BYTES = 64 * 1024
+_SNIFF_LINES = 50
+_INFER_ROWS = 50_000
+_ROWS_LISTED = 5
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_TRUE = frozenset({"1", "true", "t", "yes", "y"})
+_FALSE = frozenset({"0", "false", "f", "no", "n"})
+
+
+class CSVError(ValueError):
+    """A CSV that cannot be used, saying what is wrong and where.
+
+    ``field`` is the column name, or ``"file"`` for the file as a whole; ``row`` is the
+    1-based data row, or ``None`` when the problem is not on one row.
+    """
+
+    def __init__(self, message: str, *, field: str = "file", row: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.row = row
+
+
+def _cell_error(column: str, row: int, problem: str) -> CSVError:
+    return CSVError(f"row {row}, column {column!r}: {problem}", field=column, row=row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A parsed CSV and what was detected while reading it."""
+
+    frame: pd.DataFrame
+    delimiter: str
+    had_bom: bool
+    has_header: bool
+    n_rows: int
+    blank_cells: Mapping[str, int]
+    """Blank (or NA/null) cells per column."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.frame.columns)
+
+
+def _to_bytes(data: bytes | str) -> tuple[bytes, bool]:
+    """UTF-8 bytes without a BOM, and whether there was one; rejects binary content."""
+    if isinstance(data, str):
+        had_bom = data.startswith("\ufeff")
+        raw = data.removeprefix("\ufeff").encode("utf-8", errors="surrogatepass")
+    elif isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        had_bom = raw.startswith(_BOM)
+        raw = raw.removeprefix(_BOM)
+    else:
+        raise CSVError(f"file must be bytes or text, got {type(data).__name__}")
+    if raw.startswith(b"PK\x03\x04"):
+        raise CSVError(
+            "file is not a text CSV: it looks like an Excel workbook or a zip archive; "
+            "save it as 'CSV UTF-8' and try again"
+        )
+    if b"\x00" in raw:
+        raise CSVError("file is not a text CSV: it contains binary data (NUL bytes)")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CSVError(
+            f"file is not a text CSV: it is not UTF-8 (byte 0x{raw[exc.start]:02x} at "
+            f"position {exc.start}); save it as 'CSV UTF-8' and try again"
+        ) from None
+    return raw, had_bom
+
+
+def _sample_rows(text: str) -> list[str]:
+    """The first non-empty lines of the file, for sniffing."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[:_SNIFF_LINES]
+
+
+def detect_delimiter(lines: Sequence[str]) -> str:
+    """The candidate delimiter giving the most consistent field count (> 1) across lines.
+
+    Scored by the share of lines whose field count equals the most common count, then by
+    that count; quotes are honoured (``csv.reader``). Falls back to ``,`` for one column.
+    """
+    best, best_score = ",", (0.0, 1)
+    for delim in DELIMITERS:
+        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = (counts.count(mode) / len(counts), mode)
+        if mode > 1 and score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _looks_numeric(cell: str) -> bool:
+    return bool(_NUMBER.match(cell))
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """A first row is data, not a header, when a cell in it looks like a number and so does
+    that column further down (column names are not numbers); otherwise it is a header."""
+    first, rest = rows[0], rows[1:]
+    for j, cell in enumerate(first):
+        below = [r[j] for r in rest if j < len(r) and r[j].strip()]
+        if _looks_numeric(cell) and (not below or all(_looks_numeric(c) for c in below)):
+            return False
+    return True
+
+
+def _column_names(header: list[str]) -> list[str]:
+    """Header cells stripped; blanks become ``colN``; repeats get a ``_2``, ``_3`` suffix."""
+    names: list[str] = []
+    for j, cell in enumerate(header, start=1):
+        base = cell.strip() or f"col{j}"
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base}_{k}", k + 1
+        names.append(name)
+    return names
+
+
+def _ragged_row(text: str, delimiter: str, width: int, skip: int) -> tuple[int, int] | None:
+    """The first data row (1-based) whose field count differs from ``width``, and its count."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    row = 0
+    for fields in reader:
+        if not fields or (not "".join(fields).strip() and len(fields) == 1):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        row += 1
+        if len(fields) != width:
+            return row, len(fields)
+    return None
+
+
+def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
+    """Parse a CSV into a :class:`Table`, detecting BOM, delimiter and header.
+
+    Parsing uses pandas with ``engine="pyarrow"`` (multi-threaded, strings kept in Arrow
+    memory); types are inferred per column (integers, floats, ``true/false`` as booleans,
+    text). ``max_rows`` caps the number of data rows. Raises :class:`CSVError` for an empty
+    file, binary or non-UTF-8 content, a header without data, rows with a different number
+    of fields than the header (naming the row), or more than ``max_rows`` rows.
+    """
+    raw, had_bom = _to_bytes(data)
+    raw = raw.lstrip(b"\r\n")
+    if not raw.strip():
+        raise CSVError("file is empty")
+    head = raw[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    if len(raw) > _SNIFF_BYTES and "\n" in head:
+        head = head[: head.rindex("\n")]
+    lines = _sample_rows(head)
+    delimiter = detect_delimiter(lines)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    has_header = _has_header(rows)
+    if has_header and len(rows) == 1:
+        raise CSVError("file has only a header row and no data rows")
+    names = _column_names(rows[0]) if has_header else [f"col{j + 1}" for j in range(len(rows[0]))]
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(raw),
+            engine="pyarrow",
+            sep=delimiter,
+            header=None,
+            names=names,
+            skiprows=1 if has_header else 0,
+            keep_default_na=False,
+            na_values=list(MISSING),
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        text = raw.decode("utf-8")
+        ragged = _ragged_row(text, delimiter, len(names), 1 if has_header else 0)
+        if ragged is not None:
+            row, width = ragged
+            raise CSVError(
+                f"row {row} has {width} fields but the {'header' if has_header else 'first row'}"
+                f" has {len(names)}; check for a missing or extra {_delimiter_name(delimiter)}"
+                " or an unquoted value containing one",
+                row=row,
+            ) from None
+        raise CSVError(f"file could not be parsed as CSV: {exc}") from None
+    if frame.empty:
+        raise CSVError("file has only a header row and no data rows")
+    if max_rows is not None and len(frame) > max_rows:
+        raise CSVError(f"file has {len(frame):,} rows; the limit is {max_rows:,}")
+    blanks = frame.isna().sum()
+    return Table(
+        frame=frame,
+        delimiter=delimiter,
+        had_bom=had_bom,
+        has_header=has_header,
+        n_rows=len(frame),
+        blank_cells={str(k): int(v) for k, v in blanks.items()},
+    )
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
+
+
+# ---------------------------------------------------------------------------------------------
+# Column roles
+
+
+@dataclass(frozen=True, slots=True)
+class MetricColumn:
+    """A metric column and whether it is 0/1 (``binary``) or a number (``continuous``)."""
+
+    name: str
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """The detected layout and column for each role (``None`` when nothing fits).
+
+    ``layout="users"`` uses ``variant``, ``user_id`` and ``metrics``; ``layout="variants"``
+    uses ``variant``, ``users`` and either ``conversions`` or ``mean`` and ``sd``.
+    ``candidates`` maps each role (``variant``, ``user_id``, ``metric``, ``users``,
+    ``conversions``, ``mean``, ``sd``) to the columns that could fill it, best first.
+    Change a mapping with ``dataclasses.replace(roles, variant="arm")``.
+    """
+
+    layout: Layout
+    variant: str | None
+    user_id: str | None = None
+    metrics: tuple[MetricColumn, ...] = ()
+    users: str | None = None
+    conversions: str | None = None
+    mean: str | None = None
+    sd: str | None = None
+    candidates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_VARIANT_NAMES = _words(
+    "variant variation group arm bucket treatment cohort branch condition version "
+    "experiment_group test_group ab_group split"
+)
+_ID_NAMES = _words(
+    "id user user_id userid uid customer_id visitor_id client_id account_id member_id "
+    "session_id device_id"
+)
+_USERS_NAMES = _words(
+    "users n visitors sessions count participants sample_size exposures exposed "
+    "n_users num_users total_users observations trials"
+)
+_CONVERSIONS_NAMES = _words(
+    "conversions converted conversion conversion_count successes buyers purchasers"
+)
+_MEAN_NAMES = _words("mean avg average")
+_SD_NAMES = _words("sd std stdev stddev std_dev standard_deviation")
+_BINARY_HINTS = re.compile(r"(^|_)(convert\w*|purchased|clicked|retained|churned|is|has|did)(_|$)")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _named(name: str, names: frozenset[str]) -> bool:
+    key = _norm(name)
+    return key in names or any(key.startswith(f"{n}_") or key.endswith(f"_{n}") for n in names)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return bool(ptypes.is_string_dtype(s) or ptypes.is_object_dtype(s))
+
+
+def _is_number(s: pd.Series) -> bool:
+    return bool(ptypes.is_numeric_dtype(s) and not ptypes.is_bool_dtype(s))
+
+
+def _binary_share(s: pd.Series) -> float:
+    """Share of non-blank cells that read as 0/1, true/false or yes/no."""
+    s = s.dropna()
+    if s.empty:
+        return 0.0
+    if ptypes.is_bool_dtype(s):
+        return 1.0
+    if _is_number(s):
+        return float(s.isin((0, 1)).mean())
+    return float(s.astype(str).str.strip().str.lower().isin(_TRUE | _FALSE).mean())
+
+
+def _parse_numbers(s: pd.Series) -> pd.Series:
+    """Text cells as floats (NaN where not a number); a decimal comma (``1,5``) reads as 1.5."""
+    text = s.astype("str").str.strip()
+    num = pd.to_numeric(text, errors="coerce")
+    comma = num.isna() & text.str.fullmatch(r"[+-]?\d+,\d+")
+    if comma.any():
+        num = num.where(~comma, pd.to_numeric(text[comma].str.replace(",", ".")))
+    return num.astype("float64")
+
+
+def _numeric_share(s: pd.Series) -> float:
+    s = s.dropna()
+    if s.empty:
+        return 0.0
+    if ptypes.is_numeric_dtype(s) or ptypes.is_bool_dtype(s):
+        return 1.0
+    return float(_parse_numbers(s).notna().mean())
+
+
+def metric_kind(s: pd.Series, name: str = "") -> Kind | None:
+    """``binary`` when every value is 0/1-like, or when the name says so (``converted``,
+    ``is_*``) and at least 90% are; ``continuous`` when at least half are numbers (so that
+    :func:`summarize` can name the row of a stray value); else None."""
+    share = _binary_share(s)
+    if share == 1.0 or (share >= 0.9 and _BINARY_HINTS.search(_norm(name))):
+        return "binary"
+    if _numeric_share(s) >= 0.5:
+        return "continuous"
+    return None
+
+
+def infer_roles(table: Table) -> Roles:
+    """Guess the layout and the column for each role, from names first and values second.
+
+    Variant: a column named like variant/group/arm/bucket/treatment, else the text column with
+    the fewest distinct values (2 to ``MAX_VARIANTS``). User id: a column named like
+    user_id/id, else a text column with unique values. Metrics: the other columns that are
+    mostly numbers or 0/1 values (see :func:`metric_kind`). The layout is ``variants``
+    (aggregates) when the variant column has one row per value and there is a count column
+    (users/n/visitors) beside conversions or a mean; otherwise ``users``. Inference looks at
+    an evenly spaced sample of at most 50,000 rows.
+    """
+    frame = table.frame
+    step = max(1, len(frame) // _INFER_ROWS)
+    sample = frame.iloc[::step]
+    columns = [str(c) for c in frame.columns]
+    distinct = {c: int(sample[c].nunique()) for c in columns}
+    filled = {c: int(sample[c].notna().sum()) for c in columns}
+
+    def unique(c: str) -> bool:
+        return filled[c] > 0 and distinct[c] == filled[c]
+
+    variant_cands = sorted(
+        (c for c in columns if 2 <= distinct[c] <= MAX_VARIANTS or _named(c, _VARIANT_NAMES)),
+        key=lambda c: (not _named(c, _VARIANT_NAMES), not _is_text(sample[c]), distinct[c]),
+    )
+    variant = next(
+        (c for c in variant_cands if _named(c, _VARIANT_NAMES) or _is_text(sample[c])), None
+    )
+    numeric = [c for c in columns if c != variant and _numeric_share(sample[c]) >= 0.9]
+
+    def pick(names: frozenset[str]) -> str | None:
+        return next((c for c in numeric if _named(c, names)), None)
+
+    users, conversions = pick(_USERS_NAMES), pick(_CONVERSIONS_NAMES)
+    mean, sd = pick(_MEAN_NAMES), pick(_SD_NAMES)
+    aggregate = (
+        variant is not None
+        and unique(variant)
+        and users is not None
+        and (conversions is not None or mean is not None)
+    )
+    if aggregate:
+        return Roles(
+            layout="variants",
+            variant=variant,
+            users=users,
+            conversions=conversions,
+            mean=mean,
+            sd=sd,
+            candidates={
+                "variant": tuple(variant_cands),
+                "users": tuple(numeric),
+                "conversions": tuple(numeric),
+                "mean": tuple(numeric),
+                "sd": tuple(numeric),
+            },
+        )
+    id_cands = sorted(
+        (
+            c
+            for c in columns
+            if c != variant and (_named(c, _ID_NAMES) or (unique(c) and _is_text(sample[c])))
+        ),
+        key=lambda c: (not _named(c, _ID_NAMES), -distinct[c]),
+    )
+    user_id = next(
+        (c for c in id_cands if _named(c, _ID_NAMES) or _numeric_share(sample[c]) < 0.5), None
+    )
+    metrics = []
+    for c in columns:
+        kind = metric_kind(sample[c], c) if c not in (variant, user_id) else None
+        if kind is not None:
+            metrics.append(MetricColumn(c, kind))
+    return Roles(
+        layout="users",
+        variant=variant,
+        user_id=user_id,
+        metrics=tuple(metrics),
+        candidates={
+            "variant": tuple(variant_cands),
+            "user_id": tuple(id_cands),
+            "metric": tuple(m.name for m in metrics),
+        },
+    )
+
+
+def guess_control(names: Sequence[str]) -> str:
+    """The variant most likely to be the control: one named control/ctrl/baseline/base/
+    original/default/a/0 (in that order of preference), else the first."""
+    keys = {_norm(n): n for n in names}
+    for key in ("control", "ctrl", "baseline", "base", "original", "default", "a", "0"):
+        if key in keys:
+            return keys[key]
+    return names[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reducing to sufficient statistics
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One metric reduced to sufficient statistics per variant (sorted by name)."""
+
+    metric: str
+    kind: Kind
+    variants: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+    n_rows: int
+    """Rows used."""
+    excluded_rows: int = 0
+    """Rows left out for a blank variant or metric cell."""
+    duplicate_ids: int = 0
+    """Rows whose user id already appeared on an earlier row."""
+    warnings: tuple[str, ...] = ()
+
+
+def _column(table: Table, name: str, role: str) -> pd.Series:
+    if name not in table.frame.columns:
+        raise CSVError(
+            f"{role} column {name!r} not found; the columns are {', '.join(table.columns)}",
+            field=name,
+        )
+    return table.frame[name]
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _rows(positions: np.ndarray) -> str:
+    """``rows 5, 9, 14, …`` from 0-based positions."""
+    shown = ", ".join(str(int(p) + 1) for p in positions[:_ROWS_LISTED])
+    return f"row{'s' if len(positions) > 1 else ''} {shown}{', …' if len(positions) > 5 else ''}"
+
+
+def _first_bad(s: pd.Series, bad: np.ndarray, column: str, problem: str) -> None:
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        value = s.iloc[pos]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise _cell_error(column, pos + 1, f"{shown} {problem}")
+
+
+def binary_values(s: pd.Series, column: str) -> np.ndarray:
+    """0/1 floats (NaN for blanks) from 0/1, true/false, yes/no, y/n, t/f cells.
+
+    Raises :class:`CSVError` naming the row and column of the first other value.
+    """
+    if ptypes.is_bool_dtype(s):
+        return s.astype("float64").to_numpy()
+    if _is_number(s):
+        x = s.to_numpy(dtype="float64", na_value=np.nan)
+        _first_bad(s, ~np.isnan(x) & (x != 0) & (x != 1), column, "is not 0 or 1")
+        return x
+    text = s.astype("str").str.strip().str.lower()
+    x = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+    _first_bad(
+        s, s.notna().to_numpy() & np.isnan(x), column, "is not a 0/1, true/false or yes/no value"
+    )
+    return x
+
+
+def numeric_values(s: pd.Series, column: str) -> np.ndarray:
+    """Floats (NaN for blanks); text with a decimal comma (``1,5``) is read as ``1.5``.
+
+    Raises :class:`CSVError` naming the row and column of the first value that is not a
+    finite number.
+    """
+    if ptypes.is_bool_dtype(s) or _is_number(s):
+        x = s.astype("float64").to_numpy(na_value=np.nan)
+    else:
+        x = _parse_numbers(s).to_numpy(dtype="float64", na_value=np.nan)
+        _first_bad(s, s.notna().to_numpy() & np.isnan(x), column, "is not a number")
+    _first_bad(s, np.isinf(x), column, "is not a finite number")
+    return x
+
+
+def _variant_labels(s: pd.Series) -> pd.Series:
+    """Variant labels as text; whole-number floats (1.0 from a column with blanks) as ``1``."""
+    if ptypes.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()):
+        s = s.astype("Int64")
+    out = s.astype("str").str.strip()
+    return out.where(s.notna() & (out != ""))
+
+
+def _factorize(labels: pd.Series, column: str) -> tuple[np.ndarray, list[str]]:
+    codes, uniques = pd.factorize(labels, sort=True)
+    names = [str(u) for u in uniques]
+    if len(names) < 2:
+        found = f"only one variant ({names[0]!r})" if names else "no variants"
+        raise CSVError(
+            f"variant column {column!r} has {found}; an A/B test needs at least two",
+            field=column,
+        )
+    if len(names) > MAX_VARIANTS:
+        raise CSVError(
+            f"variant column {column!r} has {len(names):,} distinct values; at most "
+            f"{MAX_VARIANTS} variants are supported (is it an id column?)",
+            field=column,
+        )
+    return codes, names
+
+
+def _duplicate_id_warnings(
+    table: Table, user_id: str, labels: pd.Series
+) -> tuple[int, tuple[str, ...]]:
+    ids = _column(table, user_id, "user id")
+    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    count = int(dup.sum())
+    if not count:
+        return 0, ()
+    pos = int(np.flatnonzero(dup)[0])
+    out = [
+        f"{_plural(count, 'row repeats', 'rows repeat')} a user id from an earlier row (first: {ids.iloc[pos]!r} on "
+        f"row {pos + 1}, column {user_id!r}); each row was counted as a separate observation"
+    ]
+    crossed = int((labels.groupby(ids.to_numpy()).nunique() > 1).sum())
+    if crossed:
+        out.append(
+            f"{_plural(crossed, 'user id appears', 'user ids appear')} in more than one variant, which suggests broken "
+            "assignment; check the randomisation before trusting the result"
+        )
+    return count, tuple(out)
+
+
+def summarize(
+    table: Table,
+    *,
+    variant: str,
+    metric: str,
+    kind: Kind,
+    user_id: str | None = None,
+) -> Summary:
+    """Reduce a row-per-user table to sufficient statistics per variant, in one pass.
+
+    Binary metrics give users and conversions per variant; continuous metrics give n, sum
+    and sum of squares (of values shifted by the overall mean, so the variance formula of
+    :meth:`MeanStats.from_sums` does not cancel catastrophically), computed with
+    ``numpy.bincount`` over ``pandas.factorize`` codes. Rows with a blank variant or metric
+    cell are left out and reported; repeated user ids are counted and reported. Raises
+    :class:`CSVError` for a missing column, a non-numeric or non-binary value (naming its
+    row), or fewer than two (more than ``MAX_VARIANTS``) variants.
+    """
+    if kind not in ("binary", "continuous"):
+        raise ValueError(f"kind must be one of binary, continuous, got {kind!r}")
+    labels = _variant_labels(_column(table, variant, "variant"))
+    values = _column(table, metric, "metric")
+    x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)
+    warnings: list[str] = []
+    blank_variant = labels.isna().to_numpy()
+    if blank_variant.any():
+        pos = np.flatnonzero(blank_variant)
+        warnings.append(
+            f"{_plural(len(pos), 'row', 'rows')} with a blank {variant!r} cell left out ({_rows(pos)})"
+        )
+    blank_metric = np.isnan(x) & ~blank_variant
+    if blank_metric.any():
+        pos = np.flatnonzero(blank_metric)
+        warnings.append(
+            f"{_plural(len(pos), 'blank cell', 'blank cells')} in column {metric!r} left out ({_rows(pos)})"
+        )
+    keep = ~(blank_variant | blank_metric)
+    duplicates = 0
+    if user_id is not None:
+        duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, labels)
+        warnings.extend(dup_warnings)
+    codes, names = _factorize(labels[keep], variant)
+    x = x[keep]
+    n = np.bincount(codes, minlength=len(names))
+    stats: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+    if kind == "binary":
+        conv = np.bincount(codes, weights=x, minlength=len(names))
+        stats = tuple(
+            ProportionStats(name, int(k), round(c))
+            for name, k, c in zip(names, n, conv, strict=True)
+        )
+    else:
+        shift = float(x.mean())
+        d = x - shift
+        s1 = np.bincount(codes, weights=d, minlength=len(names))
+        s2 = np.bincount(codes, weights=d * d, minlength=len(names))
+        shifted = [
+            MeanStats.from_sums(nm, int(k), a, b)
+            for nm, k, a, b in zip(names, n, s1, s2, strict=True)
+        ]
+        stats = tuple(MeanStats(m.name, m.n, m.mean + shift, m.sd) for m in shifted)
+    return Summary(
+        metric=metric,
+        kind=kind,
+        variants=stats,
+        n_rows=int(keep.sum()),
+        excluded_rows=int((~keep).sum()),
+        duplicate_ids=duplicates,
+        warnings=tuple(warnings),
+    )
+
+
+def _aggregate_column(table: Table, name: str, role: str, *, whole: bool) -> np.ndarray:
+    s = _column(table, name, role)
+    x = numeric_values(s, name)
+    blank = np.isnan(x)
+    if blank.any():
+        raise _cell_error(name, int(np.flatnonzero(blank)[0]) + 1, f"the {role} cell is blank")
+    _first_bad(s, x < 0, name, f"is negative; {role} must be >= 0")
+    if whole:
+        _first_bad(s, x != np.round(x), name, f"is not a whole number of {role}")
+    return x
+
+
+def summarize_aggregates(table: Table, roles: Roles) -> Summary:
+    """Read a row-per-variant table (aggregates) into sufficient statistics per variant.
+
+    Uses ``roles.variant`` and ``roles.users`` with ``roles.conversions`` (a conversion
+    metric) or ``roles.mean`` and ``roles.sd`` (a continuous metric). Raises
+    :class:`CSVError` naming the row and column for a blank, non-numeric or negative cell,
+    a fractional count, conversions above users, an sd without a mean, or a repeated or blank
+    variant name; and naming the role when its column is not mapped.
+    """
+    for role in ("variant", "users"):
+        if getattr(roles, role) is None:
+            raise CSVError(f"{role}: no column is mapped to the {role} role", field=role)
+    assert roles.variant is not None and roles.users is not None
+    labels = _variant_labels(_column(table, roles.variant, "variant"))
+    if labels.isna().any():
+        row = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1
+        raise _cell_error(roles.variant, row, "the variant name is blank")
+    dup = labels.duplicated().to_numpy()
+    _first_bad(labels, dup, roles.variant, "appears on more than one row")
+    _factorize(labels, roles.variant)  # two to MAX_VARIANTS variants
+    names = list(labels)
+    users = _aggregate_column(table, roles.users, "users", whole=True)
+    stats: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+    kind: Kind
+    if roles.conversions is not None:
+        metric, kind = roles.conversions, "binary"
+        conv = _aggregate_column(table, metric, "conversions", whole=True)
+        over = conv > users
+        if over.any():
+            pos = int(np.flatnonzero(over)[0])
+            raise _cell_error(
+                metric,
+                pos + 1,
+                f"{conv[pos]:g} conversions are more than the {users[pos]:g} users "
+                f"(column {roles.users!r})",
+            )
+        stats = tuple(
+            ProportionStats(nm, int(u), int(c)) for nm, u, c in zip(names, users, conv, strict=True)
+        )
+    elif roles.mean is not None:
+        if roles.sd is None:
+            raise CSVError(
+                "sd: no column is mapped to the sd role (needed with a mean)", field="sd"
+            )
+        metric, kind = roles.mean, "continuous"
+        mean = numeric_values(_column(table, metric, "mean"), metric)
+        if np.isnan(mean).any():
+            raise _cell_error(
+                metric, int(np.flatnonzero(np.isnan(mean))[0]) + 1, "the mean cell is blank"
+            )
+        sd = _aggregate_column(table, roles.sd, "sd", whole=False)
+        stats = tuple(
+            MeanStats(nm, int(u), float(m), float(s))
+            for nm, u, m, s in zip(names, users, mean, sd, strict=True)
+        )
+    else:
+        raise CSVError(
+            "conversions: no column is mapped to conversions or to mean and sd", field="conversions"
+        )
+    return Summary(metric=metric, kind=kind, variants=stats, n_rows=len(names))
+
+
+def summarize_table(
+    table: Table,
+    roles: Roles | None = None,
+    *,
+    metric: str | None = None,
+    kind: Kind | None = None,
+) -> Summary:
+    """Summarize with the given (or inferred) roles, dispatching on the layout.
+
+    For a row-per-user table the metric defaults to the first metric column of ``roles``
+    and its kind to the detected one. Raises :class:`CSVError` with ``field`` set to the
+    role (``variant``, ``metric``) when no column can be mapped to it.
+    """
+    roles = infer_roles(table) if roles is None else roles
+    if roles.layout == "variants":
+        return summarize_aggregates(table, roles)
+    if roles.variant is None:
+        raise CSVError(
+            "variant: no column looks like the variant; name it variant, group or arm, "
+            f"or choose one of {', '.join(table.columns)}",
+            field="variant",
+        )
+    if metric is None:
+        if not roles.metrics:
+            raise CSVError(
+                "metric: no column holds numbers or 0/1 values to analyse; the columns are "
+                f"{', '.join(table.columns)}",
+                field="metric",
+            )
+        metric = roles.metrics[0].name
+    if kind is None:
+        known = {m.name: m.kind for m in roles.metrics}
+        detected = known.get(metric) or metric_kind(_column(table, metric, "metric"), metric)
+        if detected is None:
+            raise CSVError(
+                f"metric column {metric!r} does not hold numbers or 0/1 values", field=metric
+            )
+        kind = detected
+    return summarize(table, variant=roles.variant, metric=metric, kind=kind, user_id=roles.user_id)
