@@ -1,0 +1,73 @@
+"""Abacus: the Flask application factory.
+
+``create_app(test_config)`` builds the app: configuration, one blueprint per module (found in
+``blueprints/``), problem+json error handlers for ``/api/`` routes, security headers, ``/healthz``
+and the vendored Plotly.js. ``app = create_app()`` at the bottom serves ``gunicorn app:app``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, Response, request
+
+from blueprints import MODULES, register_all
+from blueprints._api import install_error_handlers
+
+# Uploads and JSON bodies above this are refused with 413 before they are read.
+DEFAULT_MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self' https://huggingface.co https://*.hf.space",
+    ]
+)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Abacus app; ``test_config`` overrides configuration (tests, notebooks)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH,
+        MAX_FORM_MEMORY_SIZE=DEFAULT_MAX_CONTENT_LENGTH,
+        DATABASE=os.environ.get(
+            "ABACUS_DATABASE", os.path.join(app.instance_path, "abacus.sqlite3")
+        ),
+        ADMIN_TOKEN=os.environ.get("ABACUS_ADMIN_TOKEN"),
+        JSON_SORT_KEYS=False,
+    )
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    install_error_handlers(app)
+    register_all(app)
+
+    @app.context_processor
+    def inject_modules() -> dict[str, Any]:
+        return {"modules": MODULES, "endpoint": request.endpoint or ""}
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        return response
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,255 @@
+"""What every blueprint's JSON API shares: strict input parsing, problem+json errors, output.
+
+Errors follow RFC 9457 (``application/problem+json``): 400 for malformed input (not JSON, a
+missing field, a string where a number belongs), 422 for well-formed but meaningless values
+(``stats`` raised ``ValueError``), 413 for bodies over ``MAX_CONTENT_LENGTH``. Every problem has
+``type``, ``title``, ``status``, ``detail`` and ``errors``: a list of ``{"field", "detail"}``.
+Numbers go out as JSON numbers; NaN and infinities become ``null`` (orjson does that).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import orjson
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_MISSING: Any = object()
+# A stats ValueError message starts with the parameter name: "alpha must be ...",
+# "variants[1].conversions must be ...". This picks that name out.
+_FIELD = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*)\s")
+
+
+class ApiError(Exception):
+    """An error answered as problem+json; raise it anywhere inside an API view."""
+
+    def __init__(
+        self, status: int, detail: str, errors: Sequence[Mapping[str, Any]] = (), title: str = ""
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = [dict(e) for e in errors]
+        self.title = title
+
+
+def bad_request(field: str, detail: str) -> NoReturn:
+    """Raise a 400 naming ``field``: missing, wrong type, malformed."""
+    raise ApiError(400, detail, [{"field": field, "detail": detail}])
+
+
+def unprocessable(field: str | None, detail: str) -> NoReturn:
+    """Raise a 422 naming ``field``: a well-formed value outside its allowed range."""
+    raise ApiError(422, detail, [{"field": field, "detail": detail}])
+
+
+def problem(
+    status: int, detail: str, errors: Sequence[Mapping[str, Any]] = (), title: str = ""
+) -> Response:
+    """A problem+json response (RFC 9457)."""
+    from http import HTTPStatus
+
+    body = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "errors": list(errors),
+    }
+    return Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def install_error_handlers(app: Flask) -> None:
+    """problem+json for /api/ routes, an HTML page elsewhere; never a stack trace."""
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return problem(error.status, error.detail, error.errors, error.title)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response | tuple[str, int]:
+        status = error.code or 500
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            detail = f"The request is larger than the {limit // (1024 * 1024)} MB limit; send a smaller file."
+            field = "file" if request.mimetype == "multipart/form-data" else "body"
+            errors = [{"field": field, "detail": detail}]
+        else:
+            detail, errors = error.description or "", []
+        if wants_problem_json():
+            response = problem(status, detail, errors)
+            if status == 405 and error.get_response().headers.get("Allow"):
+                response.headers["Allow"] = error.get_response().headers["Allow"]
+            return response
+        return render_template("error.html", status=status, title=error.name, detail=detail), status
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response | tuple[str, int]:
+        log.exception("unhandled error on %s", request.path)
+        detail = "Something went wrong on our side; the error was logged."
+        if wants_problem_json():
+            return problem(500, detail)
+        return render_template("error.html", status=500, title="Server error", detail=detail), 500
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, parsed strictly (no NaN/Infinity, UTF-8, an object)."""
+    if not request.is_json:
+        bad_request("body", "Send a JSON object with Content-Type: application/json.")
+    try:
+        data = orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        bad_request("body", f"The body is not valid JSON: {exc}.")
+    if not isinstance(data, dict):
+        bad_request("body", "The body must be a JSON object.")
+    return data
+
+
+class Fields:
+    """Typed reads of a JSON object's fields; wrong types and missing fields are 400s.
+
+    ``prefix`` names nested objects in errors, e.g. ``variants[1].`` so the client learns
+    exactly which field to fix.
+    """
+
+    def __init__(self, data: Mapping[str, Any], prefix: str = "") -> None:
+        if not isinstance(data, Mapping):
+            bad_request(
+                prefix.rstrip(".") or "body", f"{prefix.rstrip('.') or 'body'} must be an object."
+            )
+        self.data = data
+        self.prefix = prefix
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def _get(self, key: str, default: Any) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            if default is _MISSING:
+                bad_request(self.name(key), f"{self.name(key)} is required.")
+            return default
+        return value
+
+    def number(self, key: str, default: Any = _MISSING) -> Any:
+        """A JSON number (not a bool, not a string); ``default`` when absent or null."""
+        value = self._get(key, default)
+        if value is default:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            bad_request(self.name(key), f"{self.name(key)} must be a number, got {value!r}.")
+        return float(value)
+
+    def integer(self, key: str, default: Any = _MISSING) -> Any:
+        """A whole JSON number (``1000`` or ``1000.0``)."""
+        value = self.number(key, default)
+        if value is default:
+            return value
+        if value != int(value):
+            bad_request(self.name(key), f"{self.name(key)} must be a whole number, got {value!r}.")
+        return int(value)
+
+    def string(self, key: str, default: Any = _MISSING) -> Any:
+        value = self._get(key, default)
+        if value is default:
+            return value
+        if not isinstance(value, str):
+            bad_request(self.name(key), f"{self.name(key)} must be a string, got {value!r}.")
+        return value
+
+    def choice(self, key: str, allowed: Sequence[str], default: Any = _MISSING) -> Any:
+        value = self.string(key, default)
+        if value is not default and value not in allowed:
+            unprocessable(
+                self.name(key),
+                f"{self.name(key)} must be one of {', '.join(allowed)}, got {value!r}.",
+            )
+        return value
+
+    def boolean(self, key: str, default: Any = _MISSING) -> Any:
+        value = self._get(key, default)
+        if value is not default and not isinstance(value, bool):
+            bad_request(self.name(key), f"{self.name(key)} must be true or false, got {value!r}.")
+        return value
+
+    def array(self, key: str, default: Any = _MISSING) -> Any:
+        value = self._get(key, default)
+        if value is not default and not isinstance(value, list):
+            bad_request(self.name(key), f"{self.name(key)} must be a list, got {value!r}.")
+        return value
+
+    def objects(self, key: str, default: Any = _MISSING) -> Any:
+        """A list of JSON objects, each wrapped in ``Fields`` with an indexed prefix."""
+        items = self.array(key, default)
+        if items is default:
+            return items
+        return [Fields(item, f"{self.name(key)}[{i}].") for i, item in enumerate(items)]
+
+    def numbers(self, key: str, default: Any = _MISSING) -> Any:
+        """A list of JSON numbers."""
+        items = self.array(key, default)
+        if items is default:
+            return items
+        for i, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                bad_request(
+                    f"{self.name(key)}[{i}]",
+                    f"{self.name(key)}[{i}] must be a number, got {item!r}.",
+                )
+        return [float(x) for x in items]
+
+
+@contextmanager
+def stats_errors(prefix: str = "") -> Iterator[None]:
+    """Turn a ``stats`` ValueError into a 422 that names the field it starts with."""
+    try:
+        yield
+    except ValueError as exc:
+        message = str(exc)
+        match = _FIELD.match(message)
+        field = f"{prefix}{match.group(1)}" if match else None
+        detail = message if message.endswith(".") else message + "."
+        unprocessable(field, detail[0].upper() + detail[1:] if field is None else detail)
+
+
+def respond(
+    result: Any,
+    figures: Mapping[str, Any] | None = None,
+    readout: str = "",
+    warnings: Sequence[str] = (),
+    status: int = 200,
+) -> Response:
+    """The one response shape: result, figures, readout, warnings.
+
+    ``result`` may be a dataclass (orjson serialises dataclasses, numpy arrays and tuples);
+    NaN and infinities become ``null``.
+    """
+    body = {
+        "result": result,
+        "figures": dict(figures or {}),
+        "readout": readout,
+        "warnings": list(warnings),
+    }
+    return json_response(body, status)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """Serialise with orjson: numpy arrays and scalars, dataclasses, NaN → null."""
+    data = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    return Response(data, status=status, mimetype="application/json")

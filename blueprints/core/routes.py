@@ -1,0 +1,86 @@
+"""Home page, ``/healthz``, ``/api/openapi.json`` and the vendored Plotly.js."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import plotly
+from flask import Response, abort, render_template, send_file
+
+from blueprints import PACKAGES
+from blueprints._api import json_response
+from blueprints._openapi import COMPONENTS
+from blueprints.core import bp
+
+PLOTLY_VERSION = plotly.__version__
+PLOTLY_JS = os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js")
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html")
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@bp.get("/vendor/plotly-<version>.min.js")
+def plotly_js(version: str) -> Response:
+    """Plotly.js from the installed ``plotly`` package: versioned URL, cached for a year."""
+    if version != PLOTLY_VERSION:
+        abort(404)
+    response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=ONE_YEAR)
+    response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    return response
+
+
+@bp.app_context_processor
+def inject_plotly() -> dict[str, str]:
+    return {"plotly_version": PLOTLY_VERSION}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Every module's paths and schemas merged into one OpenAPI 3.1 document."""
+    paths: dict[str, Any] = {
+        "/healthz": {
+            "get": {
+                "summary": "Health check",
+                "tags": ["core"],
+                "responses": {"200": {"description": "The app is up."}},
+            }
+        }
+    }
+    schemas = dict(COMPONENTS["schemas"])
+    for package in PACKAGES:
+        spec = getattr(package, "OPENAPI", {})
+        paths.update(spec.get("paths", {}))
+        schemas.update(spec.get("schemas", {}))
+    paths["/api/openapi.json"] = {
+        "get": {
+            "summary": "This document",
+            "tags": ["core"],
+            "responses": {"200": {"description": "The OpenAPI 3.1 document."}},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Abacus API",
+            "version": "1.0.0",
+            "description": (
+                "Every page of Abacus calls this API. Errors are RFC 9457 problem+json: 400 "
+                "malformed, 422 meaningless values, 413 too large; `errors` names each field."
+            ),
+        },
+        "paths": paths,
+        "components": {**COMPONENTS, "schemas": schemas},
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Response:
+    return json_response(openapi_document())

@@ -1,0 +1,265 @@
+// Abacus front-end runtime shared by every page: live updates (debounced), Ctrl+Enter,
+// superseded requests, URL state, problem+json errors as toasts next to their field,
+// Plotly.react for charts, and tables that download as CSV.
+
+export function debounce(fn, ms = 400) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+const fmtCache = new Map();
+/** Format a number for people: fmt(1234.5, 1) -> "1,234.5"; null -> "–". */
+export function fmt(value, digits = 4, style = "decimal") {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  if (typeof value !== "number") return String(value);
+  const key = `${digits}|${style}`;
+  if (!fmtCache.has(key)) {
+    fmtCache.set(key, new Intl.NumberFormat("en-US", {
+      style, maximumFractionDigits: digits, minimumFractionDigits: style === "percent" ? Math.min(digits, 1) : 0,
+    }));
+  }
+  return fmtCache.get(key).format(value);
+}
+
+/** A toast; with a field element it is placed right under that field and marks it invalid. */
+export function toast(message, field = null, kind = "error") {
+  const el = document.createElement("div");
+  el.className = `toast toast-${kind}`;
+  el.setAttribute("role", kind === "error" ? "alert" : "status");
+  el.textContent = message;
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    el.classList.add("toast-field");
+    field.closest(".field, .field-block")?.append(el) ?? field.after(el);
+  } else {
+    document.getElementById("toasts").append(el);
+    setTimeout(() => el.remove(), 8000);
+  }
+  return el;
+}
+
+export function clearFieldErrors(root) {
+  root.querySelectorAll(".toast-field").forEach((t) => t.remove());
+  root.querySelectorAll("[aria-invalid]").forEach((f) => f.removeAttribute("aria-invalid"));
+}
+
+/** Draw or update a Plotly figure in the element with this id (or element). */
+export function plot(target, figure) {
+  const el = typeof target === "string" ? document.getElementById(target) : target;
+  if (!el || !figure) return;
+  const layout = { ...figure.layout, autosize: true };
+  window.Plotly.react(el, figure.data, layout, { responsive: true, displaylogo: false });
+}
+
+/** Plot every figure of a response into #fig-<name>. */
+export function plotAll(figures) {
+  for (const [name, figure] of Object.entries(figures || {})) plot(`fig-${name}`, figure);
+}
+
+function csvCell(value) {
+  const s = value === null || value === undefined ? "" : String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export function toCSV(columns, rows) {
+  const lines = [columns.map((c) => csvCell(c.label)).join(",")];
+  for (const row of rows) lines.push(columns.map((c) => csvCell(row[c.key])).join(","));
+  return lines.join("\r\n") + "\r\n";
+}
+
+/**
+ * A results table with a "Download CSV" button. columns: [{key, label, format?}];
+ * the CSV holds the raw values, the page shows formatted ones.
+ */
+export function renderTable(container, { title, columns, rows, filename }) {
+  if (!container) return;
+  container.replaceChildren();
+  const head = document.createElement("div");
+  head.className = "table-head";
+  const h = document.createElement("h2");
+  h.textContent = title;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "download";
+  button.textContent = "Download CSV";
+  button.addEventListener("click", () => {
+    const blob = new Blob([toCSV(columns, rows)], { type: "text/csv" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+  });
+  head.append(h, button);
+  const wrap = document.createElement("div");
+  wrap.className = "table-wrap";
+  const table = document.createElement("table");
+  const thead = table.createTHead().insertRow();
+  for (const c of columns) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = c.label;
+    thead.append(th);
+  }
+  const tbody = table.createTBody();
+  for (const row of rows) {
+    const tr = tbody.insertRow();
+    for (const c of columns) {
+      const td = tr.insertCell();
+      const v = row[c.key];
+      td.textContent = c.format ? c.format(v, row) : fmt(v);
+      if (typeof v === "number") td.className = "num";
+    }
+  }
+  wrap.append(table);
+  container.append(head, wrap);
+}
+
+/** Key figures as cards: [{label, value}]. */
+export function renderKpis(container, items) {
+  if (!container) return;
+  container.replaceChildren(...items.map(({ label, value }) => {
+    const d = document.createElement("div");
+    d.className = "kpi";
+    const v = document.createElement("strong");
+    v.textContent = value;
+    const l = document.createElement("span");
+    l.textContent = label;
+    d.append(v, l);
+    return d;
+  }));
+}
+
+function isActive(el) {
+  return el.name && !el.disabled && !el.closest("[hidden]") && !el.dataset.ui;
+}
+
+/** The form's visible, enabled fields as JSON: numbers, booleans, strings; empty fields left out. */
+export function formPayload(form) {
+  const body = {};
+  for (const el of form.elements) {
+    if (!isActive(el) || el.type === "file") continue;
+    if (el.type === "checkbox") body[el.name] = el.checked;
+    else if (el.value.trim() === "") continue;
+    else if (el.type === "number") body[el.name] = Number(el.value);
+    else body[el.name] = el.value;
+  }
+  return body;
+}
+
+function saveToURL(form) {
+  const params = new URLSearchParams();
+  for (const el of form.elements) {
+    if (!el.name || el.type === "file" || el.dataset.noUrl !== undefined) continue;
+    if (el.type === "checkbox") params.set(el.name, el.checked ? "1" : "0");
+    else if (el.type === "radio") { if (el.checked) params.set(el.name, el.value); }
+    else params.set(el.name, el.value);
+  }
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+}
+
+function restoreFromURL(form) {
+  const params = new URLSearchParams(location.search);
+  for (const el of form.elements) {
+    if (!el.name || !params.has(el.name) || el.type === "file") continue;
+    const v = params.get(el.name);
+    if (el.type === "checkbox") el.checked = v === "1" || v === "true";
+    else if (el.type === "radio") el.checked = el.value === v;
+    else el.value = v;
+  }
+}
+
+/** Find the input a problem's field names ("alpha", "variants[1].users"). */
+function fieldElement(form, name) {
+  if (!name) return null;
+  return form.querySelector(`[name="${CSS.escape(name)}"]`)
+    || form.querySelector(`[data-field="${CSS.escape(name)}"] input, [data-field="${CSS.escape(name)}"] select, [data-field="${CSS.escape(name)}"] textarea`);
+}
+
+/**
+ * Wire a page: live updates ~400 ms after the last change, Ctrl+Enter and submit run now,
+ * a newer request aborts an older one, inputs mirrored in the URL, errors as field toasts.
+ *   sync(form)        keeps dependent fields shown/hidden (called before each run and at load)
+ *   payload(form)     the request body (a plain object is sent as JSON, FormData as multipart)
+ *   render(data)      draws a successful response
+ *   fieldFor(name)    optional: maps an error's field name to an element
+ */
+export function bindPage({ form, endpoint = form.dataset.endpoint, payload = formPayload, render,
+  sync = () => {}, fieldFor = null, live = true, delay = 400 }) {
+  const root = form.closest("main") || document;
+  const status = root.querySelector("[data-status]");
+  const statusText = root.querySelector("[data-status-text]");
+  const readout = root.querySelector("[data-readout]");
+  const warnings = root.querySelector("[data-warnings]");
+  let controller = null;
+
+  function setStatus(busy, text) {
+    status?.classList.toggle("busy", busy);
+    root.setAttribute("aria-busy", busy ? "true" : "false");
+    if (statusText) statusText.textContent = text;
+  }
+
+  async function run() {
+    sync(form);
+    controller?.abort();
+    controller = new AbortController();
+    const body = payload(form);
+    const isForm = body instanceof FormData;
+    setStatus(true, "Computing…");
+    const started = performance.now();
+    let response;
+    let data;
+    try {
+      response = await fetch(endpoint, {
+        method: "POST",
+        body: isForm ? body : JSON.stringify(body),
+        headers: isForm ? { Accept: "application/json" } : { "Content-Type": "application/json", Accept: "application/json" },
+        signal: controller.signal,
+      });
+      data = await response.json();
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      setStatus(false, "Could not reach the server.");
+      toast(`Could not reach the server: ${err.message}`);
+      return;
+    }
+    clearFieldErrors(form);
+    saveToURL(form);
+    if (!response.ok) {
+      setStatus(false, `Fix the highlighted input (${response.status}).`);
+      const errors = data.errors?.length ? data.errors : [{ field: null, detail: data.detail }];
+      for (const e of errors) {
+        const el = (fieldFor && fieldFor(e.field)) || fieldElement(form, e.field);
+        toast(e.detail || data.detail || data.title, el);
+      }
+      return;
+    }
+    const ms = Math.round(performance.now() - started);
+    setStatus(false, `Updated ${new Date().toLocaleTimeString()} · ${ms} ms`);
+    if (readout) readout.textContent = data.readout;
+    if (warnings) warnings.replaceChildren(...(data.warnings || []).map((w) => {
+      const li = document.createElement("li");
+      li.textContent = w;
+      return li;
+    }));
+    render(data);
+  }
+
+  const later = debounce(run, delay);
+  if (live) {
+    form.addEventListener("input", (e) => { if (e.target.type !== "file") later(); });
+    form.addEventListener("change", (e) => { if (e.target.tagName === "SELECT" || e.target.type === "checkbox") later(); });
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); run(); }
+  });
+  restoreFromURL(form);
+  sync(form);
+  run();
+  return { run };
+}

@@ -1,0 +1,27 @@
+"""Fixtures shared by every test: the app and its test client (flaskr style)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {"TESTING": True, "DATABASE": str(tmp_path / "abacus.sqlite3"), "ADMIN_TOKEN": ADMIN_TOKEN}
+    )
+    yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,121 @@
+"""POST /api/power and GET /power: the issue's reference values and every error path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from statsmodels.stats.power import TTestIndPower
+
+BASE = {"metric": "proportion", "baseline": 0.10, "mde": 0.02, "mde_type": "absolute",
+        "alpha": 0.05, "power": 0.80, "alternative": "two-sided"}  # fmt: skip
+
+
+def post(client: FlaskClient, **changes: Any) -> Any:
+    body = {k: v for k, v in {**BASE, **changes}.items() if v is not ...}
+    return client.post("/api/power", json=body)
+
+
+def test_page_renders(client: FlaskClient) -> None:
+    html = client.get("/power").get_data(as_text=True)
+    assert 'data-endpoint="/api/power"' in html
+    assert "js/power.js" in html
+
+
+def test_issue_example_answers_3841(client: FlaskClient) -> None:
+    response = post(client, daily_traffic=500)
+    assert response.status_code == 200
+    data = response.json
+    r = data["result"]
+    assert (r["n_per_group"], r["n_total"], r["method"]) == (3841, 7682, "fleiss")
+    assert r["power"] == 0.8 and r["mde"] == pytest.approx(0.02)
+    assert r["days"] == 16  # ceil(7682 / 500)
+    assert data["readout"].startswith("You need 3,841 users per group (7,682 in total)")
+    assert "At 500 eligible users a day that is 16 days." in data["readout"]
+    assert data["warnings"] == []
+    for name in ("power_vs_mde", "n_vs_power"):
+        figure = data["figures"][name]
+        assert figure["data"] and figure["layout"]["title"]["text"]
+    assert len(data["figures"]["n_vs_power"]["data"]) == 3  # three MDEs around the chosen one
+
+
+@pytest.mark.parametrize(
+    ("changes", "n"),
+    [
+        ({"continuity_correction": True}, 3941),
+        ({"baseline": 0.20, "mde": 0.05}, 1094),
+        ({"baseline": 0.50, "mde": 0.05}, 1565),
+        ({"power": 0.90}, 5142),
+        ({"baseline": 0.03, "mde": 0.006, "alternative": "larger"}, 10960),
+        ({"mde": 0.2, "mde_type": "relative"}, 3841),
+    ],
+)
+def test_reference_sample_sizes(client: FlaskClient, changes: dict[str, Any], n: int) -> None:
+    assert post(client, **changes).json["result"]["n_per_group"] == n
+
+
+def test_solve_power_by_leaving_it_out(client: FlaskClient) -> None:
+    r = post(client, power=..., n_per_group=3841).json["result"]
+    assert r["solved_for"] == "power"
+    assert r["power"] == pytest.approx(0.80, abs=2e-4)
+
+
+def test_solve_mde_by_leaving_it_out(client: FlaskClient) -> None:
+    r = post(client, mde=..., n_per_group=3841).json["result"]
+    assert r["solved_for"] == "mde"
+    assert r["mde"] == pytest.approx(0.02, rel=1e-3)
+
+
+def test_mean_metric_matches_statsmodels(client: FlaskClient) -> None:
+    body = {"metric": "mean", "sd": 10, "mde": 1, "power": 0.8}
+    r = client.post("/api/power", json=body).json["result"]
+    expected = TTestIndPower().solve_power(effect_size=0.1, alpha=0.05, power=0.8)
+    assert r["method"] == "t-test"
+    assert r["n_exact"] == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"baseline": 1.2}, "baseline"),
+        ({"baseline": 0}, "baseline"),
+        ({"mde": 0.95}, "mde"),
+        ({"mde": 0}, "mde"),
+        ({"alpha": 0.7}, "alpha"),
+        ({"alpha": 0}, "alpha"),
+        ({"power": 0.04}, "power"),
+        ({"power": 1}, "power"),
+        ({"power": ..., "n_per_group": -5}, "n_per_group"),
+        ({"ratio": 0}, "ratio"),
+        ({"alternative": "sideways"}, "alternative"),
+        ({"metric": "median"}, "metric"),
+    ],
+)
+def test_meaningless_values_are_422(
+    client: FlaskClient, changes: dict[str, Any], field: str
+) -> None:
+    response = post(client, **changes)
+    assert response.status_code == 422, response.json
+    assert response.mimetype == "application/problem+json"
+    assert response.json["errors"][0]["field"] == field
+    assert field in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"baseline": ...}, "baseline"),
+        ({"baseline": "ten percent"}, "baseline"),
+        ({"alpha": True}, "alpha"),
+        ({"mde": ..., "power": ...}, "n_per_group"),
+        ({"n_per_group": 1000}, "n_per_group"),
+    ],
+)
+def test_missing_or_wrong_type_is_400(
+    client: FlaskClient, changes: dict[str, Any], field: str
+) -> None:
+    response = post(client, **changes)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.json["errors"][0]["field"] == field
