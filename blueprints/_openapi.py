@@ -34,6 +34,7 @@ COMPONENTS: dict[str, Any] = {
                         "properties": {
                             "field": {"type": ["string", "null"]},
                             "detail": {"type": "string"},
+                            "row": {"type": "integer", "description": "1-based CSV data row."},
                         },
                     },
                 },

@@ -1,0 +1,86 @@
+"""CSV input shared by every module that takes data: uploaded, pasted, or inside JSON.
+
+A request may carry a CSV as a multipart file (field ``file``), as pasted text (form field
+``csv``) or as a ``csv`` string in a JSON body. Options travel beside it: as JSON fields, or as
+form fields that ``request_fields`` converts (``"0.05"`` → 0.05, ``"true"`` → True, JSON text
+for lists and objects), so one parser serves both. The body size limit (413) is Flask's
+``MAX_CONTENT_LENGTH``; the CSV itself is parsed by :mod:`stats.tabular`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+from flask import request
+
+from blueprints._api import ApiError, Fields, json_body
+from stats.tabular import CSVError, Table, read_csv
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _coerce(value: str) -> Any:
+    """A form field's text as the JSON value it stands for."""
+    text = value.strip()
+    if text == "":
+        return None
+    if text in ("true", "false"):
+        return text == "true"
+    if _NUMBER.match(text):
+        return float(text)
+    if text[0] in "[{":
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return text
+    return text
+
+
+def is_multipart() -> bool:
+    return request.mimetype == "multipart/form-data"
+
+
+def request_fields() -> Fields:
+    """The request's options, from a JSON body or from multipart form fields."""
+    if is_multipart():
+        return Fields({k: _coerce(v) for k, v in request.form.items() if k != "csv"})
+    return Fields(json_body())
+
+
+@contextmanager
+def csv_errors() -> Iterator[None]:
+    """A ``CSVError`` as a 422 naming the column (or ``file``) and the row."""
+    try:
+        yield
+    except CSVError as exc:
+        error: dict[str, Any] = {"field": exc.field, "detail": str(exc)}
+        if exc.row is not None:
+            error["row"] = exc.row
+        raise ApiError(422, str(exc), [error]) from None
+
+
+def uploaded_csv(fields: Fields | None = None) -> Table | None:
+    """The CSV the request carries, parsed; ``None`` when it carries none."""
+    data: bytes | str | None = None
+    if is_multipart():
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            data = upload.read()
+            if not data:
+                raise ApiError(
+                    422,
+                    "The uploaded file is empty.",
+                    [{"field": "file", "detail": "The uploaded file is empty."}],
+                )
+        elif request.form.get("csv", "").strip():
+            data = request.form["csv"]
+    elif fields is not None and fields.has("csv"):
+        data = fields.string("csv")
+    if data is None:
+        return None
+    with csv_errors():
+        return read_csv(data)
