@@ -1,0 +1,645 @@
+"""Bayesian A/B analysis: parse variants, build posteriors, summarise, decide.
+
+:func:`analyze_bayesian` is the orchestrator behind ``POST /api/bayesian``;
+:func:`expected_loss_over_time` feeds the loss-over-time chart when the data has dates.
+Models live in :mod:`stats.bayes_models`, decision quantities in :mod:`stats.bayes_decision`.
+
+Pairwise quantities (P(better), lift, HDI, ROPE, guardrail risk) are computed by numerical
+convolution of closed-form posteriors; joint quantities (P(best), expected loss, CVaR) come
+from Miller's and Stucchio's closed forms for two Beta arms, by quadrature for two other
+closed-form arms, and from joint draws otherwise (three or more arms, revenue). Revenue uses
+draws throughout. Guardrail metrics are assumed independent of the primary metric and of each
+other given the data, so joint probabilities across metrics are products of the marginals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stats import _validate
+from stats.bayes_decision import (
+    GridDistribution,
+    JointSummary,
+    decide,
+    expected_loss_beta,
+    joint_summary,
+    lift_distribution,
+    pair_summary,
+    prob_beta_greater,
+)
+from stats.bayes_models import (
+    BetaPosterior,
+    ClosedFormPosterior,
+    FloatArray,
+    Posterior,
+    RevenuePosterior,
+    beta_binomial_posterior,
+    gamma_poisson_posterior,
+    normal_mean_posterior,
+    revenue_posterior,
+    revenue_stats,
+)
+from stats.sufficient import mean_variants, proportion_variants
+
+METRICS = ("proportion", "mean", "count", "revenue")
+PRIORS: dict[str, dict[str, float]] = {
+    "proportion": {"alpha": 1.0, "beta": 1.0},
+    "mean": {},
+    "count": {"shape": 0.5, "rate": 0.0},
+    "revenue": {"alpha": 1.0, "beta": 1.0},
+}
+MAX_DRAWS = 1_000_000
+"""Most posterior draws per variant."""
+MAX_TOTAL_DRAWS = 10_000_000
+"""Most draws in one request: draws × variants × metrics (or × periods)."""
+MAX_PERIODS = 1_000
+MIN_BUYERS = 30
+DENSITY_POINTS = 101
+HISTOGRAM_BINS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class VariantPosterior:
+    """Posterior summary of one variant; loss and CVaR are of choosing this variant."""
+
+    name: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    prob_best: float
+    expected_loss: float
+    cvar: float
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One non-control variant against control; lifts are variant − control (absolute) and
+    variant / control − 1 (relative, None when control's posterior is not positive).
+    ``prob_better_and_safe`` is P(primary improves and no guardrail degrades)."""
+
+    variant: str
+    prob_better: float
+    lift_mean: float
+    relative_lift_mean: float | None
+    hdi_low: float
+    hdi_high: float
+    relative_hdi_low: float | None
+    relative_hdi_high: float | None
+    prob_rope_below: float
+    prob_rope_inside: float
+    prob_rope_above: float
+    prob_better_and_safe: float
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailResult:
+    """P(guardrail metric of ``variant`` degrades beyond ``tolerance`` versus control);
+    ``fails`` when that probability exceeds the guardrail's ``max_risk``."""
+
+    guardrail: str
+    variant: str
+    prob_degrade: float
+    fails: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Density:
+    """Posterior density of one variant's metric on a grid (empty when a point mass)."""
+
+    name: str
+    x: tuple[float, ...]
+    pdf: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiftHistogram:
+    """Density of the absolute lift of ``variant`` over control on bins ``edges``."""
+
+    variant: str
+    edges: tuple[float, ...]
+    density: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BayesianAnalysis:
+    """Everything ``POST /api/bayesian`` answers. ``method`` says how the joint quantities
+    were computed: "closed-form" (two arms, no draws) or "draws"."""
+
+    metric: str
+    control: str
+    threshold: float
+    rope: tuple[float, float]
+    variants: tuple[VariantPosterior, ...]
+    comparisons: tuple[Comparison, ...]
+    decision: str
+    best: str
+    reasons: tuple[str, ...]
+    guardrails: tuple[GuardrailResult, ...]
+    conflicts: tuple[str, ...]
+    densities: tuple[Density, ...]
+    lift_histograms: tuple[LiftHistogram, ...]
+    method: str
+    draws: int
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LossOverTime:
+    """Expected loss of choosing each variant after each period (``expected_loss[i]`` is
+    the series of ``names[i]``)."""
+
+    periods: tuple[str, ...]
+    names: tuple[str, ...]
+    expected_loss: tuple[tuple[float, ...], ...]
+
+
+def _prior(metric: str, prior: Mapping[str, float] | None) -> dict[str, float]:
+    """The metric's default prior updated with ``prior``, validated."""
+    values = dict(PRIORS[metric])
+    for key, value in (prior or {}).items():
+        if key not in values:
+            allowed = ", ".join(values) or "none"
+            raise ValueError(
+                f"prior.{key} is not a prior parameter of metric {metric!r} (allowed: {allowed})"
+            )
+        check = _validate.non_negative if key == "rate" else _validate.positive
+        values[key] = check(f"prior.{key}", value)
+    return values
+
+
+def _named_records(
+    records: Sequence[Mapping[str, Any]], field: str, keys: tuple[str, ...]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Yield (``field[i]``, record) after checking shape, required keys and unique names."""
+    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+        raise ValueError(f"{field} must be a list of objects, got {records!r}")
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        where = f"{field}[{i}]"
+        if not isinstance(rec, Mapping):
+            raise ValueError(f"{where} must be an object with {', '.join(keys)}, got {rec!r}")
+        for key in keys:
+            if key not in rec:
+                raise ValueError(f"{where}.{key} is required")
+        name = rec["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{where}.name must be a non-empty string, got {name!r}")
+        if name in seen:
+            raise ValueError(f"{where}.name must be unique, got {name!r} twice")
+        seen.add(name)
+        yield where, rec
+
+
+def _posteriors(
+    metric: str,
+    records: Sequence[Mapping[str, Any]],
+    prior: dict[str, float],
+    field: str,
+) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[str]]:
+    """Names, posteriors and data warnings of ``records`` for ``metric``."""
+    posts: list[Posterior] = []
+    names: list[str] = []
+    warns: list[str] = []
+    if metric == "proportion":
+        for p in proportion_variants(records, field):
+            names.append(p.name)
+            posts.append(
+                beta_binomial_posterior(p.users, p.conversions, prior["alpha"], prior["beta"])
+            )
+            if p.conversions == 0:
+                warns.append(f"{p.name} has no conversions: its posterior rests on the prior.")
+    elif metric == "mean":
+        for i, m in enumerate(mean_variants(records, field)):
+            if m.n < 2:
+                raise ValueError(f"{field}[{i}].users must be a whole number >= 2, got {m.n}")
+            names.append(m.name)
+            posts.append(normal_mean_posterior(m.n, m.mean, m.sd))
+            if m.sd == 0.0:
+                warns.append(f"{m.name} has zero standard deviation: its posterior is a point.")
+    else:
+        keys = ("name", "users", "total") if metric == "count" else ("name", "amounts")
+        for where, rec in _named_records(records, field, keys):
+            try:
+                if metric == "count":
+                    post: Posterior = gamma_poisson_posterior(
+                        rec["users"], rec["total"], prior["shape"], prior["rate"]
+                    )
+                else:
+                    stats = revenue_stats(rec["amounts"])
+                    post = revenue_posterior(stats, prior["alpha"], prior["beta"])
+            except ValueError as exc:
+                raise ValueError(f"{where}.{exc}") from None
+            names.append(rec["name"])
+            posts.append(post)
+            if isinstance(post, RevenuePosterior) and post.buyers < MIN_BUYERS:
+                warns.append(
+                    f"{rec['name']} has only {post.buyers} buyers: the log-normal tail makes "
+                    "its revenue posterior unstable."
+                )
+            elif metric == "count" and float(rec["total"]) == 0.0:
+                warns.append(f"{rec['name']} has no events: its posterior rests on the prior.")
+    if len(posts) < 2:
+        raise ValueError(f"{field} must have at least 2 entries, got {len(posts)}")
+    return tuple(names), tuple(posts), warns
+
+
+def _draw_matrix(posts: Sequence[Posterior], rng: np.random.Generator, draws: int) -> FloatArray:
+    return np.vstack([p.draws(rng, draws) for p in posts])
+
+
+class _Pairs:
+    """Lift distributions of each variant against control, each computed once: by
+    convolution when both posteriors are closed-form (and the grid fits), else from draws
+    (rows of the joint ``samples`` when given, or fresh draws of the pair)."""
+
+    def __init__(
+        self,
+        posts: Sequence[Posterior],
+        control: int,
+        rng: np.random.Generator,
+        draws: int,
+        samples: FloatArray | None,
+    ) -> None:
+        self.posts, self.control, self.rng, self.draws = posts, control, rng, draws
+        self.samples = samples
+        self.drew = samples is not None
+        self._lifts: dict[tuple[int, bool], GridDistribution | None] = {}
+        self._pairs: dict[int, FloatArray] = {}
+
+    def _pair(self, i: int) -> FloatArray:
+        if self.samples is not None:
+            return self.samples[[self.control, i]]
+        if i not in self._pairs:
+            pair = [self.posts[self.control], self.posts[i]]
+            self._pairs[i] = _draw_matrix(pair, self.rng, self.draws)
+            self.drew = True
+        return self._pairs[i]
+
+    def lift(self, i: int) -> GridDistribution:
+        """Distribution of θ_i − θ_control."""
+        grid = self._lift(i, relative=False)
+        assert grid is not None
+        return grid
+
+    def relative_lift(self, i: int) -> GridDistribution | None:
+        """Distribution of θ_i / θ_control − 1; None unless the posteriors are positive."""
+        return self._lift(i, relative=True)
+
+    def _lift(self, i: int, relative: bool) -> GridDistribution | None:
+        key = (i, relative)
+        if key not in self._lifts:
+            self._lifts[key] = self._compute(i, relative)
+        return self._lifts[key]
+
+    def _compute(self, i: int, relative: bool) -> GridDistribution | None:
+        c, v = self.posts[self.control], self.posts[i]
+        if isinstance(c, ClosedFormPosterior) and isinstance(v, ClosedFormPosterior):
+            if relative and not (c.positive and v.positive):
+                return None
+            grid = lift_distribution(c, v, relative=relative)
+            if grid is not None:
+                return grid
+        cs, vs = self._pair(i)
+        if relative:
+            return GridDistribution.from_samples(vs / cs - 1.0) if np.all(cs > 0.0) else None
+        return GridDistribution.from_samples(vs - cs)
+
+
+def _summaries(
+    posts: Sequence[Posterior], control: int, rng: np.random.Generator, draws: int
+) -> tuple[JointSummary, _Pairs]:
+    """P(best), expected loss and CVaR: exact or by quadrature for two closed-form arms,
+    else from joint draws; with the pairwise lifts against control."""
+    if len(posts) == 2 and all(isinstance(p, ClosedFormPosterior) for p in posts):
+        pairs = _Pairs(posts, control, rng, draws, None)
+        other = 1 - control
+        c, v = posts[control], posts[other]
+        assert isinstance(c, ClosedFormPosterior) and isinstance(v, ClosedFormPosterior)
+        s = pair_summary(pairs.lift(other), c, v)
+        order = (0, 1) if control == 0 else (1, 0)
+        summary = JointSummary(
+            tuple(s.prob_best[j] for j in order),
+            tuple(s.expected_loss[j] for j in order),
+            tuple(s.cvar[j] for j in order),
+        )
+        return summary, pairs
+    samples = _draw_matrix(posts, rng, draws)
+    return joint_summary(samples), _Pairs(posts, control, rng, draws, samples)
+
+
+def _parse_common(
+    metric: str, variants: Sequence[Mapping[str, Any]], control: str, prior: Any
+) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[str], int, dict[str, float]]:
+    metric = _validate.choice("metric", metric, METRICS)
+    if prior is not None and not isinstance(prior, Mapping):
+        raise ValueError(f"prior must be an object, got {prior!r}")
+    values = _prior(metric, prior)
+    names, posts, warns = _posteriors(metric, variants, values, "variants")
+    _validate.choice("control", control, names)
+    return names, posts, warns, names.index(control), values
+
+
+def _draws(draws: int, units: int) -> int:
+    n = _validate.count("draws", draws, minimum=1_000)
+    if n > MAX_DRAWS:
+        raise ValueError(f"draws must be <= {MAX_DRAWS:,}, got {draws!r}")
+    if n * units > MAX_TOTAL_DRAWS:
+        raise ValueError(
+            f"draws × variants × metrics must be <= {MAX_TOTAL_DRAWS:,}, got {n * units:,}"
+        )
+    return n
+
+
+def _seed(seed: int | None) -> np.random.Generator:
+    return np.random.default_rng(None if seed is None else _validate.count("seed", seed))
+
+
+@dataclass(frozen=True, slots=True)
+class _Guardrail:
+    name: str
+    tolerance: float
+    higher_is_better: bool
+    max_risk: float
+    posts: tuple[Posterior, ...]
+
+
+def _guardrails(
+    specs: Sequence[Mapping[str, Any]], names: tuple[str, ...]
+) -> tuple[list[_Guardrail], list[str]]:
+    out: list[_Guardrail] = []
+    warns: list[str] = []
+    keys = ("name", "metric", "variants", "tolerance")
+    for where, spec in _named_records(specs, "guardrails", keys):
+        metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
+        prior = spec.get("prior")
+        if prior is not None and not isinstance(prior, Mapping):
+            raise ValueError(f"{where}.prior must be an object, got {prior!r}")
+        try:
+            values = _prior(metric, prior)
+        except ValueError as exc:
+            raise ValueError(f"{where}.{exc}") from None
+        g_names, posts, g_warns = _posteriors(metric, spec["variants"], values, f"{where}.variants")
+        if set(g_names) != set(names):
+            raise ValueError(
+                f"{where}.variants must name the same variants as variants "
+                f"({', '.join(names)}), got ({', '.join(g_names)})"
+            )
+        higher = spec.get("higher_is_better", True)
+        if not isinstance(higher, bool):
+            raise ValueError(f"{where}.higher_is_better must be true or false, got {higher!r}")
+        out.append(
+            _Guardrail(
+                spec["name"],
+                _validate.non_negative(f"{where}.tolerance", spec["tolerance"]),
+                higher,
+                _validate.in_open_unit(f"{where}.max_risk", spec.get("max_risk", 0.1)),
+                tuple(posts[g_names.index(n)] for n in names),
+            )
+        )
+        warns += [f"Guardrail {spec['name']}: {w}" for w in g_warns]
+    return out, warns
+
+
+def _guardrail_risks(
+    g: _Guardrail, control: int, rng: np.random.Generator, draws: int
+) -> list[float]:
+    """P(variant degrades beyond tolerance) for each variant (0 for control)."""
+    samples = None
+    if not all(isinstance(p, ClosedFormPosterior) for p in g.posts):
+        samples = _draw_matrix(g.posts, rng, draws)
+    pairs = _Pairs(g.posts, control, rng, draws, samples)
+    risks = []
+    for i in range(len(g.posts)):
+        if i == control:
+            risks.append(0.0)
+        elif g.higher_is_better:
+            risks.append(float(pairs.lift(i).cdf(-g.tolerance)))
+        else:
+            risks.append(float(1.0 - pairs.lift(i).cdf(g.tolerance)))
+    return risks
+
+
+def _density(name: str, post: Posterior, samples: FloatArray | None) -> Density:
+    if isinstance(post, ClosedFormPosterior):
+        lo, hi = post.ppf(np.array([0.0005, 0.9995]))
+        if not hi > lo:
+            return Density(name, (), ())
+        x = np.linspace(lo, hi, DENSITY_POINTS)
+        return Density(name, tuple(x.tolist()), tuple(post.pdf(x).tolist()))
+    assert samples is not None
+    lo, hi = np.quantile(samples, [0.0005, 0.9995])
+    pdf, edges = np.histogram(samples, bins=HISTOGRAM_BINS, range=(lo, hi))
+    pdf = pdf / (samples.size * np.diff(edges))
+    return Density(name, tuple(((edges[:-1] + edges[1:]) / 2).tolist()), tuple(pdf.tolist()))
+
+
+def _histogram(
+    variant: str, lift: GridDistribution, hdi: tuple[float, float], rope: tuple[float, float]
+) -> LiftHistogram:
+    lo, hi = min(hdi[0], rope[0]), max(hdi[1], rope[1])
+    pad = 0.25 * (hdi[1] - hdi[0]) or 1e-9
+    edges = np.linspace(lo - pad, hi + pad, HISTOGRAM_BINS + 1)
+    return LiftHistogram(variant, tuple(edges.tolist()), tuple(lift.density(edges).tolist()))
+
+
+def analyze_bayesian(
+    metric: str,
+    variants: Sequence[Mapping[str, Any]],
+    *,
+    control: str,
+    threshold: float,
+    prior: Mapping[str, float] | None = None,
+    rope: Sequence[float] = (0.0, 0.0),
+    draws: int = 100_000,
+    seed: int | None = None,
+    guardrails: Sequence[Mapping[str, Any]] = (),
+) -> BayesianAnalysis:
+    """Bayesian analysis of an A/B/n test on one primary metric, with optional guardrails.
+
+    ``metric`` is "proportion" (variants {name, users, conversions}; prior {alpha, beta},
+    default Beta(1, 1)), "mean" ({name, users, mean, sd}; reference prior, no parameters),
+    "count" ({name, users, total}; prior {shape, rate}, default Jeffreys Gamma(1/2, 0)) or
+    "revenue" ({name, amounts} per-user amounts with zeros; prior {alpha, beta} on the share
+    of buyers). Higher is better for the primary metric. ``threshold`` is the threshold of
+    caring for expected loss, in metric units; ``rope`` = (low, high) bounds a negligible
+    absolute lift. ``guardrails`` are objects {name, metric, variants, tolerance,
+    higher_is_better = true, max_risk = 0.1, prior}: a guardrail degrades when the variant is
+    worse than control by more than ``tolerance`` (absolute), and fails when that has
+    probability above ``max_risk``.
+    """
+    names, posts, warns, c, _ = _parse_common(metric, variants, control, prior)
+    threshold = _validate.non_negative("threshold", threshold)
+    if isinstance(rope, str | bytes) or not isinstance(rope, Sequence) or len(rope) != 2:
+        raise ValueError(f"rope must be a pair [low, high], got {rope!r}")
+    band = (_validate.finite("rope[0]", rope[0]), _validate.finite("rope[1]", rope[1]))
+    if band[0] > band[1]:
+        raise ValueError(f"rope must have low <= high, got [{rope[0]!r}, {rope[1]!r}]")
+    if isinstance(guardrails, str | bytes) or not isinstance(guardrails, Sequence):
+        raise ValueError(f"guardrails must be a list of objects, got {guardrails!r}")
+    rails, g_warns = _guardrails(guardrails, names)
+    n_draws = _draws(draws, len(names) * (1 + len(rails)))
+    rng = _seed(seed)
+
+    summary, pairs = _summaries(posts, c, rng, n_draws)
+    samples = pairs.samples
+    risks = [_guardrail_risks(g, c, rng, n_draws) for g in rails]
+    variant_rows = []
+    for i, (name, post) in enumerate(zip(names, posts, strict=True)):
+        if isinstance(post, ClosedFormPosterior):
+            mean, (lo, hi) = post.mean, post.interval()
+        else:
+            assert samples is not None
+            mean = float(samples[i].mean())
+            lo, hi = (float(q) for q in np.quantile(samples[i], [0.025, 0.975]))
+        variant_rows.append(
+            VariantPosterior(
+                name, mean, lo, hi, summary.prob_best[i], summary.expected_loss[i], summary.cvar[i]
+            )
+        )
+
+    comparisons, histograms = [], []
+    for i, (name, post) in enumerate(zip(names, posts, strict=True)):
+        if i == c:
+            continue
+        lift, rel = pairs.lift(i), pairs.relative_lift(i)
+        if rel is None:
+            warns.append(
+                f"Relative lift of {name} is not reported: the posteriors of {name} and "
+                f"{names[c]} are not both positive."
+            )
+        c_post, v_post = posts[c], post
+        if isinstance(c_post, BetaPosterior) and isinstance(v_post, BetaPosterior):
+            p_better = prob_beta_greater(v_post.alpha, v_post.beta, c_post.alpha, c_post.beta)
+        else:
+            p_better = float(1.0 - lift.cdf(0.0))
+        hdi = lift.hdi()
+        rel_hdi = rel.hdi() if rel is not None else (None, None)
+        below, at_or_below_high = (float(p) for p in lift.cdf(np.array(band)))
+        safe = float(np.prod([1.0 - r[i] for r in risks]))
+        comparisons.append(
+            Comparison(
+                name,
+                p_better,
+                variant_rows[i].mean - variant_rows[c].mean,
+                rel.mean if rel is not None else None,
+                hdi[0],
+                hdi[1],
+                rel_hdi[0],
+                rel_hdi[1],
+                below,
+                at_or_below_high - below,
+                1.0 - at_or_below_high,
+                p_better * safe,
+            )
+        )
+        histograms.append(_histogram(name, lift, hdi, band))
+
+    decision = decide(names, summary, control, threshold)
+    guard_rows, conflicts = [], []
+    for g, r in zip(rails, risks, strict=True):
+        for i, name in enumerate(names):
+            if i == c:
+                continue
+            fails = r[i] > g.max_risk
+            guard_rows.append(GuardrailResult(g.name, name, r[i], fails))
+            if fails and decision.decision == "ship" and name == decision.best:
+                conflicts.append(
+                    f"{name} wins on the primary metric but guardrail {g.name} degrades beyond "
+                    f"its tolerance ({g.tolerance:g}) with probability {r[i]:.0%}."
+                )
+    reasons = decision.reasons + tuple(
+        f"Conflict: {text} Review before shipping." for text in conflicts
+    )
+    densities = tuple(
+        _density(n, p, None if samples is None else samples[i])
+        for i, (n, p) in enumerate(zip(names, posts, strict=True))
+    )
+    warns += g_warns
+    warns += [f"{d.name}'s posterior is a single point." for d in densities if not d.x]
+    return BayesianAnalysis(
+        metric=metric,
+        control=control,
+        threshold=threshold,
+        rope=band,
+        variants=tuple(variant_rows),
+        comparisons=tuple(comparisons),
+        decision=decision.decision,
+        best=decision.best,
+        reasons=reasons,
+        guardrails=tuple(guard_rows),
+        conflicts=tuple(conflicts),
+        densities=densities,
+        lift_histograms=tuple(histograms),
+        method="draws" if pairs.drew else "closed-form",
+        draws=n_draws if pairs.drew else 0,
+        warnings=tuple(dict.fromkeys(warns)),
+    )
+
+
+def expected_loss_over_time(
+    metric: str,
+    periods: Sequence[str],
+    variants_by_period: Sequence[Sequence[Mapping[str, Any]]],
+    *,
+    control: str,
+    prior: Mapping[str, float] | None = None,
+    draws: int = 20_000,
+    seed: int | None = None,
+) -> LossOverTime:
+    """Expected loss of choosing each variant, recomputed on the cumulative data of each period.
+
+    ``variants_by_period[t]`` holds the cumulative variant records up to ``periods[t]``, in the
+    shape :func:`analyze_bayesian` takes. Two Beta arms use Stucchio's closed form
+    (:func:`stats.bayes_decision.expected_loss_beta`); other cases as in
+    :func:`analyze_bayesian` (quadrature for two closed-form arms, else ``draws`` joint draws
+    per period).
+    """
+    if isinstance(periods, str | bytes) or not isinstance(periods, Sequence):
+        raise ValueError(f"periods must be a list of labels, got {periods!r}")
+    if len(periods) != len(variants_by_period) or not 1 <= len(periods) <= MAX_PERIODS:
+        raise ValueError(
+            f"periods must have between 1 and {MAX_PERIODS} entries, one per entry of "
+            f"variants_by_period ({len(variants_by_period)}), got {len(periods)}"
+        )
+    rng = _seed(seed)
+    series: list[tuple[float, ...]] = []
+    names: tuple[str, ...] = ()
+    n_draws = 0
+    for t, records in enumerate(variants_by_period):
+        field = f"variants_by_period[{t}]"
+        try:
+            p_names, posts, _, c, _ = _parse_common(metric, records, control, prior)
+        except ValueError as exc:
+            msg = str(exc)
+            raise ValueError(msg.replace("variants", field, 1) if msg[0] == "v" else msg) from None
+        if t == 0:
+            names = p_names
+            n_draws = _draws(draws, len(names) * len(periods))
+        elif set(p_names) != set(names):
+            raise ValueError(
+                f"{field} must name the same variants as variants_by_period[0] "
+                f"({', '.join(names)}), got ({', '.join(p_names)})"
+            )
+        posts = tuple(posts[p_names.index(n)] for n in names)
+        c = names.index(control)
+        if len(posts) == 2 and all(isinstance(p, BetaPosterior) for p in posts):
+            a, b = posts
+            assert isinstance(a, BetaPosterior) and isinstance(b, BetaPosterior)
+            series.append(
+                (
+                    expected_loss_beta(b.alpha, b.beta, a.alpha, a.beta),
+                    expected_loss_beta(a.alpha, a.beta, b.alpha, b.beta),
+                )
+            )
+        else:
+            summary, _ = _summaries(posts, c, rng, n_draws)
+            series.append(summary.expected_loss)
+    return LossOverTime(
+        tuple(str(p) for p in periods),
+        names,
+        tuple(tuple(s[i] for s in series) for i in range(len(names))),
+    )
