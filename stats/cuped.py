@@ -732,21 +732,28 @@ def regression_adjustment(
 
     Lin, W. (2013), "Agnostic notes on regression adjustments to experimental data:
     reexamining Freedman's critique", *Annals of Applied Statistics* 7(1), 295–318: regress
-    ``y`` on the arm dummies, the covariates centred at their overall means and every
-    dummy × centred-covariate interaction; the dummy coefficients are the adjusted effects
-    (section 2, eq. 2 for two arms; with more arms the same holds arm by arm, since the fully
-    interacted model is one OLS per arm, each evaluated at the overall covariate means).
-    Standard errors are HC2 (Lin recommends Huber–White errors, section 4 and 6; HC2 is the
-    one that equals Neyman's conservative variance without covariates) with normal
-    intervals, as statsmodels reports them for robust covariances. The unadjusted
-    comparison is the same OLS without covariates (difference in means with Welch's
-    variance, normal reference).
+    ``y`` on the treatment dummies, the covariates centred at their overall means and every
+    dummy × centred-covariate interaction; the dummy coefficient is the adjusted effect
+    (section 2). The fully interacted model is one OLS per arm, so it is fitted here in the
+    equivalent cell-means form (one intercept and one slope vector per arm, covariates
+    centred at the overall means) and each effect is the contrast of two arm intercepts:
+    the arms' predictions at the overall covariate means. A covariate column that is
+    constant within an arm gets no slope in that arm (its interaction would be collinear
+    with the arm's intercept). Standard errors are sandwich (Huber–White) errors, which
+    Lin shows are consistent or asymptotically conservative (abstract, section 4), in the
+    HC2 variant, which without covariates equals Neyman's conservative variance (Samii &
+    Aronow 2012, "On equivalencies between design-based and regression-based variance
+    estimators for randomized experiments", *Statistics & Probability Letters* 82(2));
+    intervals are normal, as statsmodels reports robust fits. The unadjusted comparison
+    is the same OLS without covariates: the difference in means with Welch's (Neyman's)
+    variance and a normal reference.
 
     Missing covariate values are kept as in :func:`cuped_from_frame`: mean-filled, with a
     missing-value indicator per covariate that has any (centred and interacted like the
-    others). A covariate that does not vary is left out with a warning. If HC2 is undefined
-    (a user with leverage 1, e.g. the only user of an arm missing a covariate) HC1 is used
-    and the result says so.
+    others). A covariate that does not vary is left out with a warning. A user with
+    leverage 1 (e.g. the only user of an arm missing a covariate) has a zero residual and,
+    numerically, adds nothing to the HC2 sandwich. ``r_squared`` is the centred R² of the
+    adjusted fit.
 
     Raises ``ValueError`` naming ``variant``, ``outcome``, ``covariates`` (``covariates[j]``
     for one of them), ``control`` or ``alpha``.
@@ -792,36 +799,19 @@ def regression_adjustment(
             f"covariates give {k} adjustment columns, which need at least {k + 2} users in "
             f"every arm; arm {names[int(sizes.argmin())]!r} has {int(sizes.min())}"
         )
-    c = names.index(control)
-    others = [i for i in range(arms) if i != c]
-    dummies = (codes[:, None] == np.array(others)[None, :]).astype(np.float64)
     z = np.column_stack(columns) if k else np.zeros((y.size, 0))
     z -= z.mean(axis=0)
-    interactions = (dummies[:, :, None] * z[:, None, :]).reshape(y.size, -1)
-    ones = np.ones((y.size, 1))
-    adjusted, cov_type = _robust_ols(y, np.hstack([ones, dummies, z, interactions]))
-    raw, _ = _robust_ols(y, np.hstack([ones, dummies]))
-    if cov_type != "HC2":
-        warnings.append(
-            "Some user has leverage 1 (for example the only user of an arm without a value "
-            "of a covariate), so HC2 is undefined; HC1 standard errors are used."
-        )
-    ci, ci_raw = adjusted.conf_int(alpha), raw.conf_int(alpha)
+    by_arm = pd.DataFrame(z).groupby(codes)
+    varies = (by_arm.max() - by_arm.min()).to_numpy() > 0  # (arms, k)
+    dummies = (codes[:, None] == np.arange(arms)[None, :]).astype(np.float64)
+    slopes = [dummies[:, i] * z[:, j] for i in range(arms) for j in range(k) if varies[i, j]]
+    adjusted = sm.OLS(y, np.column_stack([dummies, *slopes])).fit(cov_type="HC2")
+    raw = sm.OLS(y, dummies).fit(cov_type="HC2")
+    c = names.index(control)
+    others = [i for i in range(arms) if i != c]
     comparisons = tuple(
-        Comparison(
-            names[i],
-            float(adjusted.params[1 + j]),
-            float(adjusted.tvalues[1 + j]),
-            float(adjusted.pvalues[1 + j]),
-            float(ci[1 + j, 0]),
-            float(ci[1 + j, 1]),
-            float(raw.params[1 + j]),
-            float(raw.tvalues[1 + j]),
-            float(raw.pvalues[1 + j]),
-            float(ci_raw[1 + j, 0]),
-            float(ci_raw[1 + j, 1]),
-        )
-        for j, i in enumerate(others)
+        Comparison(names[i], *_contrast(adjusted, i, c, alpha), *_contrast(raw, i, c, alpha))
+        for i in others
     )
     return RegressionAdjustmentResult(
         control=control,
@@ -829,20 +819,26 @@ def regression_adjustment(
         covariates=names_in,
         comparisons=comparisons,
         balance=tuple(balance),
-        r_squared=float(adjusted.rsquared),
+        r_squared=float(1.0 - adjusted.ssr / adjusted.centered_tss),
         n=int(y.size),
         n_missing_covariate=n_missing,
         warnings=tuple(warnings),
     )
 
 
-def _robust_ols(y: FloatArray, design: FloatArray) -> tuple[Any, str]:
-    """statsmodels OLS with HC2 errors, or HC1 where HC2 is undefined (leverage 1)."""
-    model = sm.OLS(y, design)
-    fit = model.fit(cov_type="HC2")
-    if np.isfinite(fit.bse).all():
-        return fit, "HC2"
-    return model.fit(cov_type="HC1"), "HC1"
+def _contrast(fit: Any, arm: int, control: int, alpha: float) -> tuple[float, ...]:
+    """Estimate, z, p-value and interval of ``coef[arm] − coef[control]`` (robust covariance)."""
+    contrast = np.zeros(len(fit.params))
+    contrast[[arm, control]] = 1.0, -1.0
+    test = fit.t_test(contrast)
+    low, high = np.asarray(test.conf_int(alpha)).ravel()
+    return (
+        float(np.ravel(test.effect)[0]),
+        float(np.ravel(test.tvalue)[0]),
+        float(np.ravel(test.pvalue)[0]),
+        float(low),
+        float(high),
+    )
 
 
 # --------------------------------------------------------------------------- planning
@@ -881,7 +877,7 @@ def cuped_planning(
         raise ValueError(f"rho_grid must hold at most {MAX_RHO_GRID} values, got {rho.size}")
     bad = ~(np.abs(rho) < 1.0)
     if bad.any():
-        raise ValueError(f"rho_grid values must be in (-1, 1), got {rho[bad][0]!r}")
+        raise ValueError(f"rho_grid values must be in (-1, 1), got {float(rho[bad][0])!r}")
     n = _validate.count("n_per_group", n_per_group, minimum=2)
     sd = _validate.positive("sd", sd)
     alpha = _validate.alpha(alpha)
