@@ -36,6 +36,9 @@ BALANCE_ALPHA = 0.001
 NEAR_PERFECT_RHO = 0.995
 """Above this |ρ| the covariate looks like the outcome itself; the result warns."""
 
+MAX_ARMS = 50
+"""Cap on the number of arms in row-level data (more usually means the wrong column)."""
+
 MAX_RHO_GRID = 10_001
 """Cap on the number of ρ values :func:`cuped_planning` evaluates."""
 
@@ -580,13 +583,20 @@ def _numeric(df: pd.DataFrame, column: str, field: str) -> FloatArray:
 
 
 def _arm_codes(df: pd.DataFrame, variant: str) -> tuple[NDArray[np.intp], tuple[str, ...]]:
-    """Integer arm codes into the sorted arm names; every arm needs at least 2 rows."""
+    """Integer arm codes into the sorted arm names: 2 to ``MAX_ARMS`` arms of >= 2 rows each."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"data must be a table of rows, got {type(df).__name__}")
     codes, uniques = pd.factorize(_column(df, variant, "variant"), sort=False)
     missing = codes < 0
     if missing.any():
         raise ValueError(
             f"variant has {int(missing.sum())} rows with no value "
             f"(first in row {int(np.flatnonzero(missing)[0]) + 1})"
+        )
+    if len(uniques) > MAX_ARMS:
+        raise ValueError(
+            f"variant must hold at most {MAX_ARMS} arms, got {len(uniques)} distinct values "
+            "(is it the right column?)"
         )
     labels = [str(u) for u in uniques]
     if len(set(labels)) < len(labels):
@@ -623,8 +633,6 @@ def _covariate(
 
 def _read_frame(df: pd.DataFrame, *, variant: str, outcome: str, covariate: str) -> _Rows:
     """Checked arm codes, outcome (no missing values) and covariate (NaN where missing)."""
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"data must be a table of rows, got {type(df).__name__}")
     codes, names = _arm_codes(df, variant)
     y = _outcome(df, outcome)
     return _Rows(codes, names, y, _covariate(df, covariate, "covariate", outcome, y))
@@ -644,9 +652,10 @@ def cuped_from_frame(
     Users without a pre-period value (NaN covariate) are kept, following Deng 2013 section
     4.2: the covariate is filled with its mean over the users who have one and a 0/1
     missing-value indicator joins it as a second covariate, so the adjustment is the pooled
-    within-arm OLS of ``y`` on ``[x_filled, missing]`` — equivalently, CUPED within two
-    strata (users with and without pre-period data). The estimate does not depend on the fill
-    value. ``theta`` is then the slope on ``x_filled`` and ``rho`` the multiple correlation;
+    within-arm OLS of ``y`` on ``[x_filled, missing]`` — in Deng's words, stratifying users
+    by whether they have pre-period data, with CUPED among those who do. The estimate does
+    not depend on the fill value (filling with ``c`` instead shifts ``x_filled`` by a
+    multiple of the indicator, which the regression absorbs). ``theta`` is then the slope on ``x_filled`` and ``rho`` the multiple correlation;
     the balance check uses the users who have a pre-period value; ``n_missing_covariate``
     says how many did not. Without missing values this is exactly
     ``cuped(CovariateStats.from_frame(...))``.
@@ -759,8 +768,6 @@ def regression_adjustment(
     for one of them), ``control`` or ``alpha``.
     """
     names_in = _covariate_names(covariates)
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"data must be a table of rows, got {type(df).__name__}")
     codes, names = _arm_codes(df, variant)
     _validate.choice("control", control, names)
     alpha = _validate.alpha(alpha)
@@ -845,7 +852,7 @@ def _contrast(fit: Any, arm: int, control: int, alpha: float) -> tuple[float, ..
 
 
 def cuped_planning(
-    rho_grid: Sequence[float],
+    rho_grid: Sequence[float] | FloatArray,
     *,
     n_per_group: int,
     sd: float,

@@ -8,6 +8,7 @@ normal power solver, and seeded Monte Carlo with tolerances derived from its sta
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +20,7 @@ from statsmodels.stats.power import NormalIndPower
 
 from stats.cuped import (
     BALANCE_ALPHA,
+    MAX_ARMS,
     MAX_RHO_GRID,
     CovariateStats,
     covariate_variants,
@@ -543,6 +545,12 @@ def small_frame() -> pd.DataFrame:
             "covariate must be a pre-experiment measurement, not the outcome itself",
         ),
         (lambda d: d.assign(arm="A"), {}, "variant must hold at least 2 distinct arms"),
+        (
+            lambda d: pd.concat([d] * 20, ignore_index=True).assign(arm=lambda e: e.index // 2),
+            {"control": "0"},
+            f"variant must hold at most {MAX_ARMS} arms, got 60 distinct values",
+        ),
+        (lambda d: d.assign(arm=[1, "1", *d.arm[2:]]), {}, "variant labels must be distinct"),
         (lambda d: d.iloc[:4], {}, "variant 'B' has 1 row; every arm needs at least 2"),
         (lambda d: d.assign(arm=[None, *d.arm[1:]]), {}, "variant has 1 rows with no value"),
         (lambda d: d.assign(y=[np.nan, *d.y[1:]]), {}, "outcome has 1 missing values"),
@@ -551,7 +559,9 @@ def small_frame() -> pd.DataFrame:
         (None, {"alpha": 0}, r"alpha must be in \(0, 0.5\]"),
     ],
 )
-def test_cuped_from_frame_rejects(change, kw: dict[str, object], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_cuped_from_frame_rejects(
+    change: Callable[[pd.DataFrame], pd.DataFrame] | None, kw: dict[str, object], message: str
+) -> None:
     df = small_frame() if change is None else change(small_frame())
     args: dict[str, object] = {
         "variant": "arm",
@@ -605,3 +615,10 @@ def test_cuped_planning_rejects(rho: list[float], kw: dict[str, object], message
     args: dict[str, object] = {"n_per_group": 100, "sd": 1.0} | kw
     with pytest.raises(ValueError, match="^" + message):
         cuped_planning(rho, **args)  # type: ignore[arg-type]
+
+
+def test_row_functions_need_a_data_frame() -> None:
+    with pytest.raises(ValueError, match=r"^data must be a table of rows, got list"):
+        cuped_from_frame([1, 2], variant="a", outcome="y", covariate="x", control="A")
+    with pytest.raises(ValueError, match=r"^data must be a table of rows"):
+        regression_adjustment({}, variant="a", outcome="y", covariates=["x"], control="A")
