@@ -1,0 +1,587 @@
+"""Comparing variants with a control: tests, intervals, effect sizes, SRM.
+
+Works on :mod:`stats.sufficient` statistics. A comparison is always ``treatment − control``.
+
+Conversion metrics: the two-proportion z-test with the pooled standard error (statsmodels
+``proportions_ztest``), or Fisher's exact test (``scipy.stats.fisher_exact``) when any
+expected cell count of the 2×2 table is below 5. The interval for the difference is the
+Farrington–Manning score interval (see :func:`score_interval_diff`): unlike the Wald
+interval it inverts the very z-test that gives the p-value (at a difference of 0 the score
+statistic *is* the pooled z statistic), so an interval never excludes zero while the test
+says "not significant". ``interval="wald"`` gives the unpooled Wald interval instead
+(statsmodels ``confint_proportions_2indep(method="wald")``), which can disagree with the
+test near the significance boundary.
+
+Continuous metrics: Welch's t-test from summary statistics (scipy
+``ttest_ind_from_stats(equal_var=False)``), interval with Welch–Satterthwaite df.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
+from statsmodels.stats.proportion import proportions_ztest as sm_proportions_ztest
+
+from stats import _validate
+from stats.sufficient import MeanStats, ProportionStats
+
+Alternative = Literal["two-sided", "larger", "smaller"]
+Direction = Literal["higher", "lower"]
+Interval = Literal["score", "wald"]
+Test = Literal["z", "fisher", "welch"]
+
+FISHER_MIN_EXPECTED = 5.0
+"""Fisher's exact test replaces the z-test when any expected 2×2 cell count is below this."""
+_SECTIONS, _ROUNDS = 64, 10
+SRM_THRESHOLD = 0.001
+"""Sample ratio mismatch is flagged when the chi-square p-value is below this."""
+
+
+@dataclass(frozen=True, slots=True)
+class NonInferiority:
+    """One-sided test that a variant is no worse than control by more than ``margin``.
+
+    ``pvalue`` tests H0 "worse by at least margin" (small → non-inferior, ``holds``);
+    ``pvalue_worse`` = 1 − ``pvalue`` tests H0 "not worse beyond margin" (small →
+    ``worse``: significantly worse beyond the margin). ``ci_low``/``ci_high`` bound the
+    difference at level 1 − 2α, so ``holds``/``worse`` read off them as well.
+    """
+
+    margin: float
+    direction: Direction
+    statistic: float
+    pvalue: float
+    pvalue_worse: float
+    holds: bool
+    worse: bool
+    ci_low: float
+    ci_high: float
+    alpha: float
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A variant against control. ``estimate`` is the absolute difference.
+
+    ``ci_level`` is the (Bonferroni-adjusted, when several variants) level of both
+    intervals; one-sided alternatives give one-sided intervals (an infinite bound).
+    ``statistic`` is z, t, or for Fisher the sample odds ratio; ``effect_size`` is
+    Cohen's h (proportions) or d (means); ``significant`` is ``pvalue_adjusted < alpha``.
+    """
+
+    variant: str
+    control: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    relative_lift: float
+    relative_ci_low: float
+    relative_ci_high: float
+    pvalue: float
+    pvalue_adjusted: float
+    test: Test
+    statistic: float
+    effect_size: float
+    significant: bool
+    ci_level: float
+    alternative: Alternative
+    df: float | None = None
+    noninferiority: NonInferiority | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VariantEstimate:
+    """A variant's rate (Wilson interval) or mean (t interval) at level ``ci_level``."""
+
+    name: str
+    n: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRatioMismatch:
+    """Chi-square goodness of fit of users per variant against the planned split."""
+
+    statistic: float
+    pvalue: float
+    flagged: bool
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+    threshold: float
+    explanation: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces
+
+
+def _critical(alpha: float, alternative: str, df: float | None = None) -> float:
+    """Quantile for a two-sided (α/2 each tail) or one-sided (α) interval; normal or t."""
+    q = 1.0 - (alpha / 2 if alternative == "two-sided" else alpha)
+    return float(sps.norm.ppf(q) if df is None else sps.t.ppf(q, df))
+
+
+def _open_side(low: float, high: float, alternative: str) -> tuple[float, float]:
+    """Drop the bound a one-sided alternative does not test (``larger`` keeps the lower)."""
+    if alternative == "larger":
+        return low, math.inf
+    if alternative == "smaller":
+        return -math.inf, high
+    return low, high
+
+
+def _pvalue(dist: sps.rv_continuous | sps.rv_frozen, stat: float, alternative: str) -> float:
+    if alternative == "larger":
+        return float(dist.sf(stat))
+    if alternative == "smaller":
+        return float(dist.cdf(stat))
+    return float(min(1.0, 2 * dist.sf(abs(stat))))
+
+
+def relative_lift(
+    control: ProportionStats | MeanStats,
+    treatment: ProportionStats | MeanStats,
+    crit: float,
+    alternative: str,
+) -> tuple[float, float, float]:
+    """Relative lift ``m_t / m_c − 1`` and its delta-method interval ``lift ± crit·se``.
+
+    ``se² = se_t² / m_c² + m_t² se_c² / m_c⁴`` for independent samples (Deng, Knoblich &
+    Lu 2018, "Applying the Delta Method in Metric Analytics", KDD, §3 eq. 3; Kohavi, Tang &
+    Xu 2020, *Trustworthy Online Controlled Experiments*, ch. 18). NaN when the control mean
+    is 0.
+    """
+    mc, mt = control.mean, treatment.mean
+    if mc == 0:
+        return math.nan, math.nan, math.nan
+    lift = mt / mc - 1.0
+    se = math.sqrt(treatment.se**2 / mc**2 + mt**2 * control.se**2 / mc**4)
+    return (lift, *_open_side(lift - crit * se, lift + crit * se, alternative))
+
+
+# ---------------------------------------------------------------------------------------------
+# Proportions
+
+
+def score_statistic_diff(
+    count1: ArrayLike, nobs1: ArrayLike, count0: ArrayLike, nobs0: ArrayLike, value: ArrayLike
+) -> np.ndarray:
+    """Farrington–Manning score statistic for H0 ``p1 − p0 = δ``, vectorised in ``δ``.
+
+    ``z = (p̂1 − p̂0 − δ) / sqrt(p̃1(1−p̃1)/n1 + p̃0(1−p̃0)/n0)`` where ``p̃1 = p̃0 + δ`` are
+    the maximum likelihood estimates under H0, from the closed-form cubic root of
+    Farrington & Manning (1990, *Statistics in Medicine* 9, pp. 1447–1454, eq. for
+    ``p̃1`` with θ = n0/n1; the Miettinen & Nurminen 1985 statistic without its
+    ``N/(N−1)`` factor). At ``δ = 0`` the MLE is the pooled rate, so ``z`` is the pooled
+    z statistic. Hand-written because statsmodels' ``score_test_proportions_2indep``
+    takes one ``δ`` at a time and, for some ``δ`` far below the estimate, picks a cubic
+    root outside [0, 1] (the tests check this version against a numerical MLE).
+    """
+    d = np.asarray(value, dtype=float)
+    c1, n1, c0, n0 = (np.asarray(x, dtype=float) for x in (count1, nobs1, count0, nobs0))
+    r1, r0, th = c1 / n1, c0 / n0, n0 / n1
+    a = 1 + th
+    b = -(1 + th + r1 + th * r0 + d * (th + 2))
+    c = d * d + d * (2 * r1 + th + 1) + r1 + th * r0
+    e = -r1 * d * (1 + d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = b**3 / (27 * a**3) - b * c / (6 * a**2) + e / (2 * a)
+        u = np.sign(v) * np.sqrt(np.maximum(b * b / (9 * a * a) - c / (3 * a), 0.0))
+        w = (np.pi + np.arccos(np.clip(v / u**3, -1.0, 1.0))) / 3
+        pooled = (c1 + c0) / (n1 + n0)
+        p1 = np.where(d == 0, pooled, 2 * u * np.cos(w) - b / (3 * a))
+        p1 = np.clip(np.where(np.isfinite(p1), p1, pooled), 0.0, 1.0)
+        p0 = np.clip(p1 - d, 0.0, 1.0)
+        var = p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0
+        diff = r1 - r0 - d
+        z = diff / np.sqrt(var)
+    return np.where(diff == 0, 0.0, z)
+
+
+def score_interval_diff(
+    count1: ArrayLike,
+    nobs1: ArrayLike,
+    count0: ArrayLike,
+    nobs0: ArrayLike,
+    alpha: float,
+    alternative: str = "two-sided",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score interval for ``p1 − p0``: all ``δ`` the score test at level α does not reject.
+
+    Inverts :func:`score_statistic_diff` (Farrington & Manning 1990; Newcombe 1998,
+    *Statistics in Medicine* 17, method 10 without correction), which decreases in ``δ``,
+    by a vectorised section search: each round evaluates it on :data:`_SECTIONS` grid
+    points per bound, and :data:`_ROUNDS` rounds shrink the bracket below 1e-15. Counts
+    may be arrays (one interval per element, for simulation); returns arrays (0-d for
+    scalars) of lower and upper bounds, the untested side infinite for one-sided
+    alternatives. Same design as statsmodels ``confint_proportions_2indep(method="score",
+    correction=False)``; see :func:`score_statistic_diff` for why it does not call it.
+    """
+    crit = _critical(alpha, alternative)
+    c1, n1, c0, n0 = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (count1, nobs1, count0, nobs0))
+    )
+    shape = c1.shape
+    c1, n1, c0, n0 = (x.reshape(1, -1, 1) for x in (c1, n1, c0, n0))
+    est = (c1 / n1 - c0 / n0)[..., 0]  # (1, m)
+    lo = np.concatenate([np.full_like(est, -1.0), est])  # (2, m): lower in (-1, est]
+    hi = np.concatenate([est, np.ones_like(est)])  # upper in [est, 1)
+    target = np.array([crit, -crit]).reshape(2, 1, 1)
+    frac = np.arange(1, _SECTIONS) / _SECTIONS
+    for _ in range(_ROUNDS):
+        grid = lo[..., None] + (hi - lo)[..., None] * frac  # (2, m, sections - 1)
+        k = (score_statistic_diff(c1, n1, c0, n0, grid) > target).sum(axis=2)
+        below = np.take_along_axis(grid, np.maximum(k - 1, 0)[..., None], axis=2)[..., 0]
+        above = np.take_along_axis(grid, np.minimum(k, _SECTIONS - 2)[..., None], axis=2)[..., 0]
+        lo, hi = np.where(k > 0, below, lo), np.where(k < _SECTIONS - 1, above, hi)
+    low, high = ((lo + hi) / 2).reshape(2, *shape)
+    if alternative == "larger":
+        high = np.full(shape, np.inf)
+    elif alternative == "smaller":
+        low = np.full(shape, -np.inf)
+    return low, high
+
+
+def _expected_counts(control: ProportionStats, treatment: ProportionStats) -> np.ndarray:
+    table = np.array(
+        [
+            [treatment.conversions, treatment.users - treatment.conversions],
+            [control.conversions, control.users - control.conversions],
+        ],
+        dtype=float,
+    )
+    return np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+
+
+def compare_proportions(
+    control: ProportionStats,
+    treatment: ProportionStats,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+    interval: Interval = "score",
+) -> Comparison:
+    """Two-proportion comparison, interval at level 1 − α.
+
+    Test: pooled z (statsmodels ``proportions_ztest``, ``prop_var=False``), or Fisher's
+    exact test when an expected count is below :data:`FISHER_MIN_EXPECTED` (the result says
+    ``test="fisher"``, ``statistic`` the odds ratio). Interval: score (default, dual to the
+    z-test) or Wald (unpooled SE, statsmodels ``confint_proportions_2indep(method="wald")``).
+    Relative lift by the delta method, effect size Cohen's h (statsmodels
+    ``proportion_effectsize``; Cohen 1988, §6.2).
+    """
+    alpha = _validate.alpha(alpha)
+    alternative = _validate.alternative(alternative)  # type: ignore[assignment]
+    _validate.choice("interval", interval, ("score", "wald"))
+    for name, v in (("control", control), ("treatment", treatment)):
+        if v.users < 1:
+            raise ValueError(f"{name}.users must be >= 1, got {v.users}")
+    warnings: list[str] = []
+    ct, nt, cc, nc = treatment.conversions, treatment.users, control.conversions, control.users
+    estimate = treatment.rate - control.rate
+    test: Test
+    if _expected_counts(control, treatment).min() < FISHER_MIN_EXPECTED:
+        test = "fisher"
+        side = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
+        res = sps.fisher_exact([[ct, nt - ct], [cc, nc - cc]], alternative=side)
+        statistic, pvalue = float(res.statistic), float(res.pvalue)
+        warnings.append(
+            f"Fisher's exact test was used for {treatment.name} vs {control.name} because an "
+            f"expected cell count is below {FISHER_MIN_EXPECTED:g}"
+        )
+    else:
+        test = "z"
+        z, p = sm_proportions_ztest([ct, cc], [nt, nc], value=0, alternative=alternative)
+        statistic, pvalue = float(z), float(p)
+    if interval == "score":
+        low, high = map(float, score_interval_diff(ct, nt, cc, nc, alpha, alternative))
+    else:
+        crit = _critical(alpha, alternative)
+        se = math.sqrt(treatment.var / nt + control.var / nc)
+        low, high = _open_side(estimate - crit * se, estimate + crit * se, alternative)
+    lift, rel_low, rel_high = relative_lift(
+        control, treatment, _critical(alpha, alternative), alternative
+    )
+    if math.isnan(lift):
+        warnings.append(f"relative lift is undefined: {control.name} has no conversions")
+    return Comparison(
+        variant=treatment.name,
+        control=control.name,
+        estimate=estimate,
+        ci_low=low,
+        ci_high=high,
+        relative_lift=lift,
+        relative_ci_low=rel_low,
+        relative_ci_high=rel_high,
+        pvalue=pvalue,
+        pvalue_adjusted=pvalue,
+        test=test,
+        statistic=statistic,
+        effect_size=float(proportion_effectsize(treatment.rate, control.rate)),
+        significant=pvalue < alpha,
+        ci_level=1 - alpha,
+        alternative=alternative,
+        warnings=tuple(warnings),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Means
+
+
+def _welch(control: MeanStats, treatment: MeanStats) -> tuple[float, float, float]:
+    """Difference, its standard error and the Welch–Satterthwaite df (Welch 1947, eq. 9)."""
+    vt, vc = treatment.var / treatment.n, control.var / control.n
+    se = math.sqrt(vt + vc)
+    denom = vt**2 / (treatment.n - 1) + vc**2 / (control.n - 1)
+    df = (vt + vc) ** 2 / denom if denom > 0 else float(treatment.n + control.n - 2)
+    return treatment.mean - control.mean, se, df
+
+
+def _t_statistic(diff: float, se: float) -> float:
+    if se > 0:
+        return diff / se
+    return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+
+
+def compare_means(
+    control: MeanStats,
+    treatment: MeanStats,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+) -> Comparison:
+    """Welch's t-test from summary statistics, interval ``diff ± t_{df}·se`` at level 1 − α.
+
+    Matches scipy ``ttest_ind_from_stats(equal_var=False)``; the interval uses the same SE
+    and Welch–Satterthwaite df, so it is dual to the test. Relative lift by the delta method
+    (same critical value); effect size Cohen's d with the pooled SD (Cohen 1988, §2.5).
+    """
+    alpha = _validate.alpha(alpha)
+    alternative = _validate.alternative(alternative)  # type: ignore[assignment]
+    for name, v in (("control", control), ("treatment", treatment)):
+        if v.n < 2:
+            raise ValueError(f"{name}.n must be >= 2 for a mean metric, got {v.n}")
+    warnings: list[str] = []
+    diff, se, df = _welch(control, treatment)
+    if se == 0:
+        warnings.append(
+            f"{treatment.name} and {control.name} both have zero variance; the test is degenerate"
+        )
+    stat = _t_statistic(diff, se)
+    pvalue = _pvalue(sps.t(df), stat, alternative)
+    crit = _critical(alpha, alternative, df)
+    low, high = _open_side(diff - crit * se, diff + crit * se, alternative)
+    lift, rel_low, rel_high = relative_lift(control, treatment, crit, alternative)
+    if math.isnan(lift):
+        warnings.append(f"relative lift is undefined: the mean of {control.name} is 0")
+    pooled = math.sqrt(
+        ((treatment.n - 1) * treatment.var + (control.n - 1) * control.var)
+        / (treatment.n + control.n - 2)
+    )
+    return Comparison(
+        variant=treatment.name,
+        control=control.name,
+        estimate=diff,
+        ci_low=low,
+        ci_high=high,
+        relative_lift=lift,
+        relative_ci_low=rel_low,
+        relative_ci_high=rel_high,
+        pvalue=pvalue,
+        pvalue_adjusted=pvalue,
+        test="welch",
+        statistic=stat,
+        effect_size=diff / pooled if pooled > 0 else math.nan,
+        significant=pvalue < alpha,
+        ci_level=1 - alpha,
+        alternative=alternative,
+        df=df,
+        warnings=tuple(warnings),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Several variants, non-inferiority, SRM, per-variant estimates
+
+
+def compare_to_control(
+    variants: Sequence[ProportionStats] | Sequence[MeanStats],
+    control: str,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+    interval: Interval = "score",
+) -> tuple[Comparison, ...]:
+    """Each variant against ``control``: Holm-adjusted p-values, Bonferroni intervals.
+
+    ``pvalue_adjusted`` is Holm's step-down adjustment (statsmodels ``multipletests``,
+    ``method="holm"``; Holm 1979), ``significant`` is ``pvalue_adjusted < alpha``, and the
+    intervals are at level ``1 − alpha/m`` for ``m`` comparisons (Bonferroni). Because each
+    interval is dual to its test, an interval excluding 0 means the Bonferroni p-value is
+    below alpha, and Holm's adjusted p-value is never larger than Bonferroni's, so such a
+    comparison is always ``significant`` (with Fisher's exact test the interval is the score
+    interval, not the exact test's dual; a disagreement is reported as a warning).
+    """
+    alpha = _validate.alpha(alpha)
+    names = [v.name for v in variants]
+    if control not in names:
+        raise ValueError(f"control must be one of {', '.join(names)}, got {control!r}")
+    if len(variants) < 2:
+        raise ValueError(f"variants must hold at least 2 variants, got {len(variants)}")
+    base = variants[names.index(control)]
+    others = [v for v in variants if v.name != control]
+    level = alpha / len(others)
+    raw: list[Comparison] = []
+    for v in others:
+        if isinstance(base, ProportionStats) and isinstance(v, ProportionStats):
+            raw.append(
+                compare_proportions(
+                    base, v, alpha=level, alternative=alternative, interval=interval
+                )
+            )
+        elif isinstance(base, MeanStats) and isinstance(v, MeanStats):
+            raw.append(compare_means(base, v, alpha=level, alternative=alternative))
+        else:
+            raise ValueError("variants must all be conversion counts or all be means, not a mix")
+    adjusted = multipletests([c.pvalue for c in raw], alpha=alpha, method="holm")[1]
+    out = []
+    for c, p in zip(raw, adjusted, strict=True):
+        significant = bool(p < alpha)
+        warnings = c.warnings
+        if c.test == "fisher" and not significant and (c.ci_low > 0 or c.ci_high < 0):
+            warnings += (
+                f"the score interval for {c.variant} excludes 0 but Fisher's exact test is not "
+                "significant; with counts this small, trust the exact test",
+            )
+        out.append(replace(c, pvalue_adjusted=float(p), significant=significant, warnings=warnings))
+    return tuple(out)
+
+
+def noninferiority(
+    control: ProportionStats | MeanStats,
+    treatment: ProportionStats | MeanStats,
+    *,
+    margin: float,
+    direction: Direction = "higher",
+    alpha: float = 0.05,
+    field: str = "margin",
+) -> NonInferiority:
+    """One-sided test of H0 ``diff <= −margin`` (``direction="higher"``, higher is better) or
+    H0 ``diff >= margin`` (lower is better), at level α.
+
+    Proportions use the Farrington–Manning score test at the margin (Farrington & Manning
+    1990; the recommended non-inferiority test for two rates), means a Welch t-test shifted
+    by the margin. The 1 − 2α interval of the difference is returned with it (its bounds
+    are the two one-sided α tests), computed by the same method, so the decisions agree.
+    """
+    alpha = _validate.alpha(alpha)
+    margin = _validate.non_negative(field, margin)
+    _validate.choice("direction", direction, ("higher", "lower"))
+    bound = -margin if direction == "higher" else margin
+    alt = "larger" if direction == "higher" else "smaller"
+    if isinstance(control, ProportionStats) and isinstance(treatment, ProportionStats):
+        if margin >= 1:
+            raise ValueError(f"{field} must be < 1 for a conversion metric, got {margin!r}")
+        args = (treatment.conversions, treatment.users, control.conversions, control.users)
+        stat = float(score_statistic_diff(*args, bound))
+        pvalue = _pvalue(sps.norm, stat, alt)
+        low, high = map(float, score_interval_diff(*args, 2 * alpha, "two-sided"))
+    elif isinstance(control, MeanStats) and isinstance(treatment, MeanStats):
+        diff, se, df = _welch(control, treatment)
+        stat = _t_statistic(diff - bound, se)
+        pvalue = _pvalue(sps.t(df), stat, alt)
+        crit = _critical(2 * alpha, "two-sided", df)
+        low, high = diff - crit * se, diff + crit * se
+    else:
+        raise ValueError("control and treatment must both be conversion counts or both means")
+    holds = low > bound if direction == "higher" else high < bound
+    worse = high < bound if direction == "higher" else low > bound
+    return NonInferiority(
+        margin=margin,
+        direction=direction,
+        statistic=stat,
+        pvalue=pvalue,
+        pvalue_worse=1.0 - pvalue,
+        holds=bool(holds),
+        worse=bool(worse),
+        ci_low=low,
+        ci_high=high,
+        alpha=alpha,
+    )
+
+
+def sample_ratio_mismatch(
+    variants: Sequence[ProportionStats] | Sequence[MeanStats],
+    planned_split: Sequence[float] | None = None,
+    *,
+    threshold: float = SRM_THRESHOLD,
+) -> SampleRatioMismatch:
+    """Chi-square goodness of fit (``scipy.stats.chisquare``) of users per variant against
+    ``planned_split`` (weights, normalised; default equal). Flagged at ``p < threshold``
+    (0.001, as Fabijan et al. 2019, "Diagnosing Sample Ratio Mismatch in Online Controlled
+    Experiments", KDD, recommend)."""
+    observed = np.array([v.n for v in variants], dtype=float)
+    k = len(observed)
+    weights = np.ones(k) if planned_split is None else np.asarray(planned_split, dtype=float)
+    if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        raise ValueError(
+            f"planned_split must hold one positive weight per variant ({k}), got "
+            f"{list(planned_split or [])!r}"
+        )
+    expected = observed.sum() * weights / weights.sum()
+    res = sps.chisquare(observed, expected)
+    pvalue = float(res.pvalue)
+    flagged = pvalue < threshold
+    names = [v.name for v in variants]
+    shares = ", ".join(
+        f"{name} {o / observed.sum():.1%}" for name, o in zip(names, observed, strict=True)
+    )
+    planned = "/".join(f"{w:.1%}" for w in weights / weights.sum())
+    if flagged:
+        explanation = (
+            f"Sample ratio mismatch: users split {shares} against a planned {planned} "
+            f"(chi-square p = {pvalue:.2g} < {threshold:g}). A gap this large is very unlikely "
+            "by chance, so assignment or logging is probably broken and the variants may not be "
+            "comparable. Find the cause (redirects, bots, filters, crashes) and re-run."
+        )
+    else:
+        explanation = (
+            f"Users split {shares} against a planned {planned} (chi-square p = {pvalue:.2g}); "
+            "no sign of a sample ratio mismatch."
+        )
+    return SampleRatioMismatch(
+        statistic=float(res.statistic),
+        pvalue=pvalue,
+        flagged=flagged,
+        observed=tuple(int(o) for o in observed),
+        expected=tuple(float(e) for e in expected),
+        threshold=threshold,
+        explanation=explanation,
+    )
+
+
+def variant_estimate(v: ProportionStats | MeanStats, alpha: float = 0.05) -> VariantEstimate:
+    """A variant's rate with the Wilson score interval (statsmodels ``proportion_confint``,
+    ``method="wilson"``; Wilson 1927), or its mean with the t interval ``mean ± t·sd/√n``."""
+    alpha = _validate.alpha(alpha)
+    if isinstance(v, ProportionStats):
+        low, high = proportion_confint(v.conversions, v.users, alpha=alpha, method="wilson")
+    elif v.n >= 2:
+        half = _critical(alpha, "two-sided", v.n - 1) * v.se
+        low, high = v.mean - half, v.mean + half
+    else:
+        low = high = math.nan
+    return VariantEstimate(v.name, v.n, float(v.mean), float(low), float(high), 1 - alpha)
