@@ -184,13 +184,16 @@ def lift_distribution(
     cut from each tail), and the difference's masses are the discrete cross-correlation of
     the two mass vectors, computed by FFT (``scipy.signal.fftconvolve``). The relative lift
     uses log θ_v − log θ_c on the same scheme and maps the cells through exp(·) − 1, which
-    needs both posteriors positive. Returns None when the grid would exceed ``MAX_CELLS``
-    (tails too heavy), so the caller falls back to draws.
+    needs both posteriors positive (beyond their ``GRID_TAIL`` quantiles; else None). Also
+    returns None when the grid would exceed ``MAX_CELLS`` (tails too heavy), so the caller
+    falls back to draws.
     """
-    transform = np.log if relative else (lambda v: v)
     ranges = []
     for post in (control, variant):
-        lo, w_lo, w_hi, hi = transform(post.ppf(np.array([GRID_TAIL, 0.025, 0.975, 1 - GRID_TAIL])))
+        q = post.ppf(np.array([GRID_TAIL, 0.025, 0.975, 1 - GRID_TAIL]))
+        if relative and not q[0] > 0.0:
+            return None
+        lo, w_lo, w_hi, hi = np.log(q) if relative else q
         ranges.append((float(lo), float(hi), float(w_hi - w_lo)))
     widths = [w for _, _, w in ranges if w > 0.0]
     h = min(widths) / CELLS_PER_WIDTH if widths else 1.0

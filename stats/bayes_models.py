@@ -43,11 +43,6 @@ class ClosedFormPosterior(ABC):
     @abstractmethod
     def draws(self, rng: np.random.Generator, size: int) -> FloatArray: ...
 
-    @property
-    def positive(self) -> bool:
-        """True when the parameter is positive with posterior probability 1."""
-        return True
-
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """Equal-tailed credible interval from the quantile function."""
         tail = (1.0 - level) / 2.0
@@ -107,10 +102,6 @@ class StudentTPosterior(ClosedFormPosterior):
     @property
     def mean(self) -> float:
         return self.loc
-
-    @property
-    def positive(self) -> bool:
-        return bool(self.ppf(1e-10) > 0.0)
 
     def cdf(self, x: npt.ArrayLike) -> FloatArray:
         v = np.asarray(x, dtype=float)

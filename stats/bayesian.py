@@ -286,7 +286,8 @@ class _Pairs:
         return grid
 
     def relative_lift(self, i: int) -> GridDistribution | None:
-        """Distribution of θ_i / θ_control − 1; None unless the posteriors are positive."""
+        """Distribution of θ_i / θ_control − 1; None unless both posteriors are positive
+        (closed-form: beyond their extreme quantiles; draws: every control draw)."""
         return self._lift(i, relative=True)
 
     def _lift(self, i: int, relative: bool) -> GridDistribution | None:
@@ -298,10 +299,8 @@ class _Pairs:
     def _compute(self, i: int, relative: bool) -> GridDistribution | None:
         c, v = self.posts[self.control], self.posts[i]
         if isinstance(c, ClosedFormPosterior) and isinstance(v, ClosedFormPosterior):
-            if relative and not (c.positive and v.positive):
-                return None
             grid = lift_distribution(c, v, relative=relative)
-            if grid is not None:
+            if grid is not None or relative:
                 return grid
         cs, vs = self._pair(i)
         if relative:
@@ -509,7 +508,7 @@ def analyze_bayesian(
         if rel is None:
             warns.append(
                 f"Relative lift of {name} is not reported: the posteriors of {name} and "
-                f"{names[c]} are not both positive."
+                f"{names[c]} are not both clearly positive."
             )
         c_post, v_post = posts[c], post
         if isinstance(c_post, BetaPosterior) and isinstance(v_post, BetaPosterior):
