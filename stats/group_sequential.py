@@ -290,6 +290,15 @@ def _classical_bounds(t: Float, alpha_total: float, spending: str, two_sided: bo
     return np.asarray(c * shape, dtype=float)
 
 
+def critical_values(t: Float, alpha: float, two_sided: bool, spending: str, gamma: float) -> Float:
+    """Upper z bounds b_k (unsigned) at already validated fractions ``t``: the engine of
+    :func:`group_sequential_bounds`, :func:`monitor` and the peeking simulation, without
+    the power calculation. Two-sided designs spend alpha/2 per side."""
+    if spending in SPENDING_FUNCTIONS:
+        return _spending_bounds(t, alpha / 2 if two_sided else alpha, spending, gamma, two_sided)
+    return _classical_bounds(t, alpha, spending, two_sided)
+
+
 def _power_drift(bounds: Float, t: Float, power: float, two_sided: bool, fixed: float) -> float:
     """Drift at which P(cross an upper bound) = power (J&T section 2.4, used for R).
 
@@ -385,12 +394,8 @@ def group_sequential_bounds(
     gamma = _gamma(gamma) if spending == "hsd" else gamma
     two_sided = alternative == "two-sided"
     alpha_side = alpha / 2 if two_sided else alpha
-    constant: float | None = None
-    if spending in SPENDING_FUNCTIONS:
-        bounds = _spending_bounds(t, alpha_side, spending, gamma, two_sided)
-    else:
-        bounds = _classical_bounds(t, alpha, spending, two_sided)
-        constant = float(bounds[-1])
+    bounds = critical_values(t, alpha, two_sided, spending, gamma)
+    constant = None if spending in SPENDING_FUNCTIONS else float(bounds[-1])
     upper, lower = _exit_probabilities(bounds, t, 0.0, two_sided)
     spent = upper + lower
     fixed = float(special.ndtri(1 - alpha_side) + special.ndtri(power))
@@ -575,8 +580,7 @@ def monitor(
         t.append(min(2 / (1 / a.n + 1 / b.n) / planned, 1.0))
 
     two_sided = alternative == "two-sided"
-    alpha_side = alpha / 2 if two_sided else alpha
-    bounds = _spending_bounds(np.array(t), alpha_side, spending, gamma, two_sided)
+    bounds = critical_values(np.array(t), alpha, two_sided, spending, gamma)
     z = np.array([_z_statistic(a, b) for a, b in arms])
     sign = -1.0 if alternative == "smaller" else 1.0
     directed = np.abs(z) if two_sided else sign * z
