@@ -54,8 +54,8 @@ def sm_effect_size(mde, sd, alternative):
 @pytest.mark.parametrize(
     ("baseline", "mde", "power", "alternative", "cc", "expected"),
     [
-        # Issue 2's reference table (per group, alpha 0.05): the Fleiss formula as tabulated by
-        # Fleiss, Levin & Paik (2003) Table A.4 and reproduced by statsmodels (checked below).
+        # Issue 2's reference table (per group, alpha 0.05). The uncorrected values are also
+        # statsmodels' samplesize_proportions_2indep_onetail (its grid is tested below).
         (0.10, 0.02, 0.80, "two-sided", False, 3841),
         (0.10, 0.02, 0.80, "two-sided", True, 3941),
         (0.20, 0.05, 0.80, "two-sided", False, 1094),
@@ -205,6 +205,19 @@ def test_proportions_curves_agree_with_solves_and_statsmodels():
     assert sizes == pytest.approx(n_plain / 4 * (1 + np.sqrt(1 + 4 / (n_plain * 0.02))) ** 2)
 
 
+def test_proportions_mde_is_the_first_rate_reaching_the_target():
+    # At tiny counts the Fleiss power is not monotone in the effect: here it peaks near 0.204
+    # and falls to 0.191 as the treatment rate reaches 0, so the endpoint alone cannot decide
+    # whether the target is reachable.
+    kw = {"alpha": 0.2, "ratio": 0.5, "alternative": "smaller"}
+    assert power_curve_proportions(0.001, [-0.000999999], 100, **kw)[0] < 0.202
+    result = solve_power_proportions(0.001, n_per_group=100, power=0.202, **kw)
+    assert -0.001 < result.mde < 0
+    assert result.achieved_power == pytest.approx(0.202, abs=1e-9)
+    smaller = np.linspace(0.01, 0.99, 50) * result.mde
+    assert np.all(power_curve_proportions(0.001, smaller, 100, **kw) < 0.202)
+
+
 def test_proportions_power_at_zero_effect_is_the_tested_tail():
     # Near-tail approximation: two-sided power at mde = 0 is alpha/2, one-sided is alpha.
     assert power_curve_proportions(0.2, [0.0], 500)[0] == pytest.approx(0.025, rel=1e-12)
@@ -283,11 +296,12 @@ def test_means_sample_sizes_match_statsmodels(alternative, ratio, alpha):
 
 
 def test_means_reference_sample_size():
-    # Cohen (1988), Statistical Power Analysis, Table 2.4.1: d = 0.5, two-sided alpha 0.05,
-    # power 0.80 -> n = 64 per group; d = 0.2 -> 393 (394 after rounding the exact 393.4 up).
+    # Cohen (1988), Statistical Power Analysis, Table 2.4.1: two-sided alpha 0.05, power 0.80,
+    # d = 0.5 -> 64 per group, d = 0.2 -> 393. statsmodels' TTestIndPower gives 393.41 for
+    # d = 0.2 (Cohen's table rounds to nearest), so the rounded-up size is 394.
     assert solve_power_means(10.0, 5.0, power=0.8).n_per_group == 64
     result = solve_power_means(1.0, 0.2, power=0.8)
-    assert result.n_exact == pytest.approx(393.4, abs=0.05)
+    assert result.n_exact == pytest.approx(393.41, abs=0.01)
     assert (result.n_per_group, result.method, result.sd, result.baseline) == (
         394,
         "t-test",
@@ -442,7 +456,7 @@ def test_simulated_z_test_power_and_size():
         gap = np.abs(x_t / n_t - x_c / n_c) - (0.5 * (1 / n_c + 1 / n_t) if cc else 0.0)
         return np.mean(gap / se > crit)
 
-    # ratio 3 also checks the orientation: swapping the arms' rates moves power by ~0.03
+    # ratio 3 also checks the orientation: exchanging the arms' rates moves power to 0.817
     for baseline, mde, ratio, cc in [
         (0.1, 0.02, 1.0, False),
         (0.1, 0.03, 3.0, False),
