@@ -1,0 +1,74 @@
+"""Bayesian analysis (stats layer) beside the same quantities drawn in a Python loop.
+
+Run ``python -m bench.bench_bayesian`` from the repository root. The baseline draws one
+posterior value per variant per iteration in a plain loop and accumulates P(best) and the
+expected loss; it runs on a subset of the draws and is scaled to 100,000 draws.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bench._timing import median_seconds, report
+from stats.bayesian import analyze_bayesian
+
+DRAWS = 100_000
+TWO = [
+    {"name": "A", "users": 1000, "conversions": 100},
+    {"name": "B", "users": 1000, "conversions": 120},
+]
+TEN = [{"name": f"V{i}", "users": 10_000, "conversions": 1000 + 7 * i} for i in range(10)]
+
+
+def loop_reference(variants: list[dict[str, object]], draws: int) -> float:
+    """Seconds for P(best) and expected loss by a Python loop over ``draws`` joint draws."""
+    rng = np.random.default_rng(0)
+    params = [(1 + int(v["conversions"]), 1 + int(v["users"]) - int(v["conversions"]))  # type: ignore[call-overload]
+              for v in variants]  # fmt: skip
+    wins = [0] * len(params)
+    loss = [0.0] * len(params)
+    start = time.perf_counter()
+    for _ in range(draws):
+        theta = [rng.beta(a, b) for a, b in params]
+        best = max(theta)
+        wins[theta.index(best)] += 1
+        for i, t in enumerate(theta):
+            loss[i] += best - t
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    def two() -> None:
+        analyze_bayesian("proportion", TWO, control="A", threshold=0.001,
+                         rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
+
+    def ten() -> None:
+        analyze_bayesian("proportion", TEN, control="V0", threshold=0.001,
+                         rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
+
+    subset = 5_000
+    report(
+        f"Bayesian analysis, stats layer ({time.strftime('%Y-%m-%d')})",
+        [
+            (
+                "2 variants, proportion (closed form)",
+                median_seconds(two, repeat=100),
+                "loop, 100k draws",
+                loop_reference(TWO, subset) * DRAWS / subset,
+                "≤ 5 ms",
+            ),
+            (
+                "10 variants, proportion, 100k joint draws",
+                median_seconds(ten, repeat=15),
+                "loop, 100k draws",
+                loop_reference(TEN, subset) * DRAWS / subset,
+                "≤ 100 ms",
+            ),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
