@@ -309,6 +309,8 @@ def _power_drift(bounds: Float, t: Float, power: float, two_sided: bool, fixed: 
     def shortfall(drift: float) -> float:
         return float(_exit_probabilities(bounds, t, drift, two_sided)[0].sum()) - power
 
+    if shortfall(fixed) >= 0:  # the fixed design itself, up to rounding
+        return fixed
     high = 2 * fixed if shortfall(2 * fixed) > 0 else 30.0
     return float(optimize.brentq(shortfall, fixed, high, xtol=1e-9))
 
