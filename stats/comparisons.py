@@ -26,7 +26,6 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportion_effectsize
 from statsmodels.stats.proportion import proportions_ztest as sm_proportions_ztest
 
@@ -142,12 +141,14 @@ def _open_side(low: float, high: float, alternative: str) -> tuple[float, float]
     return low, high
 
 
-def _pvalue(dist: sps.rv_continuous | sps.rv_frozen, stat: float, alternative: str) -> float:
+def _pvalue(stat: float, alternative: str, df: float | None = None) -> float:
+    """p-value of a z (``df=None``) or t statistic for the alternative."""
+    sf = sps.norm.sf if df is None else lambda x: sps.t.sf(x, df)
     if alternative == "larger":
-        return float(dist.sf(stat))
+        return float(sf(stat))
     if alternative == "smaller":
-        return float(dist.cdf(stat))
-    return float(min(1.0, 2 * dist.sf(abs(stat))))
+        return float(sf(-stat))
+    return float(min(1.0, 2 * sf(abs(stat))))
 
 
 def relative_lift(
@@ -265,6 +266,21 @@ def _expected_counts(control: ProportionStats, treatment: ProportionStats) -> np
     return np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
 
 
+def two_proportion_test(
+    control: ProportionStats, treatment: ProportionStats, alternative: Alternative = "two-sided"
+) -> tuple[Test, float, float]:
+    """``(test, statistic, pvalue)`` of H0 ``p_t = p_c``: the pooled z-test (statsmodels
+    ``proportions_ztest``), or Fisher's exact test (``scipy.stats.fisher_exact``, statistic
+    = sample odds ratio) when any expected 2×2 count is below :data:`FISHER_MIN_EXPECTED`."""
+    ct, nt, cc, nc = treatment.conversions, treatment.users, control.conversions, control.users
+    if _expected_counts(control, treatment).min() < FISHER_MIN_EXPECTED:
+        side = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
+        res = sps.fisher_exact([[ct, nt - ct], [cc, nc - cc]], alternative=side)
+        return "fisher", float(res.statistic), float(res.pvalue)
+    z, p = sm_proportions_ztest([ct, cc], [nt, nc], value=0, alternative=alternative)
+    return "z", float(z), float(p)
+
+
 def compare_proportions(
     control: ProportionStats,
     treatment: ProportionStats,
@@ -291,20 +307,12 @@ def compare_proportions(
     warnings: list[str] = []
     ct, nt, cc, nc = treatment.conversions, treatment.users, control.conversions, control.users
     estimate = treatment.rate - control.rate
-    test: Test
-    if _expected_counts(control, treatment).min() < FISHER_MIN_EXPECTED:
-        test = "fisher"
-        side = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
-        res = sps.fisher_exact([[ct, nt - ct], [cc, nc - cc]], alternative=side)
-        statistic, pvalue = float(res.statistic), float(res.pvalue)
+    test, statistic, pvalue = two_proportion_test(control, treatment, alternative)
+    if test == "fisher":
         warnings.append(
             f"Fisher's exact test was used for {treatment.name} vs {control.name} because an "
             f"expected cell count is below {FISHER_MIN_EXPECTED:g}"
         )
-    else:
-        test = "z"
-        z, p = sm_proportions_ztest([ct, cc], [nt, nc], value=0, alternative=alternative)
-        statistic, pvalue = float(z), float(p)
     if interval == "score":
         low, high = map(float, score_interval_diff(ct, nt, cc, nc, alpha, alternative))
     else:
@@ -381,7 +389,7 @@ def compare_means(
             f"{treatment.name} and {control.name} both have zero variance; the test is degenerate"
         )
     stat = _t_statistic(diff, se)
-    pvalue = _pvalue(sps.t(df), stat, alternative)
+    pvalue = _pvalue(stat, alternative, df)
     crit = _critical(alpha, alternative, df)
     low, high = _open_side(diff - crit * se, diff + crit * se, alternative)
     lift, rel_low, rel_high = relative_lift(control, treatment, crit, alternative)
@@ -417,6 +425,22 @@ def compare_means(
 # Several variants, non-inferiority, SRM, per-variant estimates
 
 
+def holm_adjust(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm 1979, *Scand. J. Statist.* 6, pp. 65–70):
+    sorted ascending, ``p_(i) · (m − i + 1)``, running maximum, capped at 1.
+
+    Equals statsmodels ``multipletests(method="holm")[1]`` (checked in the tests), which is
+    not called because it runs ``gc.collect()`` on every call (40–100 ms in a web worker).
+    """
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p)
+    m = len(p)
+    stepped = np.minimum(np.maximum.accumulate(p[order] * np.arange(m, 0, -1)), 1.0)
+    out = np.empty(m)
+    out[order] = stepped
+    return out
+
+
 def compare_to_control(
     variants: Sequence[ProportionStats] | Sequence[MeanStats],
     control: str,
@@ -427,8 +451,8 @@ def compare_to_control(
 ) -> tuple[Comparison, ...]:
     """Each variant against ``control``: Holm-adjusted p-values, Bonferroni intervals.
 
-    ``pvalue_adjusted`` is Holm's step-down adjustment (statsmodels ``multipletests``,
-    ``method="holm"``; Holm 1979), ``significant`` is ``pvalue_adjusted < alpha``, and the
+    ``pvalue_adjusted`` is Holm's step-down adjustment (:func:`holm_adjust`),
+    ``significant`` is ``pvalue_adjusted < alpha``, and the
     intervals are at level ``1 − alpha/m`` for ``m`` comparisons (Bonferroni). Because each
     interval is dual to its test, an interval excluding 0 means the Bonferroni p-value is
     below alpha, and Holm's adjusted p-value is never larger than Bonferroni's, so such a
@@ -456,7 +480,7 @@ def compare_to_control(
             raw.append(compare_means(base, v, alpha=level, alternative=alternative))
         else:
             raise ValueError("variants must all be conversion counts or all be means, not a mix")
-    adjusted = multipletests([c.pvalue for c in raw], alpha=alpha, method="holm")[1]
+    adjusted = holm_adjust([c.pvalue for c in raw])
     out = []
     for c, p in zip(raw, adjusted, strict=True):
         significant = bool(p < alpha)
@@ -497,12 +521,12 @@ def noninferiority(
             raise ValueError(f"{field} must be < 1 for a conversion metric, got {margin!r}")
         args = (treatment.conversions, treatment.users, control.conversions, control.users)
         stat = float(score_statistic_diff(*args, bound))
-        pvalue = _pvalue(sps.norm, stat, alt)
+        pvalue = _pvalue(stat, alt)
         low, high = map(float, score_interval_diff(*args, 2 * alpha, "two-sided"))
     elif isinstance(control, MeanStats) and isinstance(treatment, MeanStats):
         diff, se, df = _welch(control, treatment)
         stat = _t_statistic(diff - bound, se)
-        pvalue = _pvalue(sps.t(df), stat, alt)
+        pvalue = _pvalue(stat, alt, df)
         crit = _critical(2 * alpha, "two-sided", df)
         low, high = diff - crit * se, diff + crit * se
     else:
