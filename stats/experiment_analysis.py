@@ -1,0 +1,415 @@
+"""Live analysis of a running experiment from its counts (the Experiments module, issue 8).
+
+One call turns per-variant exposures and conversions, and the traffic weights that were in
+force, into: rates with Wilson intervals; a sample-ratio-mismatch check against those
+weights; each treatment against the control with the fixed-horizon two-proportion test
+(:func:`stats.comparisons.compare_proportions`) and the always-valid mixture SPRT
+(:func:`stats.msprt.msprt`); the best treatment's relative lift; a winner only when the
+always-valid test rejects; and a plain-English recommendation. With several treatments every
+test is Bonferroni-adjusted (statsmodels ``multipletests``), so "the best of k − 1" is not
+a free pick.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+
+from stats import _validate
+from stats.comparisons import SRM_THRESHOLD, compare_proportions, variant_estimate
+from stats.msprt import msprt
+from stats.sufficient import ProportionStats
+
+DEFAULT_PLANNED_N = 10_000
+"""Total users the always-valid test is tuned for when none is given (see ``planned_n``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VariantSummary:
+    """One variant: distinct exposed units, converting units, the rate and its Wilson
+    interval (level 1 − alpha), the current traffic weight and the SRM-expected exposures."""
+
+    name: str
+    exposures: int
+    conversions: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    weight: float
+    expected_exposures: float
+
+
+@dataclass(frozen=True, slots=True)
+class VariantComparison:
+    """A treatment against the control (``estimate`` = rate difference, treatment − control).
+
+    ``pvalue`` is the fixed-horizon test (pooled z, or Fisher when a cell is small: ``test``),
+    valid only at a sample size fixed in advance; ``ci_low``/``ci_high`` its score interval and
+    ``relative_*`` the delta-method lift interval, both at level 1 − alpha/(k − 1).
+    ``msprt_pvalue`` is the always-valid p-value at this look (1/Lambda) and ``msprt_ci_*``
+    the confidence sequence for the difference: both may be watched continuously.
+    ``*_adjusted`` are Bonferroni-adjusted over the k − 1 treatments.
+    """
+
+    name: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    relative_lift: float
+    relative_ci_low: float
+    relative_ci_high: float
+    test: str
+    pvalue: float
+    pvalue_adjusted: float
+    msprt_log_lr: float
+    msprt_pvalue: float
+    msprt_pvalue_adjusted: float
+    msprt_ci_low: float
+    msprt_ci_high: float
+    msprt_tau: float
+    rejects: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SRMCheck:
+    """Pearson chi-square of exposures against the weights in force (see
+    :func:`expected_exposures`); flagged at ``pvalue < threshold``."""
+
+    statistic: float
+    pvalue: float
+    flagged: bool
+    df: int
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class MSPRTSummary:
+    """The always-valid test of the best treatment: ``log_lr`` = log Lambda, rejected once
+    it reaches ``threshold`` = log((k − 1)/alpha); ``pvalue`` is Bonferroni-adjusted,
+    ``pvalue_raw`` is 1/Lambda; ``ci_*`` the confidence sequence of the difference."""
+
+    variant: str
+    log_lr: float
+    threshold: float
+    pvalue: float
+    pvalue_raw: float
+    tau: float
+    ci_low: float
+    ci_high: float
+    decision: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelativeLift:
+    """The best treatment's lift over the control, ``rate_t / rate_c − 1``, with its
+    fixed-horizon delta-method interval at ``ci_level``."""
+
+    variant: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentAnalysis:
+    """The whole analysis. ``decision`` is a code (``collecting``, ``srm``, ``winner``,
+    ``worse``, ``continue``); ``recommendation`` says it in plain words; ``winner`` names a
+    treatment only when the always-valid test rejects with a positive lift and no SRM."""
+
+    variants: tuple[VariantSummary, ...]
+    comparisons: tuple[VariantComparison, ...]
+    srm: SRMCheck
+    best: str | None
+    pvalue: float
+    msprt: MSPRTSummary | None
+    relative_lift: RelativeLift | None
+    decision: str
+    recommendation: str
+    winner: str | None
+    alpha: float
+    planned_n: int
+    n: int
+    warnings: tuple[str, ...] = ()
+
+
+def expected_exposures(
+    period_weights: Sequence[Sequence[float]], period_exposures: Sequence[Sequence[int]]
+) -> tuple[float, ...]:
+    """Expected exposures per variant under the weights in force: ``E_i = sum_p N_p w_{p,i}``.
+
+    A unit assigned in period ``p`` lands in variant ``i`` with probability ``w_{p,i}`` (the
+    period's normalised weights), so given ``N_p`` units in the period its expected count in
+    ``i`` is ``N_p w_{p,i}``. Comparing the pooled totals with these by Pearson's chi-square
+    is conservative when the weights moved: the totals are sums of independent multinomials,
+    whose covariance ``sum_p N_p (diag w_p − w_p w_p')`` is below the multinomial one at the
+    pooled weights, so bandit reweighting cannot raise a false alarm (Fabijan et al. 2019,
+    "Diagnosing Sample Ratio Mismatch in Online Controlled Experiments", KDD, on comparing
+    against the split actually configured).
+    """
+    if len(period_weights) != len(period_exposures):
+        raise ValueError(
+            f"period_exposures must have one row per period ({len(period_weights)}), "
+            f"got {len(period_exposures)}"
+        )
+    if not period_weights:
+        return ()
+    w = np.asarray(period_weights, dtype=float)
+    n = np.asarray(period_exposures, dtype=float)
+    if w.ndim != 2 or w.shape != n.shape:
+        raise ValueError(
+            f"period_weights must be a periods x variants table shaped like period_exposures "
+            f"{n.shape}, got {w.shape}"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w.sum(axis=1) <= 0):
+        raise ValueError("period_weights must be finite, >= 0, with a positive sum per period")
+    if np.any(n < 0):
+        raise ValueError("period_exposures must be counts >= 0")
+    shares = w / w.sum(axis=1, keepdims=True)
+    return tuple(float(x) for x in (n.sum(axis=1, keepdims=True) * shares).sum(axis=0))
+
+
+def srm_check(
+    observed: Sequence[int], expected: Sequence[float], threshold: float = SRM_THRESHOLD
+) -> SRMCheck:
+    """Pearson chi-square goodness of fit (``scipy.stats.chisquare``) of ``observed`` against
+    ``expected`` counts with the same total. A variant expected to get no traffic (weight 0
+    throughout) is left out of the test, unless it got some: then the split is broken for
+    certain (p = 0). NaN when nothing is observed yet."""
+    obs = np.asarray(observed, dtype=float)
+    exp = np.asarray(expected, dtype=float)
+    live = exp > 0
+    if obs.sum() == 0 or live.sum() < 2:
+        pvalue = math.nan if obs.sum() == 0 else 1.0
+        return SRMCheck(
+            0.0, pvalue, False, 0, tuple(map(int, obs)), tuple(map(float, exp)), threshold
+        )
+    if np.any(obs[~live] > 0):
+        statistic, pvalue = math.inf, 0.0
+    else:
+        res = sps.chisquare(obs[live], exp[live] * obs[live].sum() / exp[live].sum())
+        statistic, pvalue = float(res.statistic), float(res.pvalue)
+    return SRMCheck(
+        statistic=statistic,
+        pvalue=pvalue,
+        flagged=pvalue < threshold,
+        df=int(live.sum()) - 1,
+        observed=tuple(int(o) for o in obs),
+        expected=tuple(float(e) for e in exp),
+        threshold=threshold,
+    )
+
+
+def _compare(
+    control: ProportionStats, treatment: ProportionStats, alpha_each: float, planned_n: int
+) -> tuple[VariantComparison, tuple[str, ...]]:
+    fixed = compare_proportions(control, treatment, alpha=alpha_each)
+    seq = msprt(control, treatment, alpha=alpha_each, planned_n=planned_n)
+    comparison = VariantComparison(
+        name=treatment.name,
+        estimate=fixed.estimate,
+        ci_low=fixed.ci_low,
+        ci_high=fixed.ci_high,
+        relative_lift=fixed.relative_lift,
+        relative_ci_low=fixed.relative_ci_low,
+        relative_ci_high=fixed.relative_ci_high,
+        test=fixed.test,
+        pvalue=fixed.pvalue,
+        pvalue_adjusted=fixed.pvalue,
+        msprt_log_lr=seq.log_lr,
+        msprt_pvalue=seq.pvalue,
+        msprt_pvalue_adjusted=seq.pvalue,
+        msprt_ci_low=seq.ci_low,
+        msprt_ci_high=seq.ci_high,
+        msprt_tau=seq.tau,
+        rejects=seq.decision == "reject",
+    )
+    return comparison, fixed.warnings + seq.warnings
+
+
+def _bonferroni(pvalues: Sequence[float]) -> list[float]:
+    return [float(p) for p in multipletests(pvalues, method="bonferroni")[1]]
+
+
+def analyze_experiment(
+    variants: Sequence[ProportionStats],
+    weights: Sequence[float],
+    expected: Sequence[float] | None = None,
+    *,
+    alpha: float = 0.05,
+    planned_n: int = DEFAULT_PLANNED_N,
+) -> ExperimentAnalysis:
+    """Analyse an experiment whose first variant is the control.
+
+    ``variants``: exposed units (``users``) and converting units per variant; ``weights``:
+    the current traffic weights (reported); ``expected``: SRM-expected exposures from the
+    weights in force (:func:`expected_exposures`), default ``total x weights``. ``alpha``:
+    the family-wise level over the k − 1 treatments (Bonferroni). ``planned_n``: total users
+    the mSPRT mixture is tuned for (:func:`stats.msprt.tau_for_planned_n`: the test is most
+    sensitive around that sample size, and stays valid at any other).
+
+    The mSPRT p-value is the snapshot 1/Lambda at this look. Its running minimum over looks
+    (Johari, Pekelis & Walsh 2022, section 4) can only be smaller, so acting on the snapshot
+    is conservative and still valid whenever one looks: P(1/Lambda_t <= alpha for some t)
+    <= alpha by Ville's inequality.
+    """
+    k = len(variants)
+    if k < 2:
+        raise ValueError(f"variants must hold at least 2 variants, got {k}")
+    if len(weights) != k:
+        raise ValueError(f"weights must hold one weight per variant ({k}), got {len(weights)}")
+    alpha = _validate.alpha(alpha)
+    planned_n = _validate.count("planned_n", planned_n, minimum=2)
+    observed = [v.users for v in variants]
+    total = sum(observed)
+    if expected is None:
+        weight_sum = math.fsum(weights)
+        expected = [total * w / weight_sum for w in weights]
+    if len(expected) != k:
+        raise ValueError(f"expected must hold one count per variant ({k}), got {len(expected)}")
+    srm = srm_check(observed, expected)
+    alpha_each = alpha / (k - 1)
+    summaries = []
+    for v, w, e in zip(variants, weights, expected, strict=True):
+        est = variant_estimate(v, alpha) if v.users else None
+        summaries.append(
+            VariantSummary(
+                name=v.name,
+                exposures=v.users,
+                conversions=v.conversions,
+                rate=v.rate,
+                ci_low=est.ci_low if est else math.nan,
+                ci_high=est.ci_high if est else math.nan,
+                weight=float(w),
+                expected_exposures=float(e),
+            )
+        )
+
+    warnings: list[str] = []
+    control = variants[0]
+    compared = [t for t in variants[1:] if control.users and t.users]
+    if len(compared) < k - 1:
+        warnings.append(
+            "Some variants have no exposures yet, so they cannot be compared with the control."
+        )
+    comparisons: list[VariantComparison] = []
+    for treatment in compared:
+        comparison, notes = _compare(control, treatment, alpha_each, planned_n)
+        comparisons.append(comparison)
+        warnings.extend(n for n in notes if n not in warnings)
+    if comparisons:
+        # Variants without exposures count as tests with p = 1, so m stays k - 1.
+        missing = [1.0] * (k - 1 - len(comparisons))
+        fixed_adj = _bonferroni([c.pvalue for c in comparisons] + missing)
+        seq_adj = _bonferroni([c.msprt_pvalue for c in comparisons] + missing)
+        comparisons = [
+            replace(c, pvalue_adjusted=p, msprt_pvalue_adjusted=q)
+            for c, p, q in zip(comparisons, fixed_adj, seq_adj, strict=False)
+        ]
+    if srm.flagged:
+        warnings.append(
+            f"Sample ratio mismatch (p = {srm.pvalue:.2g} < {srm.threshold:g}): the exposures do "
+            "not match the traffic weights, so assignment or logging is likely broken."
+        )
+
+    best = max(comparisons, key=lambda c: c.estimate, default=None)
+    winner = best.name if best and best.rejects and best.estimate > 0 and not srm.flagged else None
+    worse = [c.name for c in comparisons if c.rejects and c.estimate < 0]
+    if not comparisons:
+        decision = "collecting"
+    elif srm.flagged:
+        decision = "srm"
+    elif winner:
+        decision = "winner"
+    elif worse:
+        decision = "worse"
+    else:
+        decision = "continue"
+    return ExperimentAnalysis(
+        variants=tuple(summaries),
+        comparisons=tuple(comparisons),
+        srm=srm,
+        best=best.name if best else None,
+        pvalue=best.pvalue_adjusted if best else math.nan,
+        msprt=_msprt_summary(best, alpha, k) if best else None,
+        relative_lift=(
+            RelativeLift(
+                best.name,
+                best.relative_lift,
+                best.relative_ci_low,
+                best.relative_ci_high,
+                1 - alpha_each,
+            )
+            if best
+            else None
+        ),
+        decision=decision,
+        recommendation=_recommendation(decision, control.name, best, winner, worse, srm, alpha),
+        winner=winner,
+        alpha=alpha,
+        planned_n=planned_n,
+        n=total,
+        warnings=tuple(warnings),
+    )
+
+
+def _msprt_summary(best: VariantComparison, alpha: float, k: int) -> MSPRTSummary:
+    return MSPRTSummary(
+        variant=best.name,
+        log_lr=best.msprt_log_lr,
+        threshold=math.log((k - 1) / alpha),
+        pvalue=best.msprt_pvalue_adjusted,
+        pvalue_raw=best.msprt_pvalue,
+        tau=best.msprt_tau,
+        ci_low=best.msprt_ci_low,
+        ci_high=best.msprt_ci_high,
+        decision="reject" if best.rejects else "continue",
+    )
+
+
+def _recommendation(
+    decision: str,
+    control: str,
+    best: VariantComparison | None,
+    winner: str | None,
+    worse: Sequence[str],
+    srm: SRMCheck,
+    alpha: float,
+) -> str:
+    if decision == "collecting" or best is None:
+        return (
+            "Collecting data: every variant needs exposures before it can be compared with "
+            f"{control}."
+        )
+    if decision == "srm":
+        return (
+            "Do not trust these results yet: the traffic split does not match the weights "
+            f"(SRM p = {srm.pvalue:.2g}). Find the cause (redirects, bots, logging) before "
+            "deciding."
+        )
+    lift = (
+        f"{best.relative_lift:+.1%}" if math.isfinite(best.relative_lift) else "an undefined lift"
+    )
+    if decision == "winner":
+        return (
+            f"Ship {winner}: it converts better than {control} ({lift} relative) and the "
+            f"always-valid test rejects no difference at alpha {alpha:g} "
+            f"(p = {best.msprt_pvalue_adjusted:.2g}), so this holds however often you looked."
+        )
+    if decision == "worse":
+        return (
+            f"Stop {', '.join(worse)}: it converts worse than {control} and the always-valid test "
+            f"is sure of it at alpha {alpha:g}. No variant beats {control} so far."
+        )
+    return (
+        f"Keep running: the best variant, {best.name}, is at {lift} against {control}, but the "
+        f"always-valid test is not yet convinced (p = {best.msprt_pvalue_adjusted:.2g}, needs "
+        f"<= {alpha:g}). Peeking is fine: this p-value stays valid at every look."
+    )
