@@ -196,7 +196,8 @@ def lift_distribution(
         lo, w_lo, w_hi, hi = np.log(q) if relative else q
         ranges.append((float(lo), float(hi), float(w_hi - w_lo)))
     widths = [w for _, _, w in ranges if w > 0.0]
-    h = min(widths) / CELLS_PER_WIDTH if widths else 1.0
+    scale = max(1.0, *(abs(x) for lo, hi, _ in ranges for x in (lo, hi)))
+    h = min(widths) / CELLS_PER_WIDTH if widths else 1e-9 * scale  # two point masses
     if max(hi - lo for lo, hi, _ in ranges) / h > MAX_CELLS:
         return None
     (lo_c, hi_c, _), (lo_v, hi_v, _) = ranges

@@ -331,15 +331,19 @@ def _summaries(
 
 
 def _parse_common(
-    metric: str, variants: Sequence[Mapping[str, Any]], control: str, prior: Any
-) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[str], int, dict[str, float]]:
+    metric: str,
+    variants: Sequence[Mapping[str, Any]],
+    control: str,
+    prior: Any,
+    field: str = "variants",
+) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[str]]:
+    """Validate metric, prior, the variant records (errors name ``field``) and control."""
     metric = _validate.choice("metric", metric, METRICS)
     if prior is not None and not isinstance(prior, Mapping):
         raise ValueError(f"prior must be an object, got {prior!r}")
-    values = _prior(metric, prior)
-    names, posts, warns = _posteriors(metric, variants, values, "variants")
+    names, posts, warns = _posteriors(metric, variants, _prior(metric, prior), field)
     _validate.choice("control", control, names)
-    return names, posts, warns, names.index(control), values
+    return names, posts, warns
 
 
 def _draws(draws: int, units: int) -> int:
@@ -470,7 +474,8 @@ def analyze_bayesian(
     worse than control by more than ``tolerance`` (absolute), and fails when that has
     probability above ``max_risk``.
     """
-    names, posts, warns, c, _ = _parse_common(metric, variants, control, prior)
+    names, posts, warns = _parse_common(metric, variants, control, prior)
+    c = names.index(control)
     threshold = _validate.non_negative("threshold", threshold)
     if isinstance(rope, str | bytes) or not isinstance(rope, Sequence) or len(rope) != 2:
         raise ValueError(f"rope must be a pair [low, high], got {rope!r}")
@@ -558,7 +563,6 @@ def analyze_bayesian(
         for i, (n, p) in enumerate(zip(names, posts, strict=True))
     )
     warns += g_warns
-    warns += [f"{d.name}'s posterior is a single point." for d in densities if not d.x]
     return BayesianAnalysis(
         metric=metric,
         control=control,
@@ -610,11 +614,7 @@ def expected_loss_over_time(
     n_draws = 0
     for t, records in enumerate(variants_by_period):
         field = f"variants_by_period[{t}]"
-        try:
-            p_names, posts, _, c, _ = _parse_common(metric, records, control, prior)
-        except ValueError as exc:
-            msg = str(exc)
-            raise ValueError(msg.replace("variants", field, 1) if msg[0] == "v" else msg) from None
+        p_names, posts, _ = _parse_common(metric, records, control, prior, field)
         if t == 0:
             names = p_names
             n_draws = _draws(draws, len(names) * len(periods))
