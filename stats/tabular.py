@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -375,7 +375,7 @@ def infer_roles(table: Table) -> Roles:
     the fewest distinct values (2 to ``MAX_VARIANTS``). User id: a column named like
     user_id/id, else a text column with unique values. Metrics: the other columns that are
     mostly numbers or 0/1 values (see :func:`metric_kind`). The layout is ``variants``
-    (aggregates) when the variant column has one row per value and there is a count column
+    (aggregates) when the table has at most ``MAX_VARIANTS`` rows and a count column
     (users/n/visitors) beside conversions or a mean; otherwise ``users``. Inference looks at
     an evenly spaced sample of at most 50,000 rows.
     """
@@ -405,7 +405,7 @@ def infer_roles(table: Table) -> Roles:
     mean, sd = pick(_MEAN_NAMES), pick(_SD_NAMES)
     aggregate = (
         variant is not None
-        and unique(variant)
+        and len(frame) <= MAX_VARIANTS
         and users is not None
         and (conversions is not None or mean is not None)
     )
@@ -748,12 +748,15 @@ def summarize_table(
 ) -> Summary:
     """Summarize with the given (or inferred) roles, dispatching on the layout.
 
-    For a row-per-user table the metric defaults to the first metric column of ``roles``
+    For a row-per-variant table, ``metric`` naming the ``mean`` column picks the mean/sd
+    metric over conversions. For a row-per-user table the metric defaults to the first metric column of ``roles``
     and its kind to the detected one. Raises :class:`CSVError` with ``field`` set to the
     role (``variant``, ``metric``) when no column can be mapped to it.
     """
     roles = infer_roles(table) if roles is None else roles
     if roles.layout == "variants":
+        if metric is not None and metric == roles.mean:
+            roles = replace(roles, conversions=None)  # the mean/sd metric, not conversions
         return summarize_aggregates(table, roles)
     if roles.variant is None:
         raise CSVError(
