@@ -7,7 +7,7 @@ Applications to Clinical Trials*, ch. 19): the z-statistics Z_1..Z_K at informat
 t_1 < ... < t_K = 1 are a Gaussian process with Cov(Z_j, Z_k) = sqrt(t_j / t_k) and
 E[Z_k] = drift * sqrt(t_k) (J&T section 3.1, the "canonical joint distribution"), so the
 density of Z_k on the continuation region follows from the density at look k - 1 by one
-Gaussian convolution (J&T eq. 19.2-19.3). No simulation is involved.
+Gaussian convolution (J&T section 19.2). No simulation is involved.
 
 scipy has no group-sequential routines and statsmodels none either; the reference
 implementations are R's gsDesign (``gsDesign::gsBound``, same grid) and rpact, whose
@@ -86,7 +86,7 @@ def _gamma(value: float) -> float:
 
 
 def _grid(mean: float, lo: float, hi: float) -> tuple[Float, Float]:
-    """Integration points and Simpson weights on (lo, hi) (J&T section 19.2, eq. 19.3).
+    """Integration points and Simpson weights on (lo, hi) (J&T section 19.2).
 
     6r - 1 points: uniform spacing 3 / (2r) within 3 of the mean, log-spaced tails out to
     mean +- (3 + 4 log r); trimmed to (lo, hi) with the bounds themselves as end points, then
@@ -137,7 +137,7 @@ class _Recursion:
     hw: Float = field(default_factory=lambda: np.zeros(0))
 
     def exits(self, t: float, b: float) -> tuple[float, float]:
-        """P(continue to look k - 1, then Z_k >= b) and P(..., Z_k <= -b) (J&T eq. 19.5)."""
+        """P(continue to look k - 1, then Z_k >= b) and P(..., Z_k <= -b) (J&T section 19.2)."""
         mean = self.drift * math.sqrt(t)
         lower_b = b if self.two_sided else math.inf
         if self.t == 0.0:  # look 1: Z_1 ~ N(drift sqrt(t_1), 1)
@@ -178,7 +178,7 @@ class _Recursion:
         return b
 
     def advance(self, t: float, b: float) -> None:
-        """Move to look k with continuation region (-b, b) (or (-inf, b)) (J&T eq. 19.4)."""
+        """Move to look k with continuation region (-b, b) (or (-inf, b)) (J&T section 19.2)."""
         lo = -b if self.two_sided else -math.inf
         z, w = _grid(self.drift * math.sqrt(t), lo, b)
         if self.t == 0.0:
@@ -219,7 +219,7 @@ def crossing_probability(
     ``bounds`` are upper z-bounds b_k (``inf`` = no stopping at that look); two-sided designs
     also stop at Z_k <= -b_k. ``drift`` is E[Z] at fraction 1 (E[Z_k] = drift * sqrt(t_k)).
     Recursive numerical integration (Armitage, McPherson & Rowe 1969; Jennison & Turnbull
-    2000, ch. 19, eq. 19.2-19.5, Simpson's rule on their grid). Fractions need not end at 1.
+    2000, section 19.2, Simpson's rule on their grid). Fractions need not end at 1.
     """
     t = _fractions(fractions, final=False)
     b = np.array([float(x) for x in bounds], dtype=float)

@@ -87,11 +87,12 @@ def tau_for_planned_n(unit_variance: float, planned_n: int, alpha: float = 0.05)
     ``unit_variance`` = var_A + var_B per observation, so the difference has variance
     v_N = 2 unit_variance / planned_n at the horizon. tau^2 = x* v_N with x* the root of
     x = log(1 + x) + 2 log(1/alpha) (8.2 at alpha = 0.05): it minimises the confidence-sequence
-    half-width at v_N, i.e. the smallest |effect| the test can reject by the planned horizon.
-    This is the tuning of Howard, Ramdas, McAuliffe & Sekhon (2021, "Time-uniform,
-    nonparametric, nonasymptotic confidence sequences", Ann. Statist. 49, section 3.5, the
-    normal mixture optimised for a target time) in this parameterisation. A smaller tau is
-    tuned for larger effects found early, a larger tau for effects found late.
+    half-width at v_N, i.e. the smallest |effect| the test can reject by the planned horizon
+    (derived in :func:`_optimal_ratio`; Howard, Ramdas, McAuliffe & Sekhon 2021,
+    "Time-uniform, nonparametric, nonasymptotic confidence sequences", Ann. Statist. 49,
+    tune their normal-mixture boundary to a target sample size the same way). Johari et al.
+    (2022) instead match tau^2 to the spread of past effects: pass ``tau`` for that. A larger
+    tau is most sensitive earlier (to large effects), a smaller one later (to small effects).
     """
     unit_variance = _validate.positive("unit_variance", unit_variance)
     planned_n = _validate.count("planned_n", planned_n, minimum=2)
@@ -285,8 +286,10 @@ class SequentialTest:
     alpha: float = 0.05
     tau: float | None = None
     planned_n: int | None = None
-    _arms: tuple[_Arm, _Arm] = field(default_factory=lambda: (_Arm(), _Arm()), repr=False)
-    _history: list[MSPRTResult] = field(default_factory=list, repr=False)
+    _arms: tuple[_Arm, _Arm] = field(
+        default_factory=lambda: (_Arm(), _Arm()), init=False, repr=False
+    )
+    _history: list[MSPRTResult] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.metric = _validate.choice("metric", self.metric, METRICS)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
+from scipy.stats import binom
 
 from stats import _validate
 from stats.group_sequential import (
@@ -81,7 +82,9 @@ class PeekingResult:
 
     ``look_n`` are the cumulative users per arm at each look; ``z_paths`` the pooled z
     statistics of the first ``paths`` experiments (rows) at each look, for a chart;
-    ``tau`` the mSPRT mixing sd (tuned to 2 * n_per_arm users at the design variance).
+    ``tau`` the mSPRT mixing sd (tuned to 2 * n_per_arm users at the design variance);
+    ``baseline`` the rate (or mean) in A, ``sd`` its per-user standard deviation
+    (sqrt(p(1 - p)) for a proportion).
     """
 
     methods: PeekingMethods
@@ -125,7 +128,7 @@ class _Binomial:
     def build(cls, m: int, p: float) -> _Binomial:
         if m > 1_000_000:
             return cls(m, p, 0, 0, np.zeros(0, np.uint64), np.zeros(0, np.int32))
-        pmf = stats.binom.pmf(np.arange(m + 1), m, p)
+        pmf = binom.pmf(np.arange(m + 1), m, p)
         cdf, tail = np.cumsum(pmf), np.cumsum(pmf[::-1])[::-1]
         keep = np.flatnonzero((cdf > 1e-18) & (tail > 1e-18))
         lo, hi = int(keep[0]), int(keep[-1])
@@ -312,7 +315,7 @@ def simulate_peeking(
                 "statistics are far from normal."
             )
     else:
-        p_a = 0.0 if baseline is None else _validate.finite("baseline", baseline)
+        p_a = 0.0 if baseline is None else _validate.finite("baseline", baseline)  # A's mean
         sd = _validate.positive("sd", sd)
         unit_variance = 2 * sd * sd
 
@@ -351,7 +354,7 @@ def simulate_peeking(
         if len(z_rows) * chunk < n_paths:
             z_rows.append(z[: n_paths - start])
         az = np.abs(z)
-        for tally, bound in zip(tallies, bounds, strict=False):
+        for tally, bound in zip(tallies[:3], bounds, strict=True):
             tally.add(az >= bound, look_n, n_arm)
         tallies[3].add(mixture_log_lr(diff, var, tau) >= threshold, look_n, n_arm)
 
