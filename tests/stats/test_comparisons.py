@@ -24,6 +24,7 @@ from stats.comparisons import (
     compare_to_control,
     holm_adjust,
     noninferiority,
+    relative_lift,
     sample_ratio_mismatch,
     score_interval_diff,
     score_statistic_diff,
@@ -173,12 +174,30 @@ def test_relative_lift_delta_method_covers():
     # 4,000 runs: SE of coverage 0.0034; the delta method is first order, so allow 1.5% (4.4 SE).
     rng = np.random.default_rng(99)
     sims, n, hits = 4000, 2000, 0
+    crit = sps.norm.ppf(0.975)
     for ct, cc in zip(rng.binomial(n, 0.12, sims), rng.binomial(n, 0.10, sims), strict=True):
-        res = compare_proportions(
-            ProportionStats("A", n, int(cc)), ProportionStats("B", n, int(ct)), interval="wald"
-        )
-        hits += res.relative_ci_low <= 0.2 <= res.relative_ci_high
+        control, treat = ProportionStats("A", n, int(cc)), ProportionStats("B", n, int(ct))
+        _, low, high = relative_lift(control, treat, crit, "two-sided")
+        hits += low <= 0.2 <= high
     assert abs(hits / sims - 0.95) <= 0.015
+
+
+def test_relative_lift_is_reported_at_the_interval_level():
+    res = compare_proportions(ProportionStats("A", 1000, 120), ProportionStats("B", 1000, 160))
+    lift, low, high = relative_lift(
+        ProportionStats("A", 1000, 120),
+        ProportionStats("B", 1000, 160),
+        sps.norm.ppf(0.975),
+        "two-sided",
+    )
+    # se² = se_t²/p_c² + p_t² se_c²/p_c⁴ (Deng et al. 2018, eq. 3) by hand:
+    se = math.sqrt(0.16 * 0.84 / 1000 / 0.12**2 + 0.16**2 * 0.12 * 0.88 / 1000 / 0.12**4)
+    assert (res.relative_lift, res.relative_ci_low, res.relative_ci_high) == pytest.approx(
+        (1 / 3, 1 / 3 - sps.norm.ppf(0.975) * se, 1 / 3 + sps.norm.ppf(0.975) * se), rel=1e-9
+    )
+    assert (lift, low, high) == pytest.approx(
+        (res.relative_lift, res.relative_ci_low, res.relative_ci_high)
+    )
 
 
 # --- means ---------------------------------------------------------------------------------
@@ -204,6 +223,7 @@ def test_welch_matches_scipy_and_statsmodels(alternative):
     assert res.effect_size == pytest.approx((x_t.mean() - x_c.mean()) / pooled, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_welch_interval_covers_the_true_difference():
     # Normal data drawn as sufficient statistics (mean ~ N, (n−1)s²/σ² ~ χ²), 5,000 runs:
     # coverage SE 0.0031, ±1% is 3.2 SE. Unequal n and σ, where Welch matters.
