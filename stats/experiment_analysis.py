@@ -395,11 +395,13 @@ def _recommendation(
             "deciding."
         )
     lift = (
-        f"{best.relative_lift:+.1%}" if math.isfinite(best.relative_lift) else "an undefined lift"
+        f"{best.relative_lift:+.1%} relative"
+        if math.isfinite(best.relative_lift)
+        else "relative lift undefined"
     )
     if decision == "winner":
         return (
-            f"Ship {winner}: it converts better than {control} ({lift} relative) and the "
+            f"Ship {winner}: it converts better than {control} ({lift}) and the "
             f"always-valid test rejects no difference at alpha {alpha:g} "
             f"(p = {best.msprt_pvalue_adjusted:.2g}), so this holds however often you looked."
         )

@@ -1,0 +1,103 @@
+"""From stored counts to the ``stats`` analysis, and the bandit's Thompson-sampling weights.
+
+No arithmetic here: counts come from the store, every number from ``stats``.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from blueprints.experiments.auth import store
+from blueprints.experiments.store import Conflict, Counts, Experiment
+from stats.bandit import ThompsonWeights, thompson_weights
+from stats.experiment_analysis import (
+    DEFAULT_PLANNED_N,
+    ExperimentAnalysis,
+    analyze_experiment,
+    expected_exposures,
+)
+from stats.sufficient import ProportionStats
+
+BANDIT_REFRESH = timedelta(minutes=5)
+"""Assignment refreshes bandit weights at most this often (each analysis always does)."""
+BANDIT_FLOOR = 0.1
+"""Share of traffic spread evenly over all arms (floor = BANDIT_FLOOR / k each), so no arm
+is starved of the data that could revive it (see :func:`stats.bandit.thompson_weights`)."""
+BANDIT_DRAWS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    experiment: Experiment  # after any bandit update
+    counts: Counts
+    analysis: ExperimentAnalysis
+    bandit: ThompsonWeights | None
+
+
+def _arms(counts: Counts) -> list[ProportionStats]:
+    return [ProportionStats(v.name, v.exposures, v.conversions) for v in counts.variants]
+
+
+def thompson(experiment_id: int, counts: Counts) -> ThompsonWeights:
+    """Thompson-sampling weights from the primary event's Beta posteriors (uniform prior),
+    seeded by the experiment id so the same counts give the same weights."""
+    k = len(counts.variants)
+    return thompson_weights(
+        [v.exposures for v in counts.variants],
+        [v.conversions for v in counts.variants],
+        draws=BANDIT_DRAWS,
+        seed=experiment_id,
+        floor=BANDIT_FLOOR / k,
+    )
+
+
+def analyse(
+    experiment_id: int,
+    *,
+    alpha: float = 0.05,
+    planned_n: int = DEFAULT_PLANNED_N,
+    update_bandit: bool = True,
+) -> Analysed:
+    """Counts -> analysis. A running bandit experiment gets new weights first (when
+    ``update_bandit``); the SRM check uses the weights in force when each unit arrived."""
+    s = store()
+    counts = s.counts(experiment_id)
+    experiment = s.get_experiment(experiment_id)
+    bandit = None
+    if experiment.bandit:
+        bandit = thompson(experiment_id, counts)
+        if update_bandit and experiment.status == "running":
+            with suppress(Conflict):  # stopped in between: keep the last weights
+                s.set_weights(experiment_id, bandit.weights)
+            experiment = s.get_experiment(experiment_id)
+    periods = counts.periods
+    expected = (
+        expected_exposures([p.weights for p in periods], [p.exposures for p in periods])
+        if periods
+        else None
+    )
+    analysis = analyze_experiment(
+        _arms(counts),
+        [v.weight for v in experiment.variants],
+        expected,
+        alpha=alpha,
+        planned_n=planned_n,
+    )
+    return Analysed(experiment, counts, analysis, bandit)
+
+
+def refresh_bandit(experiment: Experiment) -> None:
+    """On assignment: new Thompson weights for a running bandit experiment when the current
+    ones are older than :data:`BANDIT_REFRESH` (the store re-checks the age in the same
+    transaction, so concurrent workers refresh once)."""
+    if not experiment.bandit or experiment.status != "running":
+        return
+    updated = experiment.weights_updated_at
+    now = datetime.now(UTC)
+    if updated is not None and now - datetime.fromisoformat(updated) < BANDIT_REFRESH:
+        return
+    weights = thompson(experiment.id, store().counts(experiment.id)).weights
+    with suppress(Conflict):  # stopped in between
+        store().set_weights(experiment.id, weights, min_interval=BANDIT_REFRESH)

@@ -1,0 +1,131 @@
+"""The analysis charts as plain Plotly dicts: rates with intervals, exposures against the
+SRM expectation, and (bandit mode) the traffic weights over time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from blueprints._figures import MUTED, color, layout
+from blueprints.experiments.store import Counts
+from stats.experiment_analysis import ExperimentAnalysis
+
+
+def rates(a: ExperimentAnalysis) -> dict[str, Any]:
+    """Each variant's conversion rate with its Wilson interval (a vertical segment)."""
+    traces = []
+    for i, v in enumerate(a.variants):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": [v.name, v.name],
+                "y": [v.ci_low, v.ci_high],
+                "name": f"{v.name} interval",
+                "showlegend": False,
+                "marker": {
+                    "symbol": "line-ew",
+                    "size": 14,
+                    "line": {"width": 2, "color": color(i)},
+                },
+                "line": {"color": color(i), "width": 2},
+                "hoverinfo": "skip",
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [v.name],
+                "y": [v.rate],
+                "name": v.name,
+                "marker": {"size": 12, "color": color(i)},
+                "customdata": [[v.conversions, v.exposures, v.ci_low, v.ci_high]],
+                "hovertemplate": (
+                    "%{y:.2%} (%{customdata[0]:,} of %{customdata[1]:,})<br>"
+                    f"{1 - a.alpha:.0%} interval %{{customdata[2]:.2%}} – %{{customdata[3]:.2%}}"
+                    f"<extra>{v.name}</extra>"
+                ),
+            }
+        )
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Conversion rate per variant ({1 - a.alpha:.0%} Wilson intervals)",
+            "Variant",
+            "Conversion rate",
+            y_format=".1%",
+            hovermode="closest",
+            showlegend=False,
+        ),
+    }
+
+
+def exposures(a: ExperimentAnalysis) -> dict[str, Any]:
+    """Exposed units against the count the weights in force lead one to expect (SRM)."""
+    names = [v.name for v in a.variants]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": names,
+                "y": [v.exposures for v in a.variants],
+                "name": "Observed",
+                "marker": {"color": color(0)},
+                "hovertemplate": "%{y:,} exposed<extra>Observed</extra>",
+            },
+            {
+                "type": "bar",
+                "x": names,
+                "y": [v.expected_exposures for v in a.variants],
+                "name": "Expected from the weights",
+                "marker": {"color": MUTED, "opacity": 0.55},
+                "hovertemplate": "%{y:,.1f} expected<extra>Expected</extra>",
+            },
+        ],
+        "layout": layout(
+            f"Exposures against the traffic weights (SRM p = {a.srm.pvalue:.3g})",
+            "Variant",
+            "Exposed units",
+            y_format=",.0f",
+            barmode="group",
+            hovermode="closest",
+        ),
+    }
+
+
+def weights(counts: Counts, names: list[str]) -> dict[str, Any]:
+    """Traffic weights over time as steps: each weight vector from its start until the next."""
+    starts = [p.effective_from for p in counts.periods]
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    traces = []
+    for i, name in enumerate(names):
+        ys = [p.weights[i] for p in counts.periods]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [*starts, now],
+                "y": [*ys, ys[-1]],
+                "name": name,
+                "line": {"shape": "hv", "color": color(i), "width": 2},
+                "hovertemplate": f"%{{y:.1%}}<extra>{name}</extra>",
+            }
+        )
+    return {
+        "data": traces,
+        "layout": layout(
+            "Traffic weights over time (Thompson sampling)",
+            "Time (UTC)",
+            "Share of new units",
+            y_format=".0%",
+            yaxis_range=[0, 1],
+        ),
+    }
+
+
+def experiment_figures(a: ExperimentAnalysis, counts: Counts, bandit: bool) -> dict[str, Any]:
+    figures = {"rates": rates(a), "exposures": exposures(a)}
+    if bandit and counts.periods:
+        figures["weights"] = weights(counts, [v.name for v in a.variants])
+    return figures

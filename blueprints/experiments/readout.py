@@ -1,0 +1,45 @@
+"""The analysis in plain words."""
+
+from __future__ import annotations
+
+import math
+
+from stats.experiment_analysis import ExperimentAnalysis
+
+
+def readout(a: ExperimentAnalysis, bandit: bool) -> str:
+    parts = [a.recommendation]
+    if a.msprt is not None and a.relative_lift is not None:
+        lift = a.relative_lift
+        words = (
+            f"{lift.estimate:+.1%} relative lift ({lift.ci_level:.0%} interval "
+            f"{lift.ci_low:+.1%} to {lift.ci_high:+.1%}, valid only at a sample size fixed in "
+            "advance)"
+            if math.isfinite(lift.estimate)
+            else "relative lift undefined (the control has no conversions)"
+        )
+        parts.append(
+            f"{lift.variant} against the control: {words}; fixed-horizon p = {a.pvalue:.3g}, "
+            f"always-valid p = {a.msprt.pvalue:.3g}."
+        )
+        parts.append(
+            f"The always-valid test (mSPRT) is tuned for about {a.planned_n:,} users in total: "
+            "it is most sensitive around that size and stays valid at any other, so look as "
+            "often as you like."
+        )
+    if a.n:
+        parts.append(
+            f"Traffic check: {a.n:,} exposed units, "
+            + (
+                f"sample ratio mismatch (p = {a.srm.pvalue:.2g})."
+                if a.srm.flagged
+                else f"split as the weights in force predict (SRM p = {a.srm.pvalue:.2g})."
+            )
+        )
+    if bandit:
+        parts.append(
+            "Bandit mode: Thompson sampling moves traffic towards the better variants; the "
+            "tests pool units that arrived under different splits, which is sound while the "
+            "rates hold steady over time and approximate if they drift."
+        )
+    return " ".join(parts)

@@ -1,0 +1,160 @@
+"""``GET /experiments`` (the admin page) and the JSON API under ``/api/experiments``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Response, render_template, request
+
+from blueprints._api import Fields, bad_request, json_body, json_response, respond, stats_errors
+from blueprints.experiments import bp
+from blueprints.experiments.analysis import analyse, refresh_bandit
+from blueprints.experiments.auth import require_admin, require_ingest, store
+from blueprints.experiments.figures import experiment_figures
+from blueprints.experiments.readout import readout
+from blueprints.experiments.store import Experiment
+from stats.experiment_analysis import DEFAULT_PLANNED_N
+
+
+@bp.get("/experiments")
+def page() -> str:
+    return render_template("experiments.html", planned_n=DEFAULT_PLANNED_N)
+
+
+def _typed(f: Fields, *, create: bool) -> dict[str, Any]:
+    """Type-check the creation fields present (400 on a wrong type); the store checks values
+    (422) and rejects unknown fields. ``None`` leaves a field out (absent in a PATCH)."""
+    body: dict[str, Any] = {}
+    required = ("name", "primary_event", "variants") if create else ()
+    for key in f.data:
+        body[key] = f.data[key]
+    for key in ("name", "hypothesis", "primary_event"):
+        if key in f.data or key in required:
+            body[key] = f.string(key)
+    if "guardrail_events" in f.data:
+        body["guardrail_events"] = f.array("guardrail_events")
+    if "bandit" in f.data:
+        body["bandit"] = f.boolean("bandit")
+    if "variants" in f.data or "variants" in required:
+        body["variants"] = [_variant(v) for v in f.objects("variants")]
+    return body
+
+
+def _variant(v: Fields) -> dict[str, Any]:
+    extra = {k: v.data[k] for k in v.data if k not in ("name", "weight")}
+    return {"name": v.string("name"), "weight": v.number("weight"), **extra}
+
+
+def _experiment(e: Experiment, status: int = 200) -> Response:
+    return json_response(asdict(e), status)
+
+
+@bp.get("/api/experiments")
+def list_experiments() -> Response:
+    """Every experiment (newest first) with its winner so far, and the summary counts."""
+    require_admin()
+    items = []
+    for e in store().list_experiments():
+        winner = None
+        if e.status != "draft":
+            winner = analyse(e.id, update_bandit=False).analysis.winner
+        items.append({**asdict(e), "winner": winner})
+    summary = {
+        "total": len(items),
+        "running": sum(1 for e in items if e["status"] == "running"),
+        "winners": sum(1 for e in items if e["winner"]),
+    }
+    return json_response({"experiments": items, "summary": summary})
+
+
+@bp.post("/api/experiments")
+def create_experiment() -> Response:
+    require_admin()
+    body = _typed(Fields(json_body()), create=True)
+    return _experiment(store().create_experiment(body), 201)
+
+
+@bp.get("/api/experiments/<int:experiment_id>")
+def get_experiment(experiment_id: int) -> Response:
+    require_admin()
+    return _experiment(store().get_experiment(experiment_id))
+
+
+@bp.patch("/api/experiments/<int:experiment_id>")
+def update_experiment(experiment_id: int) -> Response:
+    require_admin()
+    body = _typed(Fields(json_body()), create=False)
+    return _experiment(store().update_experiment(experiment_id, body))
+
+
+@bp.delete("/api/experiments/<int:experiment_id>")
+def delete_experiment(experiment_id: int) -> Response:
+    require_admin()
+    store().delete_experiment(experiment_id)
+    return Response(status=204)
+
+
+@bp.post("/api/experiments/<int:experiment_id>/variants")
+def add_variant(experiment_id: int) -> Response:
+    """Append a variant ``{name, weight}`` to a draft; the weights are normalised again."""
+    require_admin()
+    new = _variant(Fields(json_body()))
+    current = store().get_experiment(experiment_id)
+    variants = [{"name": v.name, "weight": v.weight} for v in current.variants]
+    updated = store().update_experiment(experiment_id, {"variants": [*variants, new]})
+    return _experiment(updated, 201)
+
+
+@bp.post("/api/experiments/<int:experiment_id>/launch")
+def launch(experiment_id: int) -> Response:
+    require_admin()
+    return _experiment(store().launch(experiment_id))
+
+
+@bp.post("/api/experiments/<int:experiment_id>/stop")
+def stop(experiment_id: int) -> Response:
+    require_admin()
+    return _experiment(store().stop(experiment_id))
+
+
+@bp.post("/api/experiments/<int:experiment_id>/analyze")
+def analyze(experiment_id: int) -> Response:
+    """The analysis; a running bandit experiment gets new Thompson weights first."""
+    require_admin()
+    f = Fields(json_body() if request.get_data(cache=True) else {})
+    alpha = f.number("alpha", 0.05)
+    planned_n = f.number("planned_n", DEFAULT_PLANNED_N)
+    with stats_errors():
+        done = analyse(experiment_id, alpha=alpha, planned_n=planned_n)
+    a = done.analysis
+    result = {
+        **asdict(a),
+        "experiment_id": experiment_id,
+        "status": done.experiment.status,
+        "bandit": done.bandit,
+        "periods": done.counts.periods,
+        "guardrails": {v.name: v.guardrail_conversions for v in done.counts.variants},
+    }
+    figures = experiment_figures(a, done.counts, done.experiment.bandit)
+    return respond(result, figures, readout(a, done.experiment.bandit), a.warnings)
+
+
+@bp.get("/api/experiments/<int:experiment_id>/assign")
+def assign(experiment_id: int) -> Response:
+    """The unit's variant: sticky, deterministic; the control once stopped."""
+    experiment = require_ingest(experiment_id)
+    unit = request.args.get("unit")
+    if unit is None:
+        bad_request("unit", "unit is required: GET .../assign?unit=<unit id>.")
+    refresh_bandit(experiment)
+    return json_response({"variant": store().assign(experiment_id, unit)})
+
+
+@bp.post("/api/experiments/<int:experiment_id>/events")
+def events(experiment_id: int) -> Response:
+    """A batch of exposure and conversion events, all or nothing, idempotent by event_id."""
+    require_ingest(experiment_id)
+    batch = Fields(json_body()).array("events")
+    result = store().ingest(experiment_id, batch)
+    return json_response(asdict(result))
