@@ -1,0 +1,155 @@
+"""``GET /doe`` (the page) and ``POST /api/doe`` (parse → stats → figures → JSON).
+
+The data arrive as JSON ``rows`` (``{"a", "b", "y"}`` per observation) or as a long-format
+CSV (multipart ``file``, pasted ``csv``, or a JSON ``csv`` string) whose columns are named by
+``factor_a``, ``factor_b`` and ``response``, or detected when those are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from flask import Response, render_template, request
+from pandas.api import types as ptypes
+
+from blueprints._api import ApiError, Fields, bad_request, respond, stats_errors, unprocessable
+from blueprints._upload import is_multipart, request_fields, uploaded_csv
+from blueprints.doe import bp
+from blueprints.doe.figures import doe_figures
+from blueprints.doe.readout import readout
+from stats.doe import MAX_LEVELS, AnovaResult, two_way_anova
+
+_ROW = re.compile(r"^rows\[(\d+)\]\.")
+
+
+@bp.get("/doe")
+def page() -> str:
+    return render_template("doe.html")
+
+
+def _is_number(s: pd.Series) -> bool:
+    return ptypes.is_numeric_dtype(s) and not ptypes.is_bool_dtype(s)
+
+
+def _mostly_numbers(s: pd.Series) -> bool:
+    """Whether most values read as numbers (a response with a typo is still a response)."""
+    if _is_number(s):
+        return True
+    return bool(pd.to_numeric(s, errors="coerce").notna().mean() > 0.5)
+
+
+def csv_columns(
+    frame: pd.DataFrame, factor_a: str | None, factor_b: str | None, response: str | None
+) -> tuple[str, str, str]:
+    """The named columns, with the ones left out detected.
+
+    The response is the column most likely to be a measurement: one with more distinct
+    values than a factor may have levels, then one holding mostly numbers, then the last
+    such column. The factors are the remaining columns, text columns first, in file order.
+    """
+    named = {c for c in (factor_a, factor_b, response) if c is not None}
+    free = [c for c in map(str, frame.columns) if c not in named]
+    if response is None and free:
+        response = max(
+            free,
+            key=lambda c: (
+                frame[c].nunique() > MAX_LEVELS,
+                _mostly_numbers(frame[c]),
+                free.index(c),
+            ),
+        )
+        free.remove(response)
+    free.sort(key=lambda c: _is_number(frame[c]))  # stable: text columns first
+    if factor_a is None and free:
+        factor_a = free.pop(0)
+    if factor_b is None and free:
+        factor_b = free.pop(0)
+    if factor_a is None or factor_b is None or response is None:
+        have = ", ".join(map(str, frame.columns))
+        unprocessable(
+            _csv_field(),
+            "The CSV needs three columns in long format: a level of factor A, a level of "
+            f"factor B and the response (one row per observation); it has: {have}.",
+        )
+    return factor_a, factor_b, response
+
+
+def _csv_field() -> str:
+    """Where the CSV came from, to name it in errors: an uploaded ``file`` or ``csv`` text."""
+    upload = request.files.get("file") if is_multipart() else None
+    return "file" if upload is not None and upload.filename else "csv"
+
+
+@contextmanager
+def _data_errors(rows: Sequence[Any] | None, names: tuple[str, str]) -> Iterator[None]:
+    """Stats errors about the data, named where the user can fix them.
+
+    An empty cell names ``rows`` (or the CSV). A bad observation keeps its field
+    (``rows[4].y``) and says which cell it is in; from a CSV it names the column and the
+    1-based data row, as every CSV error does.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("cell "):
+            unprocessable("rows" if rows is not None else _csv_field(), message + ".")
+        match = _ROW.match(message)
+        if match is None:
+            raise
+        i = int(match.group(1))
+        if rows is None:  # a CSV: "rows[3].life must be ..." -> column life, data row 4
+            column, _, problem = message[match.end() :].partition(" must ")
+            detail = f"row {i + 1}, column {column!r}: the value must {problem}."
+            error = {"field": column, "detail": detail, "row": i + 1}
+            raise ApiError(422, detail, [error]) from None
+        row = rows[i] if i < len(rows) else None
+        if isinstance(row, Mapping) and "a" in row and "b" in row:
+            message += f" (in cell {names[0]}={row['a']!r}, {names[1]}={row['b']!r})"
+        raise ValueError(message) from None
+
+
+def analyse(f: Fields) -> AnovaResult:
+    """Read the request (JSON rows or a CSV) and run the two-way ANOVA."""
+    options: dict[str, Any] = {
+        "anova_type": f.integer("anova_type", 2),
+        "alpha": f.number("alpha", 0.05),
+    }
+    table = uploaded_csv(f)
+    if table is not None:
+        factor_a, factor_b, response = csv_columns(
+            table.frame,
+            f.string("factor_a", None),
+            f.string("factor_b", None),
+            f.string("response", None),
+        )
+        with stats_errors(), _data_errors(None, (factor_a, factor_b)):
+            return two_way_anova(
+                table.frame, factor_a=factor_a, factor_b=factor_b, response=response, **options
+            )
+    if not f.has("rows"):
+        bad_request(
+            "rows",
+            "rows is required: send one {a, b, y} object per observation, or a CSV "
+            "(multipart file, or csv text) in long format.",
+        )
+    rows = f.array("rows")
+    names = (f.string("factor_a", "A"), f.string("factor_b", "B"))
+    with stats_errors(), _data_errors(rows, names):
+        return two_way_anova(
+            rows,
+            factor_a=names[0],
+            factor_b=names[1],
+            response=f.string("response", "y"),
+            **options,
+        )
+
+
+@bp.post("/api/doe")
+def api() -> Response:
+    result = analyse(request_fields())
+    return respond(result, doe_figures(result), readout(result), result.warnings)

@@ -1,0 +1,222 @@
+import { bindPage, fmt, plotAll, renderKpis, renderTable } from "./app.js";
+
+const form = document.getElementById("params");
+const gridBox = form.querySelector("[data-grid]");
+const MAX_GRID = 8; // the API allows 5 levels; a few more are drawn so it can say so
+
+// Montgomery, Design and Analysis of Experiments (8th ed.), Table 5.1: battery life (hours)
+// by plate material (rows) and temperature in °F (columns), four replicates per cell.
+const BATTERY = [
+  ["130, 155, 74, 180", "34, 40, 80, 75", "20, 70, 82, 58"],
+  ["150, 188, 159, 126", "136, 122, 106, 115", "25, 70, 58, 45"],
+  ["138, 110, 168, 160", "174, 120, 150, 139", "96, 104, 82, 60"],
+];
+
+let cellOfRow = []; // rows[i] of the last request came from this textarea
+
+function levels(text) {
+  const seen = [];
+  for (const name of text.split(",").map((s) => s.trim())) {
+    if (name && !seen.includes(name)) seen.push(name);
+  }
+  return seen.slice(0, MAX_GRID);
+}
+
+function cellName(i, j) { return `y_${i}_${j}`; }
+
+/** Rebuild the A × B grid of textareas; `values(i, j)` gives each cell's text. */
+function buildGrid(values) {
+  const la = levels(form.levels_a.value);
+  const lb = levels(form.levels_b.value);
+  const a = form.factor_a.value.trim() || "A";
+  const b = form.factor_b.value.trim() || "B";
+  const table = document.createElement("table");
+  table.className = "doe-grid";
+  const head = table.createTHead().insertRow();
+  const corner = document.createElement("th");
+  corner.scope = "col";
+  corner.textContent = `${a} \\ ${b}`;
+  head.append(corner);
+  for (const level of lb) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = level;
+    head.append(th);
+  }
+  const body = table.createTBody();
+  la.forEach((levelA, i) => {
+    const tr = body.insertRow();
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = levelA;
+    tr.append(th);
+    lb.forEach((levelB, j) => {
+      const area = document.createElement("textarea");
+      area.name = cellName(i, j);
+      area.rows = 3;
+      area.spellcheck = false;
+      area.inputMode = "decimal";
+      area.dataset.a = levelA;
+      area.dataset.b = levelB;
+      area.setAttribute("aria-label", `${form.response.value || "response"} at ${a} = ${levelA}, ${b} = ${levelB}`);
+      area.setAttribute("aria-describedby", "h-rows");
+      area.value = values(i, j);
+      tr.insertCell().append(area);
+    });
+  });
+  gridBox.replaceChildren(table);
+}
+
+function rebuildKeepingValues() {
+  const old = new Map([...gridBox.querySelectorAll("textarea")].map((t) => [t.name, t.value]));
+  buildGrid((i, j) => old.get(cellName(i, j)) ?? "");
+}
+
+function sync() {
+  const mode = form.source.value;
+  for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== mode;
+}
+
+/** A cell's text as responses: numbers where they parse, the raw text otherwise (the API names it). */
+function responses(text) {
+  return text.split(/[\s,;]+/).filter(Boolean).map((t) => {
+    const x = Number(t);
+    return Number.isFinite(x) ? x : t;
+  });
+}
+
+function payload() {
+  const options = { anova_type: Number(form.anova_type.value), alpha: Number(form.alpha.value) };
+  if (form.source.value === "csv") {
+    const data = new FormData();
+    const file = form.file.files[0];
+    if (file) data.append("file", file);
+    else data.append("csv", form.csv.value);
+    for (const key of ["factor_a", "factor_b", "response"]) {
+      const value = form[`csv_${key}`].value.trim();
+      if (value) data.append(key, value);
+    }
+    for (const [key, value] of Object.entries(options)) data.append(key, String(value));
+    return data;
+  }
+  const rows = [];
+  cellOfRow = [];
+  for (const area of gridBox.querySelectorAll("textarea")) {
+    for (const y of responses(area.value)) {
+      rows.push({ a: area.dataset.a, b: area.dataset.b, y });
+      cellOfRow.push(area);
+    }
+  }
+  return {
+    factor_a: form.factor_a.value, factor_b: form.factor_b.value, response: form.response.value,
+    ...options, rows,
+  };
+}
+
+/** The input an error belongs to: a cell for rows[i], the first empty cell for an empty one. */
+function fieldFor(name) {
+  if (!name) return null;
+  if (form.source.value === "csv") {
+    if (["factor_a", "factor_b", "response"].includes(name)) return form[`csv_${name}`];
+    if (["alpha", "anova_type"].includes(name)) return form[name];
+    return name === "file" ? form.file : form.csv;
+  }
+  const row = /^rows\[(\d+)\]/.exec(name);
+  if (row) return cellOfRow[Number(row[1])] || null;
+  if (name === "rows") {
+    return [...gridBox.querySelectorAll("textarea")].find((t) => !t.value.trim())
+      || gridBox.querySelector("textarea");
+  }
+  if (name === "factor_a" || name === "factor_b") {
+    const key = name.slice(-1);
+    return form[name].value.trim() ? form[`levels_${key}`] : form[name];
+  }
+  return null;
+}
+
+const num = (digits) => (v) => fmt(v, digits);
+/** Six significant digits, whatever the scale of the response (134.75, 0.0312468). */
+const sig = (v) => (v === null ? "–" : fmt(Number(v.toPrecision(6)), 10));
+/** "price:layout" shown as "price × layout" (the CSV keeps the API's name). */
+const term = (v) => v.replace(":", " × ");
+const pval = (v) => (v === null ? "–" : v < 0.001 ? "< 0.001" : fmt(v, 4));
+
+function render(data) {
+  const r = data.result;
+  const cells = r.levels_a.length * r.levels_b.length;
+  renderKpis(document.querySelector("[data-kpis]"), [
+    { label: "observations", value: fmt(r.n, 0) },
+    { label: `cells (${r.levels_a.length} × ${r.levels_b.length})`, value: fmt(cells, 0) },
+    { label: "design", value: r.balanced ? "balanced" : "unbalanced" },
+    { label: "interaction tested", value: r.interaction_tested ? "yes" : "no (1 per cell)" },
+    { label: "residual df", value: fmt(r.df_resid, 0) },
+  ]);
+  plotAll(data.figures);
+  renderTable(document.querySelector('[data-table="anova"]'), {
+    title: `ANOVA (Type ${r.anova_type === 2 ? "II" : "III"})`,
+    columns: [
+      { key: "source", label: "Source", format: term },
+      { key: "sum_sq", label: "Sum of squares", format: sig },
+      { key: "df", label: "df", format: num(0) },
+      { key: "mean_sq", label: "Mean square", format: sig },
+      { key: "f", label: "F", format: num(3) },
+      { key: "pvalue", label: "p-value", format: pval },
+      { key: "partial_eta_sq", label: "Partial η²", format: num(3) },
+    ],
+    rows: r.anova,
+    filename: "abacus-doe-anova.csv",
+  });
+  renderTable(document.querySelector('[data-table="cells"]'), {
+    title: "Cell means",
+    columns: [
+      { key: "a", label: r.factor_a, format: (v) => v },
+      { key: "b", label: r.factor_b, format: (v) => v },
+      { key: "n", label: "n", format: num(0) },
+      { key: "mean", label: `Mean ${r.response}`, format: sig },
+      { key: "sd", label: "SD", format: sig },
+      { key: "ci_low", label: "CI low", format: sig },
+      { key: "ci_high", label: "CI high", format: sig },
+    ],
+    rows: r.cell_means,
+    filename: "abacus-doe-cell-means.csv",
+  });
+  const marginal = [
+    ...r.marginal_means_a.map((m) => ({ factor: r.factor_a, ...m })),
+    ...r.marginal_means_b.map((m) => ({ factor: r.factor_b, ...m })),
+  ];
+  renderTable(document.querySelector('[data-table="marginal"]'), {
+    title: "Marginal means (main effects)",
+    columns: [
+      { key: "factor", label: "Factor", format: (v) => v },
+      { key: "level", label: "Level", format: (v) => v },
+      { key: "n", label: "n", format: num(0) },
+      { key: "estimate", label: "Marginal mean", format: sig },
+      { key: "se", label: "SE", format: sig },
+      { key: "ci_low", label: "CI low", format: sig },
+      { key: "ci_high", label: "CI high", format: sig },
+    ],
+    rows: marginal,
+    filename: "abacus-doe-marginal-means.csv",
+  });
+}
+
+// The grid exists before bindPage restores the URL state into it.
+const params = new URLSearchParams(location.search);
+for (const key of ["factor_a", "factor_b", "levels_a", "levels_b", "response"]) {
+  if (params.has(key)) form[key].value = params.get(key);
+}
+const restoring = [...params.keys()].some((k) => k.startsWith("y_"));
+buildGrid((i, j) => (restoring ? "" : BATTERY[i]?.[j] ?? ""));
+
+for (const key of ["levels_a", "levels_b", "factor_a", "factor_b", "response"]) {
+  form[key].addEventListener("input", rebuildKeepingValues);
+}
+
+const page = bindPage({ form, payload, render, sync, fieldFor });
+form.file.addEventListener("change", () => page.run());
+form.querySelector("[data-load-sample]").addEventListener("click", async (e) => {
+  const response = await fetch(e.currentTarget.dataset.loadSample);
+  form.csv.value = await response.text();
+  form.file.value = "";
+  page.run();
+});
