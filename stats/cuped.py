@@ -42,6 +42,9 @@ MAX_ARMS = 50
 MAX_RHO_GRID = 10_001
 """Cap on the number of ρ values :func:`cuped_planning` evaluates."""
 
+MAX_N_PER_GROUP = 10**12
+"""Cap on :func:`cuped_planning`'s ``n_per_group`` (keeps the required sizes in int64)."""
+
 _OUTCOME_ITSELF = "must be a pre-experiment measurement, not the outcome itself"
 
 
@@ -872,7 +875,8 @@ def cuped_planning(
         n_required   = ceil(n · (1 − ρ²))   (at least 2)
 
     ``n_required`` users per arm with CUPED match the precision (and MDE) of ``n_per_group``
-    without it. Vectorised over ``rho_grid`` (at most ``MAX_RHO_GRID`` values in (−1, 1)).
+    without it. Vectorised over ``rho_grid`` (at most ``MAX_RHO_GRID`` values in (−1, 1));
+    ``n_per_group`` is at most ``MAX_N_PER_GROUP``.
     """
     try:
         rho = np.asarray(rho_grid, dtype=np.float64)
@@ -886,6 +890,8 @@ def cuped_planning(
     if bad.any():
         raise ValueError(f"rho_grid values must be in (-1, 1), got {float(rho[bad][0])!r}")
     n = _validate.count("n_per_group", n_per_group, minimum=2)
+    if n > MAX_N_PER_GROUP:
+        raise ValueError(f"n_per_group must be <= {MAX_N_PER_GROUP:.0e}, got {n_per_group!r}")
     sd = _validate.positive("sd", sd)
     alpha = _validate.alpha(alpha)
     power = _validate.in_open_unit("power", power)

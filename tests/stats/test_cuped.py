@@ -606,6 +606,7 @@ def test_regression_adjustment_rejects(covariates: object, message: str) -> None
         ([math.nan], {}, r"rho_grid values must be in \(-1, 1\)"),
         ([0.1] * (MAX_RHO_GRID + 1), {}, f"rho_grid must hold at most {MAX_RHO_GRID} values"),
         ([0.5], {"n_per_group": 1}, "n_per_group must be a whole number >= 2, got 1"),
+        ([0.5], {"n_per_group": 10**13}, "n_per_group must be <= 1e\\+12, got 10000000000000"),
         ([0.5], {"sd": 0}, "sd must be > 0, got 0"),
         ([0.5], {"alpha": 1.0}, r"alpha must be in \(0, 0.5\]"),
         ([0.5], {"power": 1.0}, r"power must be in \(0, 1\), got 1.0"),
