@@ -1,0 +1,17 @@
+"""CUPED variance reduction: tighter intervals from pre-experiment data."""
+
+from flask import Blueprint
+
+from blueprints import Module
+
+bp = Blueprint("cuped", __name__)
+MODULE = Module(
+    slug="cuped",
+    title="CUPED variance reduction",
+    stage="analyze",
+    summary="Tighter intervals from last month's data: what a pre-period covariate is worth.",
+    order=50,
+)
+
+from blueprints.cuped import routes  # noqa: E402,F401  (routes attach to bp)
+from blueprints.cuped.spec import OPENAPI  # noqa: E402,F401

@@ -1,0 +1,243 @@
+"""The CUPED charts, as plain Plotly dicts: outcome against covariate, the intervals side by
+side, and the planning curves against ρ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from blueprints._figures import MUTED, color, hline, layout, line
+from stats.cuped import CupedResult, RegressionAdjustmentResult
+
+SCATTER_POINTS = 2_000
+"""At most this many users are drawn in the scatter (a seeded random subsample)."""
+
+
+def _vline(x: float, text: str = "") -> dict[str, Any]:
+    """A dotted vertical reference line across the plot, optionally labelled."""
+    shape: dict[str, Any] = {
+        "type": "line",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": MUTED, "dash": "dot", "width": 1},
+    }
+    if text:
+        shape["label"] = {"text": text, "textposition": "end", "font": {"size": 10, "color": MUTED}}
+    return shape
+
+
+def _drawn_rows(frame: pd.DataFrame, variant: str, outcome: str, covariate: str) -> pd.DataFrame:
+    """The users with a pre-period value, as numbers; a seeded subsample above the cap."""
+    rows = pd.DataFrame(
+        {
+            "arm": frame[variant].astype(str),
+            "x": pd.to_numeric(frame[covariate], errors="coerce"),
+            "y": pd.to_numeric(frame[outcome], errors="coerce"),
+        }
+    ).dropna()
+    if len(rows) > SCATTER_POINTS:
+        keep = np.random.default_rng(0).choice(len(rows), SCATTER_POINTS, replace=False)
+        rows = rows.iloc[np.sort(keep)]
+    return rows
+
+
+def outcome_vs_covariate(
+    r: CupedResult, frame: pd.DataFrame, variant: str, outcome: str, covariate: str
+) -> dict[str, Any]:
+    """Users by arm, each arm's line of slope θ through its means (the CUPED adjustment)."""
+    rows = _drawn_rows(frame, variant, outcome, covariate)
+    traces: list[dict[str, Any]] = []
+    lo, hi = (rows["x"].min(), rows["x"].max()) if len(rows) else (0.0, 1.0)
+    for i, arm in enumerate(r.arms):
+        mine = rows[rows["arm"] == arm.name]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": mine["x"].to_numpy(),
+                "y": mine["y"].to_numpy(),
+                "name": arm.name,
+                "legendgroup": arm.name,
+                "marker": {"color": color(i), "size": 5, "opacity": 0.45},
+                "hovertemplate": f"{covariate} %{{x}}<br>{outcome} %{{y}}<extra>{arm.name}</extra>",
+            }
+        )
+        if np.isfinite(arm.mean_x):
+            ends = np.array([lo, hi])
+            traces.append(
+                line(
+                    ends,
+                    arm.mean_y + r.theta * (ends - arm.mean_x),
+                    f"{arm.name}: slope θ = {r.theta:.3g}",
+                    i,
+                    legendgroup=arm.name,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+    shown = f"{len(rows):,} users" + (
+        f"; {r.n_missing_covariate:,} without a pre-period value not shown"
+        if r.n_missing_covariate
+        else ""
+    )
+    return {
+        "data": traces,
+        "layout": layout(
+            f"{outcome} against {covariate} ({shown})",
+            f"{covariate} (pre-experiment)",
+            outcome,
+            hovermode="closest",
+        ),
+    }
+
+
+def _segments(pairs: list[tuple[float, float]], labels: list[str]) -> tuple[list[Any], list[Any]]:
+    """x and y of horizontal segments, one per interval, separated by gaps (None)."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for (low, high), label in zip(pairs, labels, strict=True):
+        xs += [low, high, None]
+        ys += [label, label, None]
+    return xs, ys
+
+
+def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
+    """Forest plot: each comparison's unadjusted and adjusted interval, one above the other."""
+    adjusted_name = "CUPED" if isinstance(r, CupedResult) else "Regression-adjusted"
+    level = f"{1 - r.alpha:.0%}"
+    traces = []
+    series = [
+        (
+            "Unadjusted",
+            MUTED,
+            lambda c: (c.unadjusted_estimate, c.unadjusted_ci_low, c.unadjusted_ci_high),
+        ),
+        (adjusted_name, color(0), lambda c: (c.estimate, c.ci_low, c.ci_high)),
+    ]
+    for name, colour, pick in series:
+        values = [pick(c) for c in r.comparisons]
+        labels = [f"{c.variant} − {r.control} · {name}" for c in r.comparisons]
+        xs, ys = _segments([(low, high) for _, low, high in values], labels)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": xs,
+                "y": ys,
+                "name": name,
+                "legendgroup": name,
+                "showlegend": False,
+                "line": {"color": colour, "width": 3},
+                "hoverinfo": "skip",
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [v[0] for v in values],
+                "y": labels,
+                "customdata": [[v[1], v[2]] for v in values],
+                "name": name,
+                "legendgroup": name,
+                "marker": {"color": colour, "size": 10},
+                "hovertemplate": (
+                    f"%{{x:.4g}} ({level} CI %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}})"
+                    f"<extra>{name}</extra>"
+                ),
+            }
+        )
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Difference in means with its {level} interval",
+            "Difference (variant − control)",
+            "",
+            hovermode="closest",
+            shapes=[_vline(0.0)],
+            yaxis={"autorange": "reversed", "automargin": True, "gridcolor": "#e5e7eb"},
+        ),
+    }
+
+
+def analysis_figures(
+    r: CupedResult | RegressionAdjustmentResult,
+    frame: pd.DataFrame | None,
+    variant: str,
+    outcome: str,
+    covariate: str,
+) -> dict[str, Any]:
+    """The intervals always; the scatter when there are rows and one covariate."""
+    figures = {"intervals": intervals(r)}
+    if isinstance(r, CupedResult) and frame is not None:
+        figures["scatter"] = outcome_vs_covariate(r, frame, variant, outcome, covariate)
+    return figures
+
+
+def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
+    """Users needed and interval half-width against ρ, the chosen ρ marked on both."""
+    grid = p["grid"]
+    mark = {"type": "scatter", "mode": "markers", "x": [p["rho"]], "showlegend": False}
+    n_chart: dict[str, Any] = {
+        "data": [
+            line(
+                grid.rho,
+                grid.n_per_group_required,
+                "with CUPED",
+                0,
+                hover="ρ %{x:.2f}<br>%{y:,.0f} users per group",
+            ),
+            {
+                **mark,
+                "y": [p["n_per_group_required"]],
+                "name": f"ρ = {p['rho']:.2f}",
+                "marker": {"color": color(1), "size": 11},
+                "hovertemplate": "ρ %{x:.2f}<br>%{y:,.0f} users per group<extra>chosen</extra>",
+            },
+        ],
+        "layout": layout(
+            "Sample-size saving against ρ",
+            "Correlation ρ of the metric with its pre-period value",
+            "Users per group for the same precision",
+            y_format=",.0f",
+            hovermode="closest",
+            shapes=[
+                hline(p["n_per_group"], f"without CUPED: {p['n_per_group']:,}"),
+                _vline(p["rho"]),
+            ],
+        ),
+    }
+    n_chart["layout"]["yaxis"]["rangemode"] = "tozero"
+    level = f"{1 - p['alpha']:.0%}"
+    width_chart: dict[str, Any] = {
+        "data": [
+            line(
+                grid.rho,
+                grid.half_width,
+                f"with {p['n_per_group']:,} per group",
+                2,
+                hover=f"ρ %{{x:.2f}}<br>±%{{y:.4g}} ({level} interval)",
+            ),
+            {
+                **mark,
+                "y": [p["half_width"]],
+                "name": f"ρ = {p['rho']:.2f}",
+                "marker": {"color": color(1), "size": 11},
+                "hovertemplate": "ρ %{x:.2f}<br>±%{y:.4g}<extra>chosen</extra>",
+            },
+        ],
+        "layout": layout(
+            f"Half-width of the {level} interval against ρ",
+            "Correlation ρ of the metric with its pre-period value",
+            "Interval half-width (± difference)",
+            hovermode="closest",
+            shapes=[_vline(p["rho"])],
+        ),
+    }
+    width_chart["layout"]["yaxis"]["rangemode"] = "tozero"
+    return {"plan_n": n_chart, "plan_width": width_chart}

@@ -1,0 +1,203 @@
+"""``GET /cuped`` (the page), ``POST /api/cuped`` (analysis) and ``POST /api/cuped/plan``.
+
+The analysis takes row-level data as a CSV (multipart ``file``, pasted ``csv`` form text, or
+a JSON ``csv`` string) with ``variant``, ``outcome`` and ``covariate`` (or ``covariates`` for
+Lin's regression adjustment) naming its columns, or JSON per-variant summaries in
+``variants``. The planning what-if evaluates :func:`stats.cuped.cuped_planning` on a grid of ρ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import Response, render_template
+
+from blueprints._api import Fields, bad_request, json_body, respond, stats_errors, unprocessable
+from blueprints._upload import request_fields, uploaded_csv
+from blueprints.cuped import bp
+from blueprints.cuped.figures import analysis_figures, planning_figures
+from blueprints.cuped.readout import analysis_readout, planning_readout
+from stats.cuped import (
+    MAX_ARMS,
+    CupedResult,
+    RegressionAdjustmentResult,
+    covariate_variants,
+    cuped,
+    cuped_from_frame,
+    cuped_planning,
+    regression_adjustment,
+)
+from stats.tabular import Table, guess_control, infer_roles
+
+RHO_GRID = np.arange(96) / 100  # 0, 0.01, …, 0.95
+"""The ρ values the planning chart is drawn on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A result and, for row-level data, the rows and columns the scatter chart needs."""
+
+    result: CupedResult | RegressionAdjustmentResult
+    frame: pd.DataFrame | None = None
+    variant: str = ""
+    outcome: str = ""
+    covariate: str = ""
+
+
+@bp.get("/cuped")
+def page() -> str:
+    return render_template("cuped.html")
+
+
+def _variant_column(f: Fields, table: Table) -> str:
+    """The ``variant`` field, or the column that looks like the variant when it is left out."""
+    variant = f.string("variant", None)
+    if variant is None:
+        variant = infer_roles(table).variant
+        if variant is None:
+            unprocessable(
+                "variant",
+                "variant is required: no column looks like the variant (a text column with "
+                f"2 to a few distinct values); the columns are {', '.join(table.columns)}.",
+            )
+    return variant
+
+
+def _control(f: Fields, labels: list[str]) -> str:
+    """The ``control`` field, or the label most likely to be the control."""
+    control = f.string("control", None)
+    if control is None:
+        # Only guess among a plausible number of arms; stats names a wrong column itself.
+        control = guess_control(sorted(labels)) if 0 < len(labels) <= MAX_ARMS else ""
+    return control
+
+
+def _covariate_columns(f: Fields) -> tuple[str | None, list[str] | None]:
+    """``covariate`` (CUPED) or ``covariates`` (Lin adjustment): exactly one of them."""
+    if f.has("covariates"):
+        if f.has("covariate"):
+            bad_request(
+                "covariates",
+                "Give covariate (one column, CUPED) or covariates (a list, regression "
+                "adjustment), not both.",
+            )
+        columns = f.array("covariates")
+        for j, column in enumerate(columns):
+            if not isinstance(column, str):
+                bad_request(
+                    f"covariates[{j}]", f"covariates[{j}] must be a column name, got {column!r}."
+                )
+        return None, columns
+    return f.string("covariate"), None
+
+
+def analyse_rows(f: Fields, table: Table) -> Analysis:
+    """CUPED (one covariate) or Lin's regression adjustment (several) on row-level data."""
+    frame = table.frame
+    variant = _variant_column(f, table)
+    outcome = f.string("outcome")
+    covariate, covariates = _covariate_columns(f)
+    alpha = f.number("alpha", 0.05)
+    labels = (
+        [str(v) for v in pd.unique(frame[variant].dropna())][: MAX_ARMS + 1]
+        if variant in frame.columns
+        else []
+    )
+    control = _control(f, labels)
+    with stats_errors():
+        if covariates is not None:
+            return Analysis(
+                regression_adjustment(
+                    frame,
+                    variant=variant,
+                    outcome=outcome,
+                    covariates=covariates,
+                    control=control,
+                    alpha=alpha,
+                )
+            )
+        assert covariate is not None
+        result = cuped_from_frame(
+            frame,
+            variant=variant,
+            outcome=outcome,
+            covariate=covariate,
+            control=control,
+            alpha=alpha,
+        )
+    return Analysis(result, frame, variant, outcome, covariate)
+
+
+def analyse_summaries(f: Fields) -> Analysis:
+    """CUPED from per-variant sufficient statistics (``variants``)."""
+    records = f.array("variants")
+    alpha = f.number("alpha", 0.05)
+    with stats_errors():
+        arms = covariate_variants(records)
+    control = _control(f, [a.name for a in arms])
+    with stats_errors():
+        return Analysis(cuped(arms, control=control, alpha=alpha))
+
+
+def analyse(f: Fields) -> Analysis:
+    table = uploaded_csv(f)
+    if table is not None:
+        if f.has("variants"):
+            bad_request("variants", "Send a CSV or variants (per-variant summaries), not both.")
+        return analyse_rows(f, table)
+    if not f.has("variants"):
+        bad_request(
+            "csv",
+            "Send the data: a CSV with one row per user (multipart file, or csv text) and the "
+            "variant, outcome and covariate column names, or variants: per-variant summaries "
+            "{name, users, mean_y, mean_x, var_y, var_x, cov_xy}.",
+        )
+    return analyse_summaries(f)
+
+
+@bp.post("/api/cuped")
+def api() -> Response:
+    a = analyse(request_fields())
+    figures = analysis_figures(a.result, a.frame, a.variant, a.outcome, a.covariate)
+    return respond(a.result, figures, analysis_readout(a.result), a.result.warnings)
+
+
+def plan(f: Fields) -> dict[str, Any]:
+    """The chosen ρ beside ρ = 0 (no CUPED), and the curve over ``RHO_GRID``."""
+    rho = f.number("rho")
+    if not 0.0 <= rho < 1.0:
+        unprocessable(
+            "rho", f"rho must be in [0, 1) (only its size matters: give |ρ|), got {rho!r}."
+        )
+    options = {
+        "n_per_group": f.number("n_per_group", 5000),
+        "sd": f.number("sd", 1.0),
+        "alpha": f.number("alpha", 0.05),
+        "power": f.number("power", 0.8),
+    }
+    with stats_errors():
+        pair = cuped_planning([0.0, rho], **options)
+        grid = cuped_planning(RHO_GRID, **options)
+    return {
+        "rho": pair.rho[1],
+        "half_width": pair.half_width[1],
+        "unadjusted_half_width": pair.half_width[0],
+        "mde": pair.mde[1],
+        "unadjusted_mde": pair.mde[0],
+        "n_per_group_required": pair.n_per_group_required[1],
+        "effective_multiplier": pair.effective_multiplier[1],
+        "n_per_group": pair.n_per_group,
+        "sd": pair.sd,
+        "alpha": pair.alpha,
+        "power": pair.power,
+        "grid": grid,
+    }
+
+
+@bp.post("/api/cuped/plan")
+def api_plan() -> Response:
+    result = plan(Fields(json_body()))
+    return respond(result, planning_figures(result), planning_readout(result))

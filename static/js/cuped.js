@@ -1,0 +1,216 @@
+import { bindPage, clearFieldErrors, debounce, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
+
+const SAMPLE = "/static/samples/cuped_users.csv";
+const form = document.getElementById("params");
+const fileInput = form.querySelector("#f-file");
+const fileName = form.querySelector("[data-file-name]");
+const dropzone = form.querySelector("[data-dropzone]");
+const wanted = new URLSearchParams(location.search); // column choices shared in a link
+let upload = null; // a File chosen or dropped; null means "use the textarea"
+let header = [];
+let analysis = null; // bindPage's handle, once the sample is in the text box
+
+// ---------------------------------------------------------------- columns from the CSV header
+
+/** The column names on the first non-empty line (comma, semicolon, tab or pipe separated). */
+function parseHeader(text) {
+  const first = text.replace(/^\uFEFF/, "").split(/\r?\n/).find((l) => l.trim()) || "";
+  const delimiter = [",", ";", "\t", "|"].reduce((best, d) =>
+    first.split(d).length > first.split(best).length ? d : best, ",");
+  return first.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, "$1")).filter(Boolean);
+}
+
+/** Best guess for a role: the current choice, the URL's, a name that fits, else the first free one. */
+function pick(select, pattern, taken) {
+  const free = header.filter((c) => !taken.includes(c));
+  for (const c of [select.value, wanted.get(select.name)]) if (c && free.includes(c)) return c;
+  const plain = free.filter((c) => !/(^|[_ ])id$/i.test(c)); // user ids are never a role here
+  return plain.find((c) => pattern.test(c)) || plain[0] || free[0] || "";
+}
+
+function fillSelect(select, value) {
+  select.replaceChildren(...header.map((c) => new Option(c, c, false, c === value)));
+  select.value = value;
+}
+
+function setHeader(columns) {
+  if (columns.join("\u0000") === header.join("\u0000")) return;
+  header = columns;
+  const variant = pick(form.variant, /variant|group|arm|bucket|treatment|cohort/i, []);
+  const covariate = pick(form.covariate, /pre|before|prior|baseline|last|previous/i, [variant]);
+  const outcome = pick(form.outcome, /^(?!.*(pre|before|prior)).*$/i, [variant, covariate]);
+  fillSelect(form.variant, variant);
+  fillSelect(form.covariate, covariate);
+  fillSelect(form.outcome, outcome);
+  form.control.replaceChildren(); // arms come back with the next result
+}
+
+function sync() {
+  if (!upload) setHeader(parseHeader(form.csv.value));
+}
+
+// ---------------------------------------------------------------- request and response
+
+function payload() {
+  const fields = {};
+  for (const name of ["variant", "outcome", "covariate", "control"]) {
+    if (form[name].value) fields[name] = form[name].value;
+  }
+  if (form.alpha.value.trim() !== "") fields.alpha = Number(form.alpha.value);
+  if (!upload) return { csv: form.csv.value, ...fields };
+  const body = new FormData();
+  body.append("file", upload);
+  for (const [k, v] of Object.entries(fields)) body.append(k, String(v));
+  return body;
+}
+
+/** Errors about the CSV itself (or one of its columns) go under the data field. */
+function fieldFor(name) {
+  if (name === "file" || name === "csv" || (name && header.includes(name) && !form[name])) return form.csv;
+  return null;
+}
+
+const signed = (v, d) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v, d)}`);
+
+function render(data) {
+  const r = data.result;
+  const cuped = "theta" in r;
+  renderKpis(document.querySelector("[data-kpis]"), cuped ? [
+    { label: "θ (adjustment slope)", value: fmt(r.theta, 3) },
+    { label: "ρ (correlation)", value: fmt(r.rho, 2) },
+    { label: "variance kept (1 − ρ²)", value: fmt(r.variance_reduction, 0, "percent") },
+    { label: "as if you had", value: r.effective_multiplier === null ? "–" : `${fmt(r.effective_multiplier, 2)}× users` },
+    { label: "users without pre-period value", value: fmt(r.n_missing_covariate, 0) },
+  ] : [
+    { label: "R² of the adjusted model", value: fmt(r.r_squared, 0, "percent") },
+    { label: "covariates", value: r.covariates.join(", ") },
+    { label: "users", value: fmt(r.n, 0) },
+    { label: "users missing a covariate", value: fmt(r.n_missing_covariate, 0) },
+  ]);
+  const scatter = document.getElementById("fig-scatter");
+  scatter.closest("figure").hidden = !data.figures.scatter;
+  if (!data.figures.scatter) window.Plotly.purge(scatter);
+  plotAll(data.figures);
+
+  const arms = cuped ? r.arms.map((a) => a.name) : [r.control, ...r.comparisons.map((c) => c.variant)];
+  form.control.replaceChildren(...arms.map((a) => new Option(a, a, false, a === r.control)));
+  form.control.value = r.control;
+
+  const num = (d) => (v) => fmt(v, d);
+  const level = fmt(1 - r.alpha, 0, "percent");
+  renderTable(document.querySelector('[data-table="comparisons"]'), {
+    title: `Differences against ${r.control} (${level} intervals)`,
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "estimate", label: "Adjusted difference", format: (v) => signed(v, 4) },
+      { key: "ci_low", label: "CI low", format: num(4) },
+      { key: "ci_high", label: "CI high", format: num(4) },
+      { key: "pvalue", label: "p-value", format: num(4) },
+      { key: "unadjusted_estimate", label: "Unadjusted difference", format: (v) => signed(v, 4) },
+      { key: "unadjusted_ci_low", label: "Unadj. CI low", format: num(4) },
+      { key: "unadjusted_ci_high", label: "Unadj. CI high", format: num(4) },
+      { key: "unadjusted_pvalue", label: "Unadj. p-value", format: num(4) },
+    ],
+    rows: r.comparisons,
+    filename: "abacus-cuped-comparisons.csv",
+  });
+  const armsTable = document.querySelector('[data-table="arms"]');
+  if (!cuped) { armsTable.replaceChildren(); return; }
+  renderTable(armsTable, {
+    title: "Arms",
+    columns: [
+      { key: "name", label: "Variant", format: (v) => v },
+      { key: "n", label: "Users", format: num(0) },
+      { key: "mean_y", label: "Outcome mean", format: num(4) },
+      { key: "adjusted_mean", label: "CUPED-adjusted mean", format: num(4) },
+      { key: "mean_x", label: "Pre-period mean", format: num(4) },
+    ],
+    rows: r.arms,
+    filename: "abacus-cuped-arms.csv",
+  });
+}
+
+// ---------------------------------------------------------------- file upload and drop
+
+function useFile(file) {
+  if (!file) return;
+  upload = file;
+  fileName.textContent = `Using ${file.name} (edit the text box to use it instead).`;
+  file.slice(0, 65536).text().then((text) => {
+    header = []; // force the selects to refill for the new file
+    setHeader(parseHeader(text));
+    analysis?.run();
+  });
+}
+
+fileInput.addEventListener("change", () => useFile(fileInput.files[0]));
+for (const type of ["dragenter", "dragover"]) {
+  dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.add("over"); });
+}
+dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
+dropzone.addEventListener("drop", (e) => {
+  e.preventDefault();
+  dropzone.classList.remove("over");
+  useFile(e.dataTransfer.files[0]);
+});
+form.csv.addEventListener("input", () => {
+  if (!upload) return;
+  upload = null;
+  fileInput.value = "";
+  fileName.textContent = "or drop one here";
+});
+form.variant.addEventListener("change", () => form.control.replaceChildren());
+
+// ---------------------------------------------------------------- planning what-if
+
+const plan = document.getElementById("plan");
+const planReadout = document.querySelector("[data-plan-readout]");
+const rhoOut = plan.querySelector("[data-rho-out]");
+let planController = null;
+
+async function runPlan() {
+  planController?.abort();
+  planController = new AbortController();
+  const body = {};
+  for (const el of plan.elements) if (el.name && el.value.trim() !== "") body[el.name] = Number(el.value);
+  let response;
+  let data;
+  try {
+    response = await fetch(plan.dataset.endpoint, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      signal: planController.signal,
+    });
+    data = await response.json();
+  } catch (err) {
+    if (err.name !== "AbortError") toast(`Could not reach the server: ${err.message}`);
+    return;
+  }
+  clearFieldErrors(plan);
+  if (!response.ok) {
+    for (const e of data.errors?.length ? data.errors : [{ field: null, detail: data.detail }]) {
+      toast(e.detail, e.field ? plan.querySelector(`[name="${CSS.escape(e.field)}"]`) : null);
+    }
+    return;
+  }
+  planReadout.textContent = data.readout;
+  plotAll(data.figures);
+}
+
+const planLater = debounce(runPlan, 150);
+plan.addEventListener("input", () => { rhoOut.textContent = fmt(Number(plan.rho.value), 2); planLater(); });
+plan.addEventListener("submit", (e) => { e.preventDefault(); runPlan(); });
+runPlan();
+
+// ---------------------------------------------------------------- start with the sample loaded
+
+if (!form.csv.value.trim()) {
+  try {
+    const response = await fetch(SAMPLE);
+    if (response.ok) form.csv.value = await response.text();
+  } catch (err) {
+    toast(`Could not load the sample: ${err.message}`);
+  }
+}
+analysis = bindPage({ form, payload, render, sync, fieldFor });
