@@ -1,0 +1,350 @@
+// The Experiments admin page: token (sessionStorage only), list with summary, create form,
+// detail view with launch / stop / analyze, and the analysis (charts, table, CSV).
+import { clearFieldErrors, fmt, plotAll, renderKpis, renderTable, toast, toCSV } from "./app.js";
+
+const TOKEN_KEY = "abacus.adminToken";
+const $ = (sel, root = document) => root.querySelector(sel);
+const app = $("#app");
+const tokenForm = $("#token-form");
+const createForm = $("#create-form");
+const detail = $("#detail");
+const analysisBox = $("#analysis");
+let current = null; // the experiment shown in the detail view
+let listed = [];
+
+class ApiFailure extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json", Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 204) return null;
+  const data = await response.json();
+  if (!response.ok) throw new ApiFailure(response.status, data);
+  return data;
+}
+
+/** The input a problem names ("name", "variants[1].weight", "planned_n"), within root. */
+function fieldIn(root, name) {
+  if (!name) return null;
+  const block = root.querySelector(`[data-field="${CSS.escape(name)}"]`);
+  return block?.matches("input, select, textarea") ? block : block?.querySelector("input, select, textarea") || null;
+}
+
+function report(err, root = null) {
+  if (!(err instanceof ApiFailure)) { toast(`Could not reach the server: ${err.message}`); return; }
+  if (err.status === 401) {
+    app.hidden = true;
+    toast(err.message, fieldIn(tokenForm, "Authorization"));
+    return;
+  }
+  const errors = err.problem.errors?.length ? err.problem.errors : [{ field: null, detail: err.message }];
+  for (const e of errors) toast(e.detail || err.message, root ? fieldIn(root, e.field) : null);
+}
+
+// ---- list -------------------------------------------------------------------------------------
+
+function shorten(text, n = 60) { return text.length > n ? `${text.slice(0, n - 1)}…` : text; }
+function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "–"; }
+function badge(status) {
+  const span = document.createElement("span");
+  span.className = `badge ${{ running: "badge-good", stopped: "badge-bad", draft: "" }[status] || ""}`;
+  span.textContent = status;
+  return span;
+}
+
+function actionButton(label, act, id) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.dataset.act = act;
+  b.dataset.id = id;
+  return b;
+}
+
+async function loadList() {
+  let data;
+  try { data = await api("GET", "/api/experiments"); } catch (err) { report(err); return false; }
+  clearFieldErrors(tokenForm);
+  app.hidden = false;
+  listed = data.experiments;
+  renderKpis($("[data-summary]"), [
+    { label: "experiments", value: fmt(data.summary.total, 0) },
+    { label: "running", value: fmt(data.summary.running, 0) },
+    { label: "winners found", value: fmt(data.summary.winners, 0) },
+  ]);
+  const body = $("#exp-table tbody");
+  body.replaceChildren(...listed.map((e) => {
+    const tr = document.createElement("tr");
+    tr.dataset.id = e.id;
+    const cells = [e.name, shorten(e.hypothesis || "–"), null, String(e.variants.length), null, when(e.created_at), null];
+    for (const text of cells) { const td = tr.insertCell(); if (text !== null) td.textContent = text; }
+    tr.cells[2].append(badge(e.status));
+    if (e.winner) { const w = document.createElement("span"); w.className = "badge badge-good"; w.textContent = `winner: ${e.winner}`; tr.cells[2].append(" ", w); }
+    if (e.bandit) { const b = document.createElement("span"); b.className = "badge badge-neutral"; b.textContent = "bandit"; tr.cells[4].append(b); } else tr.cells[4].textContent = "fixed split";
+    const actions = tr.cells[6];
+    actions.className = "exp-row-actions";
+    if (e.status === "draft") actions.append(actionButton("Launch", "launch", e.id));
+    if (e.status === "running") actions.append(actionButton("Stop", "stop", e.id));
+    actions.append(actionButton("View", "view", e.id));
+    return tr;
+  }));
+  $("[data-empty]").hidden = listed.length > 0;
+  return true;
+}
+
+$("#exp-table").addEventListener("click", async (e) => {
+  const button = e.target.closest("button[data-act]");
+  if (!button) return;
+  const id = Number(button.dataset.id);
+  if (button.dataset.act === "view") { await openDetail(id); return; }
+  try {
+    const exp = await api("POST", `/api/experiments/${id}/${button.dataset.act}`);
+    toast(`${exp.name} is ${exp.status}.`, null, "info");
+    await loadList();
+    if (current?.id === id) await openDetail(id);
+  } catch (err) { report(err); }
+});
+
+$("#list-csv").addEventListener("click", () => {
+  const columns = ["id", "name", "hypothesis", "status", "variants", "bandit", "winner", "created_at"].map((key) => ({ key, label: key }));
+  const rows = listed.map((e) => ({ ...e, variants: e.variants.map((v) => `${v.name}:${v.weight}`).join(" ") }));
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([toCSV(columns, rows)], { type: "text/csv" }));
+  a.download = "abacus-experiments.csv";
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+});
+
+// ---- create -----------------------------------------------------------------------------------
+
+function variantRow(name, weight) {
+  const rows = $("#variant-rows");
+  const i = rows.children.length;
+  const row = document.createElement("div");
+  row.className = "exp-variant";
+  row.dataset.field = `variants[${i}]`;
+  row.innerHTML = `
+    <div class="field" data-field="variants[${i}].name"><label>Name</label><input type="text" data-role="name" aria-label="Variant ${i + 1} name"></div>
+    <div class="field" data-field="variants[${i}].weight"><label>Weight</label><input type="number" step="any" min="0" inputmode="decimal" data-role="weight" aria-label="Variant ${i + 1} weight"></div>
+    <button type="button" class="linkish" data-role="remove" aria-label="Remove variant ${i + 1}">Remove</button>`;
+  $("[data-role=name]", row).value = name;
+  $("[data-role=weight]", row).value = weight;
+  rows.append(row);
+}
+
+function renumberVariants() {
+  [...$("#variant-rows").children].forEach((row, i) => {
+    row.dataset.field = `variants[${i}]`;
+    row.children[0].dataset.field = `variants[${i}].name`;
+    row.children[1].dataset.field = `variants[${i}].weight`;
+  });
+}
+
+$("#add-variant").addEventListener("click", () => {
+  const n = $("#variant-rows").children.length;
+  variantRow(String.fromCharCode(65 + n), "0.5");
+});
+$("#variant-rows").addEventListener("click", (e) => {
+  if (e.target.dataset.role !== "remove") return;
+  e.target.closest(".exp-variant").remove();
+  renumberVariants();
+});
+
+function createPayload() {
+  const f = createForm.elements;
+  const variants = [...$("#variant-rows").children].map((row) => {
+    const w = $("[data-role=weight]", row).value.trim();
+    return { name: $("[data-role=name]", row).value.trim(), weight: w === "" ? null : Number(w) };
+  });
+  return {
+    name: f.name.value.trim(),
+    hypothesis: f.hypothesis.value.trim(),
+    primary_event: f.primary_event.value.trim(),
+    guardrail_events: f.guardrail_events.value.split(",").map((s) => s.trim()).filter(Boolean),
+    bandit: f.bandit.checked,
+    variants,
+  };
+}
+
+createForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  clearFieldErrors(createForm);
+  try {
+    const exp = await api("POST", "/api/experiments", createPayload());
+    toast(`Created ${exp.name} (draft).`, null, "info");
+    createForm.reset();
+    $("#variant-rows").replaceChildren();
+    variantRow("control", "0.5");
+    variantRow("B", "0.5");
+    $("#create-card").open = false;
+    await loadList();
+    await openDetail(exp.id);
+  } catch (err) { report(err, createForm); }
+});
+
+// ---- detail and analysis ---------------------------------------------------------------------
+
+function setText(name, value) { detail.querySelectorAll(`[data-d="${name}"]`).forEach((el) => { el.textContent = value; }); }
+
+function renderVariants(exp, bandit = null) {
+  const table = $("#variant-table");
+  const heads = ["Variant", "Role", "Traffic weight", ...(exp.bandit ? ["Thompson α", "Thompson β", "P(best)"] : [])];
+  const tr = document.createElement("tr");
+  for (const h of heads) { const th = document.createElement("th"); th.scope = "col"; th.textContent = h; tr.append(th); }
+  table.tHead.replaceChildren(tr);
+  table.tBodies[0].replaceChildren(...exp.variants.map((v, i) => {
+    const row = document.createElement("tr");
+    const cells = [v.name, i === 0 ? "control" : "treatment", fmt(v.weight, 1, "percent")];
+    if (exp.bandit) cells.push(...(bandit ? [fmt(bandit.alpha[i], 0), fmt(bandit.beta[i], 0), fmt(bandit.prob_best[i], 1, "percent")] : ["–", "–", "–"]));
+    for (const c of cells) row.insertCell().textContent = c;
+    return row;
+  }));
+}
+
+function renderDetail(exp) {
+  current = exp;
+  detail.hidden = false;
+  setText("name", exp.name);
+  setText("id", exp.id);
+  setText("hypothesis", exp.hypothesis || "No hypothesis written.");
+  setText("primary_event", exp.primary_event);
+  setText("guardrail_events", exp.guardrail_events.join(", ") || "none");
+  setText("created_at", `${when(exp.created_at)} UTC`);
+  const status = $('[data-d="status"]', detail);
+  status.className = badge(exp.status).className;
+  status.textContent = exp.status;
+  $('[data-d="bandit"]', detail).hidden = !exp.bandit;
+  $("#ingest-key").value = exp.ingest_key;
+  renderVariants(exp);
+  const show = (act, on) => { $(`[data-act="${act}"]`, detail).hidden = !on; };
+  show("launch", exp.status === "draft");
+  show("stop", exp.status === "running");
+  show("analyze", exp.status !== "draft");
+  show("delete", exp.status !== "running");
+  analysisBox.hidden = true;
+}
+
+async function openDetail(id) {
+  try {
+    renderDetail(await api("GET", `/api/experiments/${id}`));
+    if (current.status !== "draft") await analyze();
+    detail.scrollIntoView({ behavior: "smooth", block: "start" });
+  } catch (err) { report(err); }
+}
+
+function analyzePayload() {
+  const f = $("#analyze-form").elements;
+  const body = {};
+  if (f.planned_n.value.trim()) body.planned_n = Number(f.planned_n.value);
+  if (f.alpha.value.trim()) body.alpha = Number(f.alpha.value);
+  return body;
+}
+
+const pct = (v) => fmt(v, 2, "percent");
+const signedPct = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 1)}%`);
+const pval = (v) => (v === null ? "–" : v < 1e-4 ? v.toExponential(1) : fmt(v, 4));
+
+async function analyze() {
+  const form = $("#analyze-form");
+  clearFieldErrors(form);
+  analysisBox.hidden = false;
+  const statusText = $("[data-status-text]", analysisBox);
+  $("[data-status]", analysisBox).classList.add("busy");
+  statusText.textContent = "Analysing…";
+  let data;
+  try { data = await api("POST", `/api/experiments/${current.id}/analyze`, analyzePayload()); } catch (err) {
+    $("[data-status]", analysisBox).classList.remove("busy");
+    statusText.textContent = `Fix the highlighted input (${err.status || "network"}).`;
+    report(err, form);
+    return;
+  }
+  $("[data-status]", analysisBox).classList.remove("busy");
+  statusText.textContent = `Analysed ${new Date().toLocaleTimeString()}`;
+  const r = data.result;
+  const readout = $("[data-readout]", analysisBox);
+  readout.textContent = data.readout;
+  readout.className = `readout card verdict verdict-${{ winner: "good", worse: "bad", srm: "bad" }[r.decision] || "neutral"}`;
+  $("[data-warnings]", analysisBox).replaceChildren(...data.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })));
+  renderKpis($("[data-kpis]", analysisBox), [
+    { label: "exposed units", value: fmt(r.n, 0) },
+    { label: `lift of ${r.relative_lift?.variant ?? "best"}`, value: signedPct(r.relative_lift?.estimate ?? null) },
+    { label: "always-valid p", value: pval(r.msprt?.pvalue ?? null) },
+    { label: "fixed-horizon p", value: pval(r.pvalue) },
+    { label: "SRM p", value: pval(r.srm.pvalue) },
+    { label: "winner", value: r.winner ?? "none yet" },
+  ]);
+  $("#weights-wrap").hidden = !data.figures.weights;
+  plotAll(data.figures);
+  current = { ...current, status: r.status, variants: current.variants.map((v, i) => ({ ...v, weight: r.variants[i].weight })) };
+  renderVariants(current, r.bandit);
+  const byName = Object.fromEntries(r.comparisons.map((c) => [c.name, c]));
+  const rows = r.variants.map((v) => ({ ...v, ...(byName[v.name] ? { ...byName[v.name], name: v.name } : {}) }));
+  renderTable($('[data-table="analysis"]', analysisBox), {
+    title: "Per variant",
+    columns: [
+      { key: "name", label: "Variant", format: (v) => v },
+      { key: "exposures", label: "Exposures", format: (v) => fmt(v, 0) },
+      { key: "expected_exposures", label: "Expected (SRM)", format: (v) => fmt(v, 1) },
+      { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) },
+      { key: "rate", label: "Rate", format: pct },
+      { key: "ci_low", label: "Rate low", format: pct },
+      { key: "ci_high", label: "Rate high", format: pct },
+      { key: "weight", label: "Weight", format: (v) => fmt(v, 1, "percent") },
+      { key: "relative_lift", label: "Lift", format: signedPct },
+      { key: "pvalue_adjusted", label: "Fixed-horizon p", format: pval },
+      { key: "msprt_pvalue_adjusted", label: "Always-valid p", format: pval },
+      { key: "msprt_log_lr", label: "mSPRT log LR", format: (v) => fmt(v, 3) },
+    ],
+    rows,
+    filename: `abacus-experiment-${current.id}.csv`,
+  });
+}
+
+detail.addEventListener("click", async (e) => {
+  const act = e.target.closest("button[data-act]")?.dataset.act;
+  if (!act || !current) return;
+  if (act === "close") { detail.hidden = true; current = null; return; }
+  if (act === "analyze") { await analyze(); await loadList(); return; }
+  try {
+    if (act === "delete") {
+      await api("DELETE", `/api/experiments/${current.id}`);
+      toast(`Deleted ${current.name}.`, null, "info");
+      detail.hidden = true;
+      current = null;
+      await loadList();
+      return;
+    }
+    const exp = await api("POST", `/api/experiments/${current.id}/${act}`);
+    toast(`${exp.name} is ${exp.status}.`, null, "info");
+    renderDetail(exp);
+    if (exp.status !== "draft") await analyze();
+    await loadList();
+  } catch (err) { report(err); }
+});
+
+// ---- token ------------------------------------------------------------------------------------
+
+tokenForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  clearFieldErrors(tokenForm);
+  sessionStorage.setItem(TOKEN_KEY, tokenForm.elements.token.value.trim());
+  tokenForm.elements.token.value = "";
+  await loadList();
+});
+$("#forget-token").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  app.hidden = true;
+  detail.hidden = true;
+});
+
+variantRow("control", "0.5");
+variantRow("B", "0.5");
+if (sessionStorage.getItem(TOKEN_KEY)) loadList();

@@ -1,0 +1,134 @@
+"""The Experiments admin page in a real browser: token, create, launch, ingest, analyse, stop."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from ..conftest import ADMIN_TOKEN
+
+
+def post_events(base: str, experiment_id: str, key: str, events: list[dict[str, str]]) -> Any:
+    request = urllib.request.Request(
+        f"{base}/api/experiments/{experiment_id}/events",
+        data=json.dumps({"events": events}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.load(r)
+
+
+def traffic(counts: dict[str, tuple[int, int]]) -> list[dict[str, str]]:
+    events = []
+    for variant, (exposed, converted) in counts.items():
+        for j in range(exposed):
+            unit = f"{variant}-{j}"
+            events.append({"event_id": f"{unit}-x", "unit": unit, "variant": variant,
+                           "name": "exposure", "ts": "2026-11-20T10:00:00Z"})  # fmt: skip
+            if j < converted:
+                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
+                               "name": "signup", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
+    return events
+
+
+def sign_in(page: Page, live_server: str, token: str = ADMIN_TOKEN) -> None:
+    page.goto(f"{live_server}/experiments")
+    page.fill("#f-token", token)
+    page.get_by_role("button", name="Use token").click()
+
+
+def test_create_launch_ingest_analyse_stop(page: Page, live_server: str) -> None:
+    sign_in(page, live_server)
+    expect(page.locator("[data-summary]")).to_contain_text("experiments")
+
+    page.locator("#create-card summary").click()
+    page.fill("#f-name", "Signup button")
+    page.fill("#f-hypothesis", "A green button lifts signups.")
+    page.get_by_role("button", name="Add variant").click()
+    page.get_by_label("Variant 3 name").fill("C")
+    page.get_by_role("button", name="Remove variant 3").click()  # back to two variants
+    page.get_by_label("Variant 2 name").fill("green")
+    page.fill("#f-primary_event", "signup")
+    page.get_by_role("button", name="Create draft").click()
+
+    detail = page.locator("#detail")
+    expect(detail).to_be_visible()
+    expect(detail.locator('[data-d="name"]')).to_have_text("Signup button")
+    expect(detail.locator('[data-d="status"]')).to_have_text("draft")
+    row = page.locator("#exp-table tbody tr", has_text="Signup button")
+    expect(row).to_contain_text("draft")
+
+    detail.get_by_role("button", name="Launch").click()
+    expect(detail.locator('[data-d="status"]')).to_have_text("running")
+    key = page.locator("#ingest-key").input_value()
+    experiment_id = detail.locator('[data-d="id"]').first.inner_text()
+    assert len(key) > 20
+
+    answer = post_events(
+        live_server, experiment_id, key, traffic({"control": (3000, 300), "green": (3000, 420)})
+    )
+    assert answer == {"accepted": 6720, "duplicates": 0}
+
+    detail.get_by_role("button", name="Analyze").click()
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("Ship green")
+    expect(page.locator("#fig-rates .main-svg").first).to_be_visible()
+    expect(page.locator("#fig-exposures .main-svg").first).to_be_visible()
+    table = page.locator('[data-table="analysis"] table')
+    expect(table).to_contain_text("3,000")
+    expect(page.locator("[data-kpis]")).to_contain_text("green")
+    with page.expect_download() as info:
+        page.locator('[data-table="analysis"]').get_by_role("button", name="Download CSV").click()
+    csv = Path(info.value.path()).read_text()
+    assert csv.startswith("Variant,Exposures") and "green,3000" in csv
+    expect(page.locator("[data-summary]")).to_contain_text("1winners found")
+
+    detail.get_by_role("button", name="Stop").click()
+    expect(detail.locator('[data-d="status"]')).to_have_text("stopped")
+    expect(row).to_contain_text("stopped")
+
+
+def test_bandit_shows_thompson_parameters_and_weights_chart(page: Page, live_server: str) -> None:
+    sign_in(page, live_server)
+    page.locator("#create-card summary").click()
+    page.fill("#f-name", "Bandit headline")
+    page.fill("#f-primary_event", "signup")
+    page.check("#f-bandit")
+    page.get_by_role("button", name="Create draft").click()
+    detail = page.locator("#detail")
+    expect(detail.locator('[data-d="bandit"]')).to_be_visible()
+    detail.get_by_role("button", name="Launch").click()
+    expect(detail.locator('[data-d="status"]')).to_have_text("running")
+    key = page.locator("#ingest-key").input_value()
+    experiment_id = detail.locator('[data-d="id"]').first.inner_text()
+    post_events(live_server, experiment_id, key, traffic({"control": (200, 10), "B": (200, 40)}))
+    detail.get_by_role("button", name="Analyze").click()
+    expect(page.locator("#fig-weights .main-svg").first).to_be_visible()
+    variants = page.locator("#variant-table")
+    expect(variants).to_contain_text("Thompson α")
+    expect(variants.locator("tbody tr").nth(1)).to_contain_text("41")  # 1 + 40 conversions
+
+
+def test_wrong_token_and_bad_input_are_reported(page: Page, live_server: str) -> None:
+    sign_in(page, live_server, "wrong")
+    expect(page.locator('[data-field="Authorization"] .toast')).to_contain_text("wrong")
+    expect(page.locator("#app")).to_be_hidden()
+    sign_in(page, live_server)
+    page.locator("#create-card summary").click()
+    page.fill("#f-name", "Dup")
+    page.get_by_label("Variant 2 name").fill("control")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.locator('[data-field="variants[1].name"] .toast')).to_contain_text("unique")
+
+
+def test_experiments_page_works_on_a_phone(page: Page, live_server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server)
+    expect(page.locator("[data-summary]")).to_contain_text("experiments")
+    page.locator("#create-card summary").click()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
