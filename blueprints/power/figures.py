@@ -37,6 +37,28 @@ def _mde_grid(r: PowerResult) -> np.ndarray:
     return np.linspace(top / 100, top, 80)
 
 
+def _target_mdes(r: PowerResult) -> list[tuple[float, float]]:
+    """(power target, the MDE reaching it at the chosen n), for targets the n can reach."""
+    points = []
+    for target in TARGETS:
+        if target <= r.alpha_per_test:
+            continue
+        try:
+            if r.baseline is not None:
+                solved = sp.solve_power_proportions(
+                    r.baseline, n_per_group=r.n_per_group, power=target, **_options(r)
+                )
+            else:
+                assert r.sd is not None
+                solved = sp.solve_power_means(
+                    r.sd, n_per_group=r.n_per_group, power=target, **_options(r)
+                )
+        except ValueError:  # this n cannot reach the target for any effect in range
+            continue
+        points.append((target, solved.mde))
+    return points
+
+
 def power_vs_mde(r: PowerResult) -> dict[str, Any]:
     mdes = _mde_grid(r)
     if r.baseline is not None:
@@ -53,8 +75,21 @@ def power_vs_mde(r: PowerResult) -> dict[str, Any]:
         0,
         hover=f"effect %{{x:{fmt}}}<br>power %{{y:.1%}}",
     )
+    targets = _target_mdes(r)
+    scale = 100 if r.baseline is not None else 1
+    markers = {
+        "type": "scatter",
+        "mode": "markers+text",
+        "x": [mde * scale for _, mde in targets],
+        "y": [t for t, _ in targets],
+        "text": [f"{t:.0%}" for t, _ in targets],
+        "textposition": "middle right",
+        "name": "MDE at 80/90/95% power",
+        "marker": {"size": 8, "color": "#111827"},
+        "hovertemplate": f"power %{{y:.0%}} reached at effect %{{x:{fmt}}}<extra></extra>",
+    }
     return {
-        "data": [trace],
+        "data": [trace, markers],
         "layout": layout(
             "Power against the effect size",
             x_title,
