@@ -34,7 +34,7 @@ def _mde_grid(r: PowerResult) -> np.ndarray:
     if r.baseline is not None:
         limit = (1 - r.baseline if r.mde > 0 else -r.baseline) * 0.999
         top = top if abs(top) < abs(limit) else limit
-    return np.linspace(top / 100, top, 80)
+    return np.linspace(top / 100, top, 60)
 
 
 def _target_mdes(r: PowerResult) -> list[tuple[float, float]]:
@@ -102,7 +102,7 @@ def power_vs_mde(r: PowerResult) -> dict[str, Any]:
 
 
 def n_vs_power(r: PowerResult) -> dict[str, Any]:
-    powers = np.linspace(max(0.5, r.alpha_per_test + 0.01), 0.99, 50)
+    powers = np.linspace(max(0.5, r.alpha_per_test + 0.01), 0.99, 30)
     traces = []
     for i, factor in enumerate(MDE_FACTORS):
         mde = r.mde * factor
