@@ -322,7 +322,7 @@ def simulate_peeking(
     look_n = (2 * np.arange(1, k + 1) * n_arm + k) // (2 * k)
     inc = np.diff(look_n, prepend=0)
     t = look_n / n_arm
-    z_naive = float(special.ndtri(1 - alpha / 2))
+    z_naive = float(-special.ndtri(alpha / 2))
     family = "" if spending == "lan-demets" else "classical-"
     b_obf = critical_values(t, alpha, True, f"{family}obrien-fleming", 0.0)
     b_poc = critical_values(t, alpha, True, f"{family}pocock", 0.0)

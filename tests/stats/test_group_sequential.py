@@ -249,6 +249,7 @@ def test_naive_curve_is_increasing_and_fast():
         ({"fractions": [0.01 * i for i in range(1, 102)]}, "fractions"),
         ({"looks": 3, "fractions": [0.5, 1.0]}, "fractions"),
         ({"looks": 3, "alpha": 0.0}, "alpha"),
+        ({"looks": 3, "alpha": 1e-7}, "alpha"),
         ({"looks": 3, "alpha": 0.5}, "alpha"),
         ({"looks": 3, "alpha": 0.7}, "alpha"),
         ({"looks": 3, "alpha": "x"}, "alpha"),
@@ -283,6 +284,25 @@ def test_fractions_and_infinite_bounds_are_reported():
     assert b.fractions == (0.2, 0.45, 0.7, 1.0)
     assert b.cumulative_alpha[-1] == pytest.approx(0.05, abs=1e-9)
     assert b.gamma == -40 and b.spending == "hsd"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alternative", ["two-sided", "larger"])
+def test_tiny_alpha_at_100_looks_spends_exactly_alpha(alternative):
+    # At alpha 1e-6 the first spending increments underflow (the first bound is infinite);
+    # the bounds must still spend alpha exactly, and the classical O'Brien-Fleming constant
+    # stays between the fixed z and the Bonferroni z over 100 looks (its bracket).
+    alpha = 1e-6
+    sides = 2 if alternative == "two-sided" else 1
+    spending = group_sequential_bounds(looks=100, alpha=alpha, alternative=alternative)
+    assert spending.cumulative_alpha[-1] == pytest.approx(alpha, rel=1e-6)
+    classical = group_sequential_bounds(
+        looks=100, alpha=alpha, alternative=alternative, spending="classical-obrien-fleming"
+    )
+    assert classical.cumulative_alpha[-1] == pytest.approx(alpha, rel=1e-6)
+    assert (
+        -special.ndtri(alpha / sides) <= classical.constant <= -special.ndtri(alpha / (100 * sides))
+    )
 
 
 # --------------------------------------------------------------------------- monitoring
