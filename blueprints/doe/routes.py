@@ -100,6 +100,8 @@ def _data_errors(rows: Sequence[Any] | None, names: tuple[str, str]) -> Iterator
             unprocessable("rows" if rows is not None else _csv_field(), message + ".")
         match = _ROW.match(message)
         if match is None:
+            if rows is None and message.startswith("rows "):  # e.g. too many rows in the CSV
+                unprocessable(_csv_field(), "The CSV " + message.removeprefix("rows ") + ".")
             raise
         i = int(match.group(1))
         if rows is None:  # a CSV: "rows[3].life must be ..." -> column life, data row 4

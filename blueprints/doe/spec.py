@@ -3,7 +3,10 @@
 from blueprints._openapi import post_json
 
 LEVEL = {"type": ["string", "number"], "description": "A level name (text or a number)."}
-NUMBER_OR_NULL = {"type": ["number", "null"]}
+NUMBER_OR_NULL = {
+    "type": ["number", "null"],
+    "description": "null when not defined or not finite (an interval at a tiny alpha).",
+}
 
 OPTIONS = {
     "factor_a": {
@@ -95,8 +98,8 @@ MARGINAL_MEAN = {
         "n": {"type": "integer"},
         "estimate": {"type": "number"},
         "se": {"type": "number"},
-        "ci_low": {"type": "number"},
-        "ci_high": {"type": "number"},
+        "ci_low": NUMBER_OR_NULL,
+        "ci_high": NUMBER_OR_NULL,
     },
 }
 

@@ -303,3 +303,30 @@ def test_csv_detection_keeps_a_response_with_a_typo(client: FlaskClient) -> None
     text = "temperature,material,life\nhot,1,130\nhot,2,abc\ncold,1,1\ncold,2,2\n"
     error = post_csv(client, text).json["errors"][0]
     assert (error["field"], error["row"]) == ("life", 2)
+
+
+def test_csv_true_false_column_is_a_factor(client: FlaskClient) -> None:
+    lines = sample_lines()
+    text = "\n".join([lines[0].replace("material", "coupon")] + [
+        line.replace("1,", "true,", 1).replace("2,", "false,", 1)
+        for line in lines[1:]
+        if not line.startswith("3,")
+    ])  # fmt: skip
+    r = post_csv(client, text).json["result"]
+    assert (r["factor_a"], r["levels_a"]) == ("coupon", ["true", "false"])
+
+
+def test_huge_responses_are_422_naming_the_cell(client: FlaskClient) -> None:
+    rows = [*battery_rows()[:-1], {"a": 3, "b": 125, "y": 1e308}]
+    response = post(client, rows=rows)
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "rows[35].y"
+    assert "rescale" in response.json["detail"]
+
+
+def test_csv_with_too_many_rows_names_the_file(client: FlaskClient) -> None:
+    text = "a,b,y\n" + "".join(f"{i % 2},{i % 3},{i}\n" for i in range(100_001))
+    response = post_csv(client, text)
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "file"
+    assert response.json["detail"].startswith("The CSV must hold at most 100000 observations")
