@@ -34,6 +34,9 @@ MAX_ROWS = 100_000
 
 ANOVA_TYPES = (2, 3)
 
+MAX_ABS_RESPONSE = 1e100
+"""Largest |response|: the sums of squares of MAX_ROWS such values stay finite in float64."""
+
 ROW_KEYS = ("a", "b", "y")
 """Keys of one observation in the JSON ``rows`` list: level of A, level of B, response."""
 
@@ -134,10 +137,15 @@ def _factor_name(name: str, value: object) -> str:
 
 
 def _level(where: str, value: object) -> str:
-    """A level label as text; whole-number floats read as integers (15.0 -> "15")."""
+    """A level label as text; whole-number floats read as integers (15.0 -> "15").
+
+    Booleans (a CSV's true/false column, e.g. "coupon shown") read as "true" and "false".
+    """
     if isinstance(value, str) and value.strip():
         return value.strip()
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if not isinstance(value, int | float | np.integer | np.floating):
         raise ValueError(f"{where} must be a level name (text or a number), got {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"{where} must be a level name (text or a number), got {value!r}")
@@ -155,13 +163,20 @@ def _response(values: Sequence[object], column: str) -> np.ndarray:
         if bad.size:
             i = int(bad[0])
             _validate.finite(f"rows[{i}].{column}", values[i])  # type: ignore[arg-type]
-        return y
-    out = np.empty(len(values))
-    for i, v in enumerate(values):
-        if isinstance(v, bool):
-            raise ValueError(f"rows[{i}].{column} must be a number, got {v!r}")
-        out[i] = _validate.finite(f"rows[{i}].{column}", v)  # type: ignore[arg-type]
-    return out
+    else:
+        y = np.empty(len(values))
+        for i, v in enumerate(values):
+            if isinstance(v, bool):
+                raise ValueError(f"rows[{i}].{column} must be a number, got {v!r}")
+            y[i] = _validate.finite(f"rows[{i}].{column}", v)  # type: ignore[arg-type]
+    huge = np.flatnonzero(np.abs(y) > MAX_ABS_RESPONSE)
+    if huge.size:
+        i = int(huge[0])
+        raise ValueError(
+            f"rows[{i}].{column} must be at most {MAX_ABS_RESPONSE:g} in absolute value "
+            f"(rescale the responses), got {values[i]!r}"
+        )
+    return y
 
 
 def _long_columns(

@@ -460,6 +460,7 @@ def _with(rows: list[dict[str, object]], i: int, **change: object) -> list[dict[
         (_with(_grid(), 2, y=True), {}, "rows[2].y must be a number, got True"),
         (_with(_grid(), 7, y=float("nan")), {}, "rows[7].y must be a finite number"),
         (_with(_grid(), 1, y="inf"), {}, "rows[1].y must be a finite number"),
+        (_with(_grid(), 6, y=-1e101), {}, "rows[6].y must be at most 1e+100 in absolute value"),
         (_with(_grid(), 4, a=None), {}, "rows[4].a must be a level name"),
         (_with(_grid(), 4, b=""), {}, "rows[4].b must be a level name"),
         (_with(_grid(), 0, a=[1]), {}, "rows[0].a must be a level name"),
@@ -576,3 +577,23 @@ def test_power_matches_noncentral_f() -> None:
     assert 0.3 < power_a < 0.9 and 0.3 < power_ab < 0.9  # informative targets
     assert abs(hits[0] / reps - power_a) < 0.126
     assert abs(hits[1] / reps - power_ab) < 0.126
+
+
+def test_boolean_levels_read_as_true_and_false() -> None:
+    # A CSV's true/false column (e.g. "coupon shown") is a two-level factor: the analysis is
+    # the one of the same data labelled "true"/"false".
+    labelled = [
+        {"a": a, "b": b, "y": y}
+        for (a, b), ys in {
+            ("true", "u"): [3.0, 4.0],
+            ("true", "v"): [6.0, 5.5],
+            ("false", "u"): [1.0, 2.5],
+            ("false", "v"): [2.0, 1.0],
+        }.items()
+        for y in ys
+    ]
+    booleans = [{**r, "a": r["a"] == "true"} for r in labelled]
+    res_bool, res_text = two_way_anova(booleans), two_way_anova(labelled)
+    assert res_bool.levels_a == ("true", "false")
+    assert row(res_text, "a").sum_sq > 0
+    assert [r.sum_sq for r in res_bool.anova] == [r.sum_sq for r in res_text.anova]
