@@ -27,7 +27,7 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
+from scipy import optimize, special
 
 from stats import _validate
 from stats.sufficient import ProportionStats
@@ -239,6 +239,72 @@ def msprt(
         alpha,
         a.n + b.n,
         (-1.0, 1.0) if isinstance(a, ProportionStats) else (-math.inf, math.inf),
+    )
+
+
+MAX_PROJECTION_POINTS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class MSPRTProjection:
+    """The mSPRT over hypothetical sample sizes, for a chart (see :func:`msprt_projection`).
+
+    ``n`` total users; ``log_lr``, ``ci_low``/``ci_high`` (confidence sequence) and
+    ``fixed_low``/``fixed_high`` (fixed-horizon Wald interval at level 1 - alpha) at each n,
+    if the observed difference ``estimate`` and per-user variances held there.
+    """
+
+    n: tuple[int, ...]
+    log_lr: tuple[float, ...]
+    ci_low: tuple[float, ...]
+    ci_high: tuple[float, ...]
+    fixed_low: tuple[float, ...]
+    fixed_high: tuple[float, ...]
+    estimate: float
+    threshold: float
+
+
+def msprt_projection(
+    a: ArmStats,
+    b: ArmStats,
+    *,
+    tau: float,
+    alpha: float = 0.05,
+    n_max: int,
+    points: int = 120,
+) -> MSPRTProjection:
+    """log Lambda and the confidence sequence at total sizes n up to ``n_max`` (log-spaced),
+    holding the observed difference and per-user variances fixed and the allocation as
+    observed: the variance of the difference is v_n = v_obs n_obs / n. A "what if this
+    difference held" picture of one snapshot, not a record of the past; same formulas as
+    :func:`msprt` (Johari et al. 2022, section 4). The fixed-horizon interval is
+    d +- z_{1-alpha/2} sqrt(v_n), the ordinary Wald interval.
+    """
+    tau = _validate.positive("tau", tau)
+    alpha = _validate.alpha(alpha)
+    n_obs = a.n + b.n
+    if a.n < 1 or b.n < 1:
+        raise ValueError(f"variants[0].users must be >= 1 in each arm, got {a.n!r}, {b.n!r}")
+    n_max = _validate.count("n_max", n_max, minimum=2)
+    points = _validate.count("points", points, minimum=2)
+    if points > MAX_PROJECTION_POINTS:
+        raise ValueError(f"points must be <= {MAX_PROJECTION_POINTS}, got {points!r}")
+    n = np.unique(np.round(np.geomspace(2, n_max, points)).astype(np.int64))
+    estimate = b.mean - a.mean
+    v = (a.var / a.n + b.var / b.n) * n_obs / n
+    log_lr = mixture_log_lr(np.full(n.size, estimate), v, tau)
+    half = np.array([cs_halfwidth(float(x), tau, alpha) for x in v])
+    z = -float(special.ndtri(alpha / 2))
+    wald = z * np.sqrt(v)
+    return MSPRTProjection(
+        n=tuple(int(x) for x in n),
+        log_lr=tuple(float(x) for x in log_lr),
+        ci_low=tuple(float(x) for x in estimate - half),
+        ci_high=tuple(float(x) for x in estimate + half),
+        fixed_low=tuple(float(x) for x in estimate - wald),
+        fixed_high=tuple(float(x) for x in estimate + wald),
+        estimate=float(estimate),
+        threshold=-math.log(alpha),
     )
 
 

@@ -17,11 +17,13 @@ from stats.msprt import (
     mixture_log_lr,
     msprt,
     msprt_from_estimate,
+    msprt_projection,
     tau_for_planned_n,
 )
 from stats.sufficient import MeanStats, ProportionStats
 
 ALPHA = 0.05
+A, B = ProportionStats("A", 5000, 500), ProportionStats("B", 3000, 330)
 HORIZON = 10_000  # users per arm; a look after every pair
 
 
@@ -274,8 +276,32 @@ def test_sequential_test_fixes_tau_at_the_first_informative_update():
         (lambda: SequentialTest(metric="continuous", tau=1).update(users_a=10), "users_a"),
         (lambda: SequentialTest(tau=1).update(users_a=10), "users_a"),
         (lambda: SequentialTest(tau=1).result(), "users_a"),
+        (lambda: msprt_projection(A, B, tau=0, n_max=10), "tau"),
+        (lambda: msprt_projection(A, B, tau=0.01, n_max=1), "n_max"),
+        (lambda: msprt_projection(A, B, tau=0.01, n_max=10, points=501), "points"),
+        (lambda: msprt_projection(ProportionStats("a", 0, 0), B, tau=0.01, n_max=10), "variants[0].users"),
     ],
 )  # fmt: skip
 def test_bad_input_raises_naming_the_field(call, field):
     with pytest.raises(ValueError, match=f"^{re.escape(field)} "):
         call()
+
+
+def test_projection_scales_the_variance_with_n_and_matches_single_looks():
+    """At each n the projection is the single-look mSPRT of the same difference with the
+    variance v_obs * n_obs / n; the fixed interval is the Wald interval (scipy's quantile)."""
+    tau = 0.02
+    proj = msprt_projection(A, B, tau=tau, alpha=ALPHA, n_max=40_000, points=50)
+    v_obs = 0.1 * 0.9 / 5000 + 0.11 * 0.89 / 3000
+    assert proj.n[0] == 2 and proj.n[-1] == 40_000 and list(proj.n) == sorted(set(proj.n))
+    for i in (0, 17, len(proj.n) - 1):
+        v = v_obs * 8000 / proj.n[i]
+        one = msprt_from_estimate(0.01, v, tau=tau, alpha=ALPHA)
+        assert proj.log_lr[i] == pytest.approx(one.log_lr, rel=1e-9)
+        assert (proj.ci_low[i], proj.ci_high[i]) == pytest.approx((one.ci_low, one.ci_high))
+        half = stats.norm.ppf(1 - ALPHA / 2) * math.sqrt(v)
+        assert proj.fixed_high[i] - proj.fixed_low[i] == pytest.approx(2 * half)
+    assert proj.threshold == pytest.approx(math.log(20))
+    assert proj.estimate == pytest.approx(0.01)
+    # the confidence sequence is always wider than the fixed-horizon interval
+    assert all(c < f for c, f in zip(proj.ci_low, proj.fixed_low, strict=True))
