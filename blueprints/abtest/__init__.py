@@ -1,0 +1,18 @@
+"""A/B test analyzer: typed, pasted or uploaded results to a verdict a product team can act on."""
+
+from flask import Blueprint
+
+from blueprints import Module
+
+# cli_group=None puts the blueprint's commands at the top level: `flask --app app analyze`.
+bp = Blueprint("abtest", __name__, cli_group=None)
+MODULE = Module(
+    slug="abtest",
+    title="A/B test analyzer",
+    stage="analyze",
+    summary="Did the change work? Significance, practical size, guardrails and a clear verdict.",
+    order=15,
+)
+
+from blueprints.abtest import cli, routes  # noqa: E402,F401  (routes and commands attach to bp)
+from blueprints.abtest.spec import OPENAPI  # noqa: E402,F401

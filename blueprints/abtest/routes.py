@@ -1,0 +1,289 @@
+"""``GET /abtest`` (the page) and ``POST /api/abtest`` (parse → stats → figures → JSON).
+
+The analysis takes typed per-variant numbers (JSON ``variants``) or a CSV (multipart ``file``,
+pasted ``csv`` form text, or a JSON ``csv`` string) with an optional column mapping: for one
+row per user ``variant``, ``metric``, ``kind`` and ``user_id``; for one row per variant
+``variant``, ``users``, ``metric`` (the conversions or the mean column) and ``sd``. Columns
+left out are detected (:func:`stats.tabular.infer_roles`), and the answer says what was
+detected (``result.mapping``) so the page can show it and let the user change it.
+:func:`analyse` is shared with the ``flask analyze`` command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from flask import Response, render_template
+
+from blueprints._api import Fields, respond, stats_errors, unprocessable
+from blueprints._upload import csv_errors, request_fields, uploaded_csv
+from blueprints.abtest import bp
+from blueprints.abtest.figures import analysis_figures
+from blueprints.abtest.readout import readout
+from stats.abtest import Analysis, Guardrail, analyze
+from stats.distribution import Distribution, table_distribution
+from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
+from stats.tabular import Roles, Summary, Table, guess_control, infer_roles, summarize_table
+
+ALTERNATIVES = ("two-sided", "larger", "smaller")
+KINDS = ("binary", "continuous")
+Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An analysis with what the figures, readout and result need beside it."""
+
+    analysis: Analysis
+    inputs: Stats
+    guardrail_inputs: Mapping[str, Stats]
+    mapping: dict[str, Any] | None = None
+    csv: dict[str, Any] | None = None
+    distribution: Distribution | None = None
+    warnings: tuple[str, ...] = ()
+
+    def result(self) -> dict[str, Any]:
+        body: dict[str, Any] = {f.name: getattr(self.analysis, f.name) for f in fields(Analysis)}
+        body["inputs"] = {"primary": self.inputs, "guardrails": dict(self.guardrail_inputs)}
+        body["mapping"] = self.mapping
+        body["csv"] = self.csv
+        body["distribution"] = self.distribution
+        return body
+
+    def all_warnings(self) -> tuple[str, ...]:
+        return self.warnings + self.analysis.warnings
+
+
+@bp.get("/abtest")
+def page() -> str:
+    return render_template("abtest.html")
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed numbers
+
+
+def typed_variants(f: Fields, key: str) -> Stats:
+    """``[{name, users, conversions}]`` or ``[{name, users, mean, sd}]``: types are checked
+    here (400), ranges by :mod:`stats.sufficient` (422)."""
+    items = f.objects(key)
+    if not items:
+        unprocessable(f.name(key), f"{f.name(key)} must hold at least 2 variants, got 0.")
+    means = items[0].has("mean") or items[0].has("sd")
+    for item in items:
+        item.string("name")
+        item.number("users")
+        if means:
+            item.number("mean")
+            item.number("sd")
+        else:
+            item.number("conversions")
+    with stats_errors():
+        records = [item.data for item in items]
+        if means:
+            return mean_variants(records, f.name(key))
+        return proportion_variants(records, f.name(key))
+
+
+def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
+    metric = f.choice("metric", ("proportion", "mean"), None)
+    primary = typed_variants(f, "variants")
+    kind = "mean" if isinstance(primary[0], MeanStats) else "proportion"
+    if metric is not None and metric != kind:
+        needs = "users, mean and sd" if metric == "mean" else "users and conversions"
+        unprocessable("metric", f"metric is {metric!r}, so each variant needs {needs}.")
+    guardrails, inputs = [], {}
+    for g in f.objects("guardrails", []):
+        variants = typed_variants(g, "variants")
+        guardrails.append(guardrail(g, g.string("metric"), variants))
+        inputs[guardrails[-1].metric] = variants
+    analysis = run_analysis(
+        f, primary, guardrails, options, "conversion rate" if kind == "proportion" else "mean"
+    )
+    return Outcome(analysis, primary, inputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def column(f: Fields, key: str, table: Table, default: str | None) -> str | None:
+    """A mapping field naming a column: checked against the table's columns (422)."""
+    name = f.string(key, None)
+    if name is None:
+        return default
+    if name not in table.columns:
+        unprocessable(
+            f.name(key),
+            f"{f.name(key)} column {name!r} not found; the columns are {', '.join(table.columns)}.",
+        )
+    return name
+
+
+def summarize_csv(table: Table, roles: Roles, metric: str | None, kind: str | None) -> Summary:
+    with csv_errors():
+        return summarize_table(table, roles, metric=metric, kind=kind)  # type: ignore[arg-type]
+
+
+def csv_roles(f: Fields, table: Table) -> tuple[Roles, str | None, str | None]:
+    """The detected roles with the request's overrides; the metric column and its kind."""
+    roles = infer_roles(table)
+    roles = replace(roles, variant=column(f, "variant", table, roles.variant))
+    metric = column(f, "metric", table, None)
+    kind = f.choice("kind", KINDS, None)
+    if roles.layout == "users":
+        return replace(roles, user_id=column(f, "user_id", table, roles.user_id)), metric, kind
+    roles = replace(
+        roles, users=column(f, "users", table, roles.users), sd=column(f, "sd", table, roles.sd)
+    )
+    if metric is not None:
+        if f.has("sd") or metric == roles.mean:
+            roles = replace(roles, conversions=None, mean=metric)
+        else:
+            roles = replace(roles, conversions=metric, mean=None)
+    return roles, metric, kind
+
+
+def csv_guardrail_summary(g: Fields, table: Table, roles: Roles) -> Summary:
+    name = column(g, "metric", table, None)
+    if name is None:
+        unprocessable(g.name("metric"), f"{g.name('metric')} is required: name a column.")
+    if roles.layout == "users":
+        return summarize_csv(
+            table, replace(roles, user_id=None), name, g.choice("kind", KINDS, None)
+        )
+    sd = column(g, "sd", table, roles.sd if name == roles.mean else None)
+    if sd is not None:
+        return summarize_csv(table, replace(roles, conversions=None, mean=name, sd=sd), name, None)
+    return summarize_csv(table, replace(roles, conversions=name, mean=None), name, None)
+
+
+def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
+    roles, metric, kind = csv_roles(f, table)
+    summary = summarize_csv(table, roles, metric, kind)
+    guardrails, inputs, summaries = [], {}, []
+    for g in f.objects("guardrails", []):
+        s = csv_guardrail_summary(g, table, roles)
+        guardrails.append(guardrail(g, s.metric, s.variants))
+        inputs[s.metric] = s.variants
+        summaries.append(s)
+    analysis = run_analysis(f, summary.variants, guardrails, options, summary.metric)
+    continuous = [s.metric for s in (summary, *summaries) if s.kind == "continuous"]
+    distribution = None
+    if roles.layout == "users" and continuous and roles.variant is not None:
+        with csv_errors(), stats_errors():
+            distribution = table_distribution(table, variant=roles.variant, metric=continuous[0])
+    warnings = tuple(dict.fromkeys(w for s in (summary, *summaries) for w in s.warnings))
+    if distribution is not None:
+        warnings += distribution.warnings
+    blanks = {k: v for k, v in table.blank_cells.items() if v}
+    if blanks:
+        listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
+        warnings = (f"Blank cells: {listed}.", *warnings)
+    return Outcome(
+        analysis,
+        summary.variants,
+        inputs,
+        mapping=mapping(table, roles, summary),
+        csv={
+            "rows": table.n_rows,
+            "columns": table.columns,
+            "blank_cells": dict(table.blank_cells),
+            "delimiter": table.delimiter,
+            "had_bom": table.had_bom,
+            "has_header": table.has_header,
+            "rows_used": summary.n_rows,
+            "rows_excluded": summary.excluded_rows,
+            "duplicate_ids": summary.duplicate_ids,
+        },
+        distribution=distribution,
+        warnings=warnings,
+    )
+
+
+def mapping(table: Table, roles: Roles, summary: Summary) -> dict[str, Any]:
+    """What the page shows as the column mapping, with the choices for each role."""
+    candidates = {k: list(v) for k, v in roles.candidates.items()}
+    if roles.layout == "variants":
+        candidates["metric"] = [c for c in candidates.get("mean", []) if c != roles.users]
+    return {
+        "layout": roles.layout,
+        "variant": roles.variant,
+        "metric": summary.metric,
+        "kind": summary.kind,
+        "user_id": roles.user_id,
+        "users": roles.users,
+        "sd": roles.sd if summary.kind == "continuous" else None,
+        "metrics": [{"name": m.name, "kind": m.kind} for m in roles.metrics],
+        "columns": list(table.columns),
+        "candidates": candidates,
+        "variants": [v.name for v in summary.variants],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared
+
+
+def options(f: Fields) -> dict[str, Any]:
+    return {
+        "alpha": f.number("alpha", 0.05),
+        "alternative": f.choice("alternative", ALTERNATIVES, "two-sided"),
+        "direction": f.choice("direction", ("higher", "lower"), "higher"),
+        "min_effect": f.number("min_effect", 0.0),
+        "min_effect_type": f.choice("min_effect_type", ("absolute", "relative"), "absolute"),
+        "planned_split": f.numbers("planned_split", None),
+        "noninferiority_margin": f.number("noninferiority_margin", None),
+    }
+
+
+def guardrail(g: Fields, metric: str, variants: Stats) -> Guardrail:
+    return Guardrail(
+        metric=metric,
+        variants=variants,
+        direction=g.choice("direction", ("higher", "lower"), "higher"),
+        tolerance=g.number("tolerance", 0.0),
+        tolerance_type=g.choice("tolerance_type", ("absolute", "relative"), "absolute"),
+    )
+
+
+def run_analysis(
+    f: Fields,
+    primary: Stats,
+    guardrails: Sequence[Guardrail],
+    opts: dict[str, Any],
+    metric: str,
+) -> Analysis:
+    names = [v.name for v in primary]
+    control = f.string("control", None) or guess_control(names)
+    with stats_errors():
+        return analyze(primary, control=control, metric=metric, guardrails=guardrails, **opts)
+
+
+def analyse(f: Fields, table: Table | None) -> Outcome:
+    """The analysis a request (or the command line) asks for."""
+    opts = options(f)
+    if table is None:
+        return analyse_typed(f, opts)
+    if f.has("variants"):
+        unprocessable("variants", "Send a CSV or typed variants, not both.")
+    return analyse_csv(f, table, opts)
+
+
+def body(outcome: Outcome) -> tuple[dict[str, Any], dict[str, Any], str, tuple[str, ...]]:
+    """The response's four parts: result, figures, readout, warnings."""
+    return (
+        outcome.result(),
+        analysis_figures(outcome),
+        readout(outcome),
+        outcome.all_warnings(),
+    )
+
+
+@bp.post("/api/abtest")
+def api() -> Response:
+    f = request_fields()
+    outcome = analyse(f, uploaded_csv(f))
+    return respond(*body(outcome))

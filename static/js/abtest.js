@@ -1,0 +1,407 @@
+import { bindPage, fmt, plot, plotAll, renderKpis, renderTable } from "./app.js";
+
+const form = document.getElementById("params");
+const variantsBody = form.querySelector("[data-variants] tbody");
+const guardrailsBox = form.querySelector("[data-guardrails]");
+const fileInput = form.querySelector("#f-file");
+const fileName = form.querySelector("[data-file-name]");
+const dropzone = form.querySelector("[data-dropzone]");
+const mappingBox = form.querySelector("[data-mapping]");
+const MAPPING = ["variant", "metric_column", "kind", "user_id", "users", "sd"];
+let upload = null; // a File chosen or dropped; null means "use the text box"
+let columns = []; // the CSV's columns, from the last answer
+let metricColumns = []; // those detected as metrics (0/1 or numbers)
+let page = null;
+
+const csvMode = () => form.querySelector('[name="source"]:checked').value === "csv";
+const meanMetric = () => form.metric.value === "mean";
+
+// ---------------------------------------------------------------- typed variants editor
+
+function cell(row, index, key, value, type = "number") {
+  const td = row.insertCell();
+  td.className = "field-block";
+  td.dataset.field = `variants[${index}].${key}`;
+  td.dataset.col = key;
+  const input = document.createElement("input");
+  input.type = type;
+  input.value = value ?? "";
+  input.dataset.key = key;
+  input.setAttribute("aria-label", `${key} of variant ${index + 1}`);
+  if (type === "number") { input.step = "any"; input.min = "0"; input.inputMode = "decimal"; }
+  td.append(input);
+}
+
+function addVariantRow(v, index) {
+  const row = variantsBody.insertRow();
+  cell(row, index, "name", v.name, "text");
+  cell(row, index, "users", v.users);
+  cell(row, index, "conversions", v.conversions);
+  cell(row, index, "mean", v.mean);
+  cell(row, index, "sd", v.sd);
+  const td = row.insertCell();
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "linkish";
+  remove.textContent = "×";
+  remove.setAttribute("aria-label", `Remove variant ${index + 1}`);
+  remove.addEventListener("click", () => {
+    if (variantsBody.rows.length <= 2) return;
+    row.remove();
+    renumber();
+    page?.run();
+  });
+  td.append(remove);
+}
+
+function renumber() {
+  [...variantsBody.rows].forEach((row, i) => {
+    row.querySelectorAll("[data-field]").forEach((td) => { td.dataset.field = `variants[${i}].${td.dataset.col}`; });
+  });
+}
+
+function readVariants() {
+  return [...variantsBody.rows].map((row) => {
+    const v = {};
+    row.querySelectorAll("input").forEach((input) => {
+      const raw = input.value.trim();
+      v[input.dataset.key] = input.dataset.key === "name" ? raw : (raw === "" ? null : Number(raw));
+    });
+    return v;
+  });
+}
+
+function buildVariants() {
+  let saved;
+  try { saved = JSON.parse(form.variants_json.value); } catch { saved = []; }
+  if (!Array.isArray(saved) || saved.length < 2) saved = [{ name: "A" }, { name: "B" }];
+  variantsBody.replaceChildren();
+  saved.forEach((v, i) => addVariantRow(v, i));
+}
+
+form.querySelector("[data-add-variant]").addEventListener("click", () => {
+  const n = variantsBody.rows.length;
+  addVariantRow({ name: String.fromCharCode(65 + (n % 26)), users: 1000, conversions: 100, mean: 10, sd: 5 }, n);
+  page?.run();
+});
+
+// ---------------------------------------------------------------- guardrails (CSV columns)
+
+function options(select, values, value, blank = "") {
+  const opts = values.map((c) => new Option(c, c, false, c === value));
+  if (blank) opts.unshift(new Option(blank, "", false, !value));
+  select.replaceChildren(...opts);
+  if (value && values.includes(value)) select.value = value;
+}
+
+function guardrailSelect(index, key, values, value, label) {
+  const wrap = document.createElement("div");
+  wrap.className = "field";
+  wrap.dataset.field = `guardrails[${index}].${key}`;
+  const select = document.createElement("select");
+  select.dataset.key = key;
+  select.setAttribute("aria-label", label);
+  options(select, values, value);
+  wrap.append(select);
+  return wrap;
+}
+
+function addGuardrailRow(g = {}) {
+  const index = guardrailsBox.children.length;
+  const row = document.createElement("div");
+  row.className = "ab-guardrail";
+  row.append(
+    guardrailSelect(index, "metric", columns, g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value), `Guardrail ${index + 1} column`),
+    guardrailSelect(index, "direction", ["higher", "lower"], g.direction || "higher", `Guardrail ${index + 1}: better is`),
+  );
+  const tol = document.createElement("div");
+  tol.className = "field";
+  tol.dataset.field = `guardrails[${index}].tolerance`;
+  const input = document.createElement("input");
+  input.type = "number";
+  input.step = "any";
+  input.min = "0";
+  input.value = g.tolerance ?? 0;
+  input.dataset.key = "tolerance";
+  input.setAttribute("aria-label", `Guardrail ${index + 1} tolerance`);
+  tol.append(input);
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "linkish";
+  remove.textContent = "×";
+  remove.setAttribute("aria-label", `Remove guardrail ${index + 1}`);
+  remove.addEventListener("click", () => {
+    row.remove();
+    [...guardrailsBox.children].forEach((r, i) => r.querySelectorAll("[data-field]").forEach((el) => {
+      el.dataset.field = el.dataset.field.replace(/^guardrails\[\d+\]/, `guardrails[${i}]`);
+    }));
+    page?.run();
+  });
+  row.append(tol, guardrailSelect(index, "tolerance_type", ["absolute", "relative"], g.tolerance_type || "absolute", `Guardrail ${index + 1} tolerance type`), remove);
+  guardrailsBox.append(row);
+}
+
+function readGuardrails() {
+  return [...guardrailsBox.children].map((row) => {
+    const g = {};
+    row.querySelectorAll("[data-key]").forEach((el) => {
+      g[el.dataset.key] = el.dataset.key === "tolerance" ? Number(el.value || 0) : el.value;
+    });
+    return g;
+  }).filter((g) => g.metric);
+}
+
+form.querySelector("[data-add-guardrail]").addEventListener("click", () => {
+  addGuardrailRow();
+  page?.run();
+});
+
+// ---------------------------------------------------------------- CSV input
+
+function newData() {
+  columns = [];
+  for (const name of [...MAPPING, "control"]) if (name !== "kind") form[name].replaceChildren();
+  form.kind.value = "";
+  guardrailsBox.replaceChildren();
+  mappingBox.hidden = true;
+}
+
+function useFile(file) {
+  upload = file;
+  fileName.textContent = file ? `${file.name} (${fmt(file.size / 1024, 1)} KB)` : "or drop one here";
+  newData();
+  page?.run();
+}
+
+fileInput.addEventListener("change", () => useFile(fileInput.files[0] || null));
+form.csv.addEventListener("input", () => {
+  if (upload) { upload = null; fileInput.value = ""; fileName.textContent = "or drop one here"; }
+  newData();
+});
+for (const type of ["dragenter", "dragover"]) {
+  dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.add("over"); });
+}
+for (const type of ["dragleave", "drop"]) {
+  dropzone.addEventListener(type, () => dropzone.classList.remove("over"));
+}
+dropzone.addEventListener("drop", (e) => {
+  e.preventDefault();
+  if (e.dataTransfer.files[0]) useFile(e.dataTransfer.files[0]);
+});
+form.metric_column.addEventListener("change", () => { form.kind.value = ""; });
+form.variant.addEventListener("change", () => { form.control.replaceChildren(); });
+for (const radio of form.querySelectorAll('[name="source"]')) {
+  radio.addEventListener("change", () => { form.control.replaceChildren(); page?.run(); });
+}
+
+// ---------------------------------------------------------------- request
+
+function sync() {
+  if (!variantsBody.rows.length) buildVariants();
+  const csv = csvMode();
+  form.querySelector('[data-panel="typed"]').hidden = csv;
+  form.querySelector('[data-panel="csv"]').hidden = !csv;
+  form.querySelector("[data-guardrails-section]").hidden = !csv || !columns.length;
+  if (!csv) mappingBox.hidden = true;
+  const mean = meanMetric();
+  form.querySelectorAll('[data-variants] [data-col="conversions"]').forEach((el) => { el.hidden = mean; });
+  form.querySelectorAll('[data-variants] [data-col="mean"], [data-variants] [data-col="sd"]').forEach((el) => { el.hidden = !mean; });
+  const variants = readVariants();
+  form.variants_json.value = JSON.stringify(variants);
+  form.guardrails_json.value = JSON.stringify(readGuardrails());
+  if (!csv) {
+    const names = variants.map((v) => v.name).filter(Boolean);
+    const current = form.control.value || new URLSearchParams(location.search).get("control");
+    options(form.control, names, names.includes(current) ? current : names[0]);
+  }
+}
+
+function splitList(text) {
+  const parts = text.split(/[,;\s]+/).filter(Boolean);
+  return parts.every((p) => Number.isFinite(Number(p))) ? parts.map(Number) : text;
+}
+
+function common() {
+  const body = {};
+  for (const name of ["alpha", "min_effect", "noninferiority_margin"]) {
+    if (form[name].value.trim() !== "") body[name] = Number(form[name].value);
+  }
+  for (const name of ["alternative", "direction", "min_effect_type", "control"]) {
+    if (form[name].value) body[name] = form[name].value;
+  }
+  if (form.planned_split.value.trim()) body.planned_split = splitList(form.planned_split.value);
+  return body;
+}
+
+function payload() {
+  const body = common();
+  if (!csvMode()) {
+    const keys = meanMetric() ? ["name", "users", "mean", "sd"] : ["name", "users", "conversions"];
+    body.metric = form.metric.value;
+    body.variants = readVariants().map((v) => Object.fromEntries(keys.map((k) => [k, v[k]])));
+    return body;
+  }
+  for (const name of MAPPING) if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
+  const guardrails = readGuardrails();
+  if (guardrails.length) body.guardrails = guardrails;
+  if (!upload) return { csv: form.csv.value, ...body };
+  const data = new FormData();
+  data.append("file", upload);
+  for (const [k, v] of Object.entries(body)) data.append(k, typeof v === "string" ? v : JSON.stringify(v));
+  return data;
+}
+
+/** Where a problem's field goes: CSV problems under the data box, mapping names to their select. */
+function fieldFor(name) {
+  if (!name) return null;
+  if (csvMode() && name === "metric") return mappingBox.hidden ? form.csv : form.metric_column;
+  if (name === "file" || name === "csv" || (csvMode() && (columns.includes(name) || !form.elements[name]))) {
+    return form.csv;
+  }
+  if (MAPPING.includes(name) && mappingBox.hidden) return form.csv;
+  const el = form.querySelector(`[data-field="${CSS.escape(name)}"] input, [data-field="${CSS.escape(name)}"] select`);
+  return el && !el.closest("[hidden]") ? el : null;
+}
+
+// ---------------------------------------------------------------- results
+
+const VERDICTS = { ship: "Ship", iterate: "Iterate", hold: "Hold", stop: "Stop", rerun: "Re-run" };
+const signed = (v, d, style = "decimal") => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v, d, style)}`);
+
+function showMapping(m) {
+  columns = m.columns;
+  metricColumns = m.metrics.map((x) => x.name);
+  mappingBox.hidden = false;
+  const perUser = m.layout === "users";
+  form.querySelector("[data-layout]").textContent = perUser
+    ? "Detected one row per user; change a column to re-run."
+    : "Detected one row per variant (aggregates); change a column to re-run.";
+  options(form.variant, m.candidates.variant?.length ? m.candidates.variant : m.columns, m.variant);
+  options(form.metric_column, m.candidates.metric?.length ? m.candidates.metric : m.columns, m.metric);
+  form.kind.value = perUser ? m.kind : "";
+  options(form.user_id, m.columns, m.user_id, "(none detected)");
+  options(form.users, m.columns, m.users);
+  options(form.sd, m.columns, m.sd, "(conversions, no sd)");
+  for (const name of ["kind", "user_id"]) form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
+  for (const name of ["users", "sd"]) form.querySelector(`[data-field="${name}"]`).hidden = perUser;
+  for (const row of guardrailsBox.children) {
+    const select = row.querySelector('[data-key="metric"]');
+    options(select, columns, select.value);
+  }
+  form.querySelector("[data-guardrails-section]").hidden = false;
+}
+
+function renderVerdict(r) {
+  const card = document.querySelector("[data-verdict]");
+  card.hidden = false;
+  card.className = `card verdict verdict-${r.verdict}`;
+  card.querySelector("[data-verdict-title]").textContent = `Verdict: ${VERDICTS[r.verdict]}`;
+  card.querySelector("[data-reasons]").replaceChildren(...r.reasons.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+}
+
+function primaryTable(r) {
+  const proportion = r.kind === "proportion";
+  const byName = Object.fromEntries(r.comparisons.map((c) => [c.variant, c]));
+  const inputs = Object.fromEntries(r.inputs.primary.map((v) => [v.name, v]));
+  const ordered = [...r.variants].sort((a, b) => (b.name === r.control) - (a.name === r.control));
+  const rows = ordered.map((v) => {
+    const c = byName[v.name] || {};
+    const input = inputs[v.name];
+    return {
+      variant: v.name + (v.name === r.control ? " (control)" : ""), users: v.n,
+      conversions: proportion ? input.conversions : null, sd: proportion ? null : input.sd,
+      estimate: v.estimate, est_low: v.ci_low, est_high: v.ci_high,
+      diff: c.estimate ?? null, ci_low: c.ci_low ?? null, ci_high: c.ci_high ?? null,
+      lift: c.relative_lift ?? null, lift_low: c.relative_ci_low ?? null, lift_high: c.relative_ci_high ?? null,
+      pvalue: c.pvalue ?? null, pvalue_adjusted: c.pvalue_adjusted ?? null, test: c.test ?? "",
+      effect_size: c.effect_size ?? null,
+    };
+  });
+  const value = proportion ? (v) => fmt(v, 2, "percent") : (v) => fmt(v, 4);
+  const diff = proportion ? (v) => (v === null ? "–" : `${signed(v * 100, 2)} pts`) : (v) => signed(v, 4);
+  const cols = [
+    { key: "variant", label: "Variant", format: (v) => v },
+    { key: "users", label: "Users", format: (v) => fmt(v, 0) },
+    proportion ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) } : { key: "sd", label: "SD", format: (v) => fmt(v, 4) },
+    { key: "estimate", label: proportion ? "Rate" : "Mean", format: value },
+    { key: "est_low", label: "Low", format: value },
+    { key: "est_high", label: "High", format: value },
+    { key: "diff", label: "Difference", format: diff },
+    { key: "ci_low", label: "Diff. CI low", format: diff },
+    { key: "ci_high", label: "Diff. CI high", format: diff },
+    { key: "lift", label: "Relative lift", format: (v) => signed(v, 1, "percent") },
+    { key: "lift_low", label: "Lift CI low", format: (v) => signed(v, 1, "percent") },
+    { key: "lift_high", label: "Lift CI high", format: (v) => signed(v, 1, "percent") },
+    { key: "pvalue", label: "p-value", format: (v) => fmt(v, 4) },
+    { key: "pvalue_adjusted", label: "Adjusted p (Holm)", format: (v) => fmt(v, 4) },
+    { key: "effect_size", label: proportion ? "Cohen's h" : "Cohen's d", format: (v) => fmt(v, 3) },
+    { key: "test", label: "Test", format: (v) => v },
+  ];
+  const level = r.comparisons.length ? fmt(r.comparisons[0].ci_level, 1, "percent") : "";
+  renderTable(document.querySelector('[data-table="primary"]'), {
+    title: `Primary metric: ${r.metric} (difference intervals at ${level})`,
+    columns: cols,
+    rows,
+    filename: "abacus-abtest-primary.csv",
+  });
+}
+
+function guardrailTables(r) {
+  const box = document.querySelector("[data-guardrail-tables]");
+  const metrics = [...new Set(r.guardrails.map((g) => g.metric))];
+  box.replaceChildren(...metrics.map((metric) => {
+    const div = document.createElement("div");
+    div.className = "table-card";
+    const rows = r.guardrails.filter((g) => g.metric === metric).map((g) => ({
+      variant: g.variant, status: g.status, estimate: g.estimate, ci_low: g.test.ci_low, ci_high: g.test.ci_high,
+      tolerance: g.tolerance, direction: g.test.direction, pvalue: g.test.pvalue, pvalue_worse: g.test.pvalue_worse,
+    }));
+    renderTable(div, {
+      title: `Guardrail: ${metric} (against ${r.control})`,
+      columns: [
+        { key: "variant", label: "Variant", format: (v) => v },
+        { key: "status", label: "Status", format: (v) => v },
+        { key: "estimate", label: "Difference", format: (v) => signed(v, 4) },
+        { key: "ci_low", label: "CI low", format: (v) => signed(v, 4) },
+        { key: "ci_high", label: "CI high", format: (v) => signed(v, 4) },
+        { key: "tolerance", label: "Tolerance", format: (v) => fmt(v, 4) },
+        { key: "direction", label: "Better is", format: (v) => v },
+        { key: "pvalue", label: "p (within tolerance)", format: (v) => fmt(v, 4) },
+        { key: "pvalue_worse", label: "p (worse)", format: (v) => fmt(v, 4) },
+      ],
+      rows,
+      filename: `abacus-abtest-guardrail-${metric}.csv`,
+    });
+    return div;
+  }));
+}
+
+function render(data) {
+  const r = data.result;
+  renderVerdict(r);
+  if (r.mapping) {
+    showMapping(r.mapping);
+    options(form.control, r.mapping.variants, r.control);
+  }
+  const best = r.comparisons.reduce((a, c) => (a === null || c.pvalue_adjusted < a.pvalue_adjusted ? c : a), null);
+  renderKpis(document.querySelector("[data-kpis]"), [
+    { label: "verdict", value: VERDICTS[r.verdict] },
+    { label: `lift of ${best?.variant ?? "–"}`, value: signed(best?.relative_lift ?? null, 1, "percent") },
+    { label: "adjusted p-value", value: fmt(best?.pvalue_adjusted ?? null, 4) },
+    { label: "SRM p-value", value: `${fmt(r.srm.pvalue, 3)}${r.srm.flagged ? " ⚠" : ""}` },
+    { label: "users", value: fmt(r.variants.reduce((s, v) => s + v.n, 0), 0) },
+  ]);
+  const dist = document.querySelector("[data-distribution]");
+  dist.hidden = !data.figures.distribution;
+  if (!data.figures.distribution) window.Plotly.purge(document.getElementById("fig-distribution"));
+  plotAll({ estimates: data.figures.estimates, forest: data.figures.forest });
+  if (data.figures.distribution) plot("fig-distribution", data.figures.distribution);
+  primaryTable(r);
+  guardrailTables(r);
+}
+
+page = bindPage({ form, sync, render, payload, fieldFor });
