@@ -31,6 +31,13 @@ def _vline(x: float, text: str = "") -> dict[str, Any]:
     return shape
 
 
+def _spaced(figure: dict[str, Any]) -> dict[str, Any]:
+    """Legend well below the x-axis title, so that the two never overlap on a phone."""
+    figure["layout"]["legend"] = {"orientation": "h", "x": 0, "y": -0.3, "yanchor": "top"}
+    figure["layout"]["margin"]["b"] = 90
+    return figure
+
+
 def _drawn_rows(frame: pd.DataFrame, variant: str, outcome: str, covariate: str) -> pd.DataFrame:
     """The users with a pre-period value, as numbers; a seeded subsample above the cap."""
     rows = pd.DataFrame(
@@ -81,19 +88,20 @@ def outcome_vs_covariate(
                 )
             )
     shown = f"{len(rows):,} users" + (
-        f"; {r.n_missing_covariate:,} without a pre-period value not shown"
+        f"; {r.n_missing_covariate:,} without a pre-period value not drawn"
         if r.n_missing_covariate
         else ""
     )
-    return {
+    figure: dict[str, Any] = {
         "data": traces,
         "layout": layout(
-            f"{outcome} against {covariate} ({shown})",
-            f"{covariate} (pre-experiment)",
-            outcome,
-            hovermode="closest",
+            f"{outcome} against {covariate}, slope θ", f"{covariate} (pre-period)", outcome
         ),
     }
+    figure["layout"]["hovermode"] = "closest"
+    figure["layout"]["title"]["subtitle"] = {"text": shown, "font": {"size": 11, "color": MUTED}}
+    figure["layout"]["margin"]["t"] = 64
+    return _spaced(figure)
 
 
 def _segments(pairs: list[tuple[float, float]], labels: list[str]) -> tuple[list[Any], list[Any]]:
@@ -126,9 +134,10 @@ def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
         traces.append(
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": "lines+markers",
                 "x": xs,
                 "y": ys,
+                "marker": {"symbol": "line-ns", "size": 12, "line": {"color": colour, "width": 2}},
                 "name": name,
                 "legendgroup": name,
                 "showlegend": False,
@@ -152,17 +161,19 @@ def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
                 ),
             }
         )
-    return {
-        "data": traces,
-        "layout": layout(
-            f"Difference in means with its {level} interval",
-            "Difference (variant − control)",
-            "",
-            hovermode="closest",
-            shapes=[_vline(0.0)],
-            yaxis={"autorange": "reversed", "automargin": True, "gridcolor": "#e5e7eb"},
-        ),
-    }
+    return _spaced(
+        {
+            "data": traces,
+            "layout": layout(
+                f"Difference with its {level} interval",
+                "Difference (variant − control)",
+                "",
+                hovermode="closest",
+                shapes=[_vline(0.0)],
+                yaxis={"autorange": "reversed", "automargin": True, "gridcolor": "#e5e7eb"},
+            ),
+        }
+    )
 
 
 def analysis_figures(
@@ -202,12 +213,20 @@ def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
         ],
         "layout": layout(
             "Sample-size saving against ρ",
-            "Correlation ρ of the metric with its pre-period value",
-            "Users per group for the same precision",
+            "Correlation ρ with the pre-period value",
+            "Users per group needed",
             y_format=",.0f",
             hovermode="closest",
             shapes=[
-                hline(p["n_per_group"], f"without CUPED: {p['n_per_group']:,}"),
+                {
+                    **hline(p["n_per_group"], ""),
+                    "label": {
+                        "text": f"without CUPED: {p['n_per_group']:,}",
+                        "textposition": "middle",
+                        "yanchor": "top",
+                        "font": {"size": 10, "color": MUTED},
+                    },
+                },
                 _vline(p["rho"]),
             ],
         ),
@@ -233,11 +252,11 @@ def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
         ],
         "layout": layout(
             f"Half-width of the {level} interval against ρ",
-            "Correlation ρ of the metric with its pre-period value",
+            "Correlation ρ with the pre-period value",
             "Interval half-width (± difference)",
             hovermode="closest",
             shapes=[_vline(p["rho"])],
         ),
     }
     width_chart["layout"]["yaxis"]["rangemode"] = "tozero"
-    return {"plan_n": n_chart, "plan_width": width_chart}
+    return {"plan_n": _spaced(n_chart), "plan_width": _spaced(width_chart)}

@@ -79,7 +79,7 @@ function render(data) {
     { label: "θ (adjustment slope)", value: fmt(r.theta, 3) },
     { label: "ρ (correlation)", value: fmt(r.rho, 2) },
     { label: "variance kept (1 − ρ²)", value: fmt(r.variance_reduction, 0, "percent") },
-    { label: "as if you had", value: r.effective_multiplier === null ? "–" : `${fmt(r.effective_multiplier, 2)}× users` },
+    { label: "as many users, in effect", value: r.effective_multiplier === null ? "–" : `${fmt(r.effective_multiplier, 2)}×` },
     { label: "users without pre-period value", value: fmt(r.n_missing_covariate, 0) },
   ] : [
     { label: "R² of the adjusted model", value: fmt(r.r_squared, 0, "percent") },
@@ -199,7 +199,7 @@ async function runPlan() {
 }
 
 const planLater = debounce(runPlan, 150);
-plan.addEventListener("input", () => { rhoOut.textContent = fmt(Number(plan.rho.value), 2); planLater(); });
+plan.addEventListener("input", () => { rhoOut.textContent = Number(plan.rho.value).toFixed(2); planLater(); });
 plan.addEventListener("submit", (e) => { e.preventDefault(); runPlan(); });
 runPlan();
 
