@@ -12,7 +12,7 @@ def readout(a: ExperimentAnalysis, bandit: bool) -> str:
     if a.msprt is not None and a.relative_lift is not None:
         lift = a.relative_lift
         words = (
-            f"{lift.estimate:+.1%} relative lift ({lift.ci_level:.0%} interval "
+            f"{lift.estimate:+.1%} relative lift ({lift.ci_level:.1%} interval "
             f"{lift.ci_low:+.1%} to {lift.ci_high:+.1%}, valid only at a sample size fixed in "
             "advance)"
             if math.isfinite(lift.estimate)

@@ -236,7 +236,7 @@ async function openDetail(id) {
   try {
     renderDetail(await api("GET", `/api/experiments/${id}`));
     if (current.status !== "draft") await analyze();
-    detail.scrollIntoView({ behavior: "smooth", block: "start" });
+    detail.scrollIntoView({ block: "start", inline: "nearest" });
   } catch (err) { report(err); }
 }
 
@@ -249,8 +249,9 @@ function analyzePayload() {
 }
 
 const pct = (v) => fmt(v, 2, "percent");
-const signedPct = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 1)}%`);
-const pval = (v) => (v === null ? "–" : v < 1e-4 ? v.toExponential(1) : fmt(v, 4));
+const missing = (v) => v === null || v === undefined;
+const signedPct = (v) => (missing(v) ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 1)}%`);
+const pval = (v) => (missing(v) ? "–" : v < 1e-4 ? v.toExponential(1) : fmt(v, 4));
 
 async function analyze() {
   const form = $("#analyze-form");
@@ -281,12 +282,15 @@ async function analyze() {
     { label: "SRM p", value: pval(r.srm.pvalue) },
     { label: "winner", value: r.winner ?? "none yet" },
   ]);
-  $("#weights-wrap").hidden = !data.figures.weights;
-  plotAll(data.figures);
+  // Charts need data: while nothing is exposed the readout says so instead.
+  $("#charts-wrap").hidden = r.n === 0;
+  $("#weights-wrap").hidden = !data.figures.weights || r.n === 0;
+  if (r.n > 0) plotAll(data.figures);
   current = { ...current, status: r.status, variants: current.variants.map((v, i) => ({ ...v, weight: r.variants[i].weight })) };
   renderVariants(current, r.bandit);
   const byName = Object.fromEntries(r.comparisons.map((c) => [c.name, c]));
-  const rows = r.variants.map((v) => ({ ...v, ...(byName[v.name] ? { ...byName[v.name], name: v.name } : {}) }));
+  const pick = (c) => (c ? { relative_lift: c.relative_lift, pvalue_adjusted: c.pvalue_adjusted, msprt_pvalue_adjusted: c.msprt_pvalue_adjusted, msprt_log_lr: c.msprt_log_lr } : {});
+  const rows = r.variants.map((v) => ({ ...v, ...pick(byName[v.name]) }));
   renderTable($('[data-table="analysis"]', analysisBox), {
     title: "Per variant",
     columns: [
