@@ -20,6 +20,7 @@ from scipy import special
 from stats import _validate
 
 FloatArray = npt.NDArray[np.float64]
+LOG_MAX_FLOAT = float(np.log(np.finfo(np.float64).max))
 
 
 class ClosedFormPosterior(ABC):
@@ -192,6 +193,15 @@ class RevenuePosterior:
     buyers: int
     log_mean: float
     log_sd: float
+
+    def overflow_probability(self) -> float:
+        """P(a draw of exp(μ + σ²/2) overflows a float64), up to μ's own spread: with σ² =
+        (k − 1)s² / χ²_{k−1}, P(σ²/2 > log(max float) − ȳ) = P(χ²_{k−1} < (k − 1)s² / (2c))."""
+        room = LOG_MAX_FLOAT - self.log_mean
+        if room <= 0.0:
+            return 1.0
+        dof = self.buyers - 1
+        return float(special.chdtr(dof, dof * self.log_sd**2 / (2.0 * room)))
 
     def draws(self, rng: np.random.Generator, size: int) -> FloatArray:
         p = self.buyer.draws(rng, size)

@@ -58,6 +58,8 @@ MAX_TOTAL_DRAWS = 10_000_000
 """Most draws in one request: draws × variants × metrics (or × periods)."""
 MAX_PERIODS = 1_000
 MIN_BUYERS = 30
+MAX_OVERFLOW = 1e-9
+"""Largest accepted chance that a revenue draw overflows (see RevenuePosterior)."""
 DENSITY_POINTS = 101
 HISTOGRAM_BINS = 60
 
@@ -231,6 +233,11 @@ def _posteriors(
                 else:
                     stats = revenue_stats(rec["amounts"])
                     post = revenue_posterior(stats, prior["alpha"], prior["beta"])
+                    if post.overflow_probability() > MAX_OVERFLOW:
+                        raise ValueError(
+                            f"amounts must have more buyers: with {post.buyers} positive "
+                            "amounts the log-normal tail of mean revenue is unbounded"
+                        )
             except ValueError as exc:
                 raise ValueError(f"{where}.{exc}") from None
             names.append(rec["name"])

@@ -156,3 +156,17 @@ def test_revenue_with_a_single_price_is_a_scaled_beta():
 def test_invalid_input_names_the_field(call, message):
     with pytest.raises(ValueError, match=f"^{message}"):
         call()
+
+
+def test_revenue_overflow_probability_matches_simulated_sigma2():
+    # P(σ²/2 > log(max float) − ȳ) with σ² = (k − 1)s²/χ²_{k−1}: a seeded simulation of the
+    # χ² draw. p ≈ 0.06 here; with 200,000 draws the standard error is 0.00053, so 5 SE < 0.003.
+    post = revenue_posterior(revenue_stats([0.0, 0.01, 1e6, 5.0]))
+    dof = post.buyers - 1
+    chi2 = np.random.default_rng(21).chisquare(dof, 200_000)
+    sigma2 = dof * post.log_sd**2 / chi2
+    simulated = np.mean(sigma2 / 2 > np.log(np.finfo(float).max) - post.log_mean)
+    assert post.overflow_probability() == pytest.approx(simulated, abs=0.003)
+    # Thirty buyers with an ordinary spread never overflow.
+    many = revenue_posterior(revenue_stats(np.exp(np.linspace(1.0, 5.0, 30))))
+    assert many.overflow_probability() < 1e-30

@@ -393,9 +393,22 @@ BAD = [
     ),
     (
         dict(
-            metric="revenue", prior=None, variants=[{"name": "A", "amounts": [1, 2]}, {"name": "B"}]
+            metric="revenue",
+            prior=None,
+            variants=[{"name": "A", "amounts": list(range(1, 11))}, {"name": "B"}],
         ),
         r"variants\[1\]\.amounts is required",
+    ),
+    (
+        dict(
+            metric="revenue",
+            prior=None,
+            variants=[
+                {"name": "A", "amounts": [0, 12.5, 30, 8]},
+                {"name": "B", "amounts": [0, 20, 41, 5.5]},
+            ],
+        ),
+        r"variants\[0\]\.amounts must have more buyers: with 3 positive amounts",
     ),
 ]
 
