@@ -24,15 +24,25 @@ def color(i: int) -> str:
 def layout(
     title: str, x_title: str, y_title: str, *, x_format: str = "", y_format: str = "", **extra: Any
 ) -> dict[str, Any]:
-    """A clean layout: titled axes, hover on x, legend below, small margins."""
+    """A clean layout: titled axes, hover on x, legend on top, small margins.
+
+    ``xaxis_<prop>=`` and ``yaxis_<prop>=`` keywords set one property of that axis (as
+    plotly.py's "magic underscores" do; plotly.js itself ignores such top-level keys).
+    """
     axis = {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True}
+    xaxis: dict[str, Any] = {**axis, "title": {"text": x_title}, "tickformat": x_format}
+    yaxis: dict[str, Any] = {**axis, "title": {"text": y_title}, "tickformat": y_format}
+    for key in [k for k in extra if k.startswith(("xaxis_", "yaxis_"))]:
+        target = xaxis if key.startswith("x") else yaxis
+        target[key.split("_", 1)[1]] = extra.pop(key)
     return {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
-        "xaxis": {**axis, "title": {"text": x_title}, "tickformat": x_format},
-        "yaxis": {**axis, "title": {"text": y_title}, "tickformat": y_format},
+        "xaxis": xaxis,
+        "yaxis": yaxis,
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": -0.22, "x": 0},
-        "margin": {"l": 60, "r": 20, "t": 48, "b": 60},
+        # Above the plot, not below: under it the legend collides with the x-axis title on phones.
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        "margin": {"l": 60, "r": 20, "t": 72, "b": 50},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#ffffff",
         "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
