@@ -38,9 +38,10 @@ class VariantDistribution:
 class Distribution:
     """Shared bins (``edges``, ``centers``) and one :class:`VariantDistribution` per variant.
 
-    The top edge is the ``upper_quantile`` of all values, so one extreme value does not
-    squeeze every other bar into the first bin; ``clipped`` values above it are counted in
-    the last bin (a warning says how many).
+    With a long tail (the values above the ``upper_quantile`` span more than those below
+    it) the top edge is that quantile, so a few extreme values do not squeeze every other
+    bar into the first bin; ``clipped`` values above it are counted in the last bin (a
+    warning says how many). Otherwise the top edge is the maximum.
     """
 
     metric: str
@@ -63,8 +64,8 @@ def binned_distribution(
 ) -> Distribution:
     """Histogram of ``values`` per variant (``codes`` index ``names``) on shared bins.
 
-    Bins are equal-width from the minimum to the ``upper_quantile`` of all values (the
-    maximum when ``upper_quantile`` is 1); a constant metric gets one unit-wide bin range
+    Bins are equal-width from the minimum to the ``upper_quantile`` of all values when the
+    data has a long tail, else to the maximum (see :class:`Distribution`); a constant metric gets one unit-wide bin range
     around its value, as ``numpy.histogram`` does. NaN values must be removed beforehand.
     """
     x = np.asarray(values, dtype=float)
@@ -82,10 +83,10 @@ def binned_distribution(
     k = len(names)
     if g.min() < 0 or g.max() >= k:
         raise ValueError(f"codes must be in [0, {k - 1}] (one per name)")
-    low = float(x.min())
-    high = float(np.quantile(x, upper_quantile)) if upper_quantile < 1 else float(x.max())
-    if high <= low:
-        high = float(x.max())
+    low, top = float(x.min()), float(x.max())
+    high = float(np.quantile(x, upper_quantile)) if upper_quantile < 1 else top
+    if not low < high or top - high <= high - low:
+        high = top  # no long tail: the quantile would only cut off ordinary values
     if high <= low:
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, bins + 1)
@@ -113,7 +114,7 @@ def binned_distribution(
     warnings: tuple[str, ...] = ()
     if clipped:
         warnings = (
-            f"{clipped:,} values of {metric!r} above {high:.4g} (the top "
+            f"{clipped:,} {'value' if clipped == 1 else 'values'} of {metric!r} above {high:.4g} (the top "
             f"{1 - upper_quantile:.1%}) are counted in the last bar of the distribution chart",
         )
     return Distribution(

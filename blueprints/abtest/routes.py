@@ -29,6 +29,8 @@ from stats.tabular import Roles, Summary, Table, guess_control, infer_roles, sum
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 KINDS = ("binary", "continuous")
+MAX_USERS = 10**12
+"""Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
 Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...]
 
 
@@ -74,7 +76,11 @@ def typed_variants(f: Fields, key: str) -> Stats:
     means = items[0].has("mean") or items[0].has("sd")
     for item in items:
         item.string("name")
-        item.number("users")
+        if item.number("users") > MAX_USERS:
+            unprocessable(
+                item.name("users"),
+                f"{item.name('users')} must be <= {MAX_USERS:,}, got {item.data['users']!r}.",
+            )
         if means:
             item.number("mean")
             item.number("sd")
@@ -96,11 +102,12 @@ def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
         unprocessable("metric", f"metric is {metric!r}, so each variant needs {needs}.")
     guardrails, inputs = [], {}
     for g in f.objects("guardrails", []):
+        name = g.string("metric")
         variants = typed_variants(g, "variants")
-        guardrails.append(guardrail(g, g.string("metric"), variants))
+        guardrails.append(guardrail(g, name, variants))
         inputs[guardrails[-1].metric] = variants
     analysis = run_analysis(
-        f, primary, guardrails, options, "conversion rate" if kind == "proportion" else "mean"
+        f, primary, guardrails, options, "conversion rate" if kind == "proportion" else "metric"
     )
     return Outcome(analysis, primary, inputs)
 
@@ -123,7 +130,7 @@ def column(f: Fields, key: str, table: Table, default: str | None) -> str | None
 
 
 def summarize_csv(table: Table, roles: Roles, metric: str | None, kind: str | None) -> Summary:
-    with csv_errors():
+    with stats_errors(), csv_errors():
         return summarize_table(table, roles, metric=metric, kind=kind)  # type: ignore[arg-type]
 
 
@@ -173,7 +180,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
     continuous = [s.metric for s in (summary, *summaries) if s.kind == "continuous"]
     distribution = None
     if roles.layout == "users" and continuous and roles.variant is not None:
-        with csv_errors(), stats_errors():
+        with stats_errors(), csv_errors():
             distribution = table_distribution(table, variant=roles.variant, metric=continuous[0])
     warnings = tuple(dict.fromkeys(w for s in (summary, *summaries) for w in s.warnings))
     if distribution is not None:
@@ -259,7 +266,15 @@ def run_analysis(
     names = [v.name for v in primary]
     control = f.string("control", None) or guess_control(names)
     with stats_errors():
-        return analyze(primary, control=control, metric=metric, guardrails=guardrails, **opts)
+        try:
+            return analyze(primary, control=control, metric=metric, guardrails=guardrails, **opts)
+        except (OverflowError, ZeroDivisionError):
+            # Means or sds near the float limits (1e308) overflow the variance arithmetic.
+            unprocessable(
+                "variants",
+                "variants hold numbers too extreme to analyse (a mean or sd near 1e308 "
+                "overflows the variance); rescale the metric, e.g. to thousands.",
+            )
 
 
 def analyse(f: Fields, table: Table | None) -> Outcome:
