@@ -168,7 +168,8 @@ def relative_lift(
     if mc == 0:
         return math.nan, math.nan, math.nan
     lift = mt / mc - 1.0
-    se = math.sqrt(treatment.se**2 / mc**2 + mt**2 * control.se**2 / mc**4)
+    # The same sum, as a hypotenuse of ratios: no overflow or underflow of powers of mc.
+    se = math.hypot(treatment.se / mc, (mt / mc) * (control.se / mc))
     return (lift, *_open_side(lift - crit * se, lift + crit * se, alternative))
 
 
