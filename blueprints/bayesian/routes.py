@@ -1,0 +1,192 @@
+"""``GET /bayesian`` (the page), ``POST /api/bayesian`` (analysis) and
+``POST /api/bayesian/stopping`` (the honest-stopping simulation).
+
+The analysis takes per-variant records as JSON (``variants``, in the metric's shape) or a CSV
+(multipart ``file``, pasted ``csv`` form text, or a JSON ``csv`` string) reduced by
+:mod:`blueprints.bayesian.data`; with a date column it also answers the expected loss of each
+choice day by day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Response, current_app, render_template
+
+from blueprints._api import Fields, bad_request, respond, stats_errors, unprocessable
+from blueprints._upload import request_fields, uploaded_csv
+from blueprints.bayesian import bp
+from blueprints.bayesian.data import CsvRecords, Record, csv_records
+from blueprints.bayesian.figures import analysis_figures, stopping_figures
+from blueprints.bayesian.readout import analysis_readout, stopping_readout
+from stats.bayes_stopping import simulate_loss_stopping
+from stats.bayesian import (
+    MAX_TOTAL_DRAWS,
+    METRICS,
+    BayesianAnalysis,
+    LossOverTime,
+    analyze_bayesian,
+    expected_loss_over_time,
+)
+from stats.tabular import MAX_VARIANTS, guess_control
+
+FIELDS = {
+    "proportion": ("users", "conversions"),
+    "mean": ("users", "mean", "sd"),
+    "count": ("users", "total"),
+}
+"""The numbers each metric's variant record holds (besides ``name``; revenue has ``amounts``)."""
+SAMPLES = ("bayesian_daily.csv", "abtest_users.csv")
+LOSS_DRAWS = 10_000
+"""Most joint draws per day for the loss-over-time chart."""
+_PERIOD = re.compile(r"^variants_by_period\[(\d+)\]")
+
+
+@bp.get("/bayesian")
+def page() -> str:
+    folder = Path(current_app.static_folder or "") / "samples"
+    samples = [name for name in SAMPLES if (folder / name).is_file()]
+    return render_template("bayesian.html", samples=samples)
+
+
+def variant_records(f: Fields, key: str, metric: str) -> list[Record]:
+    """``f[key]``: a list of variant objects in ``metric``'s shape, type-checked (400s)."""
+    items = f.objects(key)
+    if len(items) > MAX_VARIANTS:
+        unprocessable(
+            f.name(key),
+            f"{f.name(key)} must have at most {MAX_VARIANTS} entries, got {len(items)}.",
+        )
+    out = []
+    for v in items:
+        record: Record = {"name": v.string("name")}
+        if metric == "revenue":
+            record["amounts"] = v.numbers("amounts")
+        else:
+            record.update({k: v.number(k) for k in FIELDS[metric]})
+        out.append(record)
+    return out
+
+
+def prior(f: Fields, key: str = "prior") -> dict[str, float] | None:
+    """An object of prior parameters (numbers); stats says which names the metric allows."""
+    if not f.has(key):
+        return None
+    values = Fields(f.data[key], f"{f.name(key)}.")
+    return {str(k): values.number(str(k)) for k in values.data}
+
+
+def guardrails(f: Fields) -> list[dict[str, Any]]:
+    out = []
+    for g in f.objects("guardrails", []):
+        metric = g.choice("metric", METRICS)
+        spec: dict[str, Any] = {
+            "name": g.string("name"),
+            "metric": metric,
+            "tolerance": g.number("tolerance"),
+            "higher_is_better": g.boolean("higher_is_better", True),
+            "max_risk": g.number("max_risk", 0.1),
+            "variants": variant_records(g, "variants", metric),
+        }
+        if g.has("prior"):
+            spec["prior"] = prior(g)
+        out.append(spec)
+    return out
+
+
+def _loss_over_time(
+    metric: str, data: CsvRecords, options: dict[str, Any], control: str
+) -> LossOverTime | None:
+    """Expected loss day by day; days too early for the model (a variant with too few users
+    or buyers) are left out, as stats names the first such day."""
+    periods, by_period = data.periods, data.by_period
+    units = max(1, len(data.records) * len(periods))
+    draws = min(options["draws"], LOSS_DRAWS, max(1_000, MAX_TOTAL_DRAWS // units))
+    while periods:
+        try:
+            return expected_loss_over_time(
+                metric,
+                periods,
+                by_period,
+                control=control,
+                prior=options["prior"],
+                draws=draws,
+                seed=options["seed"],
+            )
+        except ValueError as exc:
+            match = _PERIOD.match(str(exc))
+            if match is None:
+                raise
+            t = int(match.group(1)) + 1
+            periods, by_period = periods[t:], by_period[t:]
+    return None
+
+
+def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None]:
+    table = uploaded_csv(f)
+    metric = f.choice("metric", METRICS, "proportion")
+    options: dict[str, Any] = {
+        "threshold": f.number("threshold"),
+        "prior": prior(f),
+        "rope": f.numbers("rope", [0.0, 0.0]),
+        "draws": f.integer("draws", 100_000),
+        "seed": f.integer("seed", None),
+        "guardrails": guardrails(f),
+    }
+    data = None
+    if table is not None:
+        if f.has("variants"):
+            bad_request("variants", "Send a CSV or variants (per-variant records), not both.")
+        data = csv_records(f, table, metric)
+        records = data.records
+    else:
+        records = variant_records(f, "variants", metric)
+    control = f.string("control", None)
+    if control is None and records:
+        control = guess_control([r["name"] for r in records])
+    with stats_errors():
+        analysis = analyze_bayesian(metric, records, control=control or "", **options)
+        loss = None
+        if data is not None and data.periods:
+            loss = _loss_over_time(metric, data, options, analysis.control)
+    return analysis, loss, data
+
+
+@bp.post("/api/bayesian")
+def api() -> Response:
+    f = request_fields()
+    analysis, loss, data = analyse(f)
+    result = {
+        **dataclasses.asdict(analysis),
+        "loss_over_time": None if loss is None else dataclasses.asdict(loss),
+        "source": None if data is None else dataclasses.asdict(data.source),
+    }
+    warnings = analysis.warnings + (data.warnings if data else ())
+    return respond(result, analysis_figures(analysis, loss), analysis_readout(analysis), warnings)
+
+
+@bp.post("/api/bayesian/stopping")
+def stopping() -> Response:
+    f = request_fields()
+    p = prior(f) or {}
+    unknown = sorted(set(p) - {"alpha", "beta"})
+    if unknown:
+        unprocessable(
+            f"prior.{unknown[0]}",
+            f"prior.{unknown[0]} is not a prior parameter of the simulation (allowed: alpha, beta).",
+        )
+    with stats_errors():
+        result = simulate_loss_stopping(
+            f.number("baseline", 0.10),
+            f.integer("daily_users", 500),
+            f.integer("days", 30),
+            f.number("threshold", 0.001),
+            prior_alpha=p.get("alpha", 1.0),
+            prior_beta=p.get("beta", 1.0),
+            simulations=f.integer("simulations", 2_000),
+            seed=f.integer("seed", None),
+        )
+    return respond(result, stopping_figures(result), stopping_readout(result), result.warnings)
