@@ -2,8 +2,8 @@
 
 A module is a subpackage whose ``__init__`` defines ``bp`` (the Blueprint) and ``MODULE`` (its
 entry in the sidebar and on the home page). Subpackages without ``bp`` are skipped, so a module
-appears only when it exists. Each module may also define ``OPENAPI`` (paths and schemas that
-``blueprints.core`` merges into ``/api/openapi.json``).
+appears only when it exists. Each module may also define ``OPENAPI`` (``paths``, ``schemas`` and
+``securitySchemes`` that ``blueprints.core`` merges into ``/api/openapi.json``).
 """
 
 from __future__ import annotations

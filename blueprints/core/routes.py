@@ -55,10 +55,12 @@ def openapi_document() -> dict[str, Any]:
         }
     }
     schemas = dict(COMPONENTS["schemas"])
+    security: dict[str, Any] = {}
     for package in PACKAGES:
         spec = getattr(package, "OPENAPI", {})
         paths.update(spec.get("paths", {}))
         schemas.update(spec.get("schemas", {}))
+        security.update(spec.get("securitySchemes", {}))
     paths["/api/openapi.json"] = {
         "get": {
             "summary": "This document",
@@ -77,7 +79,7 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "paths": paths,
-        "components": {**COMPONENTS, "schemas": schemas},
+        "components": {**COMPONENTS, "schemas": schemas, "securitySchemes": security},
     }
 
 

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprints._openapi import COMPONENTS, PROBLEM_RESPONSES, envelope
+from blueprints._openapi import PROBLEM_RESPONSES, envelope
 
 TAG = "experiments"
 ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 INGEST: list[dict[str, list[str]]] = [{"ingestKey": []}, {"adminToken": []}]
 
-# core merges only each module's paths and schemas; the security schemes go straight into the
-# shared components (the lead may prefer a "components" merge in blueprints/core).
-COMPONENTS.setdefault("securitySchemes", {}).update(
-    {
-        "adminToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "The server's ABACUS_ADMIN_TOKEN; management calls need it.",
-        },
-        "ingestKey": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "The experiment's ingest_key (shown on its detail page).",
-        },
-    }
-)
+SECURITY_SCHEMES = {
+    "adminToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The server's ABACUS_ADMIN_TOKEN; management calls need it.",
+    },
+    "ingestKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The experiment's ingest_key (shown on its detail page).",
+    },
+}
 
 
 def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -221,6 +217,7 @@ ANALYSIS = {
 
 OPENAPI: dict[str, Any] = {
     "schemas": SCHEMAS,
+    "securitySchemes": SECURITY_SCHEMES,
     "paths": {
         "/api/experiments": {
             "get": _op(
