@@ -20,8 +20,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Locally the Experiments admin token defaults to "dev-admin-token"; the container has none
+# unless ABACUS_ADMIN_TOKEN is set (then every management call answers 401).
 run: $(VENV)/.runtime
-	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) app:app
+	@echo "Abacus on http://127.0.0.1:$(PORT)  (Experiments admin token: $${ABACUS_ADMIN_TOKEN:-dev-admin-token})"
+	ABACUS_ADMIN_TOKEN=$${ABACUS_ADMIN_TOKEN:-dev-admin-token} \
+		$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) app:app
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 chromium:
