@@ -273,7 +273,8 @@ def msprt_projection(
     n_max: int,
     points: int = 120,
 ) -> MSPRTProjection:
-    """log Lambda and the confidence sequence at total sizes n up to ``n_max`` (log-spaced),
+    """log Lambda and the confidence sequence at total sizes n from ``n_max`` / 20 (at least 2)
+    to ``n_max`` (log-spaced),
     holding the observed difference and per-user variances fixed and the allocation as
     observed: the variance of the difference is v_n = v_obs n_obs / n. A "what if this
     difference held" picture of one snapshot, not a record of the past; same formulas as
@@ -289,7 +290,7 @@ def msprt_projection(
     points = _validate.count("points", points, minimum=2)
     if points > MAX_PROJECTION_POINTS:
         raise ValueError(f"points must be <= {MAX_PROJECTION_POINTS}, got {points!r}")
-    n = np.unique(np.round(np.geomspace(2, n_max, points)).astype(np.int64))
+    n = np.unique(np.round(np.geomspace(max(2, n_max // 20), n_max, points)).astype(np.int64))
     estimate = b.mean - a.mean
     v = (a.var / a.n + b.var / b.n) * n_obs / n
     log_lr = mixture_log_lr(np.full(n.size, estimate), v, tau)

@@ -293,7 +293,7 @@ def test_projection_scales_the_variance_with_n_and_matches_single_looks():
     tau = 0.02
     proj = msprt_projection(A, B, tau=tau, alpha=ALPHA, n_max=40_000, points=50)
     v_obs = 0.1 * 0.9 / 5000 + 0.11 * 0.89 / 3000
-    assert proj.n[0] == 2 and proj.n[-1] == 40_000 and list(proj.n) == sorted(set(proj.n))
+    assert proj.n[0] == 2000 and proj.n[-1] == 40_000 and list(proj.n) == sorted(set(proj.n))
     for i in (0, 17, len(proj.n) - 1):
         v = v_obs * 8000 / proj.n[i]
         one = msprt_from_estimate(0.01, v, tau=tau, alpha=ALPHA)

@@ -1,0 +1,17 @@
+"""Sequential testing: why naive peeking lies, group-sequential boundaries and mSPRT."""
+
+from flask import Blueprint
+
+from blueprints import Module
+
+bp = Blueprint("sequential", __name__)
+MODULE = Module(
+    slug="sequential",
+    title="Sequential testing",
+    stage="run",
+    summary="Look at a running test early without fooling yourself: boundaries, monitoring, mSPRT.",
+    order=20,
+)
+
+from blueprints.sequential import routes  # noqa: E402,F401  (routes attach to bp)
+from blueprints.sequential.spec import OPENAPI  # noqa: E402,F401

@@ -1,0 +1,111 @@
+"""The sequential module's results in plain words (numbers are formatted, never computed)."""
+
+from __future__ import annotations
+
+from stats.group_sequential import Boundaries, MonitorResult
+from stats.msprt import MSPRTResult
+from stats.peeking import PeekingResult
+
+SPENDING_WORDS = {
+    "obrien-fleming": "O'Brien-Fleming-type spending",
+    "pocock": "Pocock-type spending",
+    "hsd": "Hwang-Shih-DeCani spending",
+    "classical-obrien-fleming": "the classical O'Brien-Fleming design",
+    "classical-pocock": "the classical Pocock design",
+}
+
+
+def _effect(r: PeekingResult) -> str:
+    if r.metric == "proportion":
+        return f"{r.effect * 100:+.2f} points ({r.baseline:.1%} → {r.baseline + r.effect:.1%})"
+    return f"{r.effect:+.4g} in the mean (sd {r.sd:.4g})"
+
+
+def simulation(r: PeekingResult) -> str:
+    m = r.methods
+    look_words = "once, at the end" if r.looks == 1 else f"at each of {r.looks} looks"
+    rest = (
+        f"O'Brien-Fleming-type bounds {m.obrien_fleming.rejection_rate:.1%}, "
+        f"Pocock-type {m.pocock.rejection_rate:.1%}, mSPRT {m.msprt.rejection_rate:.1%}"
+    )
+    if r.effect == 0:
+        return (
+            f"With no real difference, a plain z-test {look_words} declared a winner in "
+            f"{m.naive.rejection_rate:.1%} of {r.simulations:,} simulated experiments "
+            f"(exactly {r.exact_naive_rate:.2%} by numerical integration) against the "
+            f"{r.alpha:.0%} you asked for. The honest methods stay near or below it: {rest}."
+        )
+    return (
+        f"With a true effect of {_effect(r)}, power was {m.naive.rejection_rate:.1%} for naive "
+        f"peeking (bought with a false positive rate of {r.exact_naive_rate:.1%}), {rest}. "
+        f"Average users per arm at stopping: O'Brien-Fleming {m.obrien_fleming.mean_sample_size:,.0f}, "
+        f"Pocock {m.pocock.mean_sample_size:,.0f}, mSPRT {m.msprt.mean_sample_size:,.0f} "
+        f"of {r.n_per_arm:,} planned."
+    )
+
+
+def boundaries(r: Boundaries) -> str:
+    k = len(r.fractions)
+    side = {
+        "two-sided": "|z| reaches",
+        "larger": "z reaches",
+        "smaller": "z falls to",
+    }[r.alternative]
+    first, last = r.z_bounds[0], r.z_bounds[-1]
+    looks = "one look" if k == 1 else f"{k} looks"
+    text = (
+        f"With {SPENDING_WORDS[r.spending]} over {looks} at α = {r.alpha:g} ({r.alternative}), "
+        f"stop for efficacy when {side} {first:.3f} at the first look"
+    )
+    if k > 1:
+        text += f" and {last:.3f} at the last (a p-value below {r.nominal_p[-1]:.4f})"
+    text += (
+        f". The total false positive rate is exactly {r.cumulative_alpha[-1]:.4f}. To keep "
+        f"{r.power:.0%} power the maximum sample size is {r.max_n_inflation:.3f} times a "
+        f"fixed design's."
+    )
+    return text
+
+
+def monitor(r: MonitorResult) -> str:
+    look = len(r.fractions)
+    where = f"At look {look} ({r.fractions[-1]:.0%} of the planned users)"
+    if r.decision == "stop-efficacy":
+        return (
+            f"Stop for efficacy: at look {r.stop_look} the z statistic {r.z_statistics[-1]:.2f} "
+            f"crossed the bound {r.z_bounds[-1]:.2f}. The difference B − A is {r.estimate:.4g}."
+        )
+    if r.decision == "stop-final":
+        return (
+            f"Stop: the final look reached the planned size without crossing the bound "
+            f"(z = {r.statistic:.2f}, bound {r.z_bounds[-1]:.2f}). No significant difference "
+            f"at α = {r.alpha:g}."
+        )
+    return (
+        f"Continue. {where} z = {r.statistic:.2f} has not reached the bound "
+        f"{r.z_bounds[-1]:.2f} (nominal p = {r.pvalue:.4f} needs to be below "
+        f"{r.nominal_p[-1]:.4f}); {r.cumulative_alpha[-1]:.4f} of α = {r.alpha:g} is spent so far."
+    )
+
+
+def msprt(r: MSPRTResult, names: tuple[str, str], planned_n: int | None) -> str:
+    diff = f"{names[1]} − {names[0]}"
+    tau = (
+        f"τ = {r.tau:.4g}, tuned so the test is most sensitive around {planned_n:,} users"
+        if planned_n
+        else f"τ = {r.tau:.4g} as given"
+    )
+    if r.decision == "reject":
+        head = (
+            f"Reject: the always-valid p-value {r.pvalue:.4f} is below α = {r.alpha:g} "
+            f"(log Λ = {r.log_lr:.2f} ≥ log(1/α) = {r.threshold:.2f}). You can stop now."
+        )
+    else:
+        head = (
+            f"Keep going: the always-valid p-value is {r.pvalue:.4f} (log Λ = {r.log_lr:.2f}, "
+            f"the threshold is log(1/α) = {r.threshold:.2f}). Looking again later is fine."
+        )
+    return (
+        f"{head} {diff} = {r.estimate:.4g}, always-valid {1 - r.alpha:.0%} interval "
+        f"[{r.ci_low:.4g}, {r.ci_high:.4g}] with {r.n:,} users ({tau})."
+    )
