@@ -151,22 +151,24 @@ export function formPayload(form) {
   return body;
 }
 
-function saveToURL(form) {
-  const params = new URLSearchParams();
+// With a prefix (several forms on one page) a form keeps the other forms' parameters.
+function saveToURL(form, prefix = "") {
+  const params = new URLSearchParams(prefix ? location.search : "");
   for (const el of form.elements) {
     if (!el.name || el.type === "file" || el.dataset.noUrl !== undefined) continue;
-    if (el.type === "checkbox") params.set(el.name, el.checked ? "1" : "0");
-    else if (el.type === "radio") { if (el.checked) params.set(el.name, el.value); }
-    else params.set(el.name, el.value);
+    const key = prefix + el.name;
+    if (el.type === "checkbox") params.set(key, el.checked ? "1" : "0");
+    else if (el.type === "radio") { if (el.checked) params.set(key, el.value); }
+    else params.set(key, el.value);
   }
   history.replaceState(null, "", `${location.pathname}?${params}`);
 }
 
-function restoreFromURL(form) {
+function restoreFromURL(form, prefix = "") {
   const params = new URLSearchParams(location.search);
   for (const el of form.elements) {
-    if (!el.name || !params.has(el.name) || el.type === "file") continue;
-    const v = params.get(el.name);
+    if (!el.name || !params.has(prefix + el.name) || el.type === "file") continue;
+    const v = params.get(prefix + el.name);
     if (el.type === "checkbox") el.checked = v === "1" || v === "true";
     else if (el.type === "radio") el.checked = el.value === v;
     else el.value = v;
@@ -187,10 +189,14 @@ function fieldElement(form, name) {
  *   payload(form)     the request body (a plain object is sent as JSON, FormData as multipart)
  *   render(data)      draws a successful response
  *   fieldFor(name)    optional: maps an error's field name to an element
+ *   root              optional: the element holding this form's [data-status], [data-readout]
+ *                     and [data-warnings] (several forms on one page); Ctrl+Enter then runs
+ *                     only the form whose root holds the focus
+ *   urlPrefix         optional: prefix of this form's keys in the URL query (several forms)
  */
 export function bindPage({ form, endpoint = form.dataset.endpoint, payload = formPayload, render,
-  sync = () => {}, fieldFor = null, live = true, delay = 400 }) {
-  const root = form.closest("main") || document;
+  sync = () => {}, fieldFor = null, live = true, delay = 400, root: scope = null, urlPrefix = "" }) {
+  const root = scope || form.closest("main") || document;
   const status = root.querySelector("[data-status]");
   const statusText = root.querySelector("[data-status-text]");
   const readout = root.querySelector("[data-readout]");
@@ -228,7 +234,7 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
       return;
     }
     clearFieldErrors(form);
-    saveToURL(form);
+    saveToURL(form, urlPrefix);
     if (!response.ok) {
       setStatus(false, `Fix the highlighted input (${response.status}).`);
       const errors = data.errors?.length ? data.errors : [{ field: null, detail: data.detail }];
@@ -256,9 +262,12 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   document.addEventListener("keydown", (e) => {
-    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); run(); }
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && (!scope || scope.contains(document.activeElement))) {
+      e.preventDefault();
+      run();
+    }
   });
-  restoreFromURL(form);
+  restoreFromURL(form, urlPrefix);
   sync(form);
   run();
   return { run };
