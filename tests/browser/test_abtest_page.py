@@ -1,0 +1,67 @@
+"""The A/B analyzer in a real browser: typed default, CSV upload, mapping, download, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+SAMPLE = Path(__file__).parents[2] / "static" / "samples" / "abtest_users.csv"
+
+
+def test_default_typed_example_shows_a_verdict(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/abtest")
+    expect(page.locator("[data-readout]")).to_contain_text(
+        "160 of 1,000 users converted on B against 120 of 1,000 on A: +4.0 points (+33%)"
+    )
+    expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-ship"))
+    expect(page.locator("#fig-estimates .main-svg").first).to_be_visible()
+    expect(page.locator("#fig-forest .main-svg").first).to_be_visible()
+    # Typing a number re-runs: B no better than A is a hold.
+    page.locator('[data-field="variants[1].conversions"] input').fill("121")
+    expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-hold"))
+
+
+def test_upload_map_download_and_malformed_paste(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/abtest")
+    expect(page.locator("[data-verdict]")).to_be_visible()
+    page.get_by_label("Paste or upload CSV").check()
+    page.set_input_files("#f-file", str(SAMPLE))
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("users converted on B against 215 of 1,998 on control")
+    expect(page.locator("#f-variant")).to_have_value("variant")
+    expect(page.locator("#f-metric_column")).to_have_value("converted")
+    expect(page.locator('[data-table="primary"] table')).to_contain_text("control (control)")
+
+    # Change the mapping: analyse revenue (a continuous metric) instead.
+    page.select_option("#f-metric_column", "revenue")
+    expect(readout).to_contain_text("B averaged")
+    expect(page.locator("#fig-distribution .main-svg").first).to_be_visible()
+    expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-\w+"))
+
+    # A guardrail from the CSV's columns gets its own table.
+    page.select_option("#f-metric_column", "converted")
+    expect(readout).to_contain_text("users converted on B")
+    page.get_by_role("button", name="+ Add guardrail").click()
+    expect(page.locator("[data-guardrail-tables]")).to_contain_text("Guardrail: revenue")
+
+    with page.expect_download() as info:
+        page.locator('[data-table="primary"]').get_by_role("button", name="Download CSV").click()
+    text = Path(info.value.path()).read_text()
+    assert text.startswith("Variant,Users,Conversions,Rate")
+    assert "control (control),1998,215" in text
+
+    # A malformed paste: a clear toast under the data box.
+    page.set_input_files("#f-file", [])
+    page.fill("#f-csv", "variant,converted\nA,1\nB,0,9\nA,0\n")
+    toast = page.locator('[data-field="csv"] .toast')
+    expect(toast).to_contain_text("row 2 has 3 fields")
+
+
+def test_abtest_page_works_on_a_phone(page: Page, live_server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/abtest")
+    expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-ship"))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
