@@ -64,10 +64,11 @@ def analysis_readout(r: BayesianAnalysis) -> str:
         r.comparisons[0] if len(r.comparisons) == 1 else None,
     )
     if comparison is not None and r.rope[0] < r.rope[1]:
-        low, high = amount(r.rope[0], r.metric), amount(r.rope[1], r.metric)
+        points = r.metric == "proportion"
+        low, high = (sig(x * 100) if points else sig(x) for x in r.rope)
         text += (
             f" The lift of {comparison.variant} over {r.control} is negligible "
-            f"(between {low} and {high}) "
+            f"(between {low} and {high}{' points' if points else ''}) "
             f"with probability {probability(comparison.prob_rope_inside)}."
         )
     for conflict in r.conflicts:

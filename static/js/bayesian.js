@@ -335,7 +335,9 @@ function render(data) {
     { label: `expected loss of ${best.name}`, value: diff(best.expected_loss) },
     { label: `P(${first.variant} > ${r.control})`, value: fmt(first.prob_better, 1, "percent") },
     { label: `lift of ${first.variant}`, value: diff(first.lift_mean) },
-    { label: "95% HDI of the lift", value: `${diff(first.hdi_low)} to ${diff(first.hdi_high)}` },
+    { label: `95% HDI of the lift${isRate() ? " (pts)" : ""}`, value: isRate()
+      ? `${fmt(first.hdi_low * 100, 2)} to ${fmt(first.hdi_high * 100, 2)}`
+      : `${fmt(first.hdi_low, 3)} to ${fmt(first.hdi_high, 3)}` },
   ]);
   const lossCard = document.querySelector("[data-loss-card]");
   lossCard.hidden = !data.figures.loss_over_time;
