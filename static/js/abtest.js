@@ -276,12 +276,17 @@ function showMapping(m) {
   form.querySelector("[data-layout]").textContent = perUser
     ? "Detected one row per user; change a column to re-run."
     : "Detected one row per variant (aggregates); change a column to re-run.";
-  options(form.variant, m.candidates.variant?.length ? m.candidates.variant : m.columns, m.variant);
-  options(form.metric_column, m.candidates.metric?.length ? m.candidates.metric : m.columns, m.metric);
-  form.kind.value = perUser ? m.kind : "";
-  options(form.user_id, m.columns, m.user_id, "(none detected)");
-  options(form.users, m.columns, m.users);
-  options(form.sd, m.columns, m.sd, "(conversions, no sd)");
+  // The user's current choice wins over an answer to an older request.
+  const keep = (select, values, value) => (select.value && values.includes(select.value) ? select.value : value);
+  const variants = m.candidates.variant?.length ? m.candidates.variant : m.columns;
+  const metrics = m.candidates.metric?.length ? m.candidates.metric : m.columns;
+  options(form.variant, variants, keep(form.variant, variants, m.variant));
+  options(form.metric_column, metrics, keep(form.metric_column, metrics, m.metric));
+  if (!perUser) form.kind.value = "";
+  else if (form.metric_column.value === m.metric) form.kind.value = m.kind;
+  options(form.user_id, m.columns, keep(form.user_id, m.columns, m.user_id), "(none detected)");
+  options(form.users, m.columns, keep(form.users, m.columns, m.users));
+  options(form.sd, m.columns, keep(form.sd, m.columns, m.sd), "(conversions, no sd)");
   for (const name of ["kind", "user_id"]) form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
   for (const name of ["users", "sd"]) form.querySelector(`[data-field="${name}"]`).hidden = perUser;
   for (const row of guardrailsBox.children) {
