@@ -16,6 +16,7 @@ METHODS = (
     ("pocock", "Pocock-type"),
     ("msprt", "mSPRT"),
 )
+SHORT = ("Naive", "O'Brien-Fleming", "Pocock", "mSPRT")  # legend entries of the simulated points
 # Markers of the four methods sit side by side around the chosen number of looks (log axis).
 _OFFSETS = (0.93, 0.975, 1.025, 1.07)
 _PATH = "rgba(107,114,128,0.35)"
@@ -40,7 +41,7 @@ def error_rates(r: PeekingResult) -> dict[str, Any]:
         line(
             curve.looks,
             curve.rates,
-            "Naive peeking, no effect (exact)",
+            "Naive, no effect (exact)",
             7,
             hover="%{x} looks: %{y:.2%}",
             dash="dot" if not null else "solid",
@@ -53,7 +54,7 @@ def error_rates(r: PeekingResult) -> dict[str, Any]:
                 "mode": "markers",
                 "x": [r.looks * _OFFSETS[i]],
                 "y": [m.rejection_rate],
-                "name": f"{label} (simulated)",
+                "name": SHORT[i],
                 "marker": {
                     "color": color(i),
                     "size": 10,
