@@ -468,7 +468,14 @@ function rowsFromURL() {
 
 let page = null;
 rowsFromURL();
-page = bindPage({ form, payload, render, sync, fieldFor });
+/** Open a collapsed section (guardrails, prior, draws) so that its error toast shows. */
+function fieldShown(name) {
+  const el = fieldFor(name);
+  el?.closest("details:not([open])")?.setAttribute("open", "");
+  return el;
+}
+
+page = bindPage({ form, payload, render, sync, fieldFor: fieldShown });
 syncControl();
 
 // ---------------------------------------------------------------- honest stopping
