@@ -31,13 +31,6 @@ def _vline(x: float, text: str = "") -> dict[str, Any]:
     return shape
 
 
-def _spaced(figure: dict[str, Any]) -> dict[str, Any]:
-    """Legend well below the x-axis title, so that the two never overlap on a phone."""
-    figure["layout"]["legend"] = {"orientation": "h", "x": 0, "y": -0.3, "yanchor": "top"}
-    figure["layout"]["margin"]["b"] = 90
-    return figure
-
-
 def _drawn_rows(frame: pd.DataFrame, variant: str, outcome: str, covariate: str) -> pd.DataFrame:
     """The users with a pre-period value, as numbers; a seeded subsample above the cap."""
     rows = pd.DataFrame(
@@ -101,7 +94,7 @@ def outcome_vs_covariate(
     figure["layout"]["hovermode"] = "closest"
     figure["layout"]["title"]["subtitle"] = {"text": shown, "font": {"size": 11, "color": MUTED}}
     figure["layout"]["margin"]["t"] = 64
-    return _spaced(figure)
+    return figure
 
 
 def _segments(pairs: list[tuple[float, float]], labels: list[str]) -> tuple[list[Any], list[Any]]:
@@ -161,19 +154,17 @@ def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
                 ),
             }
         )
-    return _spaced(
-        {
-            "data": traces,
-            "layout": layout(
-                f"Difference with its {level} interval",
-                "Difference (variant − control)",
-                "",
-                hovermode="closest",
-                shapes=[_vline(0.0)],
-                yaxis={"autorange": "reversed", "automargin": True, "gridcolor": "#e5e7eb"},
-            ),
-        }
-    )
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Difference with its {level} interval",
+            "Difference (variant − control)",
+            "",
+            hovermode="closest",
+            shapes=[_vline(0.0)],
+            yaxis={"autorange": "reversed", "automargin": True, "gridcolor": "#e5e7eb"},
+        ),
+    }
 
 
 def analysis_figures(
@@ -259,4 +250,4 @@ def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
         ),
     }
     width_chart["layout"]["yaxis"]["rangemode"] = "tozero"
-    return {"plan_n": _spaced(n_chart), "plan_width": _spaced(width_chart)}
+    return {"plan_n": n_chart, "plan_width": width_chart}

@@ -78,8 +78,6 @@ def interaction_plot(r: AnovaResult) -> dict[str, Any]:
         r.factor_a,
         f"Mean {r.response}",
         hovermode="closest",
-        legend={"orientation": "h", "y": -0.3, "x": 0},
-        margin={"l": 60, "r": 20, "t": 48, "b": 80},
     )
     fig_layout["xaxis"].update(_category_axis(r.levels_a))
     return {"data": traces, "layout": fig_layout}

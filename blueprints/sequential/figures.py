@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blueprints._figures import MUTED, color, hline, line
-from blueprints._figures import layout as base_layout
+from blueprints._figures import MUTED, color, hline, layout, line
 from stats.group_sequential import Boundaries, MonitorResult
 from stats.msprt import MSPRTProjection, MSPRTResult
 from stats.peeking import MethodSummary, PeekingResult
@@ -20,14 +19,6 @@ SHORT = ("Naive", "O'Brien-Fleming", "Pocock", "mSPRT")  # legend entries of the
 # Markers of the four methods sit side by side around the chosen number of looks (log axis).
 _OFFSETS = (0.93, 0.975, 1.025, 1.07)
 _PATH = "rgba(107,114,128,0.35)"
-
-
-def layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    """The shared layout with the legend hung below the x-axis title (a horizontal legend
-    at a negative y is bottom-anchored by default and then covers the plot)."""
-    out = base_layout(title, x_title, y_title, **extra)
-    out["legend"] = {"orientation": "h", "x": 0, "y": -0.35, "yanchor": "top"}
-    return out
 
 
 def _methods(r: PeekingResult) -> list[tuple[str, str, MethodSummary]]:

@@ -145,15 +145,15 @@ export function formPayload(form) {
     if (!isActive(el) || el.type === "file") continue;
     if (el.type === "checkbox") body[el.name] = el.checked;
     else if (el.value.trim() === "") continue;
-    else if (el.type === "number") body[el.name] = Number(el.value);
+    else if (el.type === "number" || el.type === "range") body[el.name] = Number(el.value);
     else body[el.name] = el.value;
   }
   return body;
 }
 
-// With a prefix (several forms on one page) a form keeps the other forms' parameters.
+// A form updates only its own keys, so several forms (each with a prefix) share one query.
 function saveToURL(form, prefix = "") {
-  const params = new URLSearchParams(prefix ? location.search : "");
+  const params = new URLSearchParams(location.search);
   for (const el of form.elements) {
     if (!el.name || el.type === "file" || el.dataset.noUrl !== undefined) continue;
     const key = prefix + el.name;

@@ -1,4 +1,4 @@
-import { bindPage, clearFieldErrors, debounce, fmt, plot, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindPage, fmt, formPayload, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
 const rowsBox = form.querySelector("[data-variants]");
@@ -481,46 +481,19 @@ syncControl();
 // ---------------------------------------------------------------- honest stopping
 
 const stop = document.getElementById("stopping");
-const stopReadout = document.querySelector("[data-stop-readout]");
-let stopController = null;
-
-async function runStopping() {
-  stopController?.abort();
-  stopController = new AbortController();
-  const body = {};
-  for (const el of stop.elements) if (el.name && el.value.trim() !== "") body[el.name.slice(2)] = Number(el.value);
-  let response;
-  let data;
-  try {
-    response = await fetch(stop.dataset.endpoint, {
-      method: "POST",
-      body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      signal: stopController.signal,
-    });
-    data = await response.json();
-  } catch (err) {
-    if (err.name !== "AbortError") toast(`Could not reach the server: ${err.message}`);
-    return;
-  }
-  clearFieldErrors(stop);
-  if (!response.ok) {
-    for (const e of data.errors?.length ? data.errors : [{ field: null, detail: data.detail }]) {
-      toast(e.detail || data.detail, e.field ? stop.querySelector(`[name="s_${CSS.escape(e.field)}"]`) : null);
-    }
-    return;
-  }
-  const r = data.result;
-  stopReadout.textContent = data.readout;
-  renderKpis(document.querySelector("[data-stop-kpis]"), [
-    { label: "ships B, checked daily", value: `${fmt(r.ship_rate_daily, 1, "percent")} ± ${fmt(r.ship_rate_daily_se, 1, "percent")}` },
-    { label: "ships B, once at the end", value: `${fmt(r.ship_rate_end, 1, "percent")} ± ${fmt(r.ship_rate_end_se, 1, "percent")}` },
-    { label: "simulated experiments", value: fmt(r.simulations, 0) },
-  ]);
-  plot("fig-stopping", data.figures.stopping);
-}
-
-const stopLater = debounce(runStopping, 400);
-stop.addEventListener("input", stopLater);
-stop.addEventListener("submit", (e) => { e.preventDefault(); runStopping(); });
-runStopping();
+// The stopping form's fields are named s_<field> (unique on the page); the API wants <field>.
+bindPage({
+  form: stop,
+  root: document.querySelector("[data-stop-root]"),
+  payload: (f) => Object.fromEntries(Object.entries(formPayload(f)).map(([k, v]) => [k.slice(2), v])),
+  fieldFor: (name) => (name ? stop.querySelector(`[name="s_${CSS.escape(name)}"]`) : null),
+  render: (data) => {
+    const r = data.result;
+    renderKpis(document.querySelector("[data-stop-kpis]"), [
+      { label: "ships B, checked daily", value: `${fmt(r.ship_rate_daily, 1, "percent")} ± ${fmt(r.ship_rate_daily_se, 1, "percent")}` },
+      { label: "ships B, once at the end", value: `${fmt(r.ship_rate_end, 1, "percent")} ± ${fmt(r.ship_rate_end_se, 1, "percent")}` },
+      { label: "simulated experiments", value: fmt(r.simulations, 0) },
+    ]);
+    plotAll(data.figures);
+  },
+});

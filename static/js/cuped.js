@@ -1,4 +1,4 @@
-import { bindPage, clearFieldErrors, debounce, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const SAMPLE = "/static/samples/cuped_users.csv";
 const form = document.getElementById("params");
@@ -164,44 +164,16 @@ form.variant.addEventListener("change", () => form.control.replaceChildren());
 // ---------------------------------------------------------------- planning what-if
 
 const plan = document.getElementById("plan");
-const planReadout = document.querySelector("[data-plan-readout]");
 const rhoOut = plan.querySelector("[data-rho-out]");
-let planController = null;
-
-async function runPlan() {
-  planController?.abort();
-  planController = new AbortController();
-  const body = {};
-  for (const el of plan.elements) if (el.name && el.value.trim() !== "") body[el.name] = Number(el.value);
-  let response;
-  let data;
-  try {
-    response = await fetch(plan.dataset.endpoint, {
-      method: "POST",
-      body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      signal: planController.signal,
-    });
-    data = await response.json();
-  } catch (err) {
-    if (err.name !== "AbortError") toast(`Could not reach the server: ${err.message}`);
-    return;
-  }
-  clearFieldErrors(plan);
-  if (!response.ok) {
-    for (const e of data.errors?.length ? data.errors : [{ field: null, detail: data.detail }]) {
-      toast(e.detail, e.field ? plan.querySelector(`[name="${CSS.escape(e.field)}"]`) : null);
-    }
-    return;
-  }
-  planReadout.textContent = data.readout;
-  plotAll(data.figures);
-}
-
-const planLater = debounce(runPlan, 150);
-plan.addEventListener("input", () => { rhoOut.textContent = Number(plan.rho.value).toFixed(2); planLater(); });
-plan.addEventListener("submit", (e) => { e.preventDefault(); runPlan(); });
-runPlan();
+plan.addEventListener("input", () => { rhoOut.textContent = Number(plan.rho.value).toFixed(2); });
+bindPage({
+  form: plan,
+  root: document.querySelector("[data-plan-root]"),
+  urlPrefix: "plan.",
+  delay: 150,
+  sync: () => { rhoOut.textContent = Number(plan.rho.value).toFixed(2); },
+  render: (data) => plotAll(data.figures),
+});
 
 // ---------------------------------------------------------------- start with the sample loaded
 

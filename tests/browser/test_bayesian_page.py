@@ -13,7 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "static" / "samples" / "bayesian_
 
 def test_bayesian_page_decides_updates_and_reports_bad_input(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/bayesian")
-    readout = page.locator("[data-readout]")
+    readout = page.locator("[data-readout]").first
     # The issue's example: P(B > A) = 0.923183, expected loss of B 0.00048461 = 0.048 points.
     expect(readout).to_contain_text("B is best with probability 92%")
     expect(readout).to_contain_text("so ship B.")
@@ -44,30 +44,30 @@ def test_bayesian_page_decides_updates_and_reports_bad_input(page: Page, live_se
 
 def test_bayesian_page_adds_variants_and_switches_metric(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/bayesian")
-    expect(page.locator("[data-readout]")).to_contain_text("so ship B.")
+    expect(page.locator("[data-readout]").first).to_contain_text("so ship B.")
     page.get_by_role("button", name="+ Add variant").click()
     expect(page.locator('[name="variants[2].name"]')).to_have_value("C")
     expect(page.locator('[data-table="variants"] tbody tr')).to_have_count(3)
     page.select_option("#f-metric", "mean")
     expect(page.locator('[name="variants[0].sd"]')).to_be_visible()
-    expect(page.locator("[data-readout]")).to_contain_text("in the metric's units")
+    expect(page.locator("[data-readout]").first).to_contain_text("in the metric's units")
     page.select_option("#f-metric", "revenue")
-    expect(page.locator("[data-readout]")).to_contain_text("of revenue per user")
+    expect(page.locator("[data-readout]").first).to_contain_text("of revenue per user")
 
 
 def test_bayesian_page_reads_a_csv_with_dates(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/bayesian")
-    expect(page.locator("[data-readout]")).to_contain_text("so ship B.")
+    expect(page.locator("[data-readout]").first).to_contain_text("so ship B.")
     page.select_option("#f-source", "csv")
     page.set_input_files("#f-file", str(SAMPLE))
     expect(page.locator("#fig-loss_over_time .main-svg").first).to_be_visible()
     expect(page.locator("#h-value")).to_contain_text("Using column converted")
-    expect(page.locator("[data-readout]")).to_contain_text("B is best with probability 99.7%")
+    expect(page.locator("[data-readout]").first).to_contain_text("B is best with probability 99.7%")
 
 
 def test_bayesian_honest_stopping(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/bayesian")
-    stop = page.locator("[data-stop-readout]")
+    stop = page.locator("[data-stop-root] [data-readout]")
     expect(stop).to_contain_text("checked every day ships B in")
     expect(stop).to_contain_text("once at the end of 30 days")
     expect(page.locator("#fig-stopping .main-svg").first).to_be_visible()
@@ -82,7 +82,7 @@ def test_bayesian_honest_stopping(page: Page, live_server: str) -> None:
 def test_bayesian_tables_download_and_fit_a_phone(page: Page, live_server: str) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/bayesian")
-    expect(page.locator("[data-readout]")).to_contain_text("so ship B.")
+    expect(page.locator("[data-readout]").first).to_contain_text("so ship B.")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
     with page.expect_download() as info:

@@ -28,7 +28,7 @@ def sample_estimate() -> float:
 
 def test_cuped_page_loads_the_sample_and_plans_live(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/cuped")
-    readout = page.locator("[data-readout]")
+    readout = page.locator("[data-readout]").first
     expect(readout).to_contain_text(f"B vs A: {sample_estimate():+.2f} (95% CI")
     expect(readout).to_contain_text("the CUPED-adjusted variance is")
     for name in ("scatter", "intervals", "plan_n", "plan_width"):
@@ -40,7 +40,7 @@ def test_cuped_page_loads_the_sample_and_plans_live(page: Page, live_server: str
     missing = int(pd.read_csv(SAMPLE)["pre_spend"].isna().sum())
     expect(page.locator("[data-kpis]")).to_contain_text(str(missing))
 
-    plan = page.locator("[data-plan-readout]")
+    plan = page.locator("[data-plan-root] [data-readout]")
     # 5000 × (1 − 0.6²) = 3200 and 5000 × (1 − 0.8²) = 1800 users per group.
     expect(plan).to_contain_text("CUPED needs 3,200 users per group")
     page.fill("#p-rho", "0.8")
@@ -76,7 +76,7 @@ def test_uploaded_file_maps_its_columns(page: Page, live_server: str, tmp_path: 
     page.goto(f"{live_server}/cuped")
     expect(page.locator("#fig-intervals .main-svg").first).to_be_visible()
     page.set_input_files("#f-file", str(path))
-    readout = page.locator("[data-readout]")
+    readout = page.locator("[data-readout]").first
     expect(readout).to_contain_text(f"test vs control: {fit.params['C(arm)[T.test]']:+.2f}")
     expect(page.locator("#f-variant")).to_have_value("arm")
     expect(page.locator("#f-covariate")).to_have_value("before")
@@ -86,7 +86,7 @@ def test_uploaded_file_maps_its_columns(page: Page, live_server: str, tmp_path: 
 
 def test_comparison_table_downloads_as_csv(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/cuped")
-    expect(page.locator("[data-readout]")).to_contain_text("B vs A")
+    expect(page.locator("[data-readout]").first).to_contain_text("B vs A")
     with page.expect_download() as info:
         page.locator('[data-table="comparisons"] button.download').click()
     text = Path(info.value.path()).read_text()
@@ -98,6 +98,6 @@ def test_cuped_page_works_on_a_phone(page: Page, live_server: str) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/cuped")
     expect(page.locator("#fig-plan_width .main-svg").first).to_be_visible()
-    expect(page.locator("[data-readout]")).to_contain_text("B vs A")
+    expect(page.locator("[data-readout]").first).to_contain_text("B vs A")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
