@@ -1,14 +1,10 @@
-import { bindPage, fmt, plot, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindCsvInput, bindPage, fmt, plot, plotAll, renderKpis, renderTable } from "./app.js";
 
 const form = document.getElementById("params");
 const variantsBody = form.querySelector("[data-variants] tbody");
 const guardrailsBox = form.querySelector("[data-guardrails]");
-const fileInput = form.querySelector("#f-file");
-const fileName = form.querySelector("[data-file-name]");
-const dropzone = form.querySelector("[data-dropzone]");
 const mappingBox = form.querySelector("[data-mapping]");
 const MAPPING = ["variant", "metric_column", "kind", "user_id", "users", "sd"];
-let upload = null; // a File chosen or dropped; null means "use the text box"
 let columns = []; // the CSV's columns, from the last answer
 let metricColumns = []; // those detected as metrics (0/1 or numbers)
 let page = null;
@@ -166,28 +162,8 @@ function newData() {
   mappingBox.hidden = true;
 }
 
-function useFile(file) {
-  upload = file;
-  fileName.textContent = file ? `${file.name} (${fmt(file.size / 1024, 1)} KB)` : "or drop one here";
-  newData();
-  page?.run();
-}
-
-fileInput.addEventListener("change", () => useFile(fileInput.files[0] || null));
-form.csv.addEventListener("input", () => {
-  if (upload) { upload = null; fileInput.value = ""; fileName.textContent = "or drop one here"; }
-  newData();
-});
-for (const type of ["dragenter", "dragover"]) {
-  dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.add("over"); });
-}
-for (const type of ["dragleave", "drop"]) {
-  dropzone.addEventListener(type, () => dropzone.classList.remove("over"));
-}
-dropzone.addEventListener("drop", (e) => {
-  e.preventDefault();
-  if (e.dataTransfer.files[0]) useFile(e.dataTransfer.files[0]);
-});
+const csvFile = bindCsvInput(form, { onChange: () => { newData(); page?.run(); } });
+form.csv.addEventListener("input", newData);
 form.metric_column.addEventListener("change", () => { form.kind.value = ""; });
 form.variant.addEventListener("change", () => { form.control.replaceChildren(); });
 for (const radio of form.querySelectorAll('[name="source"]')) {
@@ -244,6 +220,7 @@ function payload() {
   for (const name of MAPPING) if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
   const guardrails = readGuardrails();
   if (guardrails.length) body.guardrails = guardrails;
+  const upload = csvFile();
   if (!upload) return { csv: form.csv.value, ...body };
   const data = new FormData();
   data.append("file", upload);

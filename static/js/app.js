@@ -272,3 +272,53 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
   run();
   return { run };
 }
+
+/**
+ * Wire the csv_input block (templates/_macros.html) inside form: a file chosen or dropped is
+ * used instead of the text until the text is edited; "paste it here" loads a sample into the text.
+ *   onChange(file)   runs when the data changes other than by typing (typing already reaches
+ *                    bindPage): a file chosen, dropped or cleared, or a sample pasted (file null)
+ * Returns a function giving the chosen File, or null for "use the text".
+ */
+export function bindCsvInput(form, { onChange = () => {} } = {}) {
+  const box = form.querySelector('[data-field="csv"]');
+  const text = box.querySelector("textarea");
+  const input = box.querySelector('input[type="file"]');
+  const zone = box.querySelector("[data-dropzone]");
+  const label = box.querySelector("[data-file-name]");
+  let file = null;
+
+  function use(chosen) {
+    file = chosen;
+    label.textContent = chosen
+      ? `Using ${chosen.name} (${fmt(chosen.size / 1024, 1)} KB); edit the text box to use it instead.`
+      : "or drop one here";
+  }
+  function forgetFile() {
+    input.value = "";
+    use(null);
+  }
+
+  input.addEventListener("change", () => { use(input.files[0] || null); onChange(file); });
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (e) => { e.preventDefault(); zone.classList.add("over"); });
+  }
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    if (!e.dataTransfer.files[0]) return;
+    use(e.dataTransfer.files[0]);
+    onChange(file);
+  });
+  text.addEventListener("input", () => { if (file) forgetFile(); });
+  for (const button of box.querySelectorAll("[data-load-sample]")) {
+    button.addEventListener("click", async () => {
+      const response = await fetch(button.dataset.loadSample);
+      text.value = await response.text();
+      forgetFile();
+      onChange(null);
+    });
+  }
+  return () => file;
+}

@@ -1,10 +1,8 @@
-import { bindPage, fmt, formPayload, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindCsvInput, bindPage, fmt, formPayload, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
 const rowsBox = form.querySelector("[data-variants]");
 const railsBox = form.querySelector("[data-guardrails]");
-const dropzone = form.querySelector("[data-dropzone]");
-const fileName = form.querySelector("[data-file-name]");
 
 // The numbers each metric's variant record holds, with their column labels.
 const FIELDS = {
@@ -29,7 +27,6 @@ const EXAMPLES = {
     { name: "A", amounts: REVENUE_A }, { name: "B", amounts: REVENUE_B }] },
 };
 
-let upload = null; // a File chosen or dropped; null means "use the textarea"
 let csvNames = []; // variant names of the last CSV answer, for the control select
 
 const metric = () => form.metric.value;
@@ -260,6 +257,7 @@ function payload() {
     return body;
   }
   const data = new FormData();
+  const upload = csvFile();
   if (upload) data.append("file", upload);
   else data.append("csv", form.csv.value);
   for (const key of ["variant", "value", "date"]) if (form[key].value.trim()) data.append(key, form[key].value.trim());
@@ -277,7 +275,8 @@ function fieldFor(name) {
   const prior = /^prior\.(\w+)$/.exec(name);
   if (prior) return byName(`prior_${prior[1]}`);
   const csv = form.source.value === "csv";
-  if (csv && name.startsWith("variants")) return upload ? form.file : form.csv;
+  const dataBox = csvFile() ? form.file : form.csv;
+  if (csv && name.startsWith("variants")) return dataBox;
   const direct = byName(name);
   if (direct) return direct;
   if (/^(variants|guardrails)\[\d+\]/.test(name)) {
@@ -285,7 +284,7 @@ function fieldFor(name) {
     if (row) return row;
   }
   if (name === "variants") return rowsBox.querySelector("input");
-  if (csv) return upload ? form.file : form.csv;
+  if (csv) return dataBox;
   return null;
 }
 
@@ -324,7 +323,6 @@ function render(data) {
     syncControl();
     form.control.value = r.control;
     const s = r.source;
-    fileName.textContent = upload ? `Using ${upload.name}` : "or drop one here";
     form.querySelector("#h-value").textContent = `Using column ${s.value} (${s.layout === "users" ? "one row per user" : "one row per variant"})${s.date ? `, dates from ${s.date}` : ""}.`;
   }
   renderDecision(r);
@@ -414,37 +412,7 @@ form.metric.addEventListener("change", () => {
 form.source.addEventListener("change", () => { sync(); syncControl(); });
 rowsBox.addEventListener("change", (e) => { if (e.target.name?.endsWith(".name")) { syncControl(); rebuildGuardrails(); } });
 
-function useFile(file) {
-  if (!file) return;
-  upload = file;
-  fileName.textContent = `Using ${file.name} (edit the text box to use it instead).`;
-  page?.run();
-}
-form.file.addEventListener("change", () => useFile(form.file.files[0]));
-for (const type of ["dragenter", "dragover"]) {
-  dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.add("over"); });
-}
-dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
-dropzone.addEventListener("drop", (e) => {
-  e.preventDefault();
-  dropzone.classList.remove("over");
-  useFile(e.dataTransfer.files[0]);
-});
-form.csv.addEventListener("input", () => {
-  if (!upload) return;
-  upload = null;
-  form.file.value = "";
-  fileName.textContent = "or drop one here";
-});
-for (const button of form.querySelectorAll("[data-load-sample]")) {
-  button.addEventListener("click", async () => {
-    const response = await fetch(button.dataset.loadSample);
-    form.csv.value = await response.text();
-    upload = null;
-    form.file.value = "";
-    page?.run();
-  });
-}
+const csvFile = bindCsvInput(form, { onChange: () => page?.run() });
 
 /** Rows (and guardrails) exist before bindPage restores the URL state into them. */
 function rowsFromURL() {

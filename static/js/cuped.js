@@ -1,12 +1,7 @@
-import { bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindCsvInput, bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
-const SAMPLE = "/static/samples/cuped_users.csv";
 const form = document.getElementById("params");
-const fileInput = form.querySelector("#f-file");
-const fileName = form.querySelector("[data-file-name]");
-const dropzone = form.querySelector("[data-dropzone]");
 const wanted = new URLSearchParams(location.search); // column choices shared in a link
-let upload = null; // a File chosen or dropped; null means "use the textarea"
 let header = [];
 let analysis = null; // bindPage's handle, once the sample is in the text box
 
@@ -46,7 +41,7 @@ function setHeader(columns) {
 }
 
 function sync() {
-  if (!upload) setHeader(parseHeader(form.csv.value));
+  if (!csvFile()) setHeader(parseHeader(form.csv.value));
 }
 
 // ---------------------------------------------------------------- request and response
@@ -57,6 +52,7 @@ function payload() {
     if (form[name].value) fields[name] = form[name].value;
   }
   if (form.alpha.value.trim() !== "") fields.alpha = Number(form.alpha.value);
+  const upload = csvFile();
   if (!upload) return { csv: form.csv.value, ...fields };
   const body = new FormData();
   body.append("file", upload);
@@ -132,10 +128,12 @@ function render(data) {
 
 // ---------------------------------------------------------------- file upload and drop
 
+/** A new file's columns come from its first 64 KB; pasted text's come from sync(). */
 function useFile(file) {
-  if (!file) return;
-  upload = file;
-  fileName.textContent = `Using ${file.name} (edit the text box to use it instead).`;
+  if (!file) {
+    analysis?.run();
+    return;
+  }
   file.slice(0, 65536).text().then((text) => {
     header = []; // force the selects to refill for the new file
     setHeader(parseHeader(text));
@@ -143,22 +141,7 @@ function useFile(file) {
   });
 }
 
-fileInput.addEventListener("change", () => useFile(fileInput.files[0]));
-for (const type of ["dragenter", "dragover"]) {
-  dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.add("over"); });
-}
-dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
-dropzone.addEventListener("drop", (e) => {
-  e.preventDefault();
-  dropzone.classList.remove("over");
-  useFile(e.dataTransfer.files[0]);
-});
-form.csv.addEventListener("input", () => {
-  if (!upload) return;
-  upload = null;
-  fileInput.value = "";
-  fileName.textContent = "or drop one here";
-});
+const csvFile = bindCsvInput(form, { onChange: useFile });
 form.variant.addEventListener("change", () => form.control.replaceChildren());
 
 // ---------------------------------------------------------------- planning what-if
@@ -179,7 +162,7 @@ bindPage({
 
 if (!form.csv.value.trim()) {
   try {
-    const response = await fetch(SAMPLE);
+    const response = await fetch(form.querySelector("[data-load-sample]").dataset.loadSample);
     if (response.ok) form.csv.value = await response.text();
   } catch (err) {
     toast(`Could not load the sample: ${err.message}`);

@@ -1,4 +1,4 @@
-import { bindPage, fmt, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindCsvInput, bindPage, fmt, plotAll, renderKpis, renderTable } from "./app.js";
 
 const form = document.getElementById("params");
 const gridBox = form.querySelector("[data-grid]");
@@ -89,7 +89,7 @@ function payload() {
   const options = { anova_type: Number(form.anova_type.value), alpha: Number(form.alpha.value) };
   if (form.source.value === "csv") {
     const data = new FormData();
-    const file = form.file.files[0];
+    const file = csvFile();
     if (file) data.append("file", file);
     else data.append("csv", form.csv.value);
     for (const key of ["factor_a", "factor_b", "response"]) {
@@ -212,11 +212,5 @@ for (const key of ["levels_a", "levels_b", "factor_a", "factor_b", "response"]) 
   form[key].addEventListener("input", rebuildKeepingValues);
 }
 
+const csvFile = bindCsvInput(form, { onChange: () => page.run() });
 const page = bindPage({ form, payload, render, sync, fieldFor });
-form.file.addEventListener("change", () => page.run());
-form.querySelector("[data-load-sample]").addEventListener("click", async (e) => {
-  const response = await fetch(e.currentTarget.dataset.loadSample);
-  form.csv.value = await response.text();
-  form.file.value = "";
-  page.run();
-});
