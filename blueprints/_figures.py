@@ -87,3 +87,22 @@ def hline(y: float, text: str) -> dict[str, Any]:
         "line": {"color": MUTED, "dash": "dot", "width": 1},
         "label": {"text": text, "textposition": "end", "font": {"size": 10, "color": MUTED}},
     }
+
+
+def vline(
+    x: float, text: str = "", *, color: str = MUTED, dash: str = "dot", width: float = 1
+) -> dict[str, Any]:
+    """A vertical reference line across the plot (a layout shape), dotted unless told, with an
+    optional label in the line's colour."""
+    shape: dict[str, Any] = {
+        "type": "line",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": color, "dash": dash, "width": width},
+    }
+    if text:
+        shape["label"] = {"text": text, "textposition": "end", "font": {"size": 10, "color": color}}
+    return shape

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from blueprints._figures import MUTED, color, layout
+from blueprints._figures import MUTED, color, layout, vline
 from stats.distribution import Distribution
 
 if TYPE_CHECKING:
@@ -102,17 +102,7 @@ def forest(o: Outcome) -> dict[str, Any]:
         )
         traces.append(_interval_trace(c.variant, i, low * scale, est * scale, high * scale, hover))
     band = a.min_effect * scale
-    shapes: list[dict[str, Any]] = [
-        {
-            "type": "line",
-            "yref": "paper",
-            "y0": 0,
-            "y1": 1,
-            "x0": 0,
-            "x1": 0,
-            "line": {"color": MUTED, "width": 1},
-        },
-    ]
+    shapes: list[dict[str, Any]] = [vline(0.0, dash="solid")]
     if band > 0:
         shapes.append(
             {

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from blueprints._figures import MUTED, color, hline, layout, line
+from blueprints._figures import MUTED, color, hline, layout, line, vline
 from stats.bayes_stopping import StoppingSimulation
 from stats.bayesian import BayesianAnalysis, LossOverTime
 
@@ -37,25 +37,6 @@ def _with_axis(lay: dict[str, Any], axis: str, **settings: Any) -> dict[str, Any
     return lay
 
 
-def _vline(x: float, colour: str, dash: str = "dot", text: str = "") -> dict[str, Any]:
-    shape: dict[str, Any] = {
-        "type": "line",
-        "yref": "paper",
-        "x0": x,
-        "x1": x,
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": colour, "dash": dash, "width": 1.5},
-    }
-    if text:
-        shape["label"] = {
-            "text": text,
-            "textposition": "end",
-            "font": {"size": 10, "color": colour},
-        }
-    return shape
-
-
 def posteriors(r: BayesianAnalysis) -> dict[str, Any]:
     """Posterior density of each variant's metric (a dashed line for a point mass)."""
     names = [v.name for v in r.variants]
@@ -66,7 +47,7 @@ def posteriors(r: BayesianAnalysis) -> dict[str, Any]:
             hover = "%{x:.3%}" if r.metric == "proportion" else "%{x:.4g}"
             traces.append(line(d.x, d.pdf, d.name, i, hover=f"{hover}<br>density %{{y:.3g}}"))
         else:
-            shapes.append(_vline(r.variants[i].mean, color(i), "dash", d.name))
+            shapes.append(vline(r.variants[i].mean, d.name, color=color(i), dash="dash", width=1.5))
     return {
         "data": traces,
         "layout": layout(
@@ -85,7 +66,7 @@ def lift(r: BayesianAnalysis) -> dict[str, Any]:
     k = _scale(r.metric)
     names = [v.name for v in r.variants]
     traces = []
-    shapes: list[dict[str, Any]] = [_vline(0.0, MUTED, "solid")]
+    shapes: list[dict[str, Any]] = [vline(0.0, dash="solid", width=1.5)]
     if r.rope[0] < r.rope[1]:
         shapes.append(
             {
@@ -120,8 +101,8 @@ def lift(r: BayesianAnalysis) -> dict[str, Any]:
             }
         )
         label = f"95% HDI {h.variant}" if len(r.comparisons) > 1 else "95% HDI"
-        shapes.append(_vline(c.hdi_low * k, color(i), "dash", label))
-        shapes.append(_vline(c.hdi_high * k, color(i), "dash"))
+        shapes.append(vline(c.hdi_low * k, label, color=color(i), dash="dash", width=1.5))
+        shapes.append(vline(c.hdi_high * k, color=color(i), dash="dash", width=1.5))
     return {
         "data": traces,
         "layout": layout(

@@ -8,27 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blueprints._figures import MUTED, color, hline, layout, line
+from blueprints._figures import MUTED, color, hline, layout, line, vline
 from stats.cuped import CupedResult, RegressionAdjustmentResult
 
 SCATTER_POINTS = 2_000
 """At most this many users are drawn in the scatter (a seeded random subsample)."""
-
-
-def _vline(x: float, text: str = "") -> dict[str, Any]:
-    """A dotted vertical reference line across the plot, optionally labelled."""
-    shape: dict[str, Any] = {
-        "type": "line",
-        "yref": "paper",
-        "x0": x,
-        "x1": x,
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": MUTED, "dash": "dot", "width": 1},
-    }
-    if text:
-        shape["label"] = {"text": text, "textposition": "end", "font": {"size": 10, "color": MUTED}}
-    return shape
 
 
 def _drawn_rows(frame: pd.DataFrame, variant: str, outcome: str, covariate: str) -> pd.DataFrame:
@@ -161,7 +145,7 @@ def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
             "Difference (variant − control)",
             "",
             hovermode="closest",
-            shapes=[_vline(0.0)],
+            shapes=[vline(0.0)],
             yaxis={"autorange": "reversed", "automargin": True, "gridcolor": "#e5e7eb"},
         ),
     }
@@ -218,7 +202,7 @@ def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
                         "font": {"size": 10, "color": MUTED},
                     },
                 },
-                _vline(p["rho"]),
+                vline(p["rho"]),
             ],
         ),
     }
@@ -246,7 +230,7 @@ def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
             "Correlation ρ with the pre-period value",
             "Interval half-width (± difference)",
             hovermode="closest",
-            shapes=[_vline(p["rho"])],
+            shapes=[vline(p["rho"])],
         ),
     }
     width_chart["layout"]["yaxis"]["rangemode"] = "tozero"
