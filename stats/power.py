@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 from scipy import optimize, special
@@ -79,6 +79,19 @@ class PowerResult:
     warnings: tuple[str, ...] = ()
 
 
+class DesignOptions(TypedDict, total=False):
+    """The design keywords every public function here takes (see the module docstring),
+    with their defaults: ``alpha=0.05``, ``alternative="two-sided"``, ``ratio=1.0``,
+    ``arms=1``, ``bonferroni=False``, ``rho=0.0``."""
+
+    alpha: float
+    alternative: str
+    ratio: float
+    arms: int
+    bonferroni: bool
+    rho: float
+
+
 @dataclass(frozen=True, slots=True)
 class _Design:
     """Validated settings shared by both metrics."""
@@ -113,7 +126,12 @@ def _flag(name: str, value: object) -> bool:
 
 
 def _design(
-    alpha: float, alternative: str, ratio: float, arms: int, bonferroni: bool, rho: float
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    ratio: float = 1.0,
+    arms: int = 1,
+    bonferroni: bool = False,
+    rho: float = 0.0,
 ) -> _Design:
     a = _validate.alpha(alpha)
     alt = _validate.alternative(alternative)
@@ -273,18 +291,13 @@ def power_curve_proportions(
     mdes: FloatOrArray,
     n_per_group: int,
     *,
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    ratio: float = 1.0,
-    arms: int = 1,
-    bonferroni: bool = False,
     continuity_correction: bool = False,
-    rho: float = 0.0,
+    **options: Unpack[DesignOptions],
 ) -> np.ndarray:
     """Power at each absolute effect in ``mdes`` (vectorised, for charts); see
     :func:`_power_proportions` for the formula. Every ``baseline + mde`` must lie in (0, 1)."""
     b = _validate.in_open_unit("baseline", baseline)
-    design = _design(alpha, alternative, ratio, arms, bonferroni, rho)
+    design = _design(**options)
     cc = _flag("continuity_correction", continuity_correction)
     delta = _directed(_points("mdes", mdes), design.alternative)
     _treatment_rate_check(b, delta, "mdes")
@@ -297,18 +310,13 @@ def sample_size_curve_proportions(
     mde: float,
     powers: FloatOrArray,
     *,
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    ratio: float = 1.0,
-    arms: int = 1,
-    bonferroni: bool = False,
     continuity_correction: bool = False,
-    rho: float = 0.0,
+    **options: Unpack[DesignOptions],
 ) -> np.ndarray:
     """Exact (unrounded, floored at 2) control-arm size for each target power in ``powers``
     (vectorised, closed form); ``mde`` is the absolute effect. See :func:`_n_proportions`."""
     b = _validate.in_open_unit("baseline", baseline)
-    design = _design(alpha, alternative, ratio, arms, bonferroni, rho)
+    design = _design(**options)
     cc = _flag("continuity_correction", continuity_correction)
     delta = float(_directed(_nonzero_mde(mde), design.alternative))
     _treatment_rate_check(b, delta, "mde")
@@ -323,14 +331,9 @@ def solve_power_proportions(
     power: float | None = None,
     *,
     mde_type: str = "absolute",
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    ratio: float = 1.0,
-    arms: int = 1,
-    bonferroni: bool = False,
     continuity_correction: bool = False,
-    rho: float = 0.0,
     daily_traffic: float | None = None,
+    **options: Unpack[DesignOptions],
 ) -> PowerResult:
     """Solve the two-proportion design for whichever of mde, n_per_group, power is None.
 
@@ -343,7 +346,7 @@ def solve_power_proportions(
     unknown = _unknown(mde, n_per_group, power)
     b = _validate.in_open_unit("baseline", baseline)
     kind = _validate.choice("mde_type", mde_type, ("absolute", "relative"))
-    design = _design(alpha, alternative, ratio, arms, bonferroni, rho)
+    design = _design(**options)
     cc = _flag("continuity_correction", continuity_correction)
     traffic = _daily_traffic(daily_traffic)
     target = None if power is None else _power(power, design)
@@ -518,18 +521,12 @@ def power_curve_means(
     sd: float,
     mdes: FloatOrArray,
     n_per_group: int,
-    *,
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    ratio: float = 1.0,
-    arms: int = 1,
-    bonferroni: bool = False,
-    rho: float = 0.0,
+    **options: Unpack[DesignOptions],
 ) -> np.ndarray:
     """Power at each absolute effect in ``mdes`` (vectorised, for charts); see
     :func:`_power_means` for the formula."""
     s = _validate.positive("sd", sd)
-    design = _design(alpha, alternative, ratio, arms, bonferroni, rho)
+    design = _design(**options)
     d = _points("mdes", mdes) / s
     n = _n_per_group(n_per_group)
     return np.asarray(_power_means(d, float(n), design), dtype=float)
@@ -539,18 +536,12 @@ def sample_size_curve_means(
     sd: float,
     mde: float,
     powers: FloatOrArray,
-    *,
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    ratio: float = 1.0,
-    arms: int = 1,
-    bonferroni: bool = False,
-    rho: float = 0.0,
+    **options: Unpack[DesignOptions],
 ) -> np.ndarray:
     """Exact (unrounded, floored at 2) control-arm size for each target power in ``powers``;
     see :func:`_n_means`."""
     s = _validate.positive("sd", sd)
-    design = _design(alpha, alternative, ratio, arms, bonferroni, rho)
+    design = _design(**options)
     d = _effect_size(_nonzero_mde(mde), s)
     return _n_means(d, _powers(powers, design), design)
 
@@ -561,13 +552,8 @@ def solve_power_means(
     n_per_group: int | None = None,
     power: float | None = None,
     *,
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    ratio: float = 1.0,
-    arms: int = 1,
-    bonferroni: bool = False,
-    rho: float = 0.0,
     daily_traffic: float | None = None,
+    **options: Unpack[DesignOptions],
 ) -> PowerResult:
     """Solve the two-sample t-test design for whichever of mde, n_per_group, power is None.
 
@@ -577,7 +563,7 @@ def solve_power_means(
     """
     unknown = _unknown(mde, n_per_group, power)
     s = _validate.positive("sd", sd)
-    design = _design(alpha, alternative, ratio, arms, bonferroni, rho)
+    design = _design(**options)
     traffic = _daily_traffic(daily_traffic)
     target = None if power is None else _power(power, design)
     n_given = None if n_per_group is None else _n_per_group(n_per_group)
