@@ -600,9 +600,12 @@ def sample_ratio_mismatch(
 
 def variant_estimate(v: ProportionStats | MeanStats, alpha: float = 0.05) -> VariantEstimate:
     """A variant's rate with the Wilson score interval (statsmodels ``proportion_confint``,
-    ``method="wilson"``; Wilson 1927), or its mean with the t interval ``mean ± t·sd/√n``."""
+    ``method="wilson"``; Wilson 1927), or its mean with the t interval ``mean ± t·sd/√n``.
+    With no users (or one, for a mean) there is no interval: its bounds are NaN (``null``)."""
     alpha = _validate.alpha(alpha)
-    if isinstance(v, ProportionStats):
+    if isinstance(v, ProportionStats) and v.users == 0:
+        low = high = math.nan
+    elif isinstance(v, ProportionStats):
         low, high = proportion_confint(v.conversions, v.users, alpha=alpha, method="wilson")
     elif v.n >= 2:
         half = _critical(alpha, "two-sided", v.n - 1) * v.se

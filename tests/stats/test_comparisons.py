@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -368,6 +369,13 @@ def test_variant_estimates_match_statsmodels_and_scipy():
     m = variant_estimate(MeanStats("B", 25, 4.0, 2.0), alpha=0.05)
     half = sps.t.ppf(0.975, 24) * 2.0 / 5.0
     assert (m.ci_low, m.ci_high) == pytest.approx((4.0 - half, 4.0 + half), rel=1e-12)
+
+
+def test_variant_without_users_has_no_interval_and_no_numpy_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # statsmodels' Wilson interval divides by zero at n = 0
+        est = variant_estimate(ProportionStats("A", 0, 0))
+    assert est.n == 0 and math.isnan(est.ci_low) and math.isnan(est.ci_high)
 
 
 # --- invalid input -------------------------------------------------------------------------
