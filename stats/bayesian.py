@@ -14,7 +14,7 @@ other given the data, so joint probabilities across metrics are products of the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ from stats.bayes_models import (
     revenue_posterior,
     revenue_stats,
 )
-from stats.sufficient import mean_variants, proportion_variants
+from stats.sufficient import mean_variants, named_records, proportion_variants
 
 METRICS = ("proportion", "mean", "count", "revenue")
 PRIORS: dict[str, dict[str, float]] = {
@@ -173,29 +173,6 @@ def _prior(metric: str, prior: Mapping[str, float] | None) -> dict[str, float]:
     return values
 
 
-def _named_records(
-    records: Sequence[Mapping[str, Any]], field: str, keys: tuple[str, ...]
-) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Yield (``field[i]``, record) after checking shape, required keys and unique names."""
-    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-        raise ValueError(f"{field} must be a list of objects, got {records!r}")
-    seen: set[str] = set()
-    for i, rec in enumerate(records):
-        where = f"{field}[{i}]"
-        if not isinstance(rec, Mapping):
-            raise ValueError(f"{where} must be an object with {', '.join(keys)}, got {rec!r}")
-        for key in keys:
-            if key not in rec:
-                raise ValueError(f"{where}.{key} is required")
-        name = rec["name"]
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{where}.name must be a non-empty string, got {name!r}")
-        if name in seen:
-            raise ValueError(f"{where}.name must be unique, got {name!r} twice")
-        seen.add(name)
-        yield where, rec
-
-
 def _posteriors(
     metric: str,
     records: Sequence[Mapping[str, Any]],
@@ -224,7 +201,7 @@ def _posteriors(
                 warns.append(f"{m.name} has zero standard deviation: its posterior is a point.")
     else:
         keys = ("name", "users", "total") if metric == "count" else ("name", "amounts")
-        for where, rec in _named_records(records, field, keys):
+        for where, rec in named_records(records, field, keys):
             try:
                 if metric == "count":
                     post: Posterior = gamma_poisson_posterior(
@@ -383,7 +360,7 @@ def _guardrails(
     out: list[_Guardrail] = []
     warns: list[str] = []
     keys = ("name", "metric", "variants", "tolerance")
-    for where, spec in _named_records(specs, "guardrails", keys):
+    for where, spec in named_records(specs, "guardrails", keys):
         metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
         prior = spec.get("prior")
         if prior is not None and not isinstance(prior, Mapping):

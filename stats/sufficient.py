@@ -17,16 +17,16 @@ the messages with ``variants[i].`` so the web layer can name the exact field.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from stats import _validate
 
 
-def _check_name(value: object) -> str:
+def _check_name(value: object, field: str = "name") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"name must be a non-empty string, got {value!r}")
+        raise ValueError(f"{field} must be a non-empty string, got {value!r}")
     return value
 
 
@@ -136,6 +136,27 @@ class MeanStats:
 Stats = TypeVar("Stats", ProportionStats, MeanStats)
 
 
+def named_records(
+    records: Sequence[Mapping[str, Any]], field: str, keys: Sequence[str]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Yield (``field[i]``, record) after checking shape, required keys and unique names."""
+    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+        raise ValueError(f"{field} must be a list of objects, got {records!r}")
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        where = f"{field}[{i}]"
+        if not isinstance(rec, Mapping):
+            raise ValueError(f"{where} must be an object with {', '.join(keys)}, got {rec!r}")
+        for key in keys:
+            if key not in rec:
+                raise ValueError(f"{where}.{key} is required")
+        name = _check_name(rec["name"], f"{where}.name")
+        if name in seen:
+            raise ValueError(f"{where}.name must be unique, got {name!r} twice")
+        seen.add(name)
+        yield where, rec
+
+
 def _records(
     records: Sequence[Mapping[str, Any]],
     cls: type[Stats],
@@ -146,29 +167,16 @@ def _records(
 
     Errors are prefixed with ``field[i].`` and name the JSON key; names must be unique.
     """
-    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-        raise ValueError(f"{field} must be a list of objects, got {records!r}")
     out: list[Stats] = []
-    seen: set[str] = set()
-    for i, rec in enumerate(records):
-        where = f"{field}[{i}]"
-        if not isinstance(rec, Mapping):
-            raise ValueError(f"{where} must be an object with {', '.join(keys)}, got {rec!r}")
-        for key in keys:
-            if key not in rec:
-                raise ValueError(f"{where}.{key} is required")
+    for where, rec in named_records(records, field, tuple(keys)):
         try:
-            item = cls(**{arg: rec[key] for key, arg in keys.items()})
+            out.append(cls(**{arg: rec[key] for key, arg in keys.items()}))
         except ValueError as exc:
             msg = str(exc)
             for key, arg in keys.items():
                 if msg.startswith(f"{arg} "):
                     msg = key + msg[len(arg) :]
             raise ValueError(f"{where}.{msg}") from None
-        if item.name in seen:
-            raise ValueError(f"{where}.name must be unique, got {item.name!r} twice")
-        seen.add(item.name)
-        out.append(item)
     return tuple(out)
 
 
