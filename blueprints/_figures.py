@@ -24,7 +24,7 @@ def color(i: int) -> str:
 def layout(
     title: str, x_title: str, y_title: str, *, x_format: str = "", y_format: str = "", **extra: Any
 ) -> dict[str, Any]:
-    """A clean layout: titled axes, hover on x, legend on top, small margins.
+    """A clean layout: titled axes, hover on x, legend at the foot, small margins.
 
     ``xaxis_<prop>=`` and ``yaxis_<prop>=`` keywords set one property of that axis (as
     plotly.py's "magic underscores" do; plotly.js itself ignores such top-level keys).
@@ -40,9 +40,10 @@ def layout(
         "xaxis": xaxis,
         "yaxis": yaxis,
         "hovermode": "x unified",
-        # Above the plot, not below: under it the legend collides with the x-axis title on phones.
-        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        "margin": {"l": 60, "r": 20, "t": 72, "b": 50},
+        # At the foot of the figure (container coordinates push the margin), so the legend never
+        # covers the title or the x-axis title, however many rows it wraps to on a phone.
+        "legend": {"orientation": "h", "x": 0, "y": 0, "yref": "container", "yanchor": "bottom"},
+        "margin": {"l": 60, "r": 20, "t": 48, "b": 50},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#ffffff",
         "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
