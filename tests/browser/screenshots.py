@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import threading
 import urllib.request
 from pathlib import Path
@@ -67,7 +68,8 @@ def seed_experiment(base: str) -> None:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    app = create_app({"DATABASE": str(out / "screenshots.sqlite3"), "ADMIN_TOKEN": ADMIN_TOKEN})
+    database = Path(tempfile.mkdtemp()) / "screenshots.sqlite3"
+    app = create_app({"DATABASE": str(database), "ADMIN_TOKEN": ADMIN_TOKEN})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -89,7 +91,6 @@ def main(out: Path) -> None:
             print(path)
         browser.close()
     server.shutdown()
-    (out / "screenshots.sqlite3").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
