@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from stats import _validate
-from stats.sufficient import _records
+from stats.sufficient import stats_records
 
 FloatArray = NDArray[np.float64]
 
@@ -547,7 +547,7 @@ def covariate_variants(
         "var_x": "var_x",
         "cov_xy": "cov_xy",
     }
-    return _records(records, CovariateStats, keys, field)  # type: ignore[type-var]
+    return stats_records(records, CovariateStats, keys, field)
 
 
 # --------------------------------------------------------------------------- row-level data

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from stats.tabular import Table, _factorize, _variant_labels, numeric_values
+from stats.tabular import Table, factorize_labels, numeric_values, variant_labels
 
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 MAX_BINS = 200
@@ -134,10 +134,10 @@ def table_distribution(
     """:func:`binned_distribution` of a row-per-user table's ``metric`` column by ``variant``
     (rows with a blank variant or metric cell left out, as :func:`stats.tabular.summarize`
     does; variants sorted by name, as there)."""
-    labels = _variant_labels(table.frame[variant])
+    labels = variant_labels(table.frame[variant])
     x = numeric_values(table.frame[metric], metric)
     keep = labels.notna().to_numpy() & ~np.isnan(x)
-    codes, names = _factorize(labels[keep], variant)
+    codes, names = factorize_labels(labels[keep], variant)
     return binned_distribution(
         x[keep], codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
     )

@@ -133,7 +133,7 @@ class MeanStats:
         return self.n * self.mean
 
 
-Stats = TypeVar("Stats", ProportionStats, MeanStats)
+Stats = TypeVar("Stats")
 
 
 def named_records(
@@ -157,7 +157,7 @@ def named_records(
         yield where, rec
 
 
-def _records(
+def stats_records(
     records: Sequence[Mapping[str, Any]],
     cls: type[Stats],
     keys: Mapping[str, str],
@@ -188,7 +188,7 @@ def proportion_variants(
     Errors read like ``variants[1].conversions must be <= users (1000), got 1200``.
     """
     keys = {"name": "name", "users": "users", "conversions": "conversions"}
-    return _records(records, ProportionStats, keys, field)
+    return stats_records(records, ProportionStats, keys, field)
 
 
 def mean_variants(
@@ -200,4 +200,4 @@ def mean_variants(
     ``variants[0].users must be a whole number >= 0, got 2.5``.
     """
     keys = {"name": "name", "users": "n", "mean": "mean", "sd": "sd"}
-    return _records(records, MeanStats, keys, field)
+    return stats_records(records, MeanStats, keys, field)

@@ -545,7 +545,7 @@ def numeric_values(s: pd.Series, column: str) -> np.ndarray:
     return x
 
 
-def _variant_labels(s: pd.Series) -> pd.Series:
+def variant_labels(s: pd.Series) -> pd.Series:
     """Variant labels as text; whole-number floats (1.0 from a column with blanks) as ``1``."""
     if ptypes.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()):
         s = s.astype("Int64")
@@ -553,7 +553,8 @@ def _variant_labels(s: pd.Series) -> pd.Series:
     return out.where(s.notna() & (out != ""))
 
 
-def _factorize(labels: pd.Series, column: str) -> tuple[np.ndarray, list[str]]:
+def factorize_labels(labels: pd.Series, column: str) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and sorted names of the variants; 2 to MAX_VARIANTS of them, or a CSVError."""
     codes, uniques = pd.factorize(labels, sort=True)
     names = [str(u) for u in uniques]
     if len(names) < 2:
@@ -613,7 +614,7 @@ def summarize(
     """
     if kind not in ("binary", "continuous"):
         raise ValueError(f"kind must be one of binary, continuous, got {kind!r}")
-    labels = _variant_labels(_column(table, variant, "variant"))
+    labels = variant_labels(_column(table, variant, "variant"))
     values = _column(table, metric, "metric")
     x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)
     warnings: list[str] = []
@@ -634,7 +635,7 @@ def summarize(
     if user_id is not None:
         duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, labels)
         warnings.extend(dup_warnings)
-    codes, names = _factorize(labels[keep], variant)
+    codes, names = factorize_labels(labels[keep], variant)
     x = x[keep]
     n = np.bincount(codes, minlength=len(names))
     stats: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
@@ -690,13 +691,13 @@ def summarize_aggregates(table: Table, roles: Roles) -> Summary:
         if getattr(roles, role) is None:
             raise CSVError(f"{role}: no column is mapped to the {role} role", field=role)
     assert roles.variant is not None and roles.users is not None
-    labels = _variant_labels(_column(table, roles.variant, "variant"))
+    labels = variant_labels(_column(table, roles.variant, "variant"))
     if labels.isna().any():
         row = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1
         raise _cell_error(roles.variant, row, "the variant name is blank")
     dup = labels.duplicated().to_numpy()
     _first_bad(labels, dup, roles.variant, "appears on more than one row")
-    _factorize(labels, roles.variant)  # two to MAX_VARIANTS variants
+    factorize_labels(labels, roles.variant)  # two to MAX_VARIANTS variants
     names = list(labels)
     users = _aggregate_column(table, roles.users, "users", whole=True)
     stats: tuple[ProportionStats, ...] | tuple[MeanStats, ...]

@@ -28,11 +28,11 @@ from stats.tabular import (
     Kind,
     Roles,
     Table,
-    _variant_labels,
     infer_roles,
     numeric_values,
     summarize,
     summarize_aggregates,
+    variant_labels,
 )
 
 Record = dict[str, Any]
@@ -174,7 +174,7 @@ def _user_records(
 def _labelled_amounts(frame: pd.DataFrame, variant: str, value: str) -> tuple[Any, Any]:
     """Variant label and amount of each row; the label is None where either is blank."""
     amounts = numeric_values(frame[value], value)
-    labels = _variant_labels(frame[variant]).to_numpy(dtype=object)
+    labels = variant_labels(frame[variant]).to_numpy(dtype=object)
     labels[pd.isna(labels) | np.isnan(amounts)] = None
     return labels, amounts
 
