@@ -13,3 +13,11 @@ errorlog = "-"
 timeout = 120
 graceful_timeout = 20
 forwarded_allow_ips = "*"
+
+
+def post_worker_init(worker):
+    """Open the Experiments store as each worker starts, so its migrations run at start-up."""
+    from blueprints.experiments.auth import store
+
+    with worker.wsgi.app_context():
+        store()

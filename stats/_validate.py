@@ -33,11 +33,17 @@ def in_open_unit(name: str, value: float) -> float:
     return x
 
 
+MIN_ALPHA = 1e-12
+"""Smaller levels turn critical values infinite (norm.ppf(1 - 1e-300) is inf) for no use."""
+
+
 def alpha(value: float, name: str = "alpha", upper: float = 0.5) -> float:
-    """A significance level in (0, upper]."""
+    """A significance level in (0, upper], at least MIN_ALPHA."""
     x = finite(name, value)
     if not 0.0 < x <= upper:
         raise ValueError(f"{name} must be in (0, {upper:g}], got {value!r}")
+    if x < MIN_ALPHA:
+        raise ValueError(f"{name} must be at least {MIN_ALPHA:g}, got {value!r}")
     return x
 
 

@@ -35,11 +35,17 @@ def test_dockerfile_runs_gunicorn_on_7860_as_uid_1000() -> None:
     assert dockerfile_cmd()[0] == "gunicorn"
 
 
-def test_container_command_serves_healthz_and_power() -> None:
+def test_container_command_serves_healthz_and_power(tmp_path: Path) -> None:
     port = free_port()
     cmd = dockerfile_cmd()
     cmd[0] = str(Path(sys.executable).with_name("gunicorn"))
-    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+    database = tmp_path / "abacus.sqlite3"
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "ABACUS_DATABASE": str(database),
+    }
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -69,3 +75,4 @@ def test_container_command_serves_healthz_and_power() -> None:
         out = proc.communicate(timeout=20)[0].decode()
     assert "gthread" in out  # the worker class from gunicorn.conf.py
     assert "GET /healthz" in out  # access log on stdout
+    assert database.exists()  # the worker ran the Experiments migrations as it started
