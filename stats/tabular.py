@@ -80,6 +80,8 @@ class Table:
     frame: pd.DataFrame
     delimiter: str
     had_bom: bool
+    encoding: str
+    """The file's encoding: utf-8, utf-16, or windows-1252 / latin-1 (Excel's plain CSV)."""
     has_header: bool
     n_rows: int
     blank_cells: Mapping[str, int]
@@ -90,17 +92,46 @@ class Table:
         return tuple(str(c) for c in self.frame.columns)
 
 
-def _to_bytes(data: bytes | str) -> tuple[bytes, bool]:
-    """UTF-8 bytes without a BOM, and whether there was one; rejects binary content."""
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _to_bytes(data: bytes | str) -> tuple[bytes, bool, str]:
+    """UTF-8 bytes without a BOM, whether there was one, and the encoding the file was in.
+
+    UTF-8 first; UTF-16 when it starts with its BOM (Excel's "Unicode text"); otherwise
+    Windows-1252, what Excel's plain "CSV" uses on Windows (every byte decodes in it but five,
+    which fall back to Latin-1). Binary content (NUL bytes, a zip/xlsx archive) is refused.
+    """
     if isinstance(data, str):
         had_bom = data.startswith("\ufeff")
         raw = data.removeprefix("\ufeff").encode("utf-8", errors="surrogatepass")
-    elif isinstance(data, bytes | bytearray | memoryview):
-        raw = bytes(data)
-        had_bom = raw.startswith(_BOM)
-        raw = raw.removeprefix(_BOM)
-    else:
+        return _not_binary(raw), had_bom, "utf-8"
+    if not isinstance(data, bytes | bytearray | memoryview):
         raise CSVError(f"file must be bytes or text, got {type(data).__name__}")
+    raw = bytes(data)
+    if raw.startswith(_UTF16_BOMS):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise CSVError(
+                "file is not a text CSV: it starts like UTF-16 but does not decode"
+            ) from None
+        return _not_binary(text.encode("utf-8")), True, "utf-16"
+    had_bom = raw.startswith(_BOM)
+    raw = _not_binary(raw.removeprefix(_BOM))
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+            encoding = "windows-1252"
+        except UnicodeDecodeError:
+            text, encoding = raw.decode("latin-1"), "latin-1"
+        return text.encode("utf-8"), had_bom, encoding
+    return raw, had_bom, "utf-8"
+
+
+def _not_binary(raw: bytes) -> bytes:
     if raw.startswith(b"PK\x03\x04"):
         raise CSVError(
             "file is not a text CSV: it looks like an Excel workbook or a zip archive; "
@@ -108,14 +139,7 @@ def _to_bytes(data: bytes | str) -> tuple[bytes, bool]:
         )
     if b"\x00" in raw:
         raise CSVError("file is not a text CSV: it contains binary data (NUL bytes)")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CSVError(
-            f"file is not a text CSV: it is not UTF-8 (byte 0x{raw[exc.start]:02x} at "
-            f"position {exc.start}); save it as 'CSV UTF-8' and try again"
-        ) from None
-    return raw, had_bom
+    return raw
 
 
 def _sample_rows(text: str) -> list[str]:
@@ -191,10 +215,10 @@ def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
     Parsing uses pandas with ``engine="pyarrow"`` (multi-threaded, strings kept in Arrow
     memory); types are inferred per column (integers, floats, ``true/false`` as booleans,
     text). ``max_rows`` caps the number of data rows. Raises :class:`CSVError` for an empty
-    file, binary or non-UTF-8 content, a header without data, rows with a different number
+    file, binary content, a header without data, rows with a different number
     of fields than the header (naming the row), or more than ``max_rows`` rows.
     """
-    raw, had_bom = _to_bytes(data)
+    raw, had_bom, encoding = _to_bytes(data)
     raw = raw.lstrip(b"\r\n")
     if not raw.strip():
         raise CSVError("file is empty")
@@ -240,6 +264,7 @@ def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
         frame=frame,
         delimiter=delimiter,
         had_bom=had_bom,
+        encoding=encoding,
         has_header=has_header,
         n_rows=len(frame),
         blank_cells={str(k): int(v) for k, v in blanks.items()},

@@ -200,6 +200,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
             "blank_cells": dict(table.blank_cells),
             "delimiter": table.delimiter,
             "had_bom": table.had_bom,
+            "encoding": table.encoding,
             "has_header": table.has_header,
             "rows_used": summary.n_rows,
             "rows_excluded": summary.excluded_rows,

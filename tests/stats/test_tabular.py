@@ -98,10 +98,6 @@ def test_blank_cells_are_counted_per_column():
         (b"variant,converted\n", "file has only a header row"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "file is not a text CSV: it contains binary data"),
         (b"PK\x03\x04\x14\x00", "file is not a text CSV: it looks like an Excel workbook"),
-        (
-            "variant,converted\nA\xe9,1\nB,0\n".encode("latin-1"),
-            "file is not a text CSV: it is not UTF-8",
-        ),
     ],
 )
 def test_unreadable_files_say_why(data, message):
@@ -109,6 +105,22 @@ def test_unreadable_files_say_why(data, message):
         read_csv(data)
     assert str(err.value).startswith(message)
     assert err.value.field == "file" and err.value.row is None
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("variant,converted\nCafé,1\nB,0\n".encode(), "utf-8"),
+        ("variant,converted\nCafé,1\nB,0\n".encode("utf-16"), "utf-16"),  # Excel "Unicode text"
+        ("variant,converted\nCafé,1\nB,0\n".encode("cp1252"), "windows-1252"),  # Excel "CSV"
+        ("variant,converted\nCaf\u00e9\u0081,1\nB,0\n".encode("latin-1"), "latin-1"),
+    ],
+)
+def test_text_in_other_encodings_is_read(data, encoding):
+    table = read_csv(data)
+    assert table.encoding == encoding
+    assert table.frame["variant"].iloc[0].startswith("Café")
+    assert list(table.frame["converted"]) == [1, 0]
 
 
 def test_ragged_row_is_named():
