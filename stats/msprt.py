@@ -178,11 +178,23 @@ def msprt_from_estimate(
     return _look(
         _validate.finite("estimate", estimate),
         _validate.non_negative("variance", variance),
-        _validate.positive("tau", tau),
+        _tau(tau),
         _validate.alpha(alpha),
         _validate.count("n", n),
         (-math.inf, math.inf),
     )
+
+
+MAX_TAU = 1e100
+"""Above this tau² overflows and the mixture likelihood ratio is NaN."""
+
+
+def _tau(value: float) -> float:
+    """The mixing standard deviation: positive, and small enough that tau² is finite."""
+    tau = _validate.positive("tau", value)
+    if tau > MAX_TAU:
+        raise ValueError(f"tau must be at most {MAX_TAU:g}, got {value!r}")
+    return tau
 
 
 def _check_tau_choice(tau: float | None, planned_n: int | None) -> None:
@@ -193,7 +205,7 @@ def _check_tau_choice(tau: float | None, planned_n: int | None) -> None:
             f"got tau={tau!r}, planned_n={planned_n!r}"
         )
     if tau is not None:
-        _validate.positive("tau", tau)
+        _tau(tau)
     else:
         _validate.count("planned_n", planned_n, minimum=2)  # type: ignore[arg-type]
 
@@ -281,7 +293,7 @@ def msprt_projection(
     :func:`msprt` (Johari et al. 2022, section 4). The fixed-horizon interval is
     d +- z_{1-alpha/2} sqrt(v_n), the ordinary Wald interval.
     """
-    tau = _validate.positive("tau", tau)
+    tau = _tau(tau)
     alpha = _validate.alpha(alpha)
     n_obs = a.n + b.n
     if a.n < 1 or b.n < 1:

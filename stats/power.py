@@ -681,7 +681,7 @@ def _result(
                 f"daily_traffic {daily_traffic:g} is too small for {n_total:,} users: it would "
                 "take more than a trillion days"
             )
-        days = _ceil(span)
+        days = max(1, _ceil(span))  # a run lasts at least a day
     lever = "a larger MDE or more traffic" if design.rho > 0 else "a larger MDE or CUPED"
     if days is not None and days > LONG_RUN_DAYS:
         warnings.append(f"This needs {days:,} days at your traffic; consider {lever}.")

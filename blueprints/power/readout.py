@@ -38,7 +38,7 @@ def readout(r: PowerResult) -> str:
         )
     if r.days is not None and r.daily_traffic is not None:
         unit = "day" if r.days == 1 else "days"
-        text += f" At {r.daily_traffic:,.0f} eligible users a day that is {r.days:,} {unit}."
+        text += f" At {r.daily_traffic:,.6g} eligible users a day that is {r.days:,} {unit}."
     if r.bonferroni and r.arms > 1:
         text += f" Each of the {r.arms} comparisons is tested at alpha {r.alpha_per_test:.4g} (Bonferroni)."
     if r.rho:

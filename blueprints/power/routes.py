@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, render_template
 
-from blueprints._api import Fields, bad_request, json_body, respond, stats_errors
+from blueprints._api import ApiError, Fields, json_body, respond, stats_errors, unprocessable
 from blueprints.power import bp
 from blueprints.power.figures import power_figures
 from blueprints.power.readout import readout
@@ -37,11 +37,23 @@ def solve(f: Fields) -> PowerResult:
     }
     left_out = [k for k in UNKNOWNS if common[k] is None]
     if len(left_out) != 1:
-        detail = (
-            "Leave out exactly one of n_per_group, power and mde: it is the one solved for "
-            f"(left out: {', '.join(left_out) or 'none'})."
+        if left_out:
+            detail = (
+                f"{' and '.join(left_out)} are both empty: give a number for all but the one "
+                "you solve for."
+            )
+        else:
+            detail = "n_per_group, power and mde are all given: leave out the one to solve for."
+        errors = [{"field": k, "detail": f"{k} is empty: give a number."} for k in left_out]
+        raise ApiError(400, detail, errors or [{"field": "n_per_group", "detail": detail}])
+    if (
+        metric == "mean"
+        and f.choice("mde_type", ("absolute", "relative"), "absolute") != "absolute"
+    ):
+        unprocessable(
+            "mde_type",
+            "mde_type relative applies to conversion rates only; give a mean metric's mde as an absolute difference.",
         )
-        bad_request(left_out[0] if left_out else "n_per_group", detail)
     with stats_errors():
         if metric == "proportion":
             return solve_power_proportions(

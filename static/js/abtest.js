@@ -1,4 +1,4 @@
-import { bindCsvInput, bindPage, fmt, plot, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindCsvInput, bindPage, fmt, nextName, plot, plotAll, renderKpis, renderTable } from "./app.js";
 
 const form = document.getElementById("params");
 const variantsBody = form.querySelector("[data-variants] tbody");
@@ -77,7 +77,8 @@ function buildVariants() {
 
 form.querySelector("[data-add-variant]").addEventListener("click", () => {
   const n = variantsBody.rows.length;
-  addVariantRow({ name: String.fromCharCode(65 + (n % 26)), users: 1000, conversions: 100, mean: 10, sd: 5 }, n);
+  const taken = [...variantsBody.querySelectorAll('input[data-key="name"]')].map((i) => i.value.trim());
+  addVariantRow({ name: nextName(taken), users: 1000, conversions: 100, mean: 10, sd: 5 }, n);
   page?.run();
 });
 

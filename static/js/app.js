@@ -10,6 +10,17 @@ export function debounce(fn, ms = 400) {
   };
 }
 
+/** The first of A, B, …, Z, A2, B2, … that is not taken: a name for a new variant row. */
+export function nextName(taken) {
+  const used = new Set(taken);
+  for (let round = 1; ; round++) {
+    for (let i = 0; i < 26; i++) {
+      const name = String.fromCharCode(65 + i) + (round > 1 ? round : "");
+      if (!used.has(name)) return name;
+    }
+  }
+}
+
 const fmtCache = new Map();
 /** Format a number for people: fmt(1234.5, 1) -> "1,234.5"; null -> "–". */
 export function fmt(value, digits = 4, style = "decimal") {
@@ -235,13 +246,17 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
     }
     clearFieldErrors(form);
     saveToURL(form, urlPrefix);
+    const results = readout?.closest(".results");
+    results?.classList.toggle("stale", !response.ok);
     if (!response.ok) {
-      setStatus(false, `Fix the highlighted input (${response.status}).`);
-      const errors = data.errors?.length ? data.errors : [{ field: null, detail: data.detail }];
-      for (const e of errors) {
-        const el = (fieldFor && fieldFor(e.field)) || fieldElement(form, e.field);
-        toast(e.detail || data.detail || data.title, el);
-      }
+      setStatus(false, `Fix the highlighted input (${response.status}); the results shown are from your last valid input.`);
+      const errors = (data.errors?.length ? data.errors : [{ field: null, detail: data.detail }])
+        .map((e) => ({ text: e.detail || data.detail || data.title, el: (fieldFor && fieldFor(e.field)) || fieldElement(form, e.field) }));
+      // Errors on fields the page hides (the power calculator's unknown) are left out when a
+      // visible field is at fault too; otherwise they become a corner toast.
+      const shown = errors.filter((e) => e.el && !e.el.closest("[hidden]"));
+      if (shown.length) shown.forEach((e) => toast(e.text, e.el));
+      else errors.forEach((e) => toast(e.text));
       return;
     }
     const ms = Math.round(performance.now() - started);

@@ -1,4 +1,4 @@
-import { bindCsvInput, bindPage, fmt, formPayload, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindCsvInput, bindPage, fmt, formPayload, nextName, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
 const rowsBox = form.querySelector("[data-variants]");
@@ -102,9 +102,8 @@ function buildRows(values) {
 
 function addVariant() {
   const rows = readRows();
-  const letter = String.fromCharCode(65 + rows.length % 26);
   const last = rows[rows.length - 1] || {};
-  rows.push({ ...last, name: rows.some((r) => r.name === letter) ? `${letter}${rows.length}` : letter });
+  rows.push({ ...last, name: nextName(rows.map((r) => r.name)) });
   buildRows(rows);
   page?.run();
 }

@@ -1,6 +1,6 @@
 // The Experiments admin page: token (sessionStorage only), list with summary, create form,
 // detail view with launch / stop / analyze, and the analysis (charts, table, CSV).
-import { clearFieldErrors, fmt, plotAll, renderKpis, renderTable, toast, toCSV } from "./app.js";
+import { clearFieldErrors, fmt, nextName, plotAll, renderKpis, renderTable, toast, toCSV } from "./app.js";
 
 const TOKEN_KEY = "abacus.adminToken";
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -149,8 +149,8 @@ function renumberVariants() {
 }
 
 $("#add-variant").addEventListener("click", () => {
-  const n = $("#variant-rows").children.length;
-  variantRow(String.fromCharCode(65 + n), "0.5");
+  const taken = [...$("#variant-rows").querySelectorAll('[data-role="name"]')].map((i) => i.value.trim());
+  variantRow(nextName(taken), "0.5");
 });
 $("#variant-rows").addEventListener("click", (e) => {
   if (e.target.dataset.role !== "remove") return;

@@ -13,6 +13,13 @@ function sync() {
   for (const name of ["n_per_group", "power", "mde"]) show(name, name !== unknown);
 }
 
+const SOLVED = { n_per_group: "Sample size", power: "Power", mde: "Minimum detectable effect" };
+const METHODS = {
+  fleiss: "Fleiss (pooled under H0, unpooled under H1)",
+  "fleiss-cc": "Fleiss with continuity correction",
+  "t-test": "Two-sample t-test (noncentral t)",
+};
+
 function render(data) {
   const r = data.result;
   const effect = r.baseline === null ? fmt(r.mde, 4) : `${fmt(r.mde * 100, 2)} pts`;
@@ -25,7 +32,7 @@ function render(data) {
   ]);
   plotAll(data.figures);
   const rows = [
-    ["Solved for", r.solved_for], ["Method", r.method], ["Users per group (control)", r.n_per_group],
+    ["Solved for", SOLVED[r.solved_for]], ["Method", METHODS[r.method]], ["Users per group (control)", r.n_per_group],
     ["Users per treatment arm", r.n_treatment], ["Users in total", r.n_total],
     ["Exact n per group", r.n_exact], ["Target power", r.power], ["Achieved power", r.achieved_power],
     ["MDE (absolute)", r.mde], ["MDE (relative)", r.mde_relative], ["Alpha", r.alpha],

@@ -142,16 +142,29 @@ function numberLooks() {
   });
 }
 
+// The looks table travels in the URL as JSON in one hidden field, so a shared link reloads it.
+const looksState = Object.assign(document.createElement("input"), { type: "hidden", name: "looks_json" });
+looksState.dataset.ui = "1";
+monForm.append(looksState);
+
 function monitorPayload(form) {
   const body = formPayload(form);
-  body.looks = [...looksBody.rows].map((tr) => {
+  const cells = [...looksBody.rows].map((tr) => [...tr.querySelectorAll("input")].map((input) => input.value.trim()));
+  looksState.value = JSON.stringify(cells);
+  body.looks = cells.map((row) => {
     const look = { users: [null, null], conversions: [null, null] };
-    tr.querySelectorAll("input").forEach((input) => {
-      look[input.dataset.key][Number(input.dataset.arm)] = input.value.trim() === "" ? null : Number(input.value);
-    });
+    COLUMNS.forEach(([key, arm], j) => { look[key][arm] = row[j] === "" ? null : Number(row[j]); });
     return look;
   });
   return body;
+}
+
+function savedLooks() {
+  try {
+    const rows = JSON.parse(new URLSearchParams(location.search).get("mon.looks_json"));
+    if (Array.isArray(rows) && rows.length && rows.every((r) => Array.isArray(r) && r.length === 4)) return rows;
+  } catch { /* no or malformed state: the defaults */ }
+  return DEFAULT_LOOKS;
 }
 
 // "looks[1].users[0]" -> that cell; "looks[1].users" -> the row's first users cell.
@@ -162,7 +175,7 @@ function lookField(name) {
   return row?.querySelector(`input[data-key="${match[2]}"][data-arm="${match[3] || 0}"]`) || null;
 }
 
-DEFAULT_LOOKS.forEach((values) => addLook(values.map(String)));
+savedLooks().forEach((values) => addLook(values.map(String)));
 monForm.querySelector("[data-add-look]").addEventListener("click", () => {
   addLook();
   looksBody.rows[looksBody.rows.length - 1].querySelector("input").focus();

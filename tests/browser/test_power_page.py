@@ -26,8 +26,17 @@ def test_power_page_updates_live_and_reports_bad_input(page: Page, live_server: 
     expect(toast).to_contain_text("baseline")
     expect(page.locator("#f-baseline")).to_have_attribute("aria-invalid", "true")
 
+    results = page.locator("section.results")
+    expect(results).to_have_class(re.compile(r"\bstale\b"))  # the old answer is dimmed
+
     page.fill("#f-baseline", "0.1")
     expect(toast).to_have_count(0)
+    expect(results).not_to_have_class(re.compile(r"\bstale\b"))
+
+    page.fill("#f-mde", "")  # an empty visible field is named, not the hidden unknown
+    expect(page.locator('[data-field="mde"] .toast')).to_contain_text("mde is empty")
+    page.fill("#f-mde", "0.03")
+    expect(readout).to_contain_text("1,774")
 
     page.select_option("#f-solve_for", "power")
     expect(page.locator('[data-field="power"]')).to_be_hidden()

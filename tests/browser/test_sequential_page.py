@@ -49,6 +49,9 @@ def test_monitoring_decision_from_entered_looks(page: Page, live_server: str) ->
         row.locator("input").nth(i).fill(value)
     expect(readout).to_contain_text("Stop for efficacy: at look 3")
     expect(page.locator("#fig-monitor .main-svg").first).to_be_visible()
+    page.goto(page.url)  # a shared link reloads the entered looks and reaches the same decision
+    expect(monitor.locator("[data-looks] tr")).to_have_count(3)
+    expect(readout).to_contain_text("Stop for efficacy: at look 3")
     row.locator("input").nth(3).fill("9000")  # more conversions than users
     expect(monitor.locator(".toast").first).to_contain_text("looks[2].conversions[1]")
 

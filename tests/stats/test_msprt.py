@@ -258,6 +258,8 @@ def test_sequential_test_fixes_tau_at_the_first_informative_update():
                        planned_n=100), "tau"),
         (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1), tau=-1),
          "tau"),
+        (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1), tau=1e308),
+         "tau"),
         (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1),
                        planned_n=1), "planned_n"),
         (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1), tau=1,

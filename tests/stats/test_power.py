@@ -575,3 +575,9 @@ def test_invalid_input_names_the_field(call, field, quoted):
     assert message.split()[0] == field
     if quoted is not None:
         assert quoted in message
+
+
+def test_a_run_lasts_at_least_one_day():
+    # 7,682 users at 1e20 a day is a fraction of a day: still one day, never zero.
+    r = solve_power_proportions(0.10, mde=0.02, power=0.8, daily_traffic=1e20)
+    assert r.days == 1

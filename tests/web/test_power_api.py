@@ -90,6 +90,7 @@ def test_mean_metric_matches_statsmodels(client: FlaskClient) -> None:
         ({"ratio": 0}, "ratio"),
         ({"alternative": "sideways"}, "alternative"),
         ({"metric": "median"}, "metric"),
+        ({"metric": "mean", "sd": 10, "mde_type": "relative"}, "mde_type"),
     ],
 )
 def test_meaningless_values_are_422(
