@@ -63,11 +63,17 @@ def non_negative(name: str, value: float) -> float:
     return x
 
 
+MAX_COUNT = 10**15
+"""Counts above this lose integer precision as floats (2**53 ≈ 9e15) and mean nothing here."""
+
+
 def count(name: str, value: float, minimum: int = 0) -> int:
-    """A whole number >= ``minimum`` (users, conversions, looks)."""
+    """A whole number from ``minimum`` to MAX_COUNT (users, conversions, looks)."""
     x = finite(name, value)
     if x != int(x) or x < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if x > MAX_COUNT:
+        raise ValueError(f"{name} must be at most {MAX_COUNT:.0e}, got {value!r}")
     return int(x)
 
 

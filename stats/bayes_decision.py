@@ -61,6 +61,22 @@ def _prob_greater_quad(a1: float, b1: float, a2: float, b2: float) -> float:
     return float(value)
 
 
+NORMAL_LIMIT = 1e7
+"""Above this many pseudo-observations a Beta is normal to within its own rounding; adaptive
+quadrature of such a needle-thin density fails (scipy IntegrationWarning), so the normal
+approximation P(X > Y) = Φ((μx − μy) / √(vx + vy)) is used instead (central limit theorem;
+the Beta's skewness falls as 1/√(α + β))."""
+
+
+def _prob_greater_normal(a1: float, b1: float, a2: float, b2: float) -> float:
+    def moments(a: float, b: float) -> tuple[float, float]:
+        n = a + b
+        return a / n, a * b / (n * n * (n + 1.0))
+
+    (mx, vx), (my, vy) = moments(a1, b1), moments(a2, b2)
+    return float(special.ndtr((mx - my) / math.sqrt(vx + vy)))
+
+
 def prob_beta_greater(alpha_x: float, beta_x: float, alpha_y: float, beta_y: float) -> float:
     """P(X > Y) for independent X ~ Beta(alpha_x, beta_x) and Y ~ Beta(alpha_y, beta_y).
 
@@ -76,6 +92,8 @@ def prob_beta_greater(alpha_x: float, beta_x: float, alpha_y: float, beta_y: flo
         (beta_x, lambda: 1.0 - _miller_sum(beta_x, alpha_x, beta_y, alpha_y)),
     ]
     usable = [(n, f) for n, f in candidates if float(n).is_integer() and n <= MAX_SUM_TERMS]
+    if not usable and min(alpha_x + beta_x, alpha_y + beta_y) > NORMAL_LIMIT:
+        return _prob_greater_normal(alpha_x, beta_x, alpha_y, beta_y)
     if not usable:
         return _prob_greater_quad(alpha_x, beta_x, alpha_y, beta_y)
     _, shortest = min(usable, key=lambda c: c[0])

@@ -195,3 +195,16 @@ def test_decide_follows_the_threshold_of_caring():
     assert decide(names, s, "A", 0.0).decision == "keep-collecting"
     keep = decide(names, s, "B", 0.001)
     assert (keep.decision, keep.best) == ("keep-control", "B")
+
+
+def test_huge_counts_use_the_normal_limit_and_keep_the_direction():
+    # B has one more conversion out of 1e12 users: P(B > A) is just above one half.
+    # (The Miller sum would need 1e11 terms and quadrature of such a thin density fails.)
+    p = prob_beta_greater(1e11 + 2.5, 9e11 + 0.5, 1e11 + 1.5, 9e11 + 1.5)
+    assert 0.5 < p < 0.5001
+    # Just above the switch the normal limit agrees with quadrature (Jeffreys-prior halves
+    # keep the parameters non-integer, so the sum is not used).
+    a = (1_500_000.5, 9_000_000.5, 1_498_000.5, 9_002_000.5)
+    from stats.bayes_decision import _prob_greater_normal, _prob_greater_quad
+
+    assert _prob_greater_normal(*a) == pytest.approx(_prob_greater_quad(*a), abs=2e-4)

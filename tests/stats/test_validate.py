@@ -24,6 +24,7 @@ from stats import _validate as v
         (lambda: v.non_negative("threshold", -1), "threshold must be >= 0"),
         (lambda: v.count("users", 2.5), "users must be a whole number >= 0"),
         (lambda: v.count("looks", 0, minimum=1), "looks must be a whole number >= 1"),
+        (lambda: v.count("users", 1e300), "users must be at most 1e+15"),
         (
             lambda: v.alternative("sideways"),
             "alternative must be one of two-sided, larger, smaller",
