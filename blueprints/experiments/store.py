@@ -645,7 +645,8 @@ def _check_exposures(
     events: Sequence[tuple[str, str, int, str, str]],
     variants: Sequence[Variant],
 ) -> None:
-    """Raise unless every unit keeps one variant and every conversion follows an exposure."""
+    """Raise unless every unit keeps one variant (the one assign gave it, or else its first
+    exposure's) and every conversion follows an exposure."""
     units = sorted({unit for _, unit, _, _, _ in events})
     first: dict[str, tuple[int, str]] = {
         unit: (variant, ts)
@@ -655,7 +656,20 @@ def _check_exposures(
             (experiment_id, EXPOSURE, json.dumps(units)),
         )
     }
+    assigned: dict[str, int] = dict(
+        conn.execute(
+            "SELECT unit, variant FROM assignments WHERE experiment_id = ?"
+            " AND unit IN (SELECT value FROM json_each(?))",
+            (experiment_id, json.dumps(units)),
+        ).fetchall()
+    )
     for i, (_, unit, variant, name, ts) in enumerate(events):
+        if unit in assigned and assigned[unit] != variant:
+            raise StoreError(
+                f"events[{i}].variant",
+                f"must be {variants[assigned[unit]].name!r}, the variant assign gave unit "
+                f"{unit!r}, got {variants[variant].name!r}",
+            )
         seen = first.get(unit)
         if seen is None and name != EXPOSURE:
             raise StoreError(

@@ -659,3 +659,15 @@ def test_sigkill_mid_ingestion_loses_no_acknowledged_batch(
         assert total == 200 * len(stored)
         assert len(stored) <= last + 2
         assert reopened.ingest(running, [event("after", "after")]).accepted == 1
+
+
+def test_an_exposure_must_match_the_assigned_variant(store: Store) -> None:
+    exp = store.create_experiment(
+        spec(variants=[{"name": "control", "weight": 0}, {"name": "B", "weight": 1}])
+    )
+    store.launch(exp.id)
+    assert store.assign(exp.id, "u1") == "B"
+    with pytest.raises(StoreError, match=r"must be 'B', the variant assign gave unit 'u1'") as err:
+        store.ingest(exp.id, [event("e1", "u1", "control")])
+    assert err.value.field == "events[0].variant"
+    assert store.ingest(exp.id, [event("e1", "u1", "B")]).accepted == 1
