@@ -115,6 +115,34 @@ def _data_errors(rows: Sequence[Any] | None, names: tuple[str, str]) -> Iterator
         raise ValueError(message) from None
 
 
+def _check_declared_levels(
+    rows: list[Any], names: tuple[str, str], levels_a: list[Any] | None, levels_b: list[Any] | None
+) -> None:
+    """When the grid says which levels it has, each must exist and every cell hold data.
+
+    The rows alone cannot show a level the user typed but left empty: the ANOVA would quietly
+    run without it.
+    """
+    if levels_a is None or levels_b is None:
+        return
+    for key, declared, name in (("levels_a", levels_a, names[0]), ("levels_b", levels_b, names[1])):
+        if not 2 <= len(declared) <= MAX_LEVELS:
+            unprocessable(
+                key, f"{key} must name 2 to {MAX_LEVELS} levels of {name}, got {len(declared)}."
+            )
+    present = {(str(r.get("a")), str(r.get("b"))) for r in rows if isinstance(r, dict)}
+    empty = [
+        (a, b) for a in map(str, levels_a) for b in map(str, levels_b) if (a, b) not in present
+    ]
+    if empty:
+        a, b = empty[0]
+        unprocessable(
+            "rows",
+            f"cell {names[0]}={a}, {names[1]}={b} has no observations ({len(empty)} empty "
+            "cells in all); every combination of levels needs at least one.",
+        )
+
+
 def analyse(f: Fields) -> AnovaResult:
     """Read the request (JSON rows or a CSV) and run the two-way ANOVA."""
     options: dict[str, Any] = {
@@ -141,6 +169,7 @@ def analyse(f: Fields) -> AnovaResult:
         )
     rows = f.array("rows")
     names = (f.string("factor_a", "A"), f.string("factor_b", "B"))
+    _check_declared_levels(rows, names, f.array("levels_a", None), f.array("levels_b", None))
     with stats_errors(), _data_errors(rows, names):
         return two_way_anova(
             rows,

@@ -39,6 +39,16 @@ REQUEST = {
         "hold the same long format as CSV text."
     ),
     "properties": {
+        "levels_a": {
+            "type": "array",
+            "items": LEVEL,
+            "description": "Optional: the levels of A the grid has; every cell must then hold data.",
+        },
+        "levels_b": {
+            "type": "array",
+            "items": LEVEL,
+            "description": "Optional: as levels_a, for B.",
+        },
         "rows": {
             "type": "array",
             "maxItems": 100000,

@@ -14,13 +14,15 @@ const BATTERY = [
 
 let cellOfRow = []; // rows[i] of the last request came from this textarea
 
-function levels(text) {
+function allLevels(text) {
   const seen = [];
   for (const name of text.split(",").map((s) => s.trim())) {
     if (name && !seen.includes(name)) seen.push(name);
   }
-  return seen.slice(0, MAX_GRID);
+  return seen;
 }
+
+function levels(text) { return allLevels(text).slice(0, MAX_GRID); }
 
 function cellName(i, j) { return `y_${i}_${j}`; }
 
@@ -109,6 +111,7 @@ function payload() {
   }
   return {
     factor_a: form.factor_a.value, factor_b: form.factor_b.value, response: form.response.value,
+    levels_a: allLevels(form.levels_a.value), levels_b: allLevels(form.levels_b.value),
     ...options, rows,
   };
 }

@@ -330,3 +330,31 @@ def test_csv_with_too_many_rows_names_the_file(client: FlaskClient) -> None:
     assert response.status_code == 422
     assert response.json["errors"][0]["field"] == "file"
     assert response.json["detail"].startswith("The CSV must hold at most 100000 observations")
+
+
+@pytest.mark.parametrize(
+    ("levels_a", "field", "message"),
+    [
+        (
+            ["1", "2", "3", "4"],
+            "rows",
+            "cell material=4, temperature=15 has no observations (3 empty",
+        ),
+        (["1", "2", "3", "4", "5", "6"], "levels_a", "levels_a must name 2 to 5 levels"),
+    ],
+)
+def test_a_declared_level_without_data_is_named(
+    client: FlaskClient, levels_a: list[str], field: str, message: str
+) -> None:
+    # The grid sends the levels it shows; the battery rows only cover materials 1-3.
+    response = post(client, levels_a=levels_a, levels_b=["15", "70", "125"], **NAMES)
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == field
+    assert message in response.json["detail"]
+
+
+def test_declared_levels_that_all_have_data_change_nothing(client: FlaskClient) -> None:
+    plain = post(client, **NAMES).json["result"]["anova"]
+    declared = post(client, levels_a=["1", "2", "3"], levels_b=["15", "70", "125"], **NAMES)
+    assert declared.status_code == 200
+    assert declared.json["result"]["anova"] == plain
