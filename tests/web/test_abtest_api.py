@@ -23,6 +23,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from app import create_app
+from tests.web.problems import problem
 
 SAMPLES = Path(__file__).parents[2] / "static" / "samples"
 USERS = (SAMPLES / "abtest_users.csv").read_bytes()
@@ -75,12 +76,6 @@ def paste(client: FlaskClient, text: str, **fields: str) -> Any:
     return client.post(
         "/api/abtest", data={"csv": text, **fields}, content_type="multipart/form-data"
     )
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.json
 
 
 def test_page_renders(client: FlaskClient) -> None:

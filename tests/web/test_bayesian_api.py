@@ -12,6 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from scipy import stats
 
+from tests.web.problems import problem
+
 SAMPLE = Path(__file__).resolve().parents[2] / "static" / "samples" / "bayesian_daily.csv"
 ISSUE = {
     "metric": "proportion",
@@ -361,9 +363,7 @@ def test_unprocessable_values_name_the_field(
     client: FlaskClient, changes: dict[str, Any], field: str
 ) -> None:
     response = post(client, **changes)
-    assert response.status_code == 422, response.json
-    assert response.mimetype == "application/problem+json"
-    assert response.json["errors"][0]["field"] == field
+    problem(response, 422, field)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from scipy import stats
 
+from tests.web.problems import problem
+
 SIMULATE = {"looks": 10, "n_per_arm": 10000, "baseline": 0.1, "effect": 0.0, "alpha": 0.05,
             "simulations": 20000, "seed": 1}  # fmt: skip
 BOUNDS = {"looks": 5, "alpha": 0.05, "alternative": "two-sided", "spending": "obrien-fleming"}
@@ -118,9 +120,7 @@ def test_simulate_bad_input(
     client: FlaskClient, changes: dict[str, Any], field: str, status: int
 ) -> None:
     response = post(client, "simulate", SIMULATE, **changes)
-    assert response.status_code == status, response.json
-    assert response.mimetype == "application/problem+json"
-    assert response.json["errors"][0]["field"] == field
+    problem(response, status, field)
 
 
 # --------------------------------------------------------------------------- boundaries
