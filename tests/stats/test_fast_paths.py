@@ -1,0 +1,219 @@
+"""Issue 16: the fast paths give the same answers as the code they replaced.
+
+Each test calls a frozen copy of the OLD algorithm, kept only here (never imported from
+``stats``), so the check is independent of the new code:
+
+- the Farrington–Manning score interval by the old vectorised section search (64 sections ×
+  10 rounds), to 1e-9 absolute, over a grid of counts, levels and alternatives, including
+  zero and full conversion;
+- the whole ``compare_proportions`` result against the old statsmodels/scipy composition
+  (``proportions_ztest``, ``fisher_exact``, ``norm.ppf``, ``proportion_effectsize``);
+- SRM against ``scipy.stats.chisquare``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+
+from stats.comparisons import compare_proportions, sample_ratio_mismatch, score_interval_diff
+from stats.sufficient import MeanStats, ProportionStats
+
+# ------------------------------------------------------------------ frozen old algorithm
+
+
+def _old_score_statistic(c1, n1, c0, n0, value):  # type: ignore[no-untyped-def]
+    """Frozen copy of ``score_statistic_diff`` as of commit dc81c05."""
+    d = np.asarray(value, dtype=float)
+    c1, n1, c0, n0 = (np.asarray(x, dtype=float) for x in (c1, n1, c0, n0))
+    r1, r0, th = c1 / n1, c0 / n0, n0 / n1
+    a = 1 + th
+    b = -(1 + th + r1 + th * r0 + d * (th + 2))
+    c = d * d + d * (2 * r1 + th + 1) + r1 + th * r0
+    e = -r1 * d * (1 + d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = b**3 / (27 * a**3) - b * c / (6 * a**2) + e / (2 * a)
+        u = np.sign(v) * np.sqrt(np.maximum(b * b / (9 * a * a) - c / (3 * a), 0.0))
+        w = (np.pi + np.arccos(np.clip(v / u**3, -1.0, 1.0))) / 3
+        pooled = (c1 + c0) / (n1 + n0)
+        p1 = np.where(d == 0, pooled, 2 * u * np.cos(w) - b / (3 * a))
+        p1 = np.clip(np.where(np.isfinite(p1), p1, pooled), 0.0, 1.0)
+        p0 = np.clip(p1 - d, 0.0, 1.0)
+        var = p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0
+        diff = r1 - r0 - d
+        z = diff / np.sqrt(var)
+    return np.where(diff == 0, 0.0, z)
+
+
+def _old_score_interval(c1, n1, c0, n0, alpha, alternative="two-sided"):  # type: ignore[no-untyped-def]
+    """Frozen copy of the section search of ``score_interval_diff`` as of commit dc81c05."""
+    sections, rounds = 64, 10
+    q = 1.0 - (alpha / 2 if alternative == "two-sided" else alpha)
+    crit = float(sps.norm.ppf(q))
+    c1, n1, c0, n0 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (c1, n1, c0, n0)))
+    shape = c1.shape
+    c1, n1, c0, n0 = (x.reshape(1, -1, 1) for x in (c1, n1, c0, n0))
+    est = (c1 / n1 - c0 / n0)[..., 0]
+    lo = np.concatenate([np.full_like(est, -1.0), est])
+    hi = np.concatenate([est, np.ones_like(est)])
+    target = np.array([crit, -crit]).reshape(2, 1, 1)
+    frac = np.arange(1, sections) / sections
+    for _ in range(rounds):
+        grid = lo[..., None] + (hi - lo)[..., None] * frac
+        k = (_old_score_statistic(c1, n1, c0, n0, grid) > target).sum(axis=2)
+        below = np.take_along_axis(grid, np.maximum(k - 1, 0)[..., None], axis=2)[..., 0]
+        above = np.take_along_axis(grid, np.minimum(k, sections - 2)[..., None], axis=2)[..., 0]
+        lo, hi = np.where(k > 0, below, lo), np.where(k < sections - 1, above, hi)
+    low, high = ((lo + hi) / 2).reshape(2, *shape)
+    if alternative == "larger":
+        high = np.full(shape, np.inf)
+    elif alternative == "smaller":
+        low = np.full(shape, -np.inf)
+    return low, high
+
+
+def _old_compare(c: ProportionStats, t: ProportionStats, alpha: float, alternative: str):  # type: ignore[no-untyped-def]
+    """Frozen copy of the numbers ``compare_proportions`` returned as of commit dc81c05."""
+    ct, nt, cc, nc = t.conversions, t.users, c.conversions, c.users
+    table = np.array([[ct, nt - ct], [cc, nc - cc]], dtype=float)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    if expected.min() < 5.0:
+        side = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
+        res = sps.fisher_exact([[ct, nt - ct], [cc, nc - cc]], alternative=side)
+        test, stat, p = "fisher", float(res.statistic), float(res.pvalue)
+    else:
+        z, pz = proportions_ztest([ct, cc], [nt, nc], value=0, alternative=alternative)
+        test, stat, p = "z", float(z), float(pz)
+    low, high = map(float, _old_score_interval(ct, nt, cc, nc, alpha, alternative))
+    crit = float(sps.norm.ppf(1.0 - (alpha / 2 if alternative == "two-sided" else alpha)))
+    mc, mt = c.rate, t.rate
+    if mc == 0:
+        lift = rl = rh = math.nan
+    else:
+        lift = mt / mc - 1.0
+        se = math.hypot(t.se / mc, (mt / mc) * (c.se / mc))
+        rl, rh = lift - crit * se, lift + crit * se
+        if alternative == "larger":
+            rh = math.inf
+        elif alternative == "smaller":
+            rl = -math.inf
+    h = float(proportion_effectsize(t.rate, c.rate))
+    return {
+        "test": test,
+        "statistic": stat,
+        "pvalue": p,
+        "ci_low": low,
+        "ci_high": high,
+        "relative_lift": lift,
+        "relative_ci_low": rl,
+        "relative_ci_high": rh,
+        "effect_size": h,
+        "estimate": t.rate - c.rate,
+    }
+
+
+# ------------------------------------------------------------------ the grid
+
+ALTERNATIVES = ("two-sided", "larger", "smaller")
+COUNTS = [
+    (0, 10, 0, 10),
+    (0, 40, 3, 35),
+    (3, 40, 0, 35),
+    (10, 10, 0, 10),
+    (10, 10, 10, 10),
+    (0, 1, 1, 1),
+    (1, 1, 0, 1),
+    (1, 2, 1, 3),
+    (16, 20, 513, 2642),
+    (120, 1000, 160, 1000),
+    (160, 1000, 120, 1000),
+    (300, 2500, 190, 1800),
+    (1000, 10000, 1100, 10000),
+    (5, 100000, 0, 100000),
+    (99990, 100000, 99999, 100000),
+    (500_000, 1_000_000, 500_500, 1_000_000),
+    (12, 50_000, 48_000, 50_000),
+]
+
+
+def _random_counts(k: int, seed: int) -> list[tuple[int, int, int, int]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(k):
+        n1, n0 = (int(x) for x in rng.integers(1, 20_000, 2))
+        p1, p0 = rng.uniform(0, 1, 2) ** rng.choice([1, 3])
+        out.append((int(rng.binomial(n1, p1)), n1, int(rng.binomial(n0, p0)), n0))
+    return out
+
+
+GRID = COUNTS + _random_counts(60, seed=16)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.001, 0.2, 1e-8])
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_score_interval_equals_the_old_section_search(alpha, alternative):
+    for c1, n1, c0, n0 in GRID:
+        old = _old_score_interval(c1, n1, c0, n0, alpha, alternative)
+        new = score_interval_diff(c1, n1, c0, n0, alpha, alternative)
+        for o, n in zip(old, new, strict=True):
+            assert float(n) == pytest.approx(float(o), abs=1e-9, rel=0), (c1, n1, c0, n0)
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_vectorised_score_interval_equals_the_old_section_search(alternative):
+    c1, n1, c0, n0 = (np.array(col) for col in zip(*GRID, strict=True))
+    old = _old_score_interval(c1, n1, c0, n0, 0.05, alternative)
+    new = score_interval_diff(c1, n1, c0, n0, 0.05, alternative)
+    for o, n in zip(old, new, strict=True):
+        assert n.shape == o.shape
+        np.testing.assert_allclose(n, o, rtol=0, atol=1e-9)
+
+
+def _same(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+def test_compare_proportions_equals_the_old_composition(alternative, alpha):
+    for c1, n1, c0, n0 in GRID:
+        control, treatment = ProportionStats("A", n0, c0), ProportionStats("B", n1, c1)
+        got = compare_proportions(control, treatment, alpha=alpha, alternative=alternative)
+        want = _old_compare(control, treatment, alpha, alternative)
+        assert got.test == want.pop("test")
+        for field, value in want.items():
+            assert _same(getattr(got, field), value), (field, c1, n1, c0, n0)
+
+
+def test_srm_equals_scipy_chisquare():
+    rng = np.random.default_rng(3)
+    for k in (2, 3, 5):
+        for _ in range(20):
+            users = [int(u) for u in rng.integers(1, 100_000, k)]
+            split = [float(w) for w in rng.uniform(0.1, 1, k)]
+            variants = [ProportionStats(f"V{i}", u, 0) for i, u in enumerate(users)]
+            for planned in (None, split):
+                got = sample_ratio_mismatch(variants, planned)
+                w = np.ones(k) if planned is None else np.asarray(planned)
+                res = sps.chisquare(users, sum(users) * w / w.sum())
+                assert got.statistic == pytest.approx(float(res.statistic), rel=1e-12)
+                assert got.pvalue == pytest.approx(float(res.pvalue), rel=1e-9, abs=1e-300)
+    means = [MeanStats("A", 500, 1.0, 1.0), MeanStats("B", 560, 1.0, 1.0)]
+    res = sps.chisquare([500, 560])
+    assert sample_ratio_mismatch(means).pvalue == pytest.approx(float(res.pvalue), rel=1e-12)
+
+
+def test_grid_is_not_trivial():
+    # Guards the grid itself: every alternative meets finite bounds somewhere.
+    assert len(GRID) > 70
+    assert any(c1 == n1 for c1, n1, _, _ in GRID) and any(c0 == 0 for _, _, c0, _ in GRID)
+    assert all(itertools.starmap(lambda c1, n1, c0, n0: 0 <= c1 <= n1 and 0 <= c0 <= n0, GRID))
