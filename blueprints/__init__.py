@@ -30,10 +30,13 @@ class Module:
 
 MODULES: list[Module] = []
 PACKAGES: list[ModuleType] = []
+# The experiment lifecycle: the sidebar lists modules stage by stage, as the home page does.
+STAGES = ("plan", "run", "analyze", "decide")
 
 
 def discover() -> list[ModuleType]:
-    """Import every subpackage that defines a blueprint, in sidebar order."""
+    """Import every subpackage that defines a blueprint, in sidebar order: by lifecycle stage
+    (plan, run, analyze, decide), then by ``order`` within a stage."""
     found = []
     for info in pkgutil.iter_modules(__path__):
         if not info.ispkg or info.name.startswith("_"):
@@ -44,7 +47,7 @@ def discover() -> list[ModuleType]:
     order: dict[str, Any] = {}
     for package in found:
         module = getattr(package, "MODULE", None)
-        order[package.__name__] = module.order if module else -1
+        order[package.__name__] = (STAGES.index(module.stage), module.order) if module else (-1, -1)
     return sorted(found, key=lambda p: order[p.__name__])
 
 

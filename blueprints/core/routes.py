@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
+from functools import cache
 from typing import Any
 
 import plotly
-from flask import Response, abort, render_template, send_file
+from flask import Response, abort, render_template, request, send_file
 
 from blueprints import PACKAGES
 from blueprints._api import json_response
@@ -28,13 +31,30 @@ def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
+@cache
+def plotly_js_gzip() -> tuple[bytes, str]:
+    """Plotly.js gzipped once per process (4.8 MB becomes about 1.4 MB), with its ETag."""
+    with open(PLOTLY_JS, "rb") as f:
+        data = gzip.compress(f.read(), compresslevel=9, mtime=0)
+    return data, hashlib.sha256(data).hexdigest()[:32]
+
+
 @bp.get("/vendor/plotly-<version>.min.js")
 def plotly_js(version: str) -> Response:
-    """Plotly.js from the installed ``plotly`` package: versioned URL, cached for a year."""
+    """Plotly.js from the installed ``plotly`` package: versioned URL, cached for a year, and
+    gzipped for every client that accepts it (``Vary: Accept-Encoding``)."""
     if version != PLOTLY_VERSION:
         abort(404)
-    response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=ONE_YEAR)
+    if request.accept_encodings["gzip"] > 0:
+        data, etag = plotly_js_gzip()
+        response = Response(data, mimetype="text/javascript")
+        response.headers["Content-Encoding"] = "gzip"
+        response.set_etag(etag)
+        response.make_conditional(request)
+    else:
+        response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=ONE_YEAR)
     response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    response.vary.add("Accept-Encoding")
     return response
 
 
