@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
+import reprlib
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import orjson
-from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,47 @@ _MISSING: Any = object()
 # A stats ValueError message starts with the parameter name: "alpha must be ...",
 # "variants[1].conversions must be ...". This picks that name out.
 _FIELD = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*)\s")
+# First words of messages from Python, numpy and scipy themselves ("cannot convert float NaN
+# to integer", "math range error"): not field names, so such an error names no field.
+_NOT_FIELDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "array",
+        "cannot",
+        "could",
+        "expected",
+        "input",
+        "invalid",
+        "math",
+        "object",
+        "operands",
+        "setting",
+        "zero",
+    ]
+)
+MAX_DETAIL = 1_000
+"""Longest ``detail`` (and error detail) a problem carries; longer text is cut with an ellipsis."""
+MAX_ERRORS = 20
+"""Most entries in a problem's ``errors`` list."""
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = 5
+_SHOWN.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` short enough to quote in an error (~80 characters at most):
+    a 200,000-element list is shown as its first elements and ``...``."""
+    text = _SHOWN.repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_DETAIL:
+        return value[: MAX_DETAIL - 1] + "…"
+    return value
 
 
 class ApiError(Exception):
@@ -61,9 +104,9 @@ def problem(
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
-        "instance": request.path,
-        "errors": list(errors),
+        "detail": _clip(detail),
+        "instance": _clip(request.path),
+        "errors": [{k: _clip(v) for k, v in e.items()} for e in list(errors)[:MAX_ERRORS]],
     }
     return Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
@@ -83,10 +126,15 @@ def install_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response | tuple[str, int]:
         status = error.code or 500
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-            detail = f"The request is larger than the {limit // (1024 * 1024)} MB limit; send a smaller file."
-            field = "file" if request.mimetype == "multipart/form-data" else "body"
+            detail, field = _too_large(error)
             errors = [{"field": field, "detail": detail}]
+        elif status == 404:
+            detail = f"There is no {request.path} here; the API's operations are listed at /api/openapi.json."
+            errors = [{"field": "path", "detail": detail}]
+        elif status == 405:
+            allowed = error.get_response().headers.get("Allow", "")
+            detail = f"{request.method} is not allowed on {request.path}; use {allowed or 'another method'}."
+            errors = [{"field": "method", "detail": detail}]
         else:
             detail, errors = error.description or "", []
         if wants_problem_json():
@@ -105,12 +153,38 @@ def install_error_handlers(app: Flask) -> None:
         return render_template("error.html", status=500, title="Server error", detail=detail), 500
 
 
+def _too_large(error: HTTPException) -> tuple[str, str]:
+    """What a 413 means, and the field it names: too many form parts (werkzeug's
+    ``max_form_parts``), or a body over ``MAX_CONTENT_LENGTH`` (declared or chunked)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames and frames[-1].name == "next_event":  # werkzeug's MultipartDecoder counting parts
+        parts = request.max_form_parts
+        return (
+            f"The form has more than {parts:,} parts (fields and files); send fewer fields.",
+            "body",
+        )
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit:,}-byte"
+    detail = f"The request is larger than the {size} limit; send a smaller file."
+    return detail, "file" if request.mimetype == "multipart/form-data" else "body"
+
+
+def request_data() -> bytes:
+    """The whole body; a chunked body that reaches ``MAX_CONTENT_LENGTH`` is a 413 (werkzeug
+    stops reading it at the limit and would otherwise hand over a truncated body)."""
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object, parsed strictly (no NaN/Infinity, UTF-8, an object)."""
     if not request.is_json:
         bad_request("body", "Send a JSON object with Content-Type: application/json.")
     try:
-        data = orjson.loads(request.get_data(cache=True))
+        data = orjson.loads(request_data())
     except orjson.JSONDecodeError as exc:
         bad_request("body", f"The body is not valid JSON: {exc}.")
     if not isinstance(data, dict):
@@ -153,7 +227,7 @@ class Fields:
         if value is default:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
-            bad_request(self.name(key), f"{self.name(key)} must be a number, got {value!r}.")
+            bad_request(self.name(key), f"{self.name(key)} must be a number, got {shown(value)}.")
         return float(value)
 
     def integer(self, key: str, default: Any = _MISSING) -> Any:
@@ -162,7 +236,9 @@ class Fields:
         if value is default:
             return value
         if value != int(value):
-            bad_request(self.name(key), f"{self.name(key)} must be a whole number, got {value!r}.")
+            bad_request(
+                self.name(key), f"{self.name(key)} must be a whole number, got {shown(value)}."
+            )
         return int(value)
 
     def string(self, key: str, default: Any = _MISSING) -> Any:
@@ -170,7 +246,7 @@ class Fields:
         if value is default:
             return value
         if not isinstance(value, str):
-            bad_request(self.name(key), f"{self.name(key)} must be a string, got {value!r}.")
+            bad_request(self.name(key), f"{self.name(key)} must be a string, got {shown(value)}.")
         return value
 
     def choice(self, key: str, allowed: Sequence[str], default: Any = _MISSING) -> Any:
@@ -178,20 +254,22 @@ class Fields:
         if value is not default and value not in allowed:
             unprocessable(
                 self.name(key),
-                f"{self.name(key)} must be one of {', '.join(allowed)}, got {value!r}.",
+                f"{self.name(key)} must be one of {', '.join(allowed)}, got {shown(value)}.",
             )
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, bool):
-            bad_request(self.name(key), f"{self.name(key)} must be true or false, got {value!r}.")
+            bad_request(
+                self.name(key), f"{self.name(key)} must be true or false, got {shown(value)}."
+            )
         return value
 
     def array(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, list):
-            bad_request(self.name(key), f"{self.name(key)} must be a list, got {value!r}.")
+            bad_request(self.name(key), f"{self.name(key)} must be a list, got {shown(value)}.")
         return value
 
     def objects(self, key: str, default: Any = _MISSING) -> Any:
@@ -210,7 +288,7 @@ class Fields:
             if isinstance(item, bool) or not isinstance(item, int | float):
                 bad_request(
                     f"{self.name(key)}[{i}]",
-                    f"{self.name(key)}[{i}] must be a number, got {item!r}.",
+                    f"{self.name(key)}[{i}] must be a number, got {shown(item)}.",
                 )
         return [float(x) for x in items]
 
@@ -223,6 +301,8 @@ def stats_errors(prefix: str = "") -> Iterator[None]:
     except ValueError as exc:
         message = str(exc)
         match = _FIELD.match(message)
+        if match and match.group(1).lower() in _NOT_FIELDS:
+            match = None
         field = f"{prefix}{match.group(1)}" if match else None
         detail = message if message.endswith(".") else message + "."
         unprocessable(field, detail[0].upper() + detail[1:] if field is None else detail)

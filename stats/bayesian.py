@@ -170,6 +170,10 @@ def _prior(metric: str, prior: Mapping[str, float] | None) -> dict[str, float]:
             )
         check = _validate.non_negative if key == "rate" else _validate.positive
         values[key] = check(f"prior.{key}", value)
+        if values[key] > _validate.MAX_COUNT:  # pseudo-counts beyond any data overflow Beta/Gamma
+            raise ValueError(
+                f"prior.{key} must be at most {_validate.MAX_COUNT:.0e}, got {value!r}"
+            )
     return values
 
 

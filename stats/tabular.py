@@ -39,12 +39,18 @@ Layout = Literal["users", "variants"]
 DELIMITERS = (",", ";", "\t", "|")
 MAX_VARIANTS = 50
 """A column with more distinct values than this is not a variant column."""
+MAX_COLUMNS = 200
+"""A CSV with more columns than this is refused (no A/B table needs them; each costs work)."""
 MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None")
 """Cell contents read as blank (left out and counted)."""
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 50
+_MAX_LINE_BYTES = 8 * 1024 * 1024
+_LINE_BREAK = re.compile(rb"\r\n?|\n")
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+_MAX_CONTROL_SHARE = 0.01
 _INFER_ROWS = 50_000
 _ROWS_LISTED = 5
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -139,6 +145,13 @@ def _not_binary(raw: bytes) -> bytes:
         )
     if b"\x00" in raw:
         raise CSVError("file is not a text CSV: it contains binary data (NUL bytes)")
+    sample = raw[:_SNIFF_BYTES]
+    control = len(sample) - len(sample.translate(None, _CONTROL))
+    if control > 2 and control > _MAX_CONTROL_SHARE * len(sample):
+        raise CSVError(
+            f"file is not a text CSV: {control:,} of its first {len(sample):,} bytes are "
+            "control characters (binary data)"
+        )
     return raw
 
 
@@ -195,18 +208,41 @@ def _column_names(header: list[str]) -> list[str]:
 
 def _ragged_row(text: str, delimiter: str, width: int, skip: int) -> tuple[int, int] | None:
     """The first data row (1-based) whose field count differs from ``width``, and its count."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     row = 0
-    for fields in reader:
-        if not fields or (not "".join(fields).strip() and len(fields) == 1):
-            continue
-        if skip:
-            skip -= 1
-            continue
-        row += 1
-        if len(fields) != width:
-            return row, len(fields)
+    try:
+        for fields in reader:
+            if not fields or (not "".join(fields).strip() and len(fields) == 1):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            row += 1
+            if len(fields) != width:
+                return row, len(fields)
+    except csv.Error:  # a field over csv.field_size_limit, a stray quote: no row to name
+        return None
     return None
+
+
+def _sniff_end(raw: bytes) -> int:
+    """Where the sample for sniffing ends: the last line break in the first 64 KB, or after
+    the first data row when the header alone is longer (a very wide file)."""
+    head = raw[:_SNIFF_BYTES]
+    if len(raw) <= _SNIFF_BYTES:
+        return len(raw)
+    last = max(head.rfind(b"\n"), head.rfind(b"\r"))
+    breaks = 0
+    for match in _LINE_BREAK.finditer(raw, 0, _MAX_LINE_BYTES):
+        breaks += 1
+        if breaks == 2:
+            return max(last + 1, match.start())
+    if last > 0 and breaks:
+        return last + 1
+    raise CSVError(
+        f"the first lines of the file are longer than {_MAX_LINE_BYTES // (1024 * 1024)} MB; "
+        "is it a CSV?"
+    )
 
 
 def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
@@ -222,12 +258,15 @@ def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
     raw = raw.lstrip(b"\r\n")
     if not raw.strip():
         raise CSVError("file is empty")
-    head = raw[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
-    if len(raw) > _SNIFF_BYTES and "\n" in head:
-        head = head[: head.rindex("\n")]
+    head = raw[: _sniff_end(raw)].decode("utf-8", errors="ignore")
     lines = _sample_rows(head)
     delimiter = detect_delimiter(lines)
-    rows = list(csv.reader(lines, delimiter=delimiter))
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error as exc:
+        raise CSVError(f"file could not be parsed as CSV: {exc}") from None
+    if len(rows[0]) > MAX_COLUMNS:
+        raise CSVError(f"file has {len(rows[0]):,} columns; at most {MAX_COLUMNS:,} are supported")
     has_header = _has_header(rows)
     if has_header and len(rows) == 1:
         raise CSVError("file has only a header row and no data rows")
@@ -254,7 +293,9 @@ def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
                 " or an unquoted value containing one",
                 row=row,
             ) from None
-        raise CSVError(f"file could not be parsed as CSV: {exc}") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = reason if len(reason) <= 200 else reason[:200] + "…"
+        raise CSVError(f"file could not be parsed as CSV: {reason}") from None
     if frame.empty:
         raise CSVError("file has only a header row and no data rows")
     if max_rows is not None and len(frame) > max_rows:
