@@ -1,4 +1,4 @@
-import { bindCsvInput, bindPage, fmt, nextName, plot, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindCsvInput, bindPage, fmt, fmtP, nextName, plot, plotAll, renderKpis, renderTable } from "./app.js";
 
 const form = document.getElementById("params");
 const variantsBody = form.querySelector("[data-variants] tbody");
@@ -78,8 +78,9 @@ function buildVariants() {
 form.querySelector("[data-add-variant]").addEventListener("click", () => {
   const n = variantsBody.rows.length;
   const taken = [...variantsBody.querySelectorAll('input[data-key="name"]')].map((i) => i.value.trim());
-  addVariantRow({ name: nextName(taken), users: 1000, conversions: 100, mean: 10, sd: 5 }, n);
+  addVariantRow({ name: nextName(taken) }, n); // starts empty: no invented users
   page?.run();
+  variantsBody.rows[n].querySelector('input[data-key="users"]').focus();
 });
 
 // ---------------------------------------------------------------- guardrails (CSV columns)
@@ -306,21 +307,23 @@ function primaryTable(r) {
   });
   const value = proportion ? (v) => fmt(v, 2, "percent") : (v) => fmt(v, 4);
   const diff = proportion ? (v) => (v === null ? "–" : `${signed(v * 100, 2)} pts`) : (v) => signed(v, 4);
+  // The columns that decide (difference, its interval, p) come first, so they are in view
+  // without scrolling; the counts and per-arm rates follow.
   const cols = [
     { key: "variant", label: "Variant", format: (v) => v },
+    { key: "diff", label: "Difference", format: diff },
+    { key: "ci_low", label: "Diff. CI low", format: diff },
+    { key: "ci_high", label: "Diff. CI high", format: diff },
+    { key: "pvalue_adjusted", label: "Adjusted p (Holm)", format: fmtP },
+    { key: "pvalue", label: "p-value", format: fmtP },
+    { key: "lift", label: "Relative lift", format: (v) => signed(v, 1, "percent") },
+    { key: "lift_low", label: "Lift CI low", format: (v) => signed(v, 1, "percent") },
+    { key: "lift_high", label: "Lift CI high", format: (v) => signed(v, 1, "percent") },
     { key: "users", label: "Users", format: (v) => fmt(v, 0) },
     proportion ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) } : { key: "sd", label: "SD", format: (v) => fmt(v, 4) },
     { key: "estimate", label: proportion ? "Rate" : "Mean", format: value },
     { key: "est_low", label: "Low", format: value },
     { key: "est_high", label: "High", format: value },
-    { key: "diff", label: "Difference", format: diff },
-    { key: "ci_low", label: "Diff. CI low", format: diff },
-    { key: "ci_high", label: "Diff. CI high", format: diff },
-    { key: "lift", label: "Relative lift", format: (v) => signed(v, 1, "percent") },
-    { key: "lift_low", label: "Lift CI low", format: (v) => signed(v, 1, "percent") },
-    { key: "lift_high", label: "Lift CI high", format: (v) => signed(v, 1, "percent") },
-    { key: "pvalue", label: "p-value", format: (v) => fmt(v, 4) },
-    { key: "pvalue_adjusted", label: "Adjusted p (Holm)", format: (v) => fmt(v, 4) },
     { key: "effect_size", label: proportion ? "Cohen's h" : "Cohen's d", format: (v) => fmt(v, 3) },
     { key: "test", label: "Test", format: (v) => v },
   ];
@@ -353,8 +356,8 @@ function guardrailTables(r) {
         { key: "ci_high", label: "CI high", format: (v) => signed(v, 4) },
         { key: "tolerance", label: "Tolerance", format: (v) => fmt(v, 4) },
         { key: "direction", label: "Better is", format: (v) => v },
-        { key: "pvalue", label: "p (within tolerance)", format: (v) => fmt(v, 4) },
-        { key: "pvalue_worse", label: "p (worse)", format: (v) => fmt(v, 4) },
+        { key: "pvalue", label: "p (within tolerance)", format: fmtP },
+        { key: "pvalue_worse", label: "p (worse)", format: fmtP },
       ],
       rows,
       filename: `abacus-abtest-guardrail-${metric}.csv`,
@@ -374,8 +377,8 @@ function render(data) {
   renderKpis(document.querySelector("[data-kpis]"), [
     { label: "verdict", value: VERDICTS[r.verdict] },
     { label: `lift of ${best?.variant ?? "–"}`, value: signed(best?.relative_lift ?? null, 1, "percent") },
-    { label: "adjusted p-value", value: fmt(best?.pvalue_adjusted ?? null, 4) },
-    { label: "SRM p-value", value: `${fmt(r.srm.pvalue, 3)}${r.srm.flagged ? " ⚠" : ""}` },
+    { label: "adjusted p-value", value: fmtP(best?.pvalue_adjusted ?? null) },
+    { label: "SRM p-value", value: `${fmtP(r.srm.pvalue)}${r.srm.flagged ? " ⚠" : ""}` },
     { label: "users", value: fmt(r.variants.reduce((s, v) => s + v.n, 0), 0) },
   ]);
   const dist = document.querySelector("[data-distribution]");
@@ -387,4 +390,12 @@ function render(data) {
   guardrailTables(r);
 }
 
-page = bindPage({ form, sync, render, payload, fieldFor });
+/** A typed row not yet filled in (a new variant) is incomplete, not an error: no request yet. */
+function incomplete() {
+  if (csvMode()) return null;
+  const keys = meanMetric() ? ["users", "mean", "sd"] : ["users", "conversions"];
+  const empty = readVariants().some((v) => keys.some((k) => v[k] === null));
+  return empty ? `Fill in the ${keys.join(", ")} of every variant to see the results.` : null;
+}
+
+page = bindPage({ form, sync, render, payload, fieldFor, incomplete });

@@ -21,6 +21,38 @@ export function nextName(taken) {
   }
 }
 
+/**
+ * Numbers typed in one box, as {values} (a token that is not a number stays text, for the API
+ * to name) or {error}. Commas are separators ("130, 155" or "130,155,74") unless values are
+ * separated by semicolons or whitespace, where a comma between digits is a decimal comma
+ * ("2,7; 3,0" and "2,7 3,0" are 2.7 and 3). What could be read both ways ("2,7" alone, or
+ * "2,7, 3,0") is refused with a message, never split silently.
+ */
+export function parseNumbers(text) {
+  const t = text.trim();
+  if (!t) return { values: [] };
+  const number = (tok) => { const x = Number(tok); return Number.isFinite(x) ? x : tok; };
+  const decimal = (tok) => tok.replace(/^([+-]?\d*),(\d+)$/, "$1.$2");
+  if (t.includes(";")) {
+    const tokens = t.split(/[;\s]+/).filter(Boolean);
+    const bad = tokens.find((tok) => tok.includes(",") && !/^[+-]?\d*,\d+$/.test(tok));
+    if (bad) return { error: `"${bad}": with values separated by semicolons a comma can only be a decimal comma (2,7 = 2.7).` };
+    return { values: tokens.map((tok) => number(decimal(tok))) };
+  }
+  const chunks = t.split(/\s+/);
+  const commas = (c) => (c.match(/,/g) || []).length;
+  if (!chunks.some((c) => /\d,\d/.test(c))) return { values: t.split(/[\s,]+/).filter(Boolean).map(number) };
+  if (chunks.length > 1 && chunks.every((c) => commas(c) === 0 || /^[+-]?\d*,\d+$/.test(c))) {
+    return { values: chunks.map((c) => number(decimal(c))) };
+  }
+  if (chunks.length === 1 && commas(t) >= 2) return { values: t.split(",").filter(Boolean).map(number) };
+  if (chunks.length === 1) {
+    const [a, b] = t.split(",");
+    return { error: `Is "${t}" one number (${a}.${b}) or two (${a} and ${b})? Write ${a}.${b} for a decimal, or "${a}, ${b}" for two values.` };
+  }
+  return { error: `"${t.length > 40 ? `${t.slice(0, 40)}…` : t}" mixes decimal commas with commas between values: separate values with ";" or spaces when they have decimal commas (2,7; 3,0), or use decimal points.` };
+}
+
 const fmtCache = new Map();
 /** Format a number for people: fmt(1234.5, 1) -> "1,234.5"; null -> "–". */
 export function fmt(value, digits = 4, style = "decimal") {
@@ -33,6 +65,17 @@ export function fmt(value, digits = 4, style = "decimal") {
     }));
   }
   return fmtCache.get(key).format(value);
+}
+
+/**
+ * A p-value for people: never exactly 0 or 1 (they are never 0 or 1, only rounded to it):
+ * fmtP(3e-7) -> "< 0.0001", fmtP(1) -> "> 0.9999", fmtP(0.0123) -> "0.0123".
+ */
+export function fmtP(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  if (value < 0.0001) return "< 0.0001";
+  if (value > 0.9999) return "> 0.9999";
+  return fmt(value, 4);
 }
 
 /** A toast; with a field element it is placed right under that field and marks it invalid. */
@@ -57,11 +100,21 @@ export function clearFieldErrors(root) {
   root.querySelectorAll("[aria-invalid]").forEach((f) => f.removeAttribute("aria-invalid"));
 }
 
+// On a touch screen a tap is a hover, and Plotly's mode bar (top right) would cover the title.
+const TOUCH = window.matchMedia("(hover: none), (pointer: coarse)").matches || navigator.maxTouchPoints > 0;
+const MODEBAR = 30; // px the mode bar takes at the top of a figure
+
 /** Draw or update a Plotly figure in the element with this id (or element). */
 export function plot(target, figure) {
   const el = typeof target === "string" ? document.getElementById(target) : target;
   if (!el || !figure) return;
   const layout = { ...figure.layout, autosize: true };
+  if (TOUCH && layout.title?.text) {
+    // The title goes under the mode bar's strip rather than beside it.
+    const margin = { t: 48, ...layout.margin };
+    layout.margin = { ...margin, t: margin.t + MODEBAR };
+    layout.title = { ...layout.title, y: 1, yref: "container", yanchor: "top", pad: { ...layout.title.pad, t: MODEBAR + 4 } };
+  }
   window.Plotly.react(el, figure.data, layout, { responsive: true, displaylogo: false });
 }
 
@@ -70,8 +123,23 @@ export function plotAll(figures) {
   for (const [name, figure] of Object.entries(figures || {})) plot(`fig-${name}`, figure);
 }
 
-function csvCell(value) {
-  const s = value === null || value === undefined ? "" : String(value);
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/**
+ * One CSV cell. Numbers carry no float noise (0.1 + 0.2 -> 0.3: the shortest form at 12
+ * significant digits; integers stay exact). Text that a spreadsheet would run as a formula
+ * (starting with =, +, -, @, tab or CR) gets a leading single quote (OWASP CSV injection);
+ * plain numbers such as -0.5 stay numbers.
+ */
+export function csvCell(value) {
+  let s;
+  if (value === null || value === undefined) s = "";
+  else if (typeof value === "number") {
+    s = Number.isFinite(value) && !Number.isInteger(value) ? String(Number(value.toPrecision(12))) : String(value);
+  } else {
+    s = String(value);
+    if (/^[=+\-@\t\r]/.test(s) && !NUMERIC.test(s.trim())) s = `'${s}`;
+  }
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
@@ -105,7 +173,11 @@ export function renderTable(container, { title, columns, rows, filename }) {
     a.click();
     setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
   });
-  head.append(h, button);
+  const hint = document.createElement("span");
+  hint.className = "scroll-hint";
+  hint.textContent = "scroll →";
+  hint.hidden = true;
+  head.append(h, hint, button);
   const wrap = document.createElement("div");
   wrap.className = "table-wrap";
   const table = document.createElement("table");
@@ -128,6 +200,21 @@ export function renderTable(container, { title, columns, rows, filename }) {
   }
   wrap.append(table);
   container.append(head, wrap);
+  watchScroll(wrap, hint);
+}
+
+/** A table wider than its card scrolls sideways: say so, with a shade on the side that hides
+ * columns and a "scroll →" hint by the title. */
+function watchScroll(wrap, hint) {
+  const update = () => {
+    const more = wrap.scrollWidth - wrap.clientWidth > 1;
+    wrap.classList.toggle("more-right", more && wrap.scrollLeft + wrap.clientWidth < wrap.scrollWidth - 1);
+    wrap.classList.toggle("more-left", more && wrap.scrollLeft > 1);
+    hint.hidden = !more;
+  };
+  wrap.addEventListener("scroll", update, { passive: true });
+  new ResizeObserver(update).observe(wrap);
+  update();
 }
 
 /** Key figures as cards: [{label, value}]. */
@@ -162,17 +249,37 @@ export function formPayload(form) {
   return body;
 }
 
-// A form updates only its own keys, so several forms (each with a prefix) share one query.
-function saveToURL(form, prefix = "") {
-  const params = new URLSearchParams(location.search);
+// The URL query mirrors exactly the fields on the page, so a shared link sends the same request.
+// Several forms (each with a prefix) share one query; each form replaces only its own keys, and
+// once every form of the page is bound, a key that no field holds any more (a removed row,
+// another metric's field, a stale link) is dropped.
+const boundForms = []; // [{form, prefix, keys}] of every bindPage form
+
+/** The form's fields as URL query entries: key -> value. */
+function urlState(form, prefix = "") {
+  const state = new Map();
   for (const el of form.elements) {
     if (!el.name || el.type === "file" || el.dataset.noUrl !== undefined) continue;
     const key = prefix + el.name;
-    if (el.type === "checkbox") params.set(key, el.checked ? "1" : "0");
-    else if (el.type === "radio") { if (el.checked) params.set(key, el.value); }
-    else params.set(key, el.value);
+    if (el.type === "checkbox") state.set(key, el.checked ? "1" : "0");
+    else if (el.type === "radio") { if (el.checked) state.set(key, el.value); }
+    else state.set(key, el.value);
   }
-  history.replaceState(null, "", `${location.pathname}?${params}`);
+  return state;
+}
+
+function saveToURL(entry) {
+  const params = new URLSearchParams(location.search);
+  for (const key of entry.keys) params.delete(key);
+  const state = urlState(entry.form, entry.prefix);
+  for (const [key, value] of state) params.set(key, value);
+  entry.keys = new Set(state.keys());
+  if (boundForms.length >= document.querySelectorAll("form[data-endpoint]").length) {
+    const owned = new Set(boundForms.flatMap((b) => [...urlState(b.form, b.prefix).keys()]));
+    for (const key of [...params.keys()]) if (!owned.has(key)) params.delete(key);
+  }
+  const query = params.toString();
+  history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
 }
 
 function restoreFromURL(form, prefix = "") {
@@ -204,10 +311,16 @@ function fieldElement(form, name) {
  *                     and [data-warnings] (several forms on one page); Ctrl+Enter then runs
  *                     only the form whose root holds the focus
  *   urlPrefix         optional: prefix of this form's keys in the URL query (several forms)
+ *   incomplete(form)  optional: a message while the form is not ready to send (a new row not
+ *                     yet filled in), or {message, field} for an input the page refuses to
+ *                     guess at (shown as that field's toast); no request is sent until it is ready
  */
 export function bindPage({ form, endpoint = form.dataset.endpoint, payload = formPayload, render,
-  sync = () => {}, fieldFor = null, live = true, delay = 400, root: scope = null, urlPrefix = "" }) {
+  sync = () => {}, fieldFor = null, live = true, delay = 400, root: scope = null, urlPrefix = "",
+  incomplete = () => null }) {
   const root = scope || form.closest("main") || document;
+  const url = { form, prefix: urlPrefix, keys: new Set() };
+  boundForms.push(url);
   const status = root.querySelector("[data-status]");
   const statusText = root.querySelector("[data-status-text]");
   const readout = root.querySelector("[data-readout]");
@@ -223,6 +336,19 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
   async function run() {
     sync(form);
     controller?.abort();
+    const waiting = incomplete(form);
+    if (waiting) {
+      controller = null;
+      clearFieldErrors(form);
+      saveToURL(url);
+      readout?.closest(".results")?.classList.add("stale");
+      if (typeof waiting === "string") setStatus(false, waiting);
+      else {
+        setStatus(false, "Fix the highlighted input; the results shown are from your last valid input.");
+        toast(waiting.message, waiting.field);
+      }
+      return;
+    }
     controller = new AbortController();
     const body = payload(form);
     const isForm = body instanceof FormData;
@@ -245,7 +371,7 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
       return;
     }
     clearFieldErrors(form);
-    saveToURL(form, urlPrefix);
+    saveToURL(url);
     const results = readout?.closest(".results");
     results?.classList.toggle("stale", !response.ok);
     if (!response.ok) {

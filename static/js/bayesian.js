@@ -100,12 +100,13 @@ function buildRows(values) {
   rebuildGuardrails();
 }
 
+/** A new variant starts empty (never a copy of another's data); it is incomplete until filled. */
 function addVariant() {
   const rows = readRows();
-  const last = rows[rows.length - 1] || {};
-  rows.push({ ...last, name: nextName(rows.map((r) => r.name)) });
+  rows.push({ name: nextName(rows.map((r) => r.name)) });
   buildRows(rows);
   page?.run();
+  rowsBox.querySelector(`.bayes-row:last-child [name$="].${FIELDS[metric()][0][0]}"]`)?.focus();
 }
 
 /** The control select lists the typed variant names, or the last CSV answer's names. */
@@ -402,12 +403,36 @@ function sync() {
 
 form.querySelector("[data-add-variant]").addEventListener("click", addVariant);
 form.querySelector("[data-add-guardrail]").addEventListener("click", addGuardrail);
-form.metric.addEventListener("change", () => {
-  const example = EXAMPLES[metric()];
+const METRIC_LABEL = { proportion: "conversion rate", mean: "continuous (mean)", count: "count per user", revenue: "revenue per user" };
+const sameRows = (a, b, m) => a.length === b.length
+  && a.every((row, i) => row.name === b[i].name && FIELDS[m].every(([key]) => (row[key] ?? "") === (b[i][key] ?? "")));
+let shownMetric = metric(); // the metric the rows on the page are for
+
+/**
+ * Another metric: the variants keep their names (and users, where both metrics count users);
+ * the other numbers mean something else now, so they start empty, unless the rows are still
+ * the old metric's example. The threshold and band are in the metric's units: they take the
+ * new metric's defaults, and a toast says so when the user had changed them.
+ */
+function switchMetric() {
+  const before = shownMetric;
+  const after = metric();
+  shownMetric = after;
+  const old = EXAMPLES[before];
+  const example = EXAMPLES[after];
+  const typed = [form.threshold.value, form.rope_low.value, form.rope_high.value];
+  if (typed.join("|") !== [old.threshold, ...old.rope].join("|")) {
+    toast(`The threshold and the negligible band are in the metric's units: they were ${typed.join(", ")} `
+      + `for the ${METRIC_LABEL[before]} and are now the defaults for the ${METRIC_LABEL[after]}; adjust them.`, null, "info");
+  }
   form.threshold.value = example.threshold;
   [form.rope_low.value, form.rope_high.value] = example.rope;
-  buildRows(example.rows);
-});
+  const rows = readRows();
+  const untouched = sameRows(rows, old.rows, before);
+  const keepUsers = FIELDS[after].some(([key]) => key === "users");
+  buildRows(untouched ? example.rows : rows.map((r) => ({ name: r.name, ...(keepUsers && r.users ? { users: r.users } : {}) })));
+}
+form.metric.addEventListener("change", switchMetric);
 form.source.addEventListener("change", () => { sync(); syncControl(); });
 rowsBox.addEventListener("change", (e) => { if (e.target.name?.endsWith(".name")) { syncControl(); rebuildGuardrails(); } });
 
@@ -435,6 +460,15 @@ function rowsFromURL() {
 
 let page = null;
 rowsFromURL();
+shownMetric = metric();
+
+/** A row not yet filled in is incomplete, not an error: no request until it is. */
+function incomplete() {
+  if (form.source.value === "csv") return null;
+  const fields = FIELDS[metric()];
+  const empty = readRows().some((r) => fields.some(([key]) => (r[key] ?? "").trim() === ""));
+  return empty ? `Fill in the ${fields.map(([, l]) => l.toLowerCase()).join(", ")} of every variant to see the results.` : null;
+}
 /** Open a collapsed section (guardrails, prior, draws) so that its error toast shows. */
 function fieldShown(name) {
   const el = fieldFor(name);
@@ -442,7 +476,7 @@ function fieldShown(name) {
   return el;
 }
 
-page = bindPage({ form, payload, render, sync, fieldFor: fieldShown });
+page = bindPage({ form, payload, render, sync, fieldFor: fieldShown, incomplete });
 syncControl();
 
 // ---------------------------------------------------------------- honest stopping

@@ -1,4 +1,4 @@
-import { bindCsvInput, bindPage, fmt, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindCsvInput, bindPage, fmt, parseNumbers, plotAll, renderKpis, renderTable } from "./app.js";
 
 const form = document.getElementById("params");
 const gridBox = form.querySelector("[data-grid]");
@@ -24,9 +24,14 @@ function allLevels(text) {
 
 function levels(text) { return allLevels(text).slice(0, MAX_GRID); }
 
-function cellName(i, j) { return `y_${i}_${j}`; }
+/** A cell is named by its two level names (never its position), in the page and the URL. */
+function cellName(a, b) { return `y${JSON.stringify([a, b])}`; }
 
-/** Rebuild the A × B grid of textareas; `values(i, j)` gives each cell's text. */
+let shown = { a: [], b: [] }; // the levels the grid on the page was drawn for
+
+/**
+ * Rebuild the A × B grid of textareas; `values(levelA, levelB, i, j)` gives each cell's text.
+ */
 function buildGrid(values) {
   const la = levels(form.levels_a.value);
   const lb = levels(form.levels_b.value);
@@ -54,7 +59,7 @@ function buildGrid(values) {
     tr.append(th);
     lb.forEach((levelB, j) => {
       const area = document.createElement("textarea");
-      area.name = cellName(i, j);
+      area.name = cellName(levelA, levelB);
       area.rows = 3;
       area.spellcheck = false;
       area.inputMode = "decimal";
@@ -62,16 +67,33 @@ function buildGrid(values) {
       area.dataset.b = levelB;
       area.setAttribute("aria-label", `${form.response.value || "response"} at ${a} = ${levelA}, ${b} = ${levelB}`);
       area.setAttribute("aria-describedby", "h-rows");
-      area.value = values(i, j);
+      area.value = values(levelA, levelB, i, j);
       tr.insertCell().append(area);
     });
   });
   gridBox.replaceChildren(table);
+  shown = { a: la, b: lb };
 }
 
+/**
+ * Which old level each new level continues: the same name, or, when exactly one name changed in
+ * place and the count is the same (a level being renamed or typed), the old name it replaced.
+ */
+function renamed(before, after) {
+  const map = new Map(after.map((name) => [name, name]));
+  if (before.length === after.length) {
+    const changed = after.map((name, i) => i).filter((i) => after[i] !== before[i]);
+    if (changed.length === 1 && !before.includes(after[changed[0]])) map.set(after[changed[0]], before[changed[0]]);
+  }
+  return map;
+}
+
+/** Data stay with their level names: reordering or inserting levels moves the cells with them. */
 function rebuildKeepingValues() {
   const old = new Map([...gridBox.querySelectorAll("textarea")].map((t) => [t.name, t.value]));
-  buildGrid((i, j) => old.get(cellName(i, j)) ?? "");
+  const fromA = renamed(shown.a, levels(form.levels_a.value));
+  const fromB = renamed(shown.b, levels(form.levels_b.value));
+  buildGrid((a, b) => old.get(cellName(fromA.get(a), fromB.get(b))) ?? "");
 }
 
 function sync() {
@@ -79,12 +101,14 @@ function sync() {
   for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== mode;
 }
 
-/** A cell's text as responses: numbers where they parse, the raw text otherwise (the API names it). */
-function responses(text) {
-  return text.split(/[\s,;]+/).filter(Boolean).map((t) => {
-    const x = Number(t);
-    return Number.isFinite(x) ? x : t;
-  });
+/** The first cell whose text cannot be read without guessing (a lone "2,7"), with why. */
+function unreadableCell() {
+  if (form.source.value === "csv") return null;
+  for (const area of gridBox.querySelectorAll("textarea")) {
+    const { error } = parseNumbers(area.value);
+    if (error) return { message: error, field: area };
+  }
+  return null;
 }
 
 function payload() {
@@ -104,7 +128,7 @@ function payload() {
   const rows = [];
   cellOfRow = [];
   for (const area of gridBox.querySelectorAll("textarea")) {
-    for (const y of responses(area.value)) {
+    for (const y of parseNumbers(area.value).values) {
       rows.push({ a: area.dataset.a, b: area.dataset.b, y });
       cellOfRow.push(area);
     }
@@ -208,12 +232,13 @@ const params = new URLSearchParams(location.search);
 for (const key of ["factor_a", "factor_b", "levels_a", "levels_b", "response"]) {
   if (params.has(key)) form[key].value = params.get(key);
 }
-const restoring = [...params.keys()].some((k) => k.startsWith("y_"));
-buildGrid((i, j) => (restoring ? "" : BATTERY[i]?.[j] ?? ""));
+const restoring = [...params.keys()].some((k) => k.startsWith("y"));
+// Links from before cells were named by their levels hold y_<row>_<column>.
+buildGrid((a, b, i, j) => (restoring ? params.get(`y_${i}_${j}`) ?? "" : BATTERY[i]?.[j] ?? ""));
 
 for (const key of ["levels_a", "levels_b", "factor_a", "factor_b", "response"]) {
   form[key].addEventListener("input", rebuildKeepingValues);
 }
 
 const csvFile = bindCsvInput(form, { onChange: () => page.run() });
-const page = bindPage({ form, payload, render, sync, fieldFor });
+const page = bindPage({ form, payload, render, sync, fieldFor, incomplete: unreadableCell });
