@@ -7,12 +7,20 @@ experiment's ingest key (or the admin token). Tokens are compared with
 management call is refused (there is no default token). The store's exceptions map to
 problem+json here: :class:`StoreError` 422 naming its field, :class:`NotFound` 404,
 :class:`Conflict` 409.
+
+Guessing is throttled per client address, in process: after ``AUTH_MAX_FAILURES`` wrong
+tokens or keys (default 10) within ``AUTH_FAILURE_WINDOW`` seconds (default 60), every
+credentialed call from that address is a 429 with ``Retry-After`` until the oldest failure
+leaves the window, whatever token it carries (checking it would keep the guessing going).
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import threading
+import time
+from collections import OrderedDict, deque
 
 from flask import Response, current_app, request
 
@@ -27,6 +35,85 @@ _lock = threading.Lock()
 
 class Unauthorized(Exception):
     """Missing or wrong credentials (401)."""
+
+
+class Throttled(Exception):
+    """Too many wrong credentials from one client (429)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class FailureLog:
+    """Wrong credentials per client address in a sliding window (thread-safe, bounded).
+
+    At most ``max_clients`` addresses are tracked; the least recently failing is forgotten
+    first, so a flood of addresses costs bounded memory."""
+
+    def __init__(self, max_clients: int = 10_000) -> None:
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_clients = max_clients
+
+    def blocked_for(self, client: str, limit: int, window: float) -> float:
+        """Seconds until ``client`` may try again (0 when it may try now)."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None:
+                return 0.0
+            while times and times[0] <= now - window:
+                times.popleft()
+            if not times:
+                del self._failures[client]
+                return 0.0
+            return times[0] + window - now if len(times) >= limit else 0.0
+
+    def fail(self, client: str, limit: int) -> None:
+        with self._lock:
+            times = self._failures.pop(client, None) or deque(maxlen=limit)
+            times.append(time.monotonic())
+            self._failures[client] = times
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+
+FAILURES = "experiments_auth_failures"
+
+
+def _failures() -> FailureLog:
+    log: FailureLog | None = current_app.extensions.get(FAILURES)
+    if log is None:
+        with _lock:
+            log = current_app.extensions.setdefault(FAILURES, FailureLog())
+    assert log is not None
+    return log
+
+
+def _limits() -> tuple[int, float]:
+    return (
+        int(current_app.config.get("AUTH_MAX_FAILURES", 10)),
+        float(current_app.config.get("AUTH_FAILURE_WINDOW", 60.0)),
+    )
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _not_throttled() -> None:
+    """Raise :class:`Throttled` while this client has too many recent failures."""
+    limit, window = _limits()
+    wait = _failures().blocked_for(_client(), limit, window)
+    if wait > 0:
+        raise Throttled(wait)
+
+
+def _wrong(message: str) -> Unauthorized:
+    """Count a wrong credential from this client; the 401 to raise."""
+    _failures().fail(_client(), _limits()[0])
+    return Unauthorized(message)
 
 
 def store() -> Store:
@@ -68,8 +155,9 @@ def require_admin() -> None:
         )
     if _bearer() is None:
         raise Unauthorized("Send the admin token as 'Authorization: Bearer <token>'.")
+    _not_throttled()
     if not is_admin():
-        raise Unauthorized("The admin token is wrong.")
+        raise _wrong("The admin token is wrong.")
 
 
 def require_ingest(experiment_id: int) -> Experiment:
@@ -78,15 +166,16 @@ def require_ingest(experiment_id: int) -> Experiment:
     given = _bearer()
     if given is None:
         raise Unauthorized("Send the experiment's ingest key as 'Authorization: Bearer <key>'.")
+    _not_throttled()
     admin = is_admin()
     try:
         experiment = store().get_experiment(experiment_id)
     except NotFound:
         if admin:
             raise
-        raise Unauthorized("The ingest key is wrong for this experiment.") from None
+        raise _wrong("The ingest key is wrong for this experiment.") from None
     if not admin and not _same(given, experiment.ingest_key):
-        raise Unauthorized("The ingest key is wrong for this experiment.")
+        raise _wrong("The ingest key is wrong for this experiment.")
     return experiment
 
 
@@ -102,6 +191,15 @@ def _check_id(endpoint: str | None, values: dict[str, object] | None) -> None:
 def _unauthorized(error: Unauthorized) -> Response:
     response = problem(401, str(error), [{"field": "Authorization", "detail": str(error)}])
     response.headers["WWW-Authenticate"] = 'Bearer realm="abacus"'
+    return response
+
+
+@bp.errorhandler(Throttled)
+def _throttled(error: Throttled) -> Response:
+    seconds = max(1, math.ceil(error.retry_after))
+    detail = f"Too many wrong tokens from this address; try again in {seconds} s."
+    response = problem(429, detail, [{"field": "Authorization", "detail": detail}])
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 

@@ -772,10 +772,12 @@ def _weight(field: str, value: object) -> float:
 
 
 def _normalised(pairs: Sequence[tuple[str, float]], field: str) -> list[tuple[str, float]]:
-    total = math.fsum(w for _, w in pairs)
-    if total <= 0:
+    top = max((w for _, w in pairs), default=0.0)
+    if top <= 0:
         raise StoreError(field, f"must have a positive sum, got {[w for _, w in pairs]!r}")
-    return [(name, w / total) for name, w in pairs]
+    # Scaled by the largest weight first: the sum of weights near 1e308 would overflow.
+    total = math.fsum(w / top for _, w in pairs)
+    return [(name, w / top / total) for name, w in pairs]
 
 
 def _variants(value: object) -> list[tuple[str, float]]:
