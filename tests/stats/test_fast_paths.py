@@ -5,7 +5,8 @@ Each test calls a frozen copy of the OLD algorithm, kept only here (never import
 
 - the Farrington–Manning score interval by the old vectorised section search (64 sections ×
   10 rounds), to 1e-9 absolute, over a grid of counts, levels and alternatives, including
-  zero and full conversion;
+  zero and full conversion; except all-against-none with equal arms, where the old
+  statistic was wrong and a closed form is the reference (see :func:`_reference_interval`);
 - the whole ``compare_proportions`` result against the old statsmodels/scipy composition
   (``proportions_ztest``, ``fisher_exact``, ``norm.ppf``, ``proportion_effectsize``);
 - SRM against ``scipy.stats.chisquare``.
@@ -19,15 +20,28 @@ import math
 import numpy as np
 import pytest
 from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+from statsmodels.stats.proportion import (
+    proportion_confint,
+    proportion_effectsize,
+    proportions_ztest,
+)
 
-from stats.comparisons import compare_proportions, sample_ratio_mismatch, score_interval_diff
+from stats.comparisons import (
+    _critical,
+    _pvalue,
+    _score_z,
+    compare_proportions,
+    sample_ratio_mismatch,
+    score_interval_diff,
+    score_statistic_diff,
+    variant_estimate,
+)
 from stats.sufficient import MeanStats, ProportionStats
 
 # ------------------------------------------------------------------ frozen old algorithm
 
 
-def _old_score_statistic(c1, n1, c0, n0, value):  # type: ignore[no-untyped-def]
+def _old_score_statistic(c1, n1, c0, n0, value):
     """Frozen copy of ``score_statistic_diff`` as of commit dc81c05."""
     d = np.asarray(value, dtype=float)
     c1, n1, c0, n0 = (np.asarray(x, dtype=float) for x in (c1, n1, c0, n0))
@@ -50,7 +64,7 @@ def _old_score_statistic(c1, n1, c0, n0, value):  # type: ignore[no-untyped-def]
     return np.where(diff == 0, 0.0, z)
 
 
-def _old_score_interval(c1, n1, c0, n0, alpha, alternative="two-sided"):  # type: ignore[no-untyped-def]
+def _old_score_interval(c1, n1, c0, n0, alpha, alternative="two-sided"):
     """Frozen copy of the section search of ``score_interval_diff`` as of commit dc81c05."""
     sections, rounds = 64, 10
     q = 1.0 - (alpha / 2 if alternative == "two-sided" else alpha)
@@ -77,7 +91,32 @@ def _old_score_interval(c1, n1, c0, n0, alpha, alternative="two-sided"):  # type
     return low, high
 
 
-def _old_compare(c: ProportionStats, t: ProportionStats, alpha: float, alternative: str):  # type: ignore[no-untyped-def]
+def _reference_interval(c1, n1, c0, n0, alpha, alternative="two-sided"):
+    """The old section search, except where the old statistic was wrong.
+
+    All against none with equal arms (``n/n`` vs ``0/n``, or ``0/n`` vs ``n/n``): the cubic's
+    ``v`` is 0 in exact arithmetic, rounds to exactly 0 at some ``δ``, and the old code's
+    ``np.sign(0) = 0`` replaced the restricted MLE by the pooled rate there, so its ``z(δ)``
+    was not monotone and the search stopped at a wrong crossing (0.690 instead of 0.678 for
+    10/10 vs 0/10). There the MLE under ``p1 − p0 = δ`` is ``p̃1 = (1 + δ)/2`` (maximise
+    ``n log p1 + n log(1 − p0)``), so ``z² = 2n(1 − δ)/(1 + δ)`` and the bound solving
+    ``z = z_crit`` is ``(2n − z_crit²)/(2n + z_crit²)``: that closed form is the reference.
+    """
+    if n1 == n0 and {c1, c0} == {0, n1}:
+        q = 1.0 - (alpha / 2 if alternative == "two-sided" else alpha)
+        z2 = float(sps.norm.ppf(q)) ** 2
+        bound = (2 * n1 - z2) / (2 * n1 + z2)
+        est = 1.0 if c1 == n1 else -1.0
+        low, high = (bound, est) if c1 == n1 else (est, -bound)
+        if alternative == "larger":
+            high = math.inf
+        elif alternative == "smaller":
+            low = -math.inf
+        return np.array(low), np.array(high)
+    return _old_score_interval(c1, n1, c0, n0, alpha, alternative)
+
+
+def _old_compare(c: ProportionStats, t: ProportionStats, alpha: float, alternative: str):
     """Frozen copy of the numbers ``compare_proportions`` returned as of commit dc81c05."""
     ct, nt, cc, nc = t.conversions, t.users, c.conversions, c.users
     table = np.array([[ct, nt - ct], [cc, nc - cc]], dtype=float)
@@ -89,7 +128,7 @@ def _old_compare(c: ProportionStats, t: ProportionStats, alpha: float, alternati
     else:
         z, pz = proportions_ztest([ct, cc], [nt, nc], value=0, alternative=alternative)
         test, stat, p = "z", float(z), float(pz)
-    low, high = map(float, _old_score_interval(ct, nt, cc, nc, alpha, alternative))
+    low, high = map(float, _reference_interval(ct, nt, cc, nc, alpha, alternative))
     crit = float(sps.norm.ppf(1.0 - (alpha / 2 if alternative == "two-sided" else alpha)))
     mc, mt = c.rate, t.rate
     if mc == 0:
@@ -158,7 +197,7 @@ GRID = COUNTS + _random_counts(60, seed=16)
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
 def test_score_interval_equals_the_old_section_search(alpha, alternative):
     for c1, n1, c0, n0 in GRID:
-        old = _old_score_interval(c1, n1, c0, n0, alpha, alternative)
+        old = _reference_interval(c1, n1, c0, n0, alpha, alternative)
         new = score_interval_diff(c1, n1, c0, n0, alpha, alternative)
         for o, n in zip(old, new, strict=True):
             assert float(n) == pytest.approx(float(o), abs=1e-9, rel=0), (c1, n1, c0, n0)
@@ -167,7 +206,10 @@ def test_score_interval_equals_the_old_section_search(alpha, alternative):
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
 def test_vectorised_score_interval_equals_the_old_section_search(alternative):
     c1, n1, c0, n0 = (np.array(col) for col in zip(*GRID, strict=True))
-    old = _old_score_interval(c1, n1, c0, n0, 0.05, alternative)
+    old = [
+        np.array(x)
+        for x in zip(*(_reference_interval(*g, 0.05, alternative) for g in GRID), strict=True)
+    ]
     new = score_interval_diff(c1, n1, c0, n0, 0.05, alternative)
     for o, n in zip(old, new, strict=True):
         assert n.shape == o.shape
@@ -215,5 +257,41 @@ def test_srm_equals_scipy_chisquare():
 def test_grid_is_not_trivial():
     # Guards the grid itself: every alternative meets finite bounds somewhere.
     assert len(GRID) > 70
+    # the old search really was wrong on the all-against-none case the closed form covers
+    old_low = float(_old_score_interval(10, 10, 0, 10, 0.05)[0])
+    assert abs(old_low - float(_reference_interval(10, 10, 0, 10, 0.05)[0])) > 0.01
     assert any(c1 == n1 for c1, n1, _, _ in GRID) and any(c0 == 0 for _, _, c0, _ in GRID)
     assert all(itertools.starmap(lambda c1, n1, c0, n0: 0 <= c1 <= n1 and 0 <= c0 <= n0, GRID))
+
+
+def test_wilson_interval_equals_statsmodels():
+    for c1, n1, c0, n0 in GRID:
+        for count, nobs in ((c1, n1), (c0, n0)):
+            for alpha in (0.05, 0.001):
+                got = variant_estimate(ProportionStats("A", nobs, count), alpha)
+                low, high = proportion_confint(count, nobs, alpha=alpha, method="wilson")
+                assert (got.ci_low, got.ci_high) == pytest.approx((low, high), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_p_values_and_quantiles_equal_scipy_stats(alternative):
+    for x in (-40.0, -3.0, -0.5, 0.0, 1.2, 8.0):
+        for df in (None, 3.5, 100.0):
+            got = _pvalue(x, alternative, df)
+            dist = sps.norm() if df is None else sps.t(df)
+            sf = dist.sf
+            want = {"larger": sf(x), "smaller": sf(-x), "two-sided": min(1.0, 2 * sf(abs(x)))}
+            assert got == pytest.approx(float(want[alternative]), rel=1e-14, abs=0)
+    for alpha in (0.5, 0.05, 1e-6):
+        q = 1 - (alpha / 2 if alternative == "two-sided" else alpha)
+        assert _critical(alpha, alternative) == float(sps.norm.ppf(q))
+        assert _critical(alpha, alternative, 7.0) == float(sps.t.ppf(q, 7.0))
+
+
+def test_scalar_score_statistic_equals_the_vectorised_one():
+    rng = np.random.default_rng(1)
+    for c1, n1, c0, n0 in GRID:
+        deltas = np.concatenate([rng.uniform(-1, 1, 20), [0.0, -0.5, 0.5, 0.67]])
+        vector = score_statistic_diff(c1, n1, c0, n0, deltas)
+        for d, z in zip(deltas, vector, strict=True):
+            assert _score_z(c1, n1, c0, n0, float(d)) == pytest.approx(float(z), rel=1e-12)
