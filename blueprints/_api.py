@@ -21,6 +21,8 @@ import orjson
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from blueprints._figures import escape_figure
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -322,7 +324,7 @@ def respond(
     """
     body = {
         "result": result,
-        "figures": dict(figures or {}),
+        "figures": {name: escape_figure(f) for name, f in (figures or {}).items()},
         "readout": readout,
         "warnings": list(warnings),
     }

@@ -72,7 +72,7 @@ def line(
         **extra,
     }
     if hover:
-        trace["hovertemplate"] = hover + "<extra>" + name + "</extra>"
+        trace["hovertemplate"] = hover + "<extra>" + esc(name) + "</extra>"
     return trace
 
 
@@ -107,3 +107,80 @@ def vline(
     if text:
         shape["label"] = {"text": text, "textposition": "end", "font": {"size": 10, "color": color}}
     return shape
+
+
+def esc(text: Any) -> str:
+    """User text (a variant name, a column, a factor level) as Plotly shows it literally.
+
+    Plotly reads a subset of HTML (``<b>``, ``<br>``, ``<a>``, entities) in every label, hover
+    text and title, while the pages' tables show names as typed; ``&``, ``<`` and ``>`` become
+    entities, which Plotly displays as the characters themselves.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Trace keys that hold data or labels (never markup of ours). Hover templates hold our markup
+# (``<br>``, ``<extra>``): a name inside one is passed through :func:`esc` where it is built.
+_TRACE_TEXT = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids")
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return esc(value)
+    if isinstance(value, np.ndarray):
+        return _escaped(value.tolist()) if value.dtype.kind in "UO" else value
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
+
+
+def _escape_title(holder: Any) -> None:
+    title = holder.get("title") if isinstance(holder, dict) else None
+    if isinstance(title, dict) and isinstance(title.get("text"), str):
+        holder["title"] = {**title, "text": esc(title["text"])}
+    elif isinstance(title, str):
+        holder["title"] = esc(title)
+
+
+def escape_figure(figure: Any) -> Any:
+    """A figure whose every label shows its text literally, as the tables do: trace names,
+    category values, text and hover text, titles, axis titles and tick labels, annotations
+    and shape labels. Called once for every figure a response carries (``_api.respond``);
+    figures hold no markup of ours outside hover templates."""
+    if not isinstance(figure, dict):
+        return figure
+    data = [
+        {k: (_escaped(v) if k in _TRACE_TEXT else v) for k, v in trace.items()}
+        if isinstance(trace, dict)
+        else trace
+        for trace in figure.get("data", [])
+    ]
+    for trace in data:
+        if isinstance(trace, dict):
+            _escape_title(trace.get("legendgrouptitle"))
+    lay = dict(figure.get("layout", {}))
+    _escape_title(lay)
+    for key, axis in list(lay.items()):
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis = dict(axis)
+            _escape_title(axis)
+            for k in ("ticktext", "categoryarray"):
+                if k in axis:
+                    axis[k] = _escaped(axis[k])
+            lay[key] = axis
+    if isinstance(lay.get("legend"), dict):
+        lay["legend"] = dict(lay["legend"])
+        _escape_title(lay["legend"])
+    if "annotations" in lay:
+        lay["annotations"] = [
+            {**a, "text": esc(a["text"])} if isinstance(a, dict) and "text" in a else a
+            for a in lay["annotations"]
+        ]
+    if "shapes" in lay:
+        lay["shapes"] = [
+            {**s, "label": {**s["label"], "text": esc(s["label"].get("text", ""))}}
+            if isinstance(s, dict) and isinstance(s.get("label"), dict)
+            else s
+            for s in lay["shapes"]
+        ]
+    return {**figure, "data": data, "layout": lay}

@@ -26,6 +26,8 @@ from stats.comparisons import (
 )
 from stats.sufficient import MeanStats, ProportionStats
 
+from ._text import p_is
+
 Verdict = Literal["ship", "iterate", "hold", "stop", "rerun"]
 EffectType = Literal["absolute", "relative"]
 GuardrailStatus = Literal["pass", "fail", "inconclusive"]
@@ -203,15 +205,15 @@ def decide(
     for c in worse:
         reasons.append(
             f"{c.variant} is significantly worse than {c.control} "
-            f"({fmt(gain(c)[0])}, adjusted p = {c.pvalue_adjusted:.3g})."
+            f"({fmt(gain(c)[0])}, {p_is(c.pvalue_adjusted, 'adjusted p')})."
         )
     if shippable:
         best = max(shippable, key=lambda c: gain(c)[0])
         est, low, _ = gain(best)
         reasons.insert(
             0,
-            f"{best.variant} beats {best.control} by {fmt(est)} (adjusted p = "
-            f"{best.pvalue_adjusted:.3g}), at least the minimum worthwhile effect of "
+            f"{best.variant} beats {best.control} by {fmt(est)} "
+            f"({p_is(best.pvalue_adjusted, 'adjusted p')}), at least the minimum worthwhile effect of "
             f"{fmt(min_effect)}, and its guardrails hold.",
         )
         if low < min_effect:

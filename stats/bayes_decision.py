@@ -16,6 +16,8 @@ from scipy import integrate, signal, special
 
 from stats.bayes_models import BetaPosterior, ClosedFormPosterior, FloatArray
 
+from ._text import points as pct_points
+
 MAX_SUM_TERMS = 1_000_000
 """Longest Miller sum evaluated; beyond it (or for non-integer parameters) use quadrature."""
 
@@ -304,19 +306,26 @@ def decide(
     summary: JointSummary,
     control: str,
     threshold: float,
+    *,
+    points: bool = False,
 ) -> Decision:
     """Stucchio's "threshold of caring" rule (Stucchio 2015, §6).
 
     Choose the variant with the least expected loss; stop when that loss is below
     ``threshold``: ship it, or keep control if control is that variant. Otherwise keep
-    collecting.
+    collecting. With ``points`` (a conversion rate) the reasons state losses in percentage
+    points, as every page does; the numbers stay proportions.
     """
     i = int(np.argmin(summary.expected_loss))
     best, loss = names[i], summary.expected_loss[i]
+
+    def amount(x: float) -> str:
+        return pct_points(x) if points else f"{x:.4g}"
+
     reasons = [
         f"{best} is best with probability {summary.prob_best[i]:.1%}.",
-        f"Choosing {best} risks an expected loss of {loss:.4g} "
-        f"(worst 5% average {summary.cvar[i]:.4g}); your threshold is {threshold:.4g}.",
+        f"Choosing {best} risks an expected loss of {amount(loss)} "
+        f"(worst 5% average {amount(summary.cvar[i])}); your threshold is {amount(threshold)}.",
     ]
     if loss < threshold and best != control:
         decision = "ship"

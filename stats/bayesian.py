@@ -530,7 +530,7 @@ def analyze_bayesian(
         )
         histograms.append(_histogram(name, lift, hdi, band))
 
-    decision = decide(names, summary, control, threshold)
+    decision = decide(names, summary, control, threshold, points=metric == "proportion")
     guard_rows, conflicts = [], []
     for g, r in zip(rails, risks, strict=True):
         for i, name in enumerate(names):

@@ -32,6 +32,7 @@ from scipy.optimize import brentq
 from stats import _validate
 from stats.sufficient import MeanStats, ProportionStats
 
+from ._text import p_is
 
 Alternative = Literal["two-sided", "larger", "smaller"]
 Direction = Literal["higher", "lower"]
@@ -661,13 +662,13 @@ def sample_ratio_mismatch(
     if flagged:
         explanation = (
             f"Sample ratio mismatch: users split {shares} against a planned {planned} "
-            f"(chi-square p = {pvalue:.2g} < {threshold:g}). A gap this large is very unlikely "
+            f"({p_is(pvalue, 'chi-square p', 2)}, below {threshold:g}). A gap this large is very unlikely "
             "by chance, so assignment or logging is probably broken and the variants may not be "
             "comparable. Find the cause (redirects, bots, filters, crashes) and re-run."
         )
     else:
         explanation = (
-            f"Users split {shares} against a planned {planned} (chi-square p = {pvalue:.2g}); "
+            f"Users split {shares} against a planned {planned} ({p_is(pvalue, 'chi-square p', 2)}); "
             "no sign of a sample ratio mismatch."
         )
     return SampleRatioMismatch(

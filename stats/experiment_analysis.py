@@ -25,6 +25,8 @@ from stats.comparisons import SRM_THRESHOLD, compare_proportions, variant_estima
 from stats.msprt import msprt
 from stats.sufficient import ProportionStats
 
+from ._text import p_is
+
 DEFAULT_PLANNED_N = 10_000
 """Total users the always-valid test is tuned for when none is given (see ``planned_n``)."""
 
@@ -315,8 +317,8 @@ def analyze_experiment(
         ]
     if srm.flagged:
         warnings.append(
-            f"Sample ratio mismatch (p = {srm.pvalue:.2g} < {srm.threshold:g}): the exposures do "
-            "not match the traffic weights, so assignment or logging is likely broken."
+            f"Sample ratio mismatch ({p_is(srm.pvalue, digits=2)}, below {srm.threshold:g}): the "
+            "exposures do not match the traffic weights, so assignment or logging is likely broken."
         )
 
     best = max(comparisons, key=lambda c: c.estimate, default=None)
@@ -391,7 +393,7 @@ def _recommendation(
     if decision == "srm":
         return (
             "Do not trust these results yet: the traffic split does not match the weights "
-            f"(SRM p = {srm.pvalue:.2g}). Find the cause (redirects, bots, logging) before "
+            f"({p_is(srm.pvalue, 'SRM p', 2)}). Find the cause (redirects, bots, logging) before "
             "deciding."
         )
     lift = (
@@ -403,7 +405,7 @@ def _recommendation(
         return (
             f"Ship {winner}: it converts better than {control} ({lift}) and the "
             f"always-valid test rejects no difference at alpha {alpha:g} "
-            f"(p = {best.msprt_pvalue_adjusted:.2g}), so this holds however often you looked."
+            f"({p_is(best.msprt_pvalue_adjusted, digits=2)}), so this holds however often you looked."
         )
     if decision == "worse":
         return (
@@ -412,6 +414,6 @@ def _recommendation(
         )
     return (
         f"Keep running: the best variant, {best.name}, is at {lift} against {control}, but the "
-        f"always-valid test is not yet convinced (p = {best.msprt_pvalue_adjusted:.2g}, needs "
+        f"always-valid test is not yet convinced ({p_is(best.msprt_pvalue_adjusted, digits=2)}, needs "
         f"<= {alpha:g}). Peeking is fine: this p-value stays valid at every look."
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from blueprints._figures import MUTED, color, layout, vline
+from blueprints._figures import MUTED, color, esc, layout, vline
+from stats._text import p_is
 from stats.distribution import Distribution
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def _interval_trace(
             "symbol": symbols,
             "line": {"color": color(i), "width": 2},
         },
-        "hovertemplate": hover + f"<extra>{name}</extra>",
+        "hovertemplate": hover + f"<extra>{esc(name)}</extra>",
     }
 
 
@@ -98,7 +99,7 @@ def forest(o: Outcome) -> dict[str, Any]:
             continue
         hover = (
             f"%{{x:{fmt}}}{unit}<br>{c.ci_level:.4g} CI {low * scale:{fmt}} to "
-            f"{high * scale:{fmt}}{unit}<br>adjusted p = {c.pvalue_adjusted:.3g}"
+            f"{high * scale:{fmt}}{unit}<br>{p_is(c.pvalue_adjusted, 'adjusted p')}"
         )
         traces.append(_interval_trace(c.variant, i, low * scale, est * scale, high * scale, hover))
     band = a.min_effect * scale
@@ -145,7 +146,8 @@ def distribution(d: Distribution) -> dict[str, Any]:
             "y": v.shares,
             "name": f"{v.name} (median {v.quantiles[2]:.4g}, mean {v.mean:.4g})",
             "line": {"color": color(i), "width": 2, "shape": "hvh"},
-            "hovertemplate": f"{d.metric} ≈ %{{x:.4g}}<br>%{{y:.1%}} of {v.name}<extra>{v.name}</extra>",
+            "hovertemplate": f"{esc(d.metric)} ≈ %{{x:.4g}}<br>%{{y:.1%}} of {esc(v.name)}"
+            f"<extra>{esc(v.name)}</extra>",
         }
         for i, v in enumerate(d.variants)
     ]

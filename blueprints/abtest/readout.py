@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from stats._text import p_is
 from stats.comparisons import Comparison
 from stats.sufficient import MeanStats, ProportionStats
 
@@ -90,7 +91,7 @@ def readout(o: Outcome) -> str:
             state = "holds" if ni.holds else "is not shown"
             parts.append(
                 f"Non-inferiority of {c.variant} (margin {ni.margin:.4g}) {state}: "
-                f"one-sided p = {ni.pvalue:.3g}."
+                f"{p_is(ni.pvalue, 'one-sided p')}."
             )
     parts.extend(guardrail_sentences(o))
     return " ".join(parts)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from blueprints._figures import MUTED, color, hline, layout, line, vline
+from blueprints._figures import MUTED, color, esc, hline, layout, line, vline
 from stats.bayes_stopping import StoppingSimulation
 from stats.bayesian import BayesianAnalysis, LossOverTime
 
@@ -97,7 +97,7 @@ def lift(r: BayesianAnalysis) -> dict[str, Any]:
                 "offset": 0,
                 "name": f"{h.variant} − {r.control}",
                 "marker": {"color": color(i), "opacity": 0.55, "line": {"width": 0}},
-                "hovertemplate": f"lift %{{x:.3g}}<br>density %{{y:.3g}}<extra>{h.variant}</extra>",
+                "hovertemplate": f"lift %{{x:.3g}}<br>density %{{y:.3g}}<extra>{esc(h.variant)}</extra>",
             }
         )
         label = f"95% HDI {h.variant}" if len(r.comparisons) > 1 else "95% HDI"

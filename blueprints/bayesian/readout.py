@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from stats._text import points, sig
 from stats.bayes_stopping import StoppingSimulation
 from stats.bayesian import BayesianAnalysis
 
@@ -15,19 +14,10 @@ UNITS = {
 }
 
 
-def sig(value: float, digits: int = 2) -> str:
-    """``value`` with about ``digits`` significant digits, never in scientific notation."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-    text = f"{value:,.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def amount(value: float, metric: str) -> str:
     """A loss or threshold in the metric's units: points for conversion rates."""
     if metric == "proportion":
-        return f"{sig(value * 100)} points"
+        return points(value)
     return sig(value)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blueprints._figures import MUTED, color, hline, layout, line, vline
+from blueprints._figures import MUTED, color, esc, hline, layout, line, vline
 from stats.cuped import CupedResult, RegressionAdjustmentResult
 
 SCATTER_POINTS = 2_000
@@ -48,7 +48,8 @@ def outcome_vs_covariate(
                 "name": arm.name,
                 "legendgroup": arm.name,
                 "marker": {"color": color(i), "size": 5, "opacity": 0.45},
-                "hovertemplate": f"{covariate} %{{x}}<br>{outcome} %{{y}}<extra>{arm.name}</extra>",
+                "hovertemplate": f"{esc(covariate)} %{{x}}<br>{esc(outcome)} %{{y}}"
+                f"<extra>{esc(arm.name)}</extra>",
             }
         )
         if np.isfinite(arm.mean_x):
@@ -134,7 +135,7 @@ def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
                 "marker": {"color": colour, "size": 10},
                 "hovertemplate": (
                     f"%{{x:.4g}} ({level} CI %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}})"
-                    f"<extra>{name}</extra>"
+                    f"<extra>{esc(name)}</extra>"
                 ),
             }
         )

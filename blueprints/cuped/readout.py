@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from stats._text import p_is
 from stats.cuped import Comparison, CupedResult, RegressionAdjustmentResult
 
 
@@ -26,7 +27,7 @@ def _signed(value: float, decimals: int) -> str:
 def _pvalue(p: float) -> str:
     if not math.isfinite(p):
         return "p –"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    return p_is(p, digits=2)
 
 
 def comparison_words(c: Comparison, control: str, level: str) -> str:

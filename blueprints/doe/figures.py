@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from blueprints._figures import MUTED, color, hline, layout
+from blueprints._figures import MUTED, color, esc, hline, layout
 from blueprints.doe.readout import level_words
 from stats.doe import AnovaResult, MarginalMean
 
@@ -56,13 +56,13 @@ def interaction_plot(r: AnovaResult) -> dict[str, Any]:
             "line": {"color": color(j), "width": 2},
             "marker": {"color": color(j), "size": 8},
             "hovertemplate": (
-                f"{r.factor_a} = %{{customdata[0]}}<br>mean %{{y:.4g}}"
+                f"{esc(r.factor_a)} = %{{customdata[0]}}<br>mean %{{y:.4g}}"
                 + (
                     "<br>CI %{customdata[2]:.4g} to %{customdata[3]:.4g}"
                     if r.interaction_tested
                     else ""
                 )
-                + f"<br>n = %{{customdata[1]}}<extra>{r.factor_b} = {level_b}</extra>"
+                + f"<br>n = %{{customdata[1]}}<extra>{esc(r.factor_b)} = {esc(level_b)}</extra>"
             ),
         }
         bars = _error_bars([c.mean for c in cells], [c.ci_low for c in cells],
@@ -101,7 +101,7 @@ def _marginal_trace(means: Sequence[MarginalMean], name: str, i: int, axis: str)
             "color": color(i),
         },
         "hovertemplate": (
-            f"{name} = %{{x}}<br>marginal mean %{{y:.4g}}"
+            f"{esc(name)} = %{{x}}<br>marginal mean %{{y:.4g}}"
             "<br>CI %{customdata[1]:.4g} to %{customdata[2]:.4g}<br>n = %{customdata[0]}"
             "<extra></extra>"
         ),

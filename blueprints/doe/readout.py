@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from stats._text import p_is
 from stats.doe import AnovaResult, AnovaRow
 
 
 def p_words(p: float) -> str:
-    """'p = 0.003', 'p = 0.019', 'p < 0.001'."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    """'p = 0.003', 'p = 0.019', 'p < 0.0001'."""
+    return p_is(p, digits=2)
 
 
 def level_words(alpha: float) -> str:

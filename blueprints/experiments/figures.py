@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from blueprints._figures import MUTED, color, layout
+from blueprints._figures import MUTED, color, esc, layout
 from blueprints.experiments.store import Counts
+from stats._text import p_is
 from stats.experiment_analysis import ExperimentAnalysis
 
 
@@ -44,7 +45,7 @@ def rates(a: ExperimentAnalysis) -> dict[str, Any]:
                 "hovertemplate": (
                     "%{y:.2%} (%{customdata[0]:,} of %{customdata[1]:,})<br>"
                     f"{1 - a.alpha:.0%} interval %{{customdata[2]:.2%}} – %{{customdata[3]:.2%}}"
-                    f"<extra>{v.name}</extra>"
+                    f"<extra>{esc(v.name)}</extra>"
                 ),
             }
         )
@@ -84,7 +85,7 @@ def exposures(a: ExperimentAnalysis) -> dict[str, Any]:
             },
         ],
         "layout": layout(
-            f"Exposures against the traffic weights (SRM p = {a.srm.pvalue:.3g})",
+            f"Exposures against the traffic weights ({p_is(a.srm.pvalue, 'SRM p')})",
             "Variant",
             "Exposed units",
             y_format=",.0f",
@@ -109,7 +110,7 @@ def weights(counts: Counts, names: list[str]) -> dict[str, Any]:
                 "y": [*ys, ys[-1]],
                 "name": name,
                 "line": {"shape": "hv", "color": color(i), "width": 2},
-                "hovertemplate": f"%{{y:.1%}}<extra>{name}</extra>",
+                "hovertemplate": f"%{{y:.1%}}<extra>{esc(name)}</extra>",
             }
         )
     return {

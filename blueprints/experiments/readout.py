@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from stats._text import p_is
 from stats.experiment_analysis import ExperimentAnalysis
 
 
@@ -19,8 +20,8 @@ def readout(a: ExperimentAnalysis, bandit: bool) -> str:
             else "relative lift undefined (the control has no conversions)"
         )
         parts.append(
-            f"{lift.variant} against the control: {words}; fixed-horizon p = {a.pvalue:.3g}, "
-            f"always-valid p = {a.msprt.pvalue:.3g}."
+            f"{lift.variant} against the control: {words}; {p_is(a.pvalue, 'fixed-horizon p')}, "
+            f"{p_is(a.msprt.pvalue, 'always-valid p')}."
         )
         parts.append(
             f"The always-valid test (mSPRT) is tuned for about {a.planned_n:,} users in total: "
@@ -31,9 +32,9 @@ def readout(a: ExperimentAnalysis, bandit: bool) -> str:
         parts.append(
             f"Traffic check: {a.n:,} exposed units, "
             + (
-                f"sample ratio mismatch (p = {a.srm.pvalue:.2g})."
+                f"sample ratio mismatch ({p_is(a.srm.pvalue, digits=2)})."
                 if a.srm.flagged
-                else f"split as the weights in force predict (SRM p = {a.srm.pvalue:.2g})."
+                else f"split as the weights in force predict ({p_is(a.srm.pvalue, 'SRM p', 2)})."
             )
         )
     if bandit:

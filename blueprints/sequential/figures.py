@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from blueprints._figures import MUTED, color, hline, layout, line
 from stats.group_sequential import Boundaries, MonitorResult
 from stats.msprt import MSPRTProjection, MSPRTResult
@@ -231,8 +233,10 @@ def _empty(title: str, text: str) -> dict[str, Any]:
 
 
 def msprt_figures(
-    r: MSPRTResult, p: MSPRTProjection | None, names: tuple[str, str]
+    r: MSPRTResult, p: MSPRTProjection | None, names: tuple[str, str], metric: str = "proportion"
 ) -> dict[str, Any]:
+    """The log-likelihood ratio and the confidence sequence; a difference of conversion rates
+    is drawn in percentage points, as every page shows it."""
     if p is None:
         text = "No spread in either arm yet: nothing to draw."
         return {
@@ -269,13 +273,18 @@ def msprt_figures(
         ),
     }
     diff = f"{names[1]} − {names[0]}"
+    k = 100.0 if metric == "proportion" else 1.0
+
+    def scaled(values: Any) -> np.ndarray:
+        return np.asarray(values, dtype=float) * k
+
     band = {"type": "scatter", "mode": "lines", "hoverinfo": "skip"}
     confidence = {
         "data": [
             {
                 **band,
                 "x": p.n,
-                "y": p.ci_high,
+                "y": scaled(p.ci_high),
                 "line": {"width": 0, "color": color(0)},
                 "showlegend": False,
                 "legendgroup": "cs",
@@ -283,7 +292,7 @@ def msprt_figures(
             {
                 **band,
                 "x": p.n,
-                "y": p.ci_low,
+                "y": scaled(p.ci_low),
                 "fill": "tonexty",
                 "fillcolor": "rgba(0,114,178,0.18)",
                 "line": {"width": 1, "color": color(0)},
@@ -293,7 +302,7 @@ def msprt_figures(
             {
                 **band,
                 "x": p.n,
-                "y": p.fixed_high,
+                "y": scaled(p.fixed_high),
                 "line": {"width": 1.5, "color": color(1), "dash": "dash"},
                 "showlegend": False,
                 "legendgroup": "fixed",
@@ -301,19 +310,23 @@ def msprt_figures(
             {
                 **band,
                 "x": p.n,
-                "y": p.fixed_low,
+                "y": scaled(p.fixed_low),
                 "line": {"width": 1.5, "color": color(1), "dash": "dash"},
                 "name": f"Fixed-horizon {1 - r.alpha:.0%} interval (valid at one planned look only)",
                 "legendgroup": "fixed",
             },
             line(
-                [p.n[0], p.n[-1]], [p.estimate, p.estimate], f"Observed {diff}", 7, hover="%{y:.4g}"
+                [p.n[0], p.n[-1]],
+                [p.estimate * k, p.estimate * k],
+                f"Observed {diff}",
+                7,
+                hover="%{y:.4g}",
             ),
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "x": [r.n, r.n],
-                "y": [r.ci_low, r.ci_high],
+                "y": [r.ci_low * k, r.ci_high * k],
                 "name": "Now",
                 "line": {"color": color(5), "width": 3},
                 "marker": {"size": 8, "color": color(5)},
@@ -323,7 +336,7 @@ def msprt_figures(
         "layout": layout(
             f"Confidence sequence for {diff} if the observed difference held",
             "Users in both arms (log scale)",
-            f"Difference {diff}",
+            f"Difference {diff}" + (" (percentage points)" if metric == "proportion" else ""),
             shapes=[hline(0.0, "no difference")],
             xaxis_type="log",
             hovermode="closest",

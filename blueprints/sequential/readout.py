@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stats._text import p_is, pvalue
 from stats.group_sequential import Boundaries, MonitorResult
 from stats.msprt import MSPRTResult
 from stats.peeking import PeekingResult
@@ -67,13 +68,28 @@ def boundaries(r: Boundaries) -> str:
     return text
 
 
-def monitor(r: MonitorResult) -> str:
+def difference(x: float, metric: str) -> str:
+    """A difference B − A: in percentage points for conversion rates (the API keeps
+    proportions), else in the metric's units."""
+    if metric == "proportion":
+        return f"{x * 100:+.2f} points".replace("-", "−")
+    return f"{x:+.4g}".replace("-", "−")
+
+
+def interval(low: float, high: float, metric: str) -> str:
+    """ "+2.61 to +5.39 points" (conversion rates) or "+0.12 to +0.5"."""
+    text = f"{difference(low, metric)} to {difference(high, metric)}"
+    return text.replace(" points to ", " to ", 1)
+
+
+def monitor(r: MonitorResult, metric: str = "proportion") -> str:
     look = len(r.fractions)
     where = f"At look {look} ({r.fractions[-1]:.0%} of the planned users)"
     if r.decision == "stop-efficacy":
         return (
             f"Stop for efficacy: at look {r.stop_look} the z statistic {r.z_statistics[-1]:.2f} "
-            f"crossed the bound {r.z_bounds[-1]:.2f}. The difference B − A is {r.estimate:.4g}."
+            f"crossed the bound {r.z_bounds[-1]:.2f}. The difference B − A is "
+            f"{difference(r.estimate, metric)}."
         )
     if r.decision == "stop-final":
         return (
@@ -83,12 +99,14 @@ def monitor(r: MonitorResult) -> str:
         )
     return (
         f"Continue. {where} z = {r.statistic:.2f} has not reached the bound "
-        f"{r.z_bounds[-1]:.2f} (nominal p = {r.pvalue:.4f} needs to be below "
+        f"{r.z_bounds[-1]:.2f} ({p_is(r.pvalue, 'nominal p')} needs to be below "
         f"{r.nominal_p[-1]:.4f}); {r.cumulative_alpha[-1]:.4f} of α = {r.alpha:g} is spent so far."
     )
 
 
-def msprt(r: MSPRTResult, names: tuple[str, str], planned_n: int | None) -> str:
+def msprt(
+    r: MSPRTResult, names: tuple[str, str], planned_n: int | None, metric: str = "proportion"
+) -> str:
     diff = f"{names[1]} − {names[0]}"
     tau = (
         f"τ = {r.tau:.4g}, tuned so the test is most sensitive around {planned_n:,} users"
@@ -97,15 +115,16 @@ def msprt(r: MSPRTResult, names: tuple[str, str], planned_n: int | None) -> str:
     )
     if r.decision == "reject":
         head = (
-            f"Reject: the always-valid p-value {r.pvalue:.4f} is below α = {r.alpha:g} "
+            f"Reject: the always-valid p-value is {pvalue(r.pvalue)}, below α = {r.alpha:g} "
             f"(log Λ = {r.log_lr:.2f} ≥ log(1/α) = {r.threshold:.2f}). You can stop now."
         )
     else:
         head = (
-            f"Keep going: the always-valid p-value is {r.pvalue:.4f} (log Λ = {r.log_lr:.2f}, "
+            f"Keep going: the always-valid p-value is {pvalue(r.pvalue)} (log Λ = {r.log_lr:.2f}, "
             f"the threshold is log(1/α) = {r.threshold:.2f}). Looking again later is fine."
         )
     return (
-        f"{head} {diff} = {r.estimate:.4g}, always-valid {1 - r.alpha:.0%} interval "
-        f"[{r.ci_low:.4g}, {r.ci_high:.4g}] with {r.n:,} users ({tau})."
+        f"{head} {diff} = {difference(r.estimate, metric)}, always-valid {1 - r.alpha:.0%} "
+        f"interval {interval(r.ci_low, r.ci_high, metric)} with "
+        f"{r.n:,} users ({tau})."
     )

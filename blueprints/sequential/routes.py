@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from flask import Response, render_template
 
-from blueprints._api import Fields, json_body, respond, stats_errors, unprocessable
+from blueprints._api import ApiError, Fields, json_body, respond, stats_errors, unprocessable
 from blueprints.sequential import bp, figures, readout
 from stats.group_sequential import SPENDING_FUNCTIONS, SPENDINGS, group_sequential_bounds, monitor
 from stats.msprt import msprt, msprt_projection
@@ -18,6 +21,33 @@ ALTERNATIVES = ("two-sided", "larger", "smaller")
 # The mSPRT chart runs to the planned size (or twice the observed one), at most this many users.
 MAX_PROJECTED_N = 10**12
 METRICS = ("proportion", "mean")
+_LOOK = re.compile(r"^looks\[(\d+)\](?:\.(\w+)(?:\[(\d+)\])?)?")
+
+
+def look_words(detail: str) -> str:
+    """An error about a look in words a person can map to the table: "looks[2].conversions[1]
+    must be <= users" -> "Look 3: conversions in B must be ≤ users" (``field`` stays the path)."""
+
+    def words(m: re.Match[str]) -> str:
+        text = f"Look {int(m.group(1)) + 1}"
+        if m.group(2):
+            arm = m.group(3)
+            where = "" if arm is None else " in " + ("AB"[int(arm)] if int(arm) < 2 else arm)
+            text += f": {m.group(2)}{where}"
+        return text
+
+    return _LOOK.sub(words, detail).replace(" <= ", " ≤ ").replace(" >= ", " ≥ ")
+
+
+@contextmanager
+def looks_in_words() -> Iterator[None]:
+    try:
+        yield
+    except ApiError as exc:
+        exc.detail = look_words(exc.detail)
+        for error in exc.errors:
+            error["detail"] = look_words(str(error.get("detail", "")))
+        raise
 
 
 @bp.get("/sequential")
@@ -70,7 +100,8 @@ def boundaries() -> Response:
 @bp.post("/api/sequential/monitor")
 def monitor_looks() -> Response:
     f = Fields(json_body())
-    with stats_errors():
+    metric = f.choice("metric", METRICS, "proportion")
+    with looks_in_words(), stats_errors():
         result = monitor(
             f.array("looks"),
             planned_n_per_arm=f.integer("planned_n_per_arm"),
@@ -78,10 +109,10 @@ def monitor_looks() -> Response:
             alternative=f.choice("alternative", ALTERNATIVES, "two-sided"),
             spending=f.choice("spending", SPENDING_FUNCTIONS, "obrien-fleming"),
             gamma=f.number("gamma", -4.0),
-            metric=f.choice("metric", METRICS, "proportion"),
+            metric=metric,
         )
     return respond(
-        result, figures.monitor_figures(result), readout.monitor(result), result.warnings
+        result, figures.monitor_figures(result), readout.monitor(result, metric), result.warnings
     )
 
 
@@ -112,7 +143,7 @@ def msprt_snapshot() -> Response:
     names = (a.name, b.name)
     return respond(
         {**asdict(result), "names": names, "planned_n": planned_n},
-        figures.msprt_figures(result, projection, names),
-        readout.msprt(result, names, planned_n),
+        figures.msprt_figures(result, projection, names, metric),
+        readout.msprt(result, names, planned_n, metric),
         result.warnings,
     )

@@ -87,7 +87,11 @@ export function toast(message, field = null, kind = "error") {
   if (field) {
     field.setAttribute("aria-invalid", "true");
     el.classList.add("toast-field");
-    field.closest(".field, .field-block")?.append(el) ?? field.after(el);
+    // Under the field; for a cell of an editable table (which scrolls and would clip it),
+    // under the whole table, full width.
+    const block = field.closest("td, th") && field.closest(".field-block");
+    if (block) block.append(el);
+    else field.after(el);
   } else {
     document.getElementById("toasts").append(el);
     setTimeout(() => el.remove(), 8000);

@@ -1,4 +1,4 @@
-import { bindCsvInput, bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindCsvInput, bindPage, fmt, fmtP, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
 const wanted = new URLSearchParams(location.search); // column choices shared in a link
@@ -101,11 +101,11 @@ function render(data) {
       { key: "estimate", label: "Adjusted difference", format: (v) => signed(v, 4) },
       { key: "ci_low", label: "CI low", format: num(4) },
       { key: "ci_high", label: "CI high", format: num(4) },
-      { key: "pvalue", label: "p-value", format: num(4) },
+      { key: "pvalue", label: "p-value", format: fmtP },
       { key: "unadjusted_estimate", label: "Unadjusted difference", format: (v) => signed(v, 4) },
       { key: "unadjusted_ci_low", label: "Unadj. CI low", format: num(4) },
       { key: "unadjusted_ci_high", label: "Unadj. CI high", format: num(4) },
-      { key: "unadjusted_pvalue", label: "Unadj. p-value", format: num(4) },
+      { key: "unadjusted_pvalue", label: "Unadj. p-value", format: fmtP },
     ],
     rows: r.comparisons,
     filename: "abacus-cuped-comparisons.csv",

@@ -1,4 +1,4 @@
-import { bindCsvInput, bindPage, fmt, parseNumbers, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindCsvInput, bindPage, fmt, fmtP, parseNumbers, plotAll, renderKpis, renderTable } from "./app.js";
 
 const form = document.getElementById("params");
 const gridBox = form.querySelector("[data-grid]");
@@ -166,7 +166,7 @@ const num = (digits) => (v) => fmt(v, digits);
 const sig = (v) => (v === null ? "–" : fmt(Number(v.toPrecision(6)), 10));
 /** "price:layout" shown as "price × layout" (the CSV keeps the API's name). */
 const term = (v) => v.replace(":", " × ");
-const pval = (v) => (v === null ? "–" : v < 0.001 ? "< 0.001" : fmt(v, 4));
+const pval = fmtP;
 
 function render(data) {
   const r = data.result;

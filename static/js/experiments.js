@@ -1,6 +1,6 @@
 // The Experiments admin page: token (sessionStorage only), list with summary, create form,
 // detail view with launch / stop / analyze, and the analysis (charts, table, CSV).
-import { clearFieldErrors, fmt, nextName, plotAll, renderKpis, renderTable, toast, toCSV } from "./app.js";
+import { clearFieldErrors, fmt, fmtP, nextName, plotAll, renderKpis, renderTable, toast, toCSV } from "./app.js";
 
 const TOKEN_KEY = "abacus.adminToken";
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -251,7 +251,7 @@ function analyzePayload() {
 const pct = (v) => fmt(v, 2, "percent");
 const missing = (v) => v === null || v === undefined;
 const signedPct = (v) => (missing(v) ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 1)}%`);
-const pval = (v) => (missing(v) ? "–" : v < 1e-4 ? v.toExponential(1) : fmt(v, 4));
+const pval = (v) => (missing(v) ? "–" : fmtP(v));
 
 async function analyze() {
   const form = $("#analyze-form");

@@ -1,7 +1,9 @@
-import { bindPage, fmt, formPayload, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindPage, fmt, fmtP, formPayload, plotAll, renderKpis, renderTable } from "./app.js";
 
 const pct = (v) => fmt(v, 2, "percent");
 const num = (d) => (v) => fmt(v, d);
+// A difference of conversion rates in percentage points (the API keeps proportions).
+const points = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 2)} pts`);
 const show = (form, name, visible) => { form.querySelector(`[data-field="${name}"]`).hidden = !visible; };
 const part = (id) => document.getElementById(id);
 
@@ -203,7 +205,7 @@ bindPage({
       columns: [
         { key: "look", label: "Look", format: (v) => v },
         { key: "fraction", label: "Information fraction", format: num(4) },
-        { key: "estimate", label: "Difference B − A", format: num(5) },
+        { key: "estimate", label: "Difference B − A", format: points },
         { key: "z", label: "z", format: num(3) },
         { key: "bound", label: "z bound", format: num(3) },
         { key: "p", label: "Nominal p threshold", format: num(5) },
@@ -261,11 +263,13 @@ bindPage({
   fieldFor: msprtField,
   render(data) {
     const r = data.result;
+    const diff = msForm.metric.value === "proportion" ? points : num(4);
     renderKpis(msRoot.querySelector("[data-kpis]"), [
       { label: "decision", value: r.decision === "reject" ? "Reject: stop" : "Continue" },
-      { label: "always-valid p-value", value: fmt(r.pvalue, 4) },
+      { label: "always-valid p-value", value: fmtP(r.pvalue) },
       { label: "log Λ (threshold log 1/α)", value: `${fmt(r.log_lr, 2)} / ${fmt(r.threshold, 2)}` },
-      { label: "always-valid interval", value: `[${fmt(r.ci_low, 4)}, ${fmt(r.ci_high, 4)}]` },
+      { label: "difference B − A", value: diff(r.estimate) },
+      { label: "always-valid interval", value: `${diff(r.ci_low)} to ${diff(r.ci_high)}` },
       { label: "τ", value: fmt(r.tau, 4) },
     ]);
     plotAll(data.figures);

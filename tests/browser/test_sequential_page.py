@@ -53,7 +53,9 @@ def test_monitoring_decision_from_entered_looks(page: Page, live_server: str) ->
     expect(monitor.locator("[data-looks] tr")).to_have_count(3)
     expect(readout).to_contain_text("Stop for efficacy: at look 3")
     row.locator("input").nth(3).fill("9000")  # more conversions than users
-    expect(monitor.locator(".toast").first).to_contain_text("looks[2].conversions[1]")
+    expect(monitor.locator(".toast").first).to_contain_text(
+        "Look 3: conversions in B must be ≤ users (7500)"
+    )
 
 
 def test_msprt_and_phone_width(page: Page, live_server: str) -> None:
