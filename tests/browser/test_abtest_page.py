@@ -65,3 +65,30 @@ def test_abtest_page_works_on_a_phone(page: Page, live_server: str) -> None:
     expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-ship"))
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
+
+
+def test_added_variant_starts_empty_and_is_incomplete_not_an_error(
+    page: Page, live_server: str
+) -> None:
+    """Issue 11: "+ Add variant" invented 1,000 users and 100 conversions (an SRM verdict)."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if r.url.endswith("/api/abtest") else None)
+    page.goto(f"{live_server}/abtest")
+    expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-ship"))
+    page.wait_for_timeout(600)
+    before = len(requests)
+    page.get_by_role("button", name="+ Add variant").click()
+    row = page.locator("[data-variants] tbody tr").nth(2)
+    expect(row.locator('input[data-key="name"]')).to_have_value("C")
+    for key in ("users", "conversions", "mean", "sd"):
+        expect(row.locator(f'input[data-key="{key}"]')).to_have_value("")
+    # Incomplete, not an error: no toast storm, no request, a plain status line.
+    expect(page.locator("[data-status-text]")).to_contain_text("Fill in the users, conversions")
+    page.wait_for_timeout(600)
+    expect(page.locator(".toast")).to_have_count(0)
+    assert len(requests) == before
+    row.locator('input[data-key="users"]').fill("1000")
+    expect(page.locator(".toast")).to_have_count(0)
+    row.locator('input[data-key="conversions"]').fill("130")
+    expect(page.locator("[data-readout]")).to_contain_text("130 of 1,000 users converted on C")
+    expect(page.locator("[data-readout]")).not_to_contain_text("sample ratio")
