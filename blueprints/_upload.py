@@ -18,7 +18,7 @@ import orjson
 from flask import request
 
 from blueprints._api import ApiError, Fields, json_body
-from stats.tabular import CSVError, Table, read_csv
+from stats.tabular import MAX_ROWS, CSVError, Table, read_csv
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -83,4 +83,4 @@ def uploaded_csv(fields: Fields | None = None) -> Table | None:
     if data is None:
         return None
     with csv_errors():
-        return read_csv(data)
+        return read_csv(data, max_rows=MAX_ROWS)

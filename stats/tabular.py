@@ -39,6 +39,8 @@ Layout = Literal["users", "variants"]
 DELIMITERS = (",", ";", "\t", "|")
 MAX_VARIANTS = 50
 """A column with more distinct values than this is not a variant column."""
+MAX_ROWS = 2_000_000
+"""Most data rows an uploaded CSV may have (the web layer's cap; ``read_csv`` takes any)."""
 MAX_COLUMNS = 200
 """A CSV with more columns than this is refused (no A/B table needs them; each costs work)."""
 MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None")

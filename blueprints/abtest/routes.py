@@ -25,11 +25,21 @@ from blueprints.abtest.readout import readout
 from stats.abtest import Analysis, Guardrail, analyze
 from stats.distribution import Distribution, table_distribution
 from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
-from stats.tabular import Roles, Summary, Table, guess_control, infer_roles, summarize_table
+from stats.tabular import (
+    MAX_VARIANTS,
+    Roles,
+    Summary,
+    Table,
+    guess_control,
+    infer_roles,
+    summarize_table,
+)
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 KINDS = ("binary", "continuous")
 MAX_USERS = 10**12
+MAX_GUARDRAILS = 20
+"""Most guardrail metrics in one request (each is a full comparison of every variant)."""
 """Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
 Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...]
 
@@ -70,6 +80,11 @@ def page() -> str:
 def typed_variants(f: Fields, key: str) -> Stats:
     """``[{name, users, conversions}]`` or ``[{name, users, mean, sd}]``: types are checked
     here (400), ranges by :mod:`stats.sufficient` (422)."""
+    if len(f.array(key)) > MAX_VARIANTS:
+        unprocessable(
+            f.name(key),
+            f"{f.name(key)} must hold at most {MAX_VARIANTS} variants, got {len(f.data[key]):,}.",
+        )
     items = f.objects(key)
     if not items:
         unprocessable(f.name(key), f"{f.name(key)} must hold at least 2 variants, got 0.")
@@ -93,6 +108,18 @@ def typed_variants(f: Fields, key: str) -> Stats:
         return proportion_variants(records, f.name(key))
 
 
+def guardrail_fields(f: Fields) -> list[Fields]:
+    """The ``guardrails`` objects, at most ``MAX_GUARDRAILS`` of them."""
+    items = f.array("guardrails", [])
+    if len(items) > MAX_GUARDRAILS:
+        unprocessable(
+            "guardrails",
+            f"guardrails must hold at most {MAX_GUARDRAILS} metrics, got {len(items):,}.",
+        )
+    result: list[Fields] = f.objects("guardrails", [])
+    return result
+
+
 def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
     metric = f.choice("metric", ("proportion", "mean"), None)
     primary = typed_variants(f, "variants")
@@ -101,7 +128,7 @@ def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
         needs = "users, mean and sd" if metric == "mean" else "users and conversions"
         unprocessable("metric", f"metric is {metric!r}, so each variant needs {needs}.")
     guardrails, inputs = [], {}
-    for g in f.objects("guardrails", []):
+    for g in guardrail_fields(f):
         name = g.string("metric")
         variants = typed_variants(g, "variants")
         guardrails.append(guardrail(g, name, variants))
@@ -171,7 +198,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
     roles, metric, kind = csv_roles(f, table)
     summary = summarize_csv(table, roles, metric, kind)
     guardrails, inputs, summaries = [], {}, []
-    for g in f.objects("guardrails", []):
+    for g in guardrail_fields(f):
         s = csv_guardrail_summary(g, table, roles)
         guardrails.append(guardrail(g, s.metric, s.variants))
         inputs[s.metric] = s.variants

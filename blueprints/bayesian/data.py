@@ -21,6 +21,7 @@ from pandas.api import types as ptypes
 
 from blueprints._api import Fields, unprocessable
 from blueprints._upload import csv_errors
+from stats.bayes_decision import MAX_SUM_TERMS
 from stats.bayesian import MAX_PERIODS
 from stats.sufficient import MeanStats, ProportionStats
 from stats.tabular import (
@@ -28,6 +29,7 @@ from stats.tabular import (
     Kind,
     Roles,
     Table,
+    binary_values,
     infer_roles,
     numeric_values,
     summarize,
@@ -47,6 +49,14 @@ HINTS = {
     "revenue": re.compile(r"revenue|amount|spend|sales|gmv|value|price|paid", re.I),
 }
 """Names that suggest the value column of a metric, tried before the first column of its kind."""
+MAX_LOSS_DAYS = 200
+"""Most days the expected loss over time is computed for; more are thinned evenly (the last
+day always kept), with a warning."""
+MAX_LOSS_TERMS = 4_000_000
+"""Budget of Miller-sum terms for two conversion arms over time (each day's closed form costs
+about 4 × its smallest Beta parameter, up to ``stats.bayes_decision.MAX_SUM_TERMS``)."""
+MAX_REVENUE_CELLS = 5_000_000
+"""Revenue over time lists every amount again for each day: days × dated rows at most this."""
 DATE_SHARE = 0.9
 """A column is detected as a date when this share of its non-blank cells parse as dates."""
 
@@ -80,11 +90,18 @@ def _parse_dates(s: pd.Series) -> pd.Series:
         return pd.to_datetime(s).dt.normalize()
     if ptypes.is_numeric_dtype(s) or ptypes.is_bool_dtype(s):
         return pd.Series(pd.NaT, index=s.index)
-    text = s.astype("str").str.strip().where(s.notna())
+    # Parse each distinct text once (a million rows hold a few hundred dates), then map back.
+    codes, uniques = pd.factorize(s)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    text = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if parsed.notna().sum() < DATE_SHARE * s.notna().sum():
+    if counts[parsed.notna().to_numpy()].sum() < DATE_SHARE * counts.sum():
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    return parsed.dt.tz_localize(None).dt.normalize() if parsed.dt.tz else parsed.dt.normalize()
+    days = parsed.dt.tz_localize(None).dt.normalize() if parsed.dt.tz else parsed.dt.normalize()
+    values = days.to_numpy()
+    out = np.full(len(s), np.datetime64("NaT"), dtype=values.dtype)
+    out[codes >= 0] = values[codes[codes >= 0]]
+    return pd.Series(out, index=s.index)
 
 
 def _date_column(f: Fields, table: Table, used: set[str]) -> tuple[str | None, pd.Series | None]:
@@ -200,6 +217,74 @@ def _aggregate_records(table: Table, roles: Roles, metric: str) -> list[Record]:
     return [_record(v, metric) for v in summary.variants]
 
 
+def _cumulative_records(
+    frame: pd.DataFrame,
+    sorted_days: Any,
+    days: Any,
+    names: list[str],
+    metric: str,
+    variant: str,
+    value: str,
+) -> tuple[list[str], list[list[Record]]]:
+    """Each day's cumulative records in one pass: per-day per-variant sums (``bincount``)
+    and their running totals, instead of re-reducing every prefix of the rows (which took
+    days × rows work). Days before every variant has a user are left out."""
+    x = (binary_values if KIND[metric] == "binary" else numeric_values)(frame[value], value)
+    codes = pd.Categorical(variant_labels(frame[variant]), categories=names).codes
+    keep = (codes >= 0) & ~np.isnan(x)
+    k, d = len(names), len(days)
+    cell = np.searchsorted(days, sorted_days[keep]) * k + codes[keep]
+    xs = x[keep]
+    shift = float(xs.mean()) if xs.size else 0.0
+
+    def running(weights: Any = None) -> Any:
+        sums = np.bincount(cell, weights=weights, minlength=d * k)
+        return sums.reshape(d, k).cumsum(axis=0)
+
+    n, total = running(), running(xs)
+    s1, s2 = running(xs - shift), running((xs - shift) ** 2)
+    periods: list[str] = []
+    by_period: list[list[Record]] = []
+    for t in range(d):
+        if (n[t] == 0).any():
+            continue
+        records: list[Record] = []
+        for i, name in enumerate(names):
+            users = int(n[t, i])
+            if metric == "proportion":
+                records.append({"name": name, "users": users, "conversions": round(total[t, i])})
+            elif metric == "count":
+                records.append({"name": name, "users": users, "total": round(total[t, i])})
+            else:
+                m = MeanStats.from_sums(name, users, float(s1[t, i]), float(s2[t, i]))
+                records.append({"name": name, "users": users, "mean": m.mean + shift, "sd": m.sd})
+        periods.append(pd.Timestamp(days[t]).strftime("%Y-%m-%d"))
+        by_period.append(records)
+    return periods, by_period
+
+
+def _thinned(
+    periods: list[str], by_period: list[list[Record]], metric: str
+) -> tuple[list[str], list[list[Record]], tuple[str, ...]]:
+    """At most ``MAX_LOSS_DAYS`` days (and ``MAX_LOSS_TERMS`` for two conversion arms),
+    evenly spaced with the last day kept; a warning says so when days were left out."""
+    d = len(periods)
+    keep = min(d, MAX_LOSS_DAYS)
+    if d and metric == "proportion" and len(by_period[-1]) == 2:
+        last = by_period[-1]  # cumulative, so the largest parameters of all days
+        smallest = min(min(r["conversions"], r["users"] - r["conversions"]) for r in last) + 1
+        per_day = 4 * min(smallest, MAX_SUM_TERMS)
+        keep = min(keep, max(2, MAX_LOSS_TERMS // per_day))
+    if keep >= d:
+        return periods, by_period, ()
+    picked = np.unique(np.linspace(0, d - 1, keep).round().astype(int))
+    note = (
+        f"The expected loss over time is shown for {len(picked):,} of {d:,} days, evenly "
+        "spaced (the last day included), to bound the work per request.",
+    )
+    return [periods[i] for i in picked], [by_period[i] for i in picked], note
+
+
 def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
     """Reduce ``table`` for ``metric``; columns come from ``variant``, ``value`` and ``date``
     when given, else from :func:`stats.tabular.infer_roles`."""
@@ -239,20 +324,29 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
         order = np.argsort(days.to_numpy()[dated], kind="stable")
         frame = table.frame[dated].iloc[order]
         sorted_days = days[dated].iloc[order].to_numpy()
-        if metric == "revenue":  # one pass, then prefixes: no re-reading per day
-            labels, amounts = _labelled_amounts(frame, variant, value)
-            names = [r["name"] for r in records]
+        names = [r["name"] for r in records]
+        if metric != "revenue":
+            days_sorted = np.sort(np.asarray(unique, dtype=sorted_days.dtype))
+            periods, by_period = _cumulative_records(
+                frame, sorted_days, days_sorted, names, metric, variant, value
+            )
+            periods, by_period, note = _thinned(periods, by_period, metric)
+            source = CsvSource("users", variant, value, date, table.n_rows)
+            return CsvRecords(source, records, periods, by_period, warnings + note)
+        if len(unique) * len(frame) > MAX_REVENUE_CELLS:
+            unprocessable(
+                "date",
+                f"revenue over time needs days × dated rows <= {MAX_REVENUE_CELLS:,}; "
+                f"date column {date!r} has {len(unique):,} days over {len(frame):,} rows.",
+            )
+        # one pass, then prefixes: no re-reading per day
+        labels, amounts = _labelled_amounts(frame, variant, value)
         for day in sorted(unique):
             end = int(np.searchsorted(sorted_days, np.datetime64(day), side="right"))
-            if metric == "revenue":
-                day_records = _amount_records(names, labels[:end], amounts[:end])
-            else:
-                part = dataclasses.replace(table, frame=frame.iloc[:end], n_rows=end)
-                try:
-                    day_records, _ = _user_records(part, metric, variant, value, None)
-                except CSVError:  # fewer than two variants on the first days
-                    continue
+            day_records = _amount_records(names, labels[:end], amounts[:end])
             periods.append(pd.Timestamp(day).strftime("%Y-%m-%d"))
             by_period.append(day_records)
+        periods, by_period, note = _thinned(periods, by_period, metric)
+        warnings += note
     source = CsvSource("users", variant, value, date, table.n_rows)
     return CsvRecords(source, records, periods, by_period, warnings)
