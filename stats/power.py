@@ -63,7 +63,7 @@ class PowerResult:
     power: float  # target power, or the power at n_per_group when solved for power
     achieved_power: float  # power at the rounded n_per_group
     mde: float  # signed absolute effect, treatment - control
-    mde_relative: float | None  # mde / baseline for proportions, None for means
+    mde_relative: float | None  # mde / baseline (or / baseline_mean for means), else None
     baseline: float | None  # control rate for proportions, None for means
     sd: float | None  # standard deviation for means, None for proportions
     alpha: float
@@ -77,6 +77,7 @@ class PowerResult:
     days: int | None  # ceil(n_total / daily_traffic) when daily_traffic is given
     daily_traffic: float | None
     warnings: tuple[str, ...] = ()
+    baseline_mean: float | None = None  # control mean for means when given, else None
 
 
 class DesignOptions(TypedDict, total=False):
@@ -553,21 +554,40 @@ def solve_power_means(
     power: float | None = None,
     *,
     daily_traffic: float | None = None,
+    baseline_mean: float | None = None,
+    mde_type: str = "absolute",
     **options: Unpack[DesignOptions],
 ) -> PowerResult:
     """Solve the two-sample t-test design for whichever of mde, n_per_group, power is None.
 
     ``sd`` is the standard deviation of the metric (per user, both arms), ``mde`` the absolute
-    difference of means. Power is the noncentral t of ``TTestIndPower``; n is solved by
-    :func:`_n_means` and the MDE by ``scipy.optimize.brentq`` on the effect size.
+    difference of means or, with ``mde_type="relative"``, a fraction of the control mean
+    ``baseline_mean`` (0.1 = +10%, so the absolute difference is 0.1 * baseline_mean).
+    Power is the noncentral t of ``TTestIndPower``; n is solved by :func:`_n_means` and the MDE
+    by ``scipy.optimize.brentq`` on the effect size.
     """
     unknown = _unknown(mde, n_per_group, power)
     s = _validate.positive("sd", sd)
+    kind = _validate.choice("mde_type", mde_type, ("absolute", "relative"))
+    base = None if baseline_mean is None else _validate.finite("baseline_mean", baseline_mean)
+    if kind == "relative" and base is None:
+        raise ValueError(
+            "baseline_mean is required for a relative mde: the control mean the lift is a "
+            "fraction of"
+        )
+    if kind == "relative" and base is not None and base <= 0:
+        raise ValueError(
+            f"baseline_mean must be positive for a relative mde, got {baseline_mean!r}; give "
+            "the mde as an absolute difference instead"
+        )
     design = _design(**options)
     traffic = _daily_traffic(daily_traffic)
     target = None if power is None else _power(power, design)
     n_given = None if n_per_group is None else _n_per_group(n_per_group)
-    d = None if mde is None else _effect_size(_nonzero_mde(mde), s)
+    d = None
+    if mde is not None:
+        m = _nonzero_mde(mde)
+        d = _effect_size(m * base if kind == "relative" and base is not None else m, s)
 
     if unknown == "mde":
         assert n_given is not None and target is not None
@@ -596,6 +616,7 @@ def solve_power_means(
         design=design,
         method="t-test",
         daily_traffic=traffic,
+        baseline_mean=base,
     )
 
 
@@ -661,6 +682,7 @@ def _result(
     design: _Design,
     method: str,
     daily_traffic: float | None,
+    baseline_mean: float | None = None,
 ) -> PowerResult:
     warnings: list[str] = []
     if solved_for == "n_per_group" and n_exact <= 2.0:
@@ -699,7 +721,13 @@ def _result(
         power=achieved if target is None else target,
         achieved_power=achieved,
         mde=mde,
-        mde_relative=None if baseline is None else mde / baseline,
+        mde_relative=(
+            mde / baseline
+            if baseline is not None
+            else mde / baseline_mean
+            if baseline_mean
+            else None
+        ),
         baseline=baseline,
         sd=sd,
         alpha=design.alpha,
@@ -713,6 +741,7 @@ def _result(
         days=days,
         daily_traffic=daily_traffic,
         warnings=tuple(warnings),
+        baseline_mean=baseline_mean,
     )
 
 

@@ -9,7 +9,13 @@ def effect_words(r: PowerResult) -> str:
     """'+2.0 points (10.0% → 12.0%, +20% relative)' or '+0.5 (difference in means)'."""
     if r.baseline is None:
         assert r.sd is not None
-        return f"a difference in means of {r.mde:+.4g} ({r.mde / r.sd:+.2f} standard deviations)"
+        sds = f"{r.mde / r.sd:+.2f} standard deviations"
+        if r.baseline_mean is not None and r.mde_relative is not None:
+            return (
+                f"a difference in means of {r.mde:+.4g} ({r.baseline_mean:.4g} → "
+                f"{r.baseline_mean + r.mde:.4g}, {r.mde_relative:+.1%} relative; {sds})"
+            )
+        return f"a difference in means of {r.mde:+.4g} ({sds})"
     return (
         f"{r.mde * 100:+.2f} points ({r.baseline:.1%} → {r.baseline + r.mde:.1%}, "
         f"{r.mde / r.baseline:+.0%} relative)"

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, render_template
 
-from blueprints._api import ApiError, Fields, json_body, respond, stats_errors, unprocessable
+from blueprints._api import ApiError, Fields, json_body, respond, stats_errors
 from blueprints.power import bp
 from blueprints.power.figures import power_figures
 from blueprints.power.readout import readout
@@ -46,23 +46,21 @@ def solve(f: Fields) -> PowerResult:
             detail = "n_per_group, power and mde are all given: leave out the one to solve for."
         errors = [{"field": k, "detail": f"{k} is empty: give a number."} for k in left_out]
         raise ApiError(400, detail, errors or [{"field": "n_per_group", "detail": detail}])
-    if (
-        metric == "mean"
-        and f.choice("mde_type", ("absolute", "relative"), "absolute") != "absolute"
-    ):
-        unprocessable(
-            "mde_type",
-            "mde_type relative applies to conversion rates only; give a mean metric's mde as an absolute difference.",
-        )
+    mde_type = f.choice("mde_type", ("absolute", "relative"), "absolute")
     with stats_errors():
         if metric == "proportion":
             return solve_power_proportions(
                 f.number("baseline"),
-                mde_type=f.choice("mde_type", ("absolute", "relative"), "absolute"),
+                mde_type=mde_type,
                 continuity_correction=f.boolean("continuity_correction", False),
                 **common,
             )
-        return solve_power_means(f.number("sd"), **common)
+        return solve_power_means(
+            f.number("sd"),
+            baseline_mean=f.number("baseline_mean", None),
+            mde_type=mde_type,
+            **common,
+        )
 
 
 @bp.post("/api/power")

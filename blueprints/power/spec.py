@@ -6,17 +6,30 @@ REQUEST = {
     "type": "object",
     "description": (
         "Give all but one of n_per_group, power and mde: the one left out is solved for. "
-        "A proportion metric needs baseline; a mean metric needs sd."
+        "A proportion metric needs baseline; a mean metric needs sd, and baseline_mean when "
+        "its mde is relative."
     ),
     "properties": {
         "metric": {"type": "string", "enum": ["proportion", "mean"], "default": "proportion"},
         "baseline": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
         "sd": {"type": "number", "exclusiveMinimum": 0},
+        "baseline_mean": {
+            "type": "number",
+            "description": (
+                "Control mean of a mean metric; needed (and positive) when mde_type is "
+                "relative, so that mde 0.1 means +10% of it."
+            ),
+        },
         "mde": {
             "type": "number",
             "description": "Absolute difference (or relative, see mde_type).",
         },
-        "mde_type": {"type": "string", "enum": ["absolute", "relative"], "default": "absolute"},
+        "mde_type": {
+            "type": "string",
+            "enum": ["absolute", "relative"],
+            "default": "absolute",
+            "description": "relative: mde is a fraction of baseline (or of baseline_mean).",
+        },
         "n_per_group": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -67,7 +80,11 @@ RESULT = {
         "power": {"type": "number"},
         "achieved_power": {"type": "number"},
         "mde": {"type": "number"},
-        "mde_relative": {"type": ["number", "null"]},
+        "mde_relative": {
+            "type": ["number", "null"],
+            "description": "mde / baseline, or mde / baseline_mean for a mean; else null.",
+        },
+        "baseline_mean": {"type": ["number", "null"]},
         "method": {"type": "string", "enum": ["fleiss", "fleiss-cc", "t-test"]},
         "days": {"type": ["integer", "null"]},
     },

@@ -1,4 +1,4 @@
-import { bindPage, fmt, plotAll, renderKpis, renderTable } from "./app.js";
+import { bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
 const show = (name, visible) => { form.querySelector(`[data-field="${name}"]`).hidden = !visible; };
@@ -6,9 +6,9 @@ const show = (name, visible) => { form.querySelector(`[data-field="${name}"]`).h
 function sync() {
   const proportion = form.metric.value === "proportion";
   show("baseline", proportion);
-  show("mde_type", proportion);
   show("continuity_correction", proportion);
   show("sd", !proportion);
+  show("baseline_mean", !proportion);
   const unknown = form.solve_for.value;
   for (const name of ["n_per_group", "power", "mde"]) show(name, name !== unknown);
 }
@@ -22,7 +22,8 @@ const METHODS = {
 
 function render(data) {
   const r = data.result;
-  const effect = r.baseline === null ? fmt(r.mde, 4) : `${fmt(r.mde * 100, 2)} pts`;
+  const relative = r.mde_relative === null ? "" : ` (${r.mde_relative > 0 ? "+" : ""}${fmt(r.mde_relative, 1, "percent")})`;
+  const effect = r.baseline === null ? `${fmt(r.mde, 4)}${relative}` : `${fmt(r.mde * 100, 2)} pts`;
   renderKpis(document.querySelector("[data-kpis]"), [
     { label: "users per group", value: fmt(r.n_per_group, 0) },
     { label: "users in total", value: fmt(r.n_total, 0) },
@@ -46,4 +47,26 @@ function render(data) {
   });
 }
 
-bindPage({ form, sync, render });
+const UNITS = { proportion: "points of conversion rate", mean: "units of the metric" };
+let shownMetric = form.metric.value;
+
+/**
+ * An absolute effect changes meaning with the metric (0.02 = 2 points of conversion is not
+ * 0.02 of revenue): it is cleared and the user asked for it again. A relative effect means the
+ * same for both metrics and is kept (a mean then needs its baseline mean).
+ */
+form.metric.addEventListener("change", () => {
+  const before = shownMetric;
+  shownMetric = form.metric.value;
+  if (form.mde_type.value !== "absolute" || form.mde.value.trim() === "") return;
+  toast(`The effect ${form.mde.value} was in ${UNITS[before]}; give the minimum detectable effect in ${UNITS[shownMetric]}, or as a relative lift.`, null, "info");
+  form.mde.value = "";
+});
+
+/** A relative effect on a mean is a share of the baseline mean: without one, ask for it. */
+function incomplete() {
+  if (form.metric.value !== "mean" || form.mde_type.value !== "relative" || form.baseline_mean.value.trim() !== "") return null;
+  return { message: "Give the baseline mean: a relative effect is a share of it.", field: form.baseline_mean };
+}
+
+bindPage({ form, sync, render, incomplete });

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -68,3 +70,50 @@ def test_power_page_works_on_a_phone(page: Page, live_server: str) -> None:
     expect(page.locator("[data-readout]")).to_contain_text("3,841")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
+
+
+def test_switching_to_a_mean_never_reinterprets_the_effect(page: Page, live_server: str) -> None:
+    """Issue 11: switching to a mean metric read a relative MDE of 0.1 as an absolute 0.1
+    (156,979 users per group). A relative effect stays relative, on the baseline mean."""
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(json.loads(r.post_data or "{}")) if r.url.endswith("/api/power") else None
+        ),
+    )
+    page.goto(f"{live_server}/power")
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("You need")
+    page.select_option("#f-mde_type", "relative")
+    page.fill("#f-mde", "0.1")
+    expect(readout).to_contain_text("+10% relative")
+    page.wait_for_timeout(600)
+    count = len(sent)
+    page.select_option("#f-metric", "mean")
+    # The relative effect is kept and needs the baseline mean: asked for, nothing sent.
+    expect(page.locator("#f-mde_type")).to_be_visible()
+    expect(page.locator("#f-mde_type")).to_have_value("relative")
+    expect(page.locator("#f-mde")).to_have_value("0.1")
+    expect(page.locator('[data-field="baseline_mean"] .toast')).to_contain_text(
+        "Give the baseline mean"
+    )
+    page.wait_for_timeout(600)
+    assert len(sent) == count
+    page.fill("#f-baseline_mean", "50")  # sd 10: +10% = +5 = 0.5 sd -> 64 per group
+    expect(readout).to_contain_text("You need 64 users per group")
+    expect(readout).to_contain_text("+10.0% relative")
+    assert sent[-1]["mde_type"] == "relative"
+    assert sent[-1]["mde"] == 0.1
+    assert sent[-1]["baseline_mean"] == 50
+
+    # An absolute effect changes meaning with the metric: cleared, and the page says so.
+    page.select_option("#f-mde_type", "absolute")
+    page.fill("#f-mde", "5")
+    expect(readout).to_contain_text("You need 64 users per group")
+    page.select_option("#f-metric", "proportion")
+    expect(page.locator("#f-mde")).to_have_value("")
+    expect(page.locator("#toasts .toast")).to_contain_text(
+        "The effect 5 was in units of the metric"
+    )
+    expect(page.locator('[data-field="mde"] .toast')).to_contain_text("mde is empty")

@@ -77,6 +77,32 @@ def test_mean_metric_matches_statsmodels(client: FlaskClient) -> None:
     assert r["n_exact"] == pytest.approx(expected, rel=1e-3)
 
 
+def test_mean_metric_with_a_relative_mde_of_its_baseline_mean(client: FlaskClient) -> None:
+    """Issue 11: a relative MDE of 0.1 on a mean metric is +10% of the baseline mean (here 50
+    -> +5, effect size 0.5), never an absolute 0.1."""
+    body = {"metric": "mean", "sd": 10, "baseline_mean": 50, "mde": 0.1, "mde_type": "relative",
+            "power": 0.8}  # fmt: skip
+    r = client.post("/api/power", json=body).json["result"]
+    expected = TTestIndPower().solve_power(effect_size=0.5, alpha=0.05, power=0.8)
+    assert r["n_exact"] == pytest.approx(expected, rel=1e-6)  # 63.77 per group
+    assert r["mde"] == pytest.approx(5.0)
+    assert r["mde_relative"] == pytest.approx(0.1)
+    assert r["baseline_mean"] == 50
+    # Solving for the MDE reports it both ways.
+    body = {"metric": "mean", "sd": 10, "baseline_mean": 50, "n_per_group": 64, "power": 0.8,
+            "mde_type": "relative"}  # fmt: skip
+    response = client.post("/api/power", json=body).json
+    effect = TTestIndPower().solve_power(nobs1=64, alpha=0.05, power=0.8)
+    assert response["result"]["mde"] == pytest.approx(effect * 10, rel=1e-6)
+    assert response["result"]["mde_relative"] == pytest.approx(effect * 10 / 50, rel=1e-6)
+    assert "relative" in response["readout"]
+    # An absolute mde with a baseline mean is unchanged by it.
+    body = {"metric": "mean", "sd": 10, "baseline_mean": 50, "mde": 5, "power": 0.8}
+    assert client.post("/api/power", json=body).json["result"]["n_exact"] == pytest.approx(
+        expected, rel=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -92,7 +118,8 @@ def test_mean_metric_matches_statsmodels(client: FlaskClient) -> None:
         ({"ratio": 0}, "ratio"),
         ({"alternative": "sideways"}, "alternative"),
         ({"metric": "median"}, "metric"),
-        ({"metric": "mean", "sd": 10, "mde_type": "relative"}, "mde_type"),
+        ({"metric": "mean", "sd": 10, "mde_type": "relative"}, "baseline_mean"),
+        ({"metric": "mean", "sd": 10, "mde_type": "relative", "baseline_mean": 0}, "baseline_mean"),
     ],
 )
 def test_meaningless_values_are_422(
