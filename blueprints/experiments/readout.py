@@ -8,8 +8,28 @@ from stats._text import p_is
 from stats.experiment_analysis import ExperimentAnalysis
 
 
-def readout(a: ExperimentAnalysis, bandit: bool) -> str:
-    parts = [a.recommendation]
+def _final(a: ExperimentAnalysis) -> str:
+    """What a stopped experiment's data say, in the past tense: it cannot run on."""
+    head = (
+        "This experiment is stopped: no traffic is assigned any more and these results are "
+        "final (a stopped experiment cannot be relaunched; create a new one to test again)."
+    )
+    if a.decision == "collecting" or not a.comparisons:
+        return f"{head} It stopped before every variant had exposures, so nothing can be concluded."
+    if a.decision in ("srm", "winner", "worse"):
+        return f"{head} {a.recommendation}"
+    best = min(a.comparisons, key=lambda c: c.msprt_pvalue_adjusted)
+    control = a.variants[0].name
+    return (
+        f"{head} No variant was shown to differ from {control}: the best, {best.name}, "
+        f"ended with {p_is(best.msprt_pvalue_adjusted, 'always-valid p', 2)}, above alpha "
+        f"{a.alpha:g}. Treat it as no detected difference, not as proof of none."
+    )
+
+
+def readout(a: ExperimentAnalysis, bandit: bool, status: str = "running") -> str:
+    stopped = status == "stopped"
+    parts = [_final(a) if stopped else a.recommendation]
     if a.msprt is not None and a.relative_lift is not None:
         lift = a.relative_lift
         words = (
@@ -23,11 +43,17 @@ def readout(a: ExperimentAnalysis, bandit: bool) -> str:
             f"{lift.variant} against the control: {words}; {p_is(a.pvalue, 'fixed-horizon p')}, "
             f"{p_is(a.msprt.pvalue, 'always-valid p')}."
         )
-        parts.append(
-            f"The always-valid test (mSPRT) is tuned for about {a.planned_n:,} users in total: "
-            "it is most sensitive around that size and stays valid at any other, so look as "
-            "often as you like."
-        )
+        if stopped:
+            parts.append(
+                f"The always-valid test (mSPRT) was tuned for about {a.planned_n:,} users in "
+                f"total; it is valid at the {a.n:,} the experiment stopped at."
+            )
+        else:
+            parts.append(
+                f"The always-valid test (mSPRT) is tuned for about {a.planned_n:,} users in "
+                "total: it is most sensitive around that size and stays valid at any other, so "
+                "look as often as you like."
+            )
     if a.n:
         parts.append(
             f"Traffic check: {a.n:,} exposed units, "
@@ -37,7 +63,12 @@ def readout(a: ExperimentAnalysis, bandit: bool) -> str:
                 else f"split as the weights in force predict ({p_is(a.srm.pvalue, 'SRM p', 2)})."
             )
         )
-    if bandit:
+    if bandit and stopped:
+        parts.append(
+            "Bandit mode: Thompson sampling moved traffic towards the better variants while it "
+            "ran; the tests pool units that arrived under different splits."
+        )
+    elif bandit:
         parts.append(
             "Bandit mode: Thompson sampling moves traffic towards the better variants; the "
             "tests pool units that arrived under different splits, which is sound while the "

@@ -137,7 +137,8 @@ def analyze(experiment_id: int) -> Response:
         "guardrails": {v.name: v.guardrail_conversions for v in done.counts.variants},
     }
     figures = experiment_figures(a, done.counts, done.experiment.bandit)
-    return respond(result, figures, readout(a, done.experiment.bandit), a.warnings)
+    words = readout(a, done.experiment.bandit, done.experiment.status)
+    return respond(result, figures, words, a.warnings)
 
 
 @bp.get("/api/experiments/<int:experiment_id>/assign")

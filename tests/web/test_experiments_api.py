@@ -440,3 +440,41 @@ def test_bandit_assignment_refreshes_stale_weights(
     client.get(f"{url}2", headers=key(exp))
     weights = client.get(f"/api/experiments/{exp['id']}", headers=ADMIN).json["variants"]
     assert weights[1]["weight"] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("counts", "decision"),
+    [
+        ({"control": (500, 50), "B": (500, 55)}, "continue"),
+        ({"control": (3000, 300), "B": (3000, 420)}, "winner"),
+        ({}, "collecting"),
+    ],
+)
+def test_a_stopped_experiments_readout_is_final(
+    client: FlaskClient, counts: dict[str, tuple[int, int]], decision: str
+) -> None:
+    """Issue 11: a stopped experiment's analysis said "keep running … look as often as you
+    like"; it can never run again, so its readout says it is stopped and final."""
+    exp = running(client)
+    if counts:
+        assert send(client, exp, traffic(counts)).status_code == 200
+    live = client.post(f"/api/experiments/{exp['id']}/analyze", headers=ADMIN).json
+    assert live["result"]["decision"] == decision
+    assert "stopped" not in live["readout"]
+    assert client.post(f"/api/experiments/{exp['id']}/stop", headers=ADMIN).status_code == 200
+    data = client.post(f"/api/experiments/{exp['id']}/analyze", headers=ADMIN).json
+    words = data["readout"]
+    assert data["result"]["status"] == "stopped"
+    assert words.startswith("This experiment is stopped")
+    assert "final" in words and "cannot be relaunched" in words
+    for running_words in (
+        "Keep running",
+        "keep running",
+        "as often as you like",
+        "Peeking is fine",
+    ):
+        assert running_words not in words
+    if decision == "continue":
+        assert "No variant was shown to differ from control" in words
+    if decision == "winner":
+        assert "Ship B" in words
