@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from numpy.typing import NDArray
 from scipy import special
 
@@ -40,6 +39,8 @@ MAX_ARMS = 50
 """Cap on the number of arms in row-level data (more usually means the wrong column)."""
 
 MAX_RHO_GRID = 10_001
+MAX_COVARIATES = 20
+"""Most covariates in one regression adjustment."""
 """Cap on the number of ρ values :func:`cuped_planning` evaluates."""
 
 MAX_N_PER_GROUP = 10**12
@@ -714,6 +715,10 @@ def _covariate_names(covariates: Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"covariates must be a list of column names, got {covariates!r}")
     if not covariates:
         raise ValueError("covariates must name at least one column, got []")
+    if len(covariates) > MAX_COVARIATES:
+        raise ValueError(
+            f"covariates must name at most {MAX_COVARIATES} columns, got {len(covariates)}"
+        )
     for j, col in enumerate(covariates):
         if col in covariates[:j]:
             raise ValueError(f"covariates[{j}] must be unique, got {col!r} twice")
@@ -811,16 +816,26 @@ def regression_adjustment(
         )
     z = np.column_stack(columns) if k else np.zeros((y.size, 0))
     z -= z.mean(axis=0)
-    by_arm = pd.DataFrame(z).groupby(codes)
-    varies = (by_arm.max() - by_arm.min()).to_numpy() > 0  # (arms, k)
-    dummies = (codes[:, None] == np.arange(arms)[None, :]).astype(np.float64)
-    slopes = [dummies[:, i] * z[:, j] for i in range(arms) for j in range(k) if varies[i, j]]
-    adjusted = sm.OLS(y, np.column_stack([dummies, *slopes])).fit(cov_type="HC2")
-    raw = sm.OLS(y, dummies).fit(cov_type="HC2")
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    adjusted_fits, raw_fits, ssr = [], [], 0.0
+    for i in range(arms):
+        rows = order[bounds[i] : bounds[i + 1]]
+        zi = z[rows]
+        keep = np.ptp(zi, axis=0) > 0 if k else np.zeros(0, dtype=bool)
+        design = np.column_stack([np.ones(rows.size), zi[:, keep]])
+        estimate, variance, residual_ss = _hc2_intercept(design, y[rows])
+        adjusted_fits.append((estimate, variance))
+        ssr += residual_ss
+        raw_fits.append(_hc2_intercept(np.ones((rows.size, 1)), y[rows])[:2])
     c = names.index(control)
     others = [i for i in range(arms) if i != c]
     comparisons = tuple(
-        Comparison(names[i], *_contrast(adjusted, i, c, alpha), *_contrast(raw, i, c, alpha))
+        Comparison(
+            names[i],
+            *_contrast(adjusted_fits[i], adjusted_fits[c], alpha),
+            *_contrast(raw_fits[i], raw_fits[c], alpha),
+        )
         for i in others
     )
     return RegressionAdjustmentResult(
@@ -829,26 +844,49 @@ def regression_adjustment(
         covariates=names_in,
         comparisons=comparisons,
         balance=tuple(balance),
-        r_squared=float(1.0 - adjusted.ssr / adjusted.centered_tss),
+        r_squared=float(1.0 - ssr / float(((y - y.mean()) ** 2).sum())),
         n=int(y.size),
         n_missing_covariate=n_missing,
         warnings=tuple(warnings),
     )
 
 
-def _contrast(fit: Any, arm: int, control: int, alpha: float) -> tuple[float, ...]:
-    """Estimate, z, p-value and interval of ``coef[arm] − coef[control]`` (robust covariance)."""
-    contrast = np.zeros(len(fit.params))
-    contrast[[arm, control]] = 1.0, -1.0
-    test = fit.t_test(contrast)
-    low, high = np.asarray(test.conf_int(alpha)).ravel()
-    return (
-        float(np.ravel(test.effect)[0]),
-        float(np.ravel(test.tvalue)[0]),
-        float(np.ravel(test.pvalue)[0]),
-        float(low),
-        float(high),
-    )
+def _hc2_intercept(design: FloatArray, y: FloatArray) -> tuple[float, float, float]:
+    """OLS of ``y`` on ``design`` (first column the intercept): the intercept, its HC2
+    variance and the residual sum of squares.
+
+    With ``P`` the pseudo-inverse of ``XᵀX`` (its eigendecomposition, dropping directions
+    below numpy's rank tolerance for ``X``, as a pseudo-inverse does): the coefficients are
+    ``P Xᵀ y``, the intercept is ``w·y`` with ``w = X P[:, 0]``, the leverages are
+    ``hⱼ = xⱼᵀ P xⱼ``, and the HC2 variance is ``Σ wⱼ² eⱼ² / (1 − hⱼ)`` (MacKinnon & White
+    1985; the sandwich's intercept entry). Cost O(n p²) and O(n p) memory, where a dense
+    arms × covariates design matrix took O(n (arms·p)²). A row with leverage 1 has a zero
+    residual and adds nothing.
+    """
+    evals, evecs = np.linalg.eigh(design.T @ design)
+    tol = math.sqrt(max(evals.max(), 0.0)) * max(design.shape) * np.finfo(float).eps
+    kept = evals > tol * tol
+    pinv = (evecs[:, kept] / evals[kept]) @ evecs[:, kept].T
+    xp = design @ pinv
+    w = xp[:, 0]
+    e = y - xp @ (design.T @ y)
+    h = np.einsum("ij,ij->i", xp, design)
+    room = 1.0 - h
+    scaled = np.divide(e * e, room, out=np.zeros_like(e), where=room > 1e-10)
+    return float(w @ y), float((w * w) @ scaled), float(e @ e)
+
+
+def _contrast(
+    arm: tuple[float, float], control: tuple[float, float], alpha: float
+) -> tuple[float, ...]:
+    """Estimate, z, p-value and normal interval of ``arm − control`` from independent arms'
+    (estimate, variance) pairs (the robust covariance is block-diagonal by arm)."""
+    estimate = arm[0] - control[0]
+    se = math.sqrt(arm[1] + control[1])
+    z = estimate / se if se > 0 else math.copysign(math.inf, estimate) if estimate else math.nan
+    q = float(special.ndtri(1.0 - alpha / 2.0))
+    pvalue = float(2.0 * special.ndtr(-abs(z))) if not math.isnan(z) else math.nan
+    return estimate, z, pvalue, estimate - q * se, estimate + q * se
 
 
 # --------------------------------------------------------------------------- planning
