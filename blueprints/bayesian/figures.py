@@ -6,11 +6,13 @@ the other metrics in their own units. Scaling by 100 is the only arithmetic here
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from blueprints._figures import MUTED, color, esc, hline, layout, line, vline
+from stats._text import sig
 from stats.bayes_stopping import StoppingSimulation
 from stats.bayesian import BayesianAnalysis, LossOverTime
 
@@ -162,6 +164,27 @@ def _threshold_trace(x: list[str], threshold: float) -> dict[str, Any]:
     }
 
 
+def log_ticks(values: list[float]) -> dict[str, Any]:
+    """Labelled ticks for a log axis over ``values``: powers of ten, or 1-2-5 steps when fewer
+    than three powers fall in the range; plain numbers (0.05, not 5e-2), no unlabelled digit
+    clutter."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if not positive:
+        return {}
+    lo, hi = min(positive) / 1.5, max(positive) * 1.5
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    for steps in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
+        ticks = [m * 10.0**e for e in decades for m in steps if lo <= m * 10.0**e <= hi]
+        if len(ticks) >= 3:
+            break
+    return {
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [sig(t, 1) for t in ticks],
+        "minor": {"showgrid": False, "ticks": ""},
+    }
+
+
 def expected_loss(r: BayesianAnalysis) -> dict[str, Any]:
     """Expected loss and its worst-5% average per choice, on a log axis: the loss of the
     best choice is often hundreds of times smaller than the others'."""
@@ -190,13 +213,18 @@ def expected_loss(r: BayesianAnalysis) -> dict[str, Any]:
         ],
         "layout": _with_axis(
             layout(
-                "Expected loss of choosing each variant",
+                "Expected loss of choosing each variant (log scale)",
                 "Variant",
-                f"Expected loss{_difference_unit(r.metric)}, log scale",
+                "Expected loss" + (" (points)" if r.metric == "proportion" else ""),
                 hovermode="closest",
             ),
             "yaxis",
             type="log",
+            **log_ticks(
+                [v.expected_loss * k for v in r.variants]
+                + [v.cvar * k for v in r.variants]
+                + [r.threshold * k]
+            ),
         ),
     }
 

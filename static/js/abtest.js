@@ -92,7 +92,17 @@ function options(select, values, value, blank = "") {
   if (value && values.includes(value)) select.value = value;
 }
 
-function guardrailSelect(index, key, values, value, label) {
+let guardrailIds = 0;
+/** A visible label over a guardrail control (the aria-label keeps the guardrail's number). */
+function guardrailLabel(wrap, control, text) {
+  const label = document.createElement("label");
+  control.id = `guardrail-${++guardrailIds}`;
+  label.htmlFor = control.id;
+  label.textContent = text;
+  wrap.append(label, control);
+}
+
+function guardrailSelect(index, key, values, value, label, visible) {
   const wrap = document.createElement("div");
   wrap.className = "field";
   wrap.dataset.field = `guardrails[${index}].${key}`;
@@ -100,7 +110,7 @@ function guardrailSelect(index, key, values, value, label) {
   select.dataset.key = key;
   select.setAttribute("aria-label", label);
   options(select, values, value);
-  wrap.append(select);
+  guardrailLabel(wrap, select, visible);
   return wrap;
 }
 
@@ -109,8 +119,8 @@ function addGuardrailRow(g = {}) {
   const row = document.createElement("div");
   row.className = "ab-guardrail";
   row.append(
-    guardrailSelect(index, "metric", columns, g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value), `Guardrail ${index + 1} column`),
-    guardrailSelect(index, "direction", ["higher", "lower"], g.direction || "higher", `Guardrail ${index + 1}: better is`),
+    guardrailSelect(index, "metric", columns, g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value), `Guardrail ${index + 1} column`, `Guardrail ${index + 1}: column`),
+    guardrailSelect(index, "direction", ["higher", "lower"], g.direction || "higher", `Guardrail ${index + 1}: better is`, "Better is"),
   );
   const tol = document.createElement("div");
   tol.className = "field";
@@ -122,7 +132,7 @@ function addGuardrailRow(g = {}) {
   input.value = g.tolerance ?? 0;
   input.dataset.key = "tolerance";
   input.setAttribute("aria-label", `Guardrail ${index + 1} tolerance`);
-  tol.append(input);
+  guardrailLabel(tol, input, "Tolerance");
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "linkish";
@@ -135,7 +145,7 @@ function addGuardrailRow(g = {}) {
     }));
     page?.run();
   });
-  row.append(tol, guardrailSelect(index, "tolerance_type", ["absolute", "relative"], g.tolerance_type || "absolute", `Guardrail ${index + 1} tolerance type`), remove);
+  row.append(tol, guardrailSelect(index, "tolerance_type", ["absolute", "relative"], g.tolerance_type || "absolute", `Guardrail ${index + 1} tolerance type`, "Tolerance is"), remove);
   guardrailsBox.append(row);
 }
 
@@ -392,7 +402,12 @@ function render(data) {
 
 /** A typed row not yet filled in (a new variant) is incomplete, not an error: no request yet. */
 function incomplete() {
-  if (csvMode()) return null;
+  // An empty CSV box (or a shared link, which cannot carry the data) is a hint, not an error.
+  if (csvMode()) {
+    return csvFile() || form.csv.value.trim()
+      ? null
+      : "Paste a CSV into the box or upload a file to see the results (a shared link does not carry the data).";
+  }
   const keys = meanMetric() ? ["users", "mean", "sd"] : ["users", "conversions"];
   const empty = readVariants().some((v) => keys.some((k) => v[k] === null));
   return empty ? `Fill in the ${keys.join(", ")} of every variant to see the results.` : null;
