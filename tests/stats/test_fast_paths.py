@@ -7,6 +7,8 @@ Each test calls a frozen copy of the OLD algorithm, kept only here (never import
   10 rounds), to 1e-9 absolute, over a grid of counts, levels and alternatives, including
   zero and full conversion; except all-against-none with equal arms, where the old
   statistic was wrong and a closed form is the reference (see :func:`_reference_interval`);
+- CUPED's per-arm moments against the old weighted-``bincount`` code, and CUPED from a
+  categorical arm column (codes used as they are) against the same rows as text;
 - the whole ``compare_proportions`` result against the old statsmodels/scipy composition
   (``proportions_ztest``, ``fisher_exact``, ``norm.ppf``, ``proportion_effectsize``);
 - SRM against ``scipy.stats.chisquare``.
@@ -18,6 +20,7 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import (
@@ -36,6 +39,7 @@ from stats.comparisons import (
     score_statistic_diff,
     variant_estimate,
 )
+from stats.cuped import _arm_moments, cuped_from_frame
 from stats.sufficient import MeanStats, ProportionStats
 
 # ------------------------------------------------------------------ frozen old algorithm
@@ -295,3 +299,67 @@ def test_scalar_score_statistic_equals_the_vectorised_one():
         vector = score_statistic_diff(c1, n1, c0, n0, deltas)
         for d, z in zip(deltas, vector, strict=True):
             assert _score_z(c1, n1, c0, n0, float(d)) == pytest.approx(float(z), rel=1e-12)
+
+
+# ------------------------------------------------------------------ CUPED moments and codes
+
+
+def _old_arm_moments(codes, arms, y, z):
+    """Frozen copy of ``stats.cuped._arm_moments`` (weighted ``np.bincount``) as of dc81c05."""
+    cols = np.column_stack([y, z])
+    shift = cols[0].copy() if len(cols) else np.zeros(cols.shape[1])
+    cols -= shift
+    p = cols.shape[1]
+    n = np.bincount(codes, minlength=arms).astype(np.float64)
+    sums = np.column_stack([np.bincount(codes, cols[:, j], arms) for j in range(p)])
+    cross = np.empty((arms, p, p))
+    for j in range(p):
+        for k in range(j, p):
+            cross[:, j, k] = cross[:, k, j] = np.bincount(codes, cols[:, j] * cols[:, k], arms)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = sums / n[:, None]
+        centred = cross - n[:, None, None] * means[:, :, None] * means[:, None, :]
+        cov = centred / (n - 1.0)[:, None, None]
+    cov[n < 2] = 0.0
+    diag = np.arange(p)
+    cov[:, diag, diag] = np.maximum(cov[:, diag, diag], 0.0)
+    means += shift
+    return n, means, cov
+
+
+@pytest.mark.parametrize(("rows", "arms", "k"), [(5, 3, 1), (100_003, 3, 2), (70_000, 2, 0)])
+def test_arm_moments_equal_the_old_bincount_version(rows, arms, k):
+    # Sizes straddle the block boundary (_CHUNK rows); one arm may be empty or tiny.
+    rng = np.random.default_rng(rows)
+    codes = rng.integers(0, arms, rows)
+    codes[codes == arms - 1] = 0 if rows < 10 else arms - 1
+    y = 1e6 + rng.normal(0, 3, rows)
+    z = rng.gamma(2.0, 10.0, (rows, k)) + np.arange(k)
+    got = _arm_moments(codes, arms, y, z)
+    n, means, cov = _old_arm_moments(codes, arms, y, z)
+    np.testing.assert_array_equal(got.n, n)
+    np.testing.assert_allclose(got.mean_y, means[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(got.mean_z, means[:, 1:], rtol=1e-13)
+    np.testing.assert_allclose(got.var_y, cov[:, 0, 0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.cov_zz, cov[:, 1:, 1:], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got.cov_zy, cov[:, 1:, 0], rtol=1e-9, atol=1e-9)
+
+
+def test_cuped_from_a_categorical_column_equals_text_labels():
+    rng = np.random.default_rng(8)
+    rows = 50_000
+    arm = rng.choice(np.array(["treatment", "control", "b"]), rows)
+    x = rng.gamma(2.0, 10.0, rows)
+    y = 5.0 + 0.8 * x + 0.5 * (arm == "treatment") + rng.normal(0.0, 11.0, rows)
+    x[rng.random(rows) < 0.1] = np.nan
+    text = pd.DataFrame({"variant": arm, "y": y, "x": x})
+    unused = pd.Categorical(arm, categories=["zz", "treatment", "a", "control", "b"])
+    for variant in (text["variant"].astype("category"), unused, text["variant"].astype(object)):
+        frame = text.assign(variant=variant)
+        want = cuped_from_frame(
+            text, variant="variant", outcome="y", covariate="x", control="control"
+        )
+        got = cuped_from_frame(
+            frame, variant="variant", outcome="y", covariate="x", control="control"
+        )
+        assert got == want
