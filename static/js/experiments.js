@@ -12,6 +12,35 @@ const analysisBox = $("#analysis");
 let current = null; // the experiment shown in the detail view
 let listed = [];
 
+// ---- confirmations -------------------------------------------------------------------------
+
+const CONSEQUENCES = {
+  stop: (name) => ({
+    title: `Stop ${name}?`,
+    text: "Stopping ends assignment for good: a stopped experiment cannot be relaunched, and its results become final. To test again, create a new experiment.",
+    ok: "Stop for good",
+  }),
+  delete: (name) => ({
+    title: `Delete ${name}?`,
+    text: "Deleting removes the experiment and all its recorded events; it cannot be undone.",
+    ok: "Delete",
+  }),
+};
+
+/** Ask in an in-page dialog that names the consequence; resolves true when confirmed. */
+function confirmAction(act, name) {
+  const dialog = $("#confirm");
+  const { title, text, ok } = CONSEQUENCES[act](name);
+  $("#confirm-title", dialog).textContent = title;
+  $("#confirm-text", dialog).textContent = text;
+  $("[data-confirm-ok]", dialog).textContent = ok;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+  });
+}
+
 class ApiFailure extends Error {
   constructor(status, problem) {
     super(problem.detail || problem.title || `HTTP ${status}`);
@@ -104,6 +133,8 @@ $("#exp-table").addEventListener("click", async (e) => {
   if (!button) return;
   const id = Number(button.dataset.id);
   if (button.dataset.act === "view") { await openDetail(id); return; }
+  const name = listed.find((e) => e.id === id)?.name ?? `experiment ${id}`;
+  if (CONSEQUENCES[button.dataset.act] && !(await confirmAction(button.dataset.act, name))) return;
   try {
     const exp = await api("POST", `/api/experiments/${id}/${button.dataset.act}`);
     toast(`${exp.name} is ${exp.status}.`, null, "info");
@@ -317,6 +348,7 @@ detail.addEventListener("click", async (e) => {
   if (!act || !current) return;
   if (act === "close") { detail.hidden = true; current = null; return; }
   if (act === "analyze") { await analyze(); await loadList(); return; }
+  if (CONSEQUENCES[act] && !(await confirmAction(act, current.name))) return;
   try {
     if (act === "delete") {
       await api("DELETE", `/api/experiments/${current.id}`);

@@ -7,6 +7,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from ..conftest import ADMIN_TOKEN
@@ -88,6 +89,7 @@ def test_create_launch_ingest_analyse_stop(page: Page, live_server: str) -> None
     expect(page.locator("[data-summary]")).to_contain_text("1winners found")
 
     detail.get_by_role("button", name="Stop").click()
+    page.locator("dialog#confirm").get_by_role("button", name="Stop for good").click()
     expect(detail.locator('[data-d="status"]')).to_have_text("stopped")
     expect(row).to_contain_text("stopped")
 
@@ -132,3 +134,87 @@ def test_experiments_page_works_on_a_phone(page: Page, live_server: str) -> None
     page.locator("#create-card summary").click()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
+
+
+LONG_NAME = "Checkout redesign with a long descriptive name " * 2 + "Pneumonoultramicroscopic" * 2
+
+
+def in_viewport(page: Page, selector: str) -> None:
+    """Every matching visible button lies wholly inside the viewport."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    boxes = page.eval_on_selector_all(
+        selector,
+        "els => els.filter(e => e.offsetParent).map(e => {"
+        " const r = e.getBoundingClientRect(); return [e.textContent, r.left, r.right]; })",
+    )
+    assert boxes, f"no visible {selector}"
+    for text, left, right in boxes:
+        assert left >= 0 and right <= width + 0.5, (
+            f"{text!r} is off-screen ({left}..{right} of {width})"
+        )
+
+
+def create_running(page: Page, name: str) -> None:
+    page.locator("#create-card summary").click()
+    page.fill("#f-name", name)
+    page.fill("#f-primary_event", "signup")
+    page.get_by_role("button", name="Create draft").click()
+    detail = page.locator("#detail")
+    expect(detail.locator('[data-d="status"]')).to_have_text("draft")
+    detail.get_by_role("button", name="Launch").click()
+    expect(detail.locator('[data-d="status"]')).to_have_text("running")
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_long_name_keeps_the_actions_on_screen(page: Page, live_server: str, width: int) -> None:
+    """Issue 11: a long experiment name pushed Stop and Delete off-screen."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server)
+    create_running(page, f"{width} {LONG_NAME}")
+    row = page.locator("#exp-table tbody tr", has_text=f"{width} Checkout")
+    expect(row.get_by_role("button", name="Stop")).to_be_visible()
+    row.scroll_into_view_if_needed()
+    in_viewport(page, f"#exp-table tbody tr:has-text('{width} Checkout') button")
+    page.locator("#detail").scroll_into_view_if_needed()
+    in_viewport(page, "#detail .exp-actions button")
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width + 1, f"the page scrolls sideways ({scroll}px at {width}px)"
+
+
+def test_stop_and_delete_ask_first_and_name_the_consequence(page: Page, live_server: str) -> None:
+    """Issue 11: Stop and Delete acted at once; a stopped experiment cannot be relaunched."""
+    sign_in(page, live_server)
+    create_running(page, "Confirm me")
+    detail = page.locator("#detail")
+    dialog = page.locator("dialog#confirm")
+
+    detail.get_by_role("button", name="Stop").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Stop Confirm me?")
+    expect(dialog).to_contain_text("cannot be relaunched")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(detail.locator('[data-d="status"]')).to_have_text("running")
+
+    row = page.locator("#exp-table tbody tr", has_text="Confirm me")
+    row.get_by_role("button", name="Stop").click()  # from the list too
+    expect(dialog).to_contain_text("cannot be relaunched")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("running")
+
+    detail.get_by_role("button", name="Stop").click()
+    dialog.get_by_role("button", name="Stop for good").click()
+    expect(detail.locator('[data-d="status"]')).to_have_text("stopped")
+    expect(page.locator("[data-readout]")).to_contain_text("This experiment is stopped")
+    expect(page.locator("[data-readout]")).not_to_contain_text("as often as you like")
+
+    detail.get_by_role("button", name="Delete").click()
+    expect(dialog).to_contain_text("Delete Confirm me?")
+    expect(dialog).to_contain_text("cannot be undone")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(row).to_be_visible()
+    detail.get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    expect(detail).to_be_hidden()
