@@ -24,6 +24,7 @@ from stats import _validate
 from stats.bayes_decision import (
     GridDistribution,
     JointSummary,
+    best_by_quadrature,
     decide,
     expected_loss_beta,
     joint_summary,
@@ -299,8 +300,10 @@ class _Pairs:
 def _summaries(
     posts: Sequence[Posterior], control: int, rng: np.random.Generator, draws: int
 ) -> tuple[JointSummary, _Pairs]:
-    """P(best), expected loss and CVaR: exact or by quadrature for two closed-form arms,
-    else from joint draws; with the pairwise lifts against control."""
+    """P(best), expected loss and CVaR: exact or by quadrature for two closed-form arms;
+    for more, P(best) and expected loss by quadrature when every posterior is closed-form
+    (:func:`~stats.bayes_decision.best_by_quadrature`) and CVaR from joint draws, else all
+    three from joint draws; with the pairwise lifts against control."""
     if len(posts) == 2 and all(isinstance(p, ClosedFormPosterior) for p in posts):
         pairs = _Pairs(posts, control, rng, draws, None)
         other = 1 - control
@@ -315,7 +318,13 @@ def _summaries(
         )
         return summary, pairs
     samples = _draw_matrix(posts, rng, draws)
-    return joint_summary(samples), _Pairs(posts, control, rng, draws, samples)
+    summary = joint_summary(samples)
+    if all(isinstance(p, ClosedFormPosterior) for p in posts):
+        # P(best) and expected loss exactly, by quadrature (the draws keep CVaR)
+        exact = best_by_quadrature([p for p in posts if isinstance(p, ClosedFormPosterior)])
+        if exact is not None:
+            summary = JointSummary(exact[0], exact[1], summary.cvar)
+    return summary, _Pairs(posts, control, rng, draws, samples)
 
 
 def _parse_common(

@@ -11,7 +11,10 @@ Each test calls a frozen copy of the OLD algorithm, kept only here (never import
   categorical arm column (codes used as they are) against the same rows as text;
 - the whole ``compare_proportions`` result against the old statsmodels/scipy composition
   (``proportions_ztest``, ``fisher_exact``, ``norm.ppf``, ``proportion_effectsize``);
-- SRM against ``scipy.stats.chisquare``.
+- SRM against ``scipy.stats.chisquare``;
+- P(best) and expected loss of k closed-form posteriors by fixed quadrature against scipy's
+  adaptive quadrature at tight tolerances, and for two Beta arms against Evan Miller's exact
+  sum and Stucchio's expected loss.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import integrate
 from scipy import stats as sps
 from statsmodels.stats.proportion import (
     proportion_confint,
@@ -29,6 +33,9 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
+from stats.bayes_decision import best_by_quadrature, expected_loss_beta, prob_beta_greater
+from stats.bayes_models import BetaPosterior, GammaPosterior, StudentTPosterior
+from stats.bayesian import analyze_bayesian
 from stats.comparisons import (
     _critical,
     _pvalue,
@@ -363,3 +370,82 @@ def test_cuped_from_a_categorical_column_equals_text_labels():
             frame, variant="variant", outcome="y", covariate="x", control="control"
         )
         assert got == want
+
+
+# ------------------------------------------------------------------ P(best) by quadrature
+
+
+def _quad_reference(posts, lo: float, hi: float) -> tuple[list[float], float, float]:
+    """P(best)_i and E[max] by scipy's adaptive quadrature (QUADPACK qags) at tight
+    tolerances, breakpoints at every mean; returns also the largest error estimate."""
+    points = sorted(p.mean for p in posts)
+    err_max = 0.0
+
+    def others(x: float, i: int) -> float:
+        return math.prod(float(q.cdf(x)) for j, q in enumerate(posts) if j != i)
+
+    best = []
+    e_max = 0.0
+    for i, p in enumerate(posts):
+        kw = {"points": points, "limit": 1000, "epsabs": 1e-14, "epsrel": 1e-12}
+        v, e = integrate.quad(lambda x, i=i, p=p: float(p.pdf(x)) * others(x, i), lo, hi, **kw)
+        m, e2 = integrate.quad(lambda x, i=i, p=p: x * float(p.pdf(x)) * others(x, i), lo, hi, **kw)
+        best.append(v)
+        e_max += m
+        err_max = max(err_max, e, e2)
+    return best, e_max, err_max
+
+
+TEN_ARMS = [BetaPosterior(1 + 1000 + 7 * i, 1 + 9000 - 7 * i) for i in range(10)]
+MIXED_ARMS = [
+    BetaPosterior(3, 40),
+    BetaPosterior(1 + 5000, 1 + 45_000),
+    BetaPosterior(0.5 + 120, 0.5 + 880),
+    BetaPosterior(1 + 9, 1 + 91),
+]
+
+
+@pytest.mark.parametrize("posts", [TEN_ARMS, MIXED_ARMS], ids=["ten-similar", "mixed-widths"])
+def test_prob_best_by_quadrature_equals_adaptive_quadrature(posts):
+    got = best_by_quadrature(posts)
+    assert got is not None
+    best, e_max, err = _quad_reference(posts, 0.0, 1.0)
+    # QUADPACK's own error estimates are below 1e-11 here; ours is checked to 1e-9.
+    assert err < 1e-10
+    np.testing.assert_allclose(got[0], best, rtol=0, atol=1e-9 + 10 * err)
+    expected_loss = [e_max - p.mean for p in posts]
+    np.testing.assert_allclose(got[1], expected_loss, rtol=0, atol=1e-9 + 10 * err)
+    assert sum(got[0]) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "a", [(101, 901, 121, 881), (3, 40, 5001, 45_001), (1, 1, 2, 1), (7001, 3001, 6990, 3010)]
+)
+def test_prob_best_by_quadrature_equals_millers_closed_form_for_two_arms(a):
+    # Evan Miller's sum (prob_beta_greater) is exact for integer parameters.
+    got = best_by_quadrature([BetaPosterior(a[0], a[1]), BetaPosterior(a[2], a[3])])
+    assert got is not None
+    want = prob_beta_greater(a[2], a[3], a[0], a[1])
+    assert got[0][1] == pytest.approx(want, abs=1e-10)
+    # expected_loss_beta(A, B) is the loss of choosing B: here B is arm 1
+    assert got[1][1] == pytest.approx(expected_loss_beta(a[0], a[1], a[2], a[3]), abs=1e-10)
+    assert got[1][0] == pytest.approx(expected_loss_beta(a[2], a[3], a[0], a[1]), abs=1e-10)
+
+
+def test_prob_best_by_quadrature_for_t_and_gamma_posteriors():
+    t_posts = [StudentTPosterior(999.0, 10.0 + 0.05 * i, 0.1 + 0.02 * i) for i in range(5)]
+    g_posts = [GammaPosterior(50.0 + 3 * i, 10.0) for i in range(4)]
+    for posts, lo, hi in ((t_posts, 5.0, 15.0), (g_posts, 0.0, 30.0)):
+        got = best_by_quadrature(posts)
+        assert got is not None
+        best, _, err = _quad_reference(posts, lo, hi)
+        np.testing.assert_allclose(got[0], best, rtol=0, atol=1e-8 + 10 * err)
+
+
+def test_ten_arm_analysis_reports_the_exact_prob_best():
+    rows = [{"name": f"V{i}", "users": 10_000, "conversions": 1000 + 7 * i} for i in range(10)]
+    r = analyze_bayesian("proportion", rows, control="V0", threshold=0.001, seed=1)
+    exact = best_by_quadrature(TEN_ARMS)
+    assert exact is not None
+    assert tuple(v.prob_best for v in r.variants) == exact[0]
+    assert tuple(v.expected_loss for v in r.variants) == exact[1]
