@@ -1,0 +1,501 @@
+"""Reduce any Ibis table to the per-variant sufficient statistics :mod:`stats` consumes.
+
+The expressions are written once with Ibis and run where the data lives (DuckDB in-process,
+Spark, PostgreSQL, or any other Ibis backend); only O(variants × segments) rows come back.
+This is what GrowthBook does in the warehouse (growthbook/growthbook,
+``packages/back-end/src/integrations/SqlIntegration.ts``): aggregate per variation, move the
+aggregates, do the statistics locally.
+
+Variances and covariances come from the engine's ``var_samp`` / ``covar_samp`` (Ibis
+``var(how="sample")`` / ``cov(how="sample")``), which DuckDB, Spark and PostgreSQL compute with
+single-pass updating algorithms (Welford 1962; Youngs & Cramer 1971), never as
+``Σx² − n·x̄²``: that textbook formula loses every digit when the mean is 1e9 and the spread 1
+(Chan, Golub & LeVeque 1983, "Algorithms for computing the sample variance: analysis and
+recommendations", The American Statistician 37(3)). Groups are combined here (segments into
+variants, days into cumulative totals) with the pairwise update of Chan, Golub & LeVeque
+(1979) and its co-moment form (Bennett, Grout, Pébay, Roe & Thompson 2009), see
+:meth:`Moments.combine`.
+
+Shapes returned: :class:`stats.sufficient.ProportionStats` (0/1 metric) or
+:class:`stats.sufficient.MeanStats` per variant, :class:`stats.cuped.CovariateStats` per
+variant with a covariate, :class:`CellMoments` per DoE cell, and :class:`Daily` (cumulative
+per-day statistics for the Bayesian loss-over-time chart).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from sources.errors import SourceError
+from stats.cuped import CovariateStats
+from stats.sufficient import MeanStats, ProportionStats
+
+Kind = Literal["binary", "continuous"]
+VariantStats = ProportionStats | MeanStats
+
+MAX_VARIANTS = 50
+"""More distinct values than this is not a variant column (as :mod:`stats.tabular`)."""
+MAX_SEGMENTS = 100
+"""Most distinct segment values one reduction returns."""
+MAX_DAYS = 1_000
+"""Most distinct dates of a per-day reduction (as :data:`stats.bayesian.MAX_PERIODS`)."""
+MAX_LEVELS = 5
+"""Most levels of a DoE factor (as :data:`stats.doe.MAX_LEVELS`)."""
+
+
+# --------------------------------------------------------------------------- moments
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """Count, means and centred second moments of ``y`` (and a covariate ``x``) in one group.
+
+    ``m2_y = Σ(y − ȳ)²``, ``m2_x = Σ(x − x̄)²`` and ``c_xy = Σ(x − x̄)(y − ȳ)``: the engine's
+    sample variance and covariance times ``n − 1``. ``nonbinary`` counts values other than
+    0 and 1 (a 0/1 metric has none).
+    """
+
+    n: int
+    mean_y: float
+    m2_y: float
+    mean_x: float = 0.0
+    m2_x: float = 0.0
+    c_xy: float = 0.0
+    nonbinary: int = 0
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Moments:
+        """From one aggregate row (``n``, ``mean_y``, ``var_y`` [, ``mean_x``, ``var_x``,
+        ``cov_xy``], ``nonbinary``); a NULL variance (n < 2) reads as 0."""
+        n = int(row["n"] or 0)
+        dof = max(n - 1, 0)
+
+        def get(key: str) -> float:
+            value = row.get(key)
+            return 0.0 if value is None or n == 0 else float(value)
+
+        return cls(
+            n=n,
+            mean_y=get("mean_y"),
+            m2_y=get("var_y") * dof,
+            mean_x=get("mean_x"),
+            m2_x=get("var_x") * dof,
+            c_xy=get("cov_xy") * dof,
+            nonbinary=int(row.get("nonbinary") or 0),
+        )
+
+    def combine(self, other: Moments) -> Moments:
+        """Moments of the union of two disjoint groups.
+
+        ``δ = ȳ_b − ȳ_a``, ``ȳ = ȳ_a + δ·n_b/n``, ``M2 = M2_a + M2_b + δ²·n_a·n_b/n``
+        (Chan, Golub & LeVeque 1979, "Updating formulae and a pairwise algorithm for
+        computing sample variances", Stanford CS report STAN-CS-79-773, eq. 2.1), and for
+        the co-moment ``C = C_a + C_b + δ_x·δ_y·n_a·n_b/n`` (Bennett, Grout, Pébay, Roe &
+        Thompson 2009, "Numerically stable, single-pass, parallel statistics algorithms",
+        IEEE Cluster, eq. III.9). Only differences of means enter, so no digits are lost.
+        """
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        dy = other.mean_y - self.mean_y
+        dx = other.mean_x - self.mean_x
+        w = self.n * other.n / n
+        return Moments(
+            n=n,
+            mean_y=self.mean_y + dy * other.n / n,
+            m2_y=self.m2_y + other.m2_y + dy * dy * w,
+            mean_x=self.mean_x + dx * other.n / n,
+            m2_x=self.m2_x + other.m2_x + dx * dx * w,
+            c_xy=self.c_xy + other.c_xy + dx * dy * w,
+            nonbinary=self.nonbinary + other.nonbinary,
+        )
+
+    def _var(self, m2: float) -> float:
+        return max(m2, 0.0) / (self.n - 1) if self.n > 1 else 0.0
+
+    @property
+    def var_y(self) -> float:
+        """Sample variance of ``y`` (ddof = 1); 0 with fewer than two values."""
+        return self._var(self.m2_y)
+
+    @property
+    def var_x(self) -> float:
+        """Sample variance of the covariate (ddof = 1)."""
+        return self._var(self.m2_x)
+
+    @property
+    def cov_xy(self) -> float:
+        """Sample covariance of ``y`` and the covariate (ddof = 1)."""
+        return self.c_xy / (self.n - 1) if self.n > 1 else 0.0
+
+    def variant(self, name: str, kind: Kind) -> VariantStats:
+        """The :mod:`stats.sufficient` record of this group for a metric of ``kind``."""
+        if kind == "binary":
+            return ProportionStats(name, self.n, round(self.mean_y * self.n))
+        return MeanStats(name, self.n, self.mean_y, math.sqrt(self.var_y))
+
+    def covariate(self, name: str) -> CovariateStats:
+        """The :class:`stats.cuped.CovariateStats` of this group."""
+        return CovariateStats(
+            name, self.n, self.mean_y, self.mean_x, self.var_y, self.var_x, self.cov_xy
+        )
+
+
+def combine_all(moments: Iterable[Moments]) -> Moments:
+    """Pairwise combination (:meth:`Moments.combine`) of any number of groups."""
+    total = Moments(0, 0.0, 0.0)
+    for m in moments:
+        total = total.combine(m)
+    return total
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def label(value: object) -> str | None:
+    """A group key as text, as :func:`stats.tabular.variant_labels` reads it: whole floats
+    as integers (``1.0`` → ``"1"``), text stripped, blanks and NULL as None."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def column(table: ir.Table, name: object, role: str) -> ir.Column:
+    """The column ``name`` of ``table``, checked against its schema (never pasted into SQL).
+
+    Raises :class:`SourceError` with ``field=role`` for a name that is not a column.
+    """
+    if not isinstance(name, str) or name not in table.schema():
+        listed = ", ".join(table.columns[:20])
+        raise SourceError(
+            f"{role}: {name!r} is not a column of the table; the columns are {listed}",
+            field=role,
+        )
+    return table[name]
+
+
+def numeric(table: ir.Table, name: object, role: str) -> ir.FloatingColumn:
+    """Column ``name`` as float64; booleans read as 0/1; other types are refused."""
+    col = column(table, name, role)
+    dtype = col.type()
+    if dtype.is_boolean():
+        col = col.cast("int8")
+    elif not dtype.is_numeric():
+        raise SourceError(f"{role}: column {name!r} holds {dtype}, not numbers", field=role)
+    return col.cast("float64")
+
+
+def _nonbinary(y: ir.FloatingColumn) -> ir.IntegerScalar:
+    return ((y != 0) & (y != 1)).ifelse(1, 0).sum()
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+def moments_expr(
+    table: ir.Table,
+    *,
+    variant: str,
+    metric: str,
+    covariate: str | None = None,
+    segment: str | None = None,
+) -> ir.Table:
+    """Per variant (× segment): ``rows``, ``n``, ``mean_y``, ``var_y``, ``nonbinary`` and,
+    with a covariate, ``mean_x``, ``var_x``, ``cov_xy``.
+
+    Rows with no variant are left out; ``rows`` counts the others and ``n`` those with a
+    metric (and covariate) value. With a covariate, a row missing either value is left
+    out of every moment, so all of them describe the same users.
+    """
+    cols: dict[str, ir.Value] = {"variant": column(table, variant, "variant")}
+    if segment is not None:
+        cols["segment"] = column(table, segment, "segment")
+    y = numeric(table, metric, "metric")
+    if covariate is not None:
+        x = numeric(table, covariate, "covariate")
+        null = ibis.null().cast("float64")
+        cols["y"] = x.notnull().ifelse(y, null)
+        cols["x"] = y.notnull().ifelse(x, null)
+    else:
+        cols["y"] = y
+    t = table.select(**cols)
+    t = t.filter(t.variant.notnull())
+    aggs: dict[str, ir.Scalar] = {
+        "rows": t.count(),
+        "n": t.y.count(),
+        "mean_y": t.y.mean(),
+        "var_y": t.y.var(how="sample"),
+        "nonbinary": _nonbinary(t.y),
+    }
+    if covariate is not None:
+        aggs |= {
+            "mean_x": t.x.mean(),
+            "var_x": t.x.var(how="sample"),
+            "cov_xy": t.y.cov(t.x, how="sample"),
+        }
+    keys = ["variant", "segment"] if segment is not None else ["variant"]
+    return t.group_by(keys).aggregate(**aggs)
+
+
+def cells_expr(table: ir.Table, *, factor_a: str, factor_b: str, response: str) -> ir.Table:
+    """Per cell of two factors: ``a``, ``b``, ``n``, ``mean_y``, ``var_y`` (DoE cell moments)."""
+    t = table.select(
+        a=column(table, factor_a, "factor_a"),
+        b=column(table, factor_b, "factor_b"),
+        y=numeric(table, response, "response"),
+    )
+    t = t.filter(t.a.notnull() & t.b.notnull() & t.y.notnull())
+    return t.group_by(["a", "b"]).aggregate(
+        n=t.count(), mean_y=t.y.mean(), var_y=t.y.var(how="sample")
+    )
+
+
+def daily_expr(table: ir.Table, *, variant: str, metric: str, date: str) -> ir.Table:
+    """Per variant × day: ``variant``, ``day``, ``n``, ``mean_y``, ``var_y``, ``nonbinary``.
+
+    ``date`` is a date or timestamp column (its calendar day is used) or ISO date text.
+    """
+    d = column(table, date, "date")
+    dtype = d.type()
+    if not (dtype.is_temporal() or dtype.is_string()):
+        raise SourceError(f"date: column {date!r} holds {dtype}, not dates", field="date")
+    t = table.select(
+        variant=column(table, variant, "variant"),
+        day=d.cast("date") if not dtype.is_date() else d,
+        y=numeric(table, metric, "metric"),
+    )
+    t = t.filter(t.variant.notnull() & t.day.notnull() & t.y.notnull())
+    return t.group_by(["variant", "day"]).aggregate(
+        n=t.count(),
+        mean_y=t.y.mean(),
+        var_y=t.y.var(how="sample"),
+        nonbinary=_nonbinary(t.y),
+    )
+
+
+def fetch(expr: ir.Table, limit: int, what: str, field: str) -> list[dict[str, Any]]:
+    """Run ``expr`` and return its rows as dicts; more than ``limit`` rows is an error."""
+    rows: list[dict[str, Any]] = expr.limit(limit + 1).to_pyarrow().to_pylist()
+    if len(rows) > limit:
+        raise SourceError(
+            f"{field}: more than {limit:,} {what}; is it the right column?", field=field
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """The per-variant statistics of one segment value (``name`` None for a missing one)."""
+
+    name: str | None
+    variants: tuple[VariantStats, ...]
+    covariates: tuple[CovariateStats, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SufficientStatistics:
+    """Per-variant statistics of one metric, sorted by variant name.
+
+    ``variants`` are :class:`ProportionStats` when ``kind`` is ``"binary"`` (every value 0 or
+    1), else :class:`MeanStats`; ``covariates`` (with a covariate) feed :func:`stats.cuped.cuped`;
+    ``segments`` (with a segment column) hold the same per segment value. ``rows`` counts the
+    rows with a variant, ``dropped`` those of them left out for a missing value.
+    """
+
+    kind: Kind
+    variants: tuple[VariantStats, ...]
+    covariates: tuple[CovariateStats, ...]
+    segments: tuple[Segment, ...]
+    rows: int
+    dropped: int
+    warnings: tuple[str, ...] = ()
+
+
+def _kind(kind: Kind | None, nonbinary: int) -> Kind:
+    if kind is None:
+        return "continuous" if nonbinary else "binary"
+    if kind not in ("binary", "continuous"):
+        raise SourceError(f"kind must be 'binary' or 'continuous', got {kind!r}", field="kind")
+    if kind == "binary" and nonbinary:
+        raise SourceError(
+            f"metric: {nonbinary:,} values are neither 0 nor 1; a binary metric needs 0/1",
+            field="metric",
+        )
+    return kind
+
+
+def _grouped(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str | None, list[Moments]]:
+    out: dict[str | None, list[Moments]] = {}
+    for row in rows:
+        out.setdefault(label(row[key]), []).append(Moments.from_row(row))
+    return out
+
+
+def _sorted(groups: Mapping[str | None, Any]) -> list[str]:
+    return sorted(k for k in groups if k is not None)
+
+
+def sufficient_statistics(
+    table: ir.Table,
+    *,
+    variant: str,
+    metric: str,
+    covariate: str | None = None,
+    segment: str | None = None,
+    kind: Kind | None = None,
+) -> SufficientStatistics:
+    """Reduce any Ibis table to per-variant (× segment) sufficient statistics, in one query.
+
+    ``variant``, ``metric`` and optional ``covariate``/``segment`` name columns of
+    ``table``; ``kind`` forces ``"binary"`` or ``"continuous"`` (default: binary when every
+    value is 0 or 1). From a notebook::
+
+        con = ibis.duckdb.connect()          # or ibis.bigquery.connect(...), ...
+        t = con.read_parquet("users.parquet")
+        s = sufficient_statistics(t, variant="variant", metric="revenue", covariate="pre")
+        stats.cuped.cuped(s.covariates, control="A")
+
+    Raises :class:`SourceError` (``field`` = the role) for an unknown or non-numeric column,
+    more than :data:`MAX_VARIANTS` variants or :data:`MAX_SEGMENTS` segments.
+    """
+    expr = moments_expr(table, variant=variant, metric=metric, covariate=covariate, segment=segment)
+    limit = MAX_VARIANTS * (MAX_SEGMENTS if segment is not None else 1)
+    rows = fetch(expr, limit, "groups", "segment" if segment is not None else "variant")
+    by_variant = _grouped(rows, "variant")
+    names = _sorted(by_variant)
+    if len(names) > MAX_VARIANTS:
+        raise SourceError(f"variant: more than {MAX_VARIANTS} distinct values", field="variant")
+    totals = {name: combine_all(by_variant[name]) for name in names}
+    kind = _kind(kind, sum(m.nonbinary for m in totals.values()))
+    n_rows = sum(int(r["rows"]) for r in rows if label(r["variant"]) is not None)
+    used = sum(m.n for m in totals.values())
+    warnings: list[str] = []
+    if n_rows > used:
+        what = "metric or covariate" if covariate is not None else "metric"
+        warnings.append(f"{n_rows - used:,} rows without a {what} value are left out.")
+
+    def covs(moments: Mapping[str, Moments]) -> tuple[CovariateStats, ...]:
+        if covariate is None:
+            return ()
+        return tuple(moments[k].covariate(k) for k in moments if moments[k].n >= 2)
+
+    segments: list[Segment] = []
+    if segment is not None:
+        cells: dict[str | None, dict[str, Moments]] = {}
+        for row in rows:
+            name = label(row["variant"])
+            if name is not None:
+                cell = cells.setdefault(label(row["segment"]), {})
+                cell[name] = cell.get(name, Moments(0, 0.0, 0.0)).combine(Moments.from_row(row))
+        if len(cells) > MAX_SEGMENTS:
+            raise SourceError(f"segment: more than {MAX_SEGMENTS} distinct values", field="segment")
+        order = sorted(cells, key=lambda s: (s is None, s or ""))
+        for seg in order:
+            ms = dict(sorted(cells[seg].items()))
+            segments.append(
+                Segment(seg, tuple(m.variant(k, kind) for k, m in ms.items()), covs(ms))
+            )
+    return SufficientStatistics(
+        kind=kind,
+        variants=tuple(totals[k].variant(k, kind) for k in names),
+        covariates=covs(totals),
+        segments=tuple(segments),
+        rows=n_rows,
+        dropped=n_rows - used,
+        warnings=tuple(warnings),
+    )
+
+
+# --------------------------------------------------------------------------- DoE
+
+
+@dataclass(frozen=True, slots=True)
+class CellMoments:
+    """Observations, mean and sample variance (ddof = 1; 0 for one observation) of one cell
+    of a two-factor design: what a cell-means two-way ANOVA needs (Montgomery, *Design and
+    Analysis of Experiments*, 8th ed., §5.3: ``SS_E = Σ_ij (n_ij − 1)·s²_ij``)."""
+
+    a: str
+    b: str
+    n: int
+    mean: float
+    var: float
+
+
+def cell_moments(
+    table: ir.Table, *, factor_a: str, factor_b: str, response: str
+) -> tuple[CellMoments, ...]:
+    """Per-cell moments of ``response`` by the levels of ``factor_a`` × ``factor_b``,
+    sorted by level text. At most :data:`MAX_LEVELS` levels per factor."""
+    expr = cells_expr(table, factor_a=factor_a, factor_b=factor_b, response=response)
+    rows = fetch(expr, MAX_LEVELS * MAX_LEVELS, "cells", "factor_a")
+    cells: dict[tuple[str, str], Moments] = {}
+    for row in rows:
+        a, b = label(row["a"]), label(row["b"])
+        if a is not None and b is not None:
+            m = cells.get((a, b), Moments(0, 0.0, 0.0))
+            cells[a, b] = m.combine(Moments.from_row(row))
+    for i, role in enumerate(("factor_a", "factor_b")):
+        levels = {key[i] for key in cells}
+        if len(levels) > MAX_LEVELS:
+            raise SourceError(f"{role}: more than {MAX_LEVELS} levels", field=role)
+    return tuple(CellMoments(a, b, m.n, m.mean_y, m.var_y) for (a, b), m in sorted(cells.items()))
+
+
+# --------------------------------------------------------------------------- per day
+
+
+@dataclass(frozen=True, slots=True)
+class Daily:
+    """Cumulative per-variant statistics at the end of each day (``periods`` as
+    ``YYYY-MM-DD``; ``by_period[t]`` holds every row dated on or before ``periods[t]``).
+    Days before every variant has two users are left out."""
+
+    kind: Kind
+    periods: tuple[str, ...]
+    by_period: tuple[tuple[VariantStats, ...], ...]
+
+
+def daily_statistics(
+    table: ir.Table, *, variant: str, metric: str, date: str, kind: Kind | None = None
+) -> Daily:
+    """Per-day counts per variant in the engine, accumulated here (:meth:`Moments.combine`)
+    into the cumulative statistics the Bayesian expected-loss-over-time chart needs."""
+    expr = daily_expr(table, variant=variant, metric=metric, date=date)
+    rows = fetch(expr, MAX_VARIANTS * MAX_DAYS, "variant-days", "date")
+    days: dict[str, dict[str, Moments]] = {}
+    for row in rows:
+        name = label(row["variant"])
+        if name is not None:
+            on_day = days.setdefault(str(row["day"])[:10], {})
+            on_day[name] = on_day.get(name, Moments(0, 0.0, 0.0)).combine(Moments.from_row(row))
+    if len(days) > MAX_DAYS:
+        raise SourceError(f"date: more than {MAX_DAYS:,} distinct days", field="date")
+    kind = _kind(kind, sum(m.nonbinary for d in days.values() for m in d.values()))
+    running: dict[str, Moments] = {}
+    periods: list[str] = []
+    by_period: list[tuple[VariantStats, ...]] = []
+    for day in sorted(days):
+        for name, m in days[day].items():
+            running[name] = running.get(name, Moments(0, 0.0, 0.0)).combine(m)
+        if len(running) >= 2 and all(m.n >= 2 for m in running.values()):
+            periods.append(day)
+            by_period.append(tuple(running[k].variant(k, kind) for k in sorted(running)))
+    return Daily(kind, tuple(periods), tuple(by_period))
