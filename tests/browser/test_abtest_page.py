@@ -49,8 +49,11 @@ def test_upload_map_download_and_malformed_paste(page: Page, live_server: str) -
     with page.expect_download() as info:
         page.locator('[data-table="primary"]').get_by_role("button", name="Download CSV").click()
     text = Path(info.value.path()).read_text()
-    assert text.startswith("Variant,Users,Conversions,Rate")
-    assert "control (control),1998,215" in text
+    # The deciding columns come first (issue 11), then the counts.
+    assert text.startswith("Variant,Difference,Diff. CI low,Diff. CI high,Adjusted p (Holm)")
+    assert "Users,Conversions,Rate" in text.splitlines()[0]
+    control = next(line for line in text.splitlines() if line.startswith("control (control),"))
+    assert ",1998,215," in control
 
     # A malformed paste: a clear toast under the data box.
     page.set_input_files("#f-file", [])
