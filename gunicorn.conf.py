@@ -4,8 +4,11 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '7860')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# gthread with a per-connection read timeout (serving.py): a client that stalls mid-request
+# is dropped after GUNICORN_READ_TIMEOUT seconds (default 10), and 32 threads per worker leave
+# room for requests while a few dozen clients stall. Behind a buffering proxy, fewer will do.
+worker_class = "serving.ThreadWorker"
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # A heartbeat file on tmpfs: a disk-backed /tmp can stall workers (gunicorn docs, "Blocking OS calls").
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-"

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import orjson
 from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from blueprints._figures import escape_figure
 
@@ -145,6 +145,16 @@ def install_error_handlers(app: Flask) -> None:
                 response.headers["Allow"] = error.get_response().headers["Allow"]
             return response
         return render_template("error.html", status=status, title=error.name, detail=detail), status
+
+    @app.errorhandler(TimeoutError)
+    @app.errorhandler(ClientDisconnected)
+    def read_timeout(error: Exception) -> Response | tuple[str, int]:
+        """The body stopped arriving: the server's read timeout (serving.py) expired, which
+        werkzeug reports as a client disconnect."""
+        detail = "The request body stopped arriving before it was complete; send it again."
+        if wants_problem_json():
+            return problem(408, detail, [{"field": "body", "detail": detail}])
+        return render_template("error.html", status=408, title="Timeout", detail=detail), 408
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response | tuple[str, int]:
