@@ -107,7 +107,10 @@ def connect(spec: Spec, environ: Mapping[str, str] | None = None) -> BaseBackend
         spec = str(spec["url"])
     if spec.startswith("spark://"):
         return _spark({"master": spec})
-    return ibis.connect(_expand(spec, environ))
+    con = ibis.connect(_expand(spec, environ))
+    if con.name == "duckdb":  # no progress bar on the server's stdout
+        con.raw_sql("SET enable_progress_bar = false")
+    return con
 
 
 def checked_name(value: object, field: str) -> str:

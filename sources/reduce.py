@@ -70,14 +70,14 @@ class Moments:
     nonbinary: int = 0
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Moments:
+    def from_row(cls, row: Mapping[str, Any], suffix: str = "") -> Moments:
         """From one aggregate row (``n``, ``mean_y``, ``var_y`` [, ``mean_x``, ``var_x``,
-        ``cov_xy``], ``nonbinary``); a NULL variance (n < 2) reads as 0."""
-        n = int(row["n"] or 0)
+        ``cov_xy``], ``nonbinary``, each name + ``suffix``); a NULL variance (n < 2) is 0."""
+        n = int(row["n" + suffix] or 0)
         dof = max(n - 1, 0)
 
         def get(key: str) -> float:
-            value = row.get(key)
+            value = row.get(key + suffix)
             return 0.0 if value is None or n == 0 else float(value)
 
         return cls(
@@ -87,7 +87,7 @@ class Moments:
             mean_x=get("mean_x"),
             m2_x=get("var_x") * dof,
             c_xy=get("cov_xy") * dof,
-            nonbinary=int(row.get("nonbinary") or 0),
+            nonbinary=int(row.get("nonbinary" + suffix) or 0),
         )
 
     def combine(self, other: Moments) -> Moments:
@@ -206,6 +206,58 @@ def _nonbinary(y: ir.FloatingColumn) -> ir.IntegerScalar:
 # --------------------------------------------------------------------------- expressions
 
 
+def metrics_expr(
+    table: ir.Table,
+    *,
+    variant: str,
+    metrics: Mapping[str, str | None],
+    segment: str | None = None,
+    suffixes: Sequence[str] | None = None,
+) -> ir.Table:
+    """Per variant (× segment), in one scan: ``rows`` and, for each metric (→ its covariate
+    or None) with suffix ``s`` (default ``_0``, ``_1`` …): ``n{s}``, ``mean_y{s}``,
+    ``var_y{s}``, ``nonbinary{s}`` and, with a covariate, ``mean_x{s}``, ``var_x{s}``,
+    ``cov_xy{s}``.
+
+    Rows with no variant are left out; ``rows`` counts the others and ``n`` those with a
+    metric (and covariate) value. With a covariate, a row missing either value is left
+    out of every moment of that metric, so all of them describe the same users.
+    """
+    suffixes = [f"_{i}" for i in range(len(metrics))] if suffixes is None else list(suffixes)
+    cols: dict[str, ir.Value] = {"variant": column(table, variant, "variant")}
+    if segment is not None:
+        cols["segment"] = column(table, segment, "segment")
+    for sfx, (metric, covariate) in zip(suffixes, metrics.items(), strict=True):
+        y = numeric(table, metric, "metric")
+        if covariate is not None:
+            x = numeric(table, covariate, "covariate")
+            null = ibis.null().cast("float64")
+            cols["y" + sfx] = x.notnull().ifelse(y, null)
+            cols["x" + sfx] = y.notnull().ifelse(x, null)
+        else:
+            cols["y" + sfx] = y
+    t = table.select(**cols)
+    t = t.filter(t.variant.notnull())
+    aggs: dict[str, ir.Scalar] = {"rows": t.count()}
+    for sfx, covariate in zip(suffixes, metrics.values(), strict=True):
+        y = t["y" + sfx]
+        aggs |= {
+            "n" + sfx: y.count(),
+            "mean_y" + sfx: y.mean(),
+            "var_y" + sfx: y.var(how="sample"),
+            "nonbinary" + sfx: _nonbinary(y),
+        }
+        if covariate is not None:
+            x = t["x" + sfx]
+            aggs |= {
+                "mean_x" + sfx: x.mean(),
+                "var_x" + sfx: x.var(how="sample"),
+                "cov_xy" + sfx: y.cov(x, how="sample"),
+            }
+    keys = ["variant", "segment"] if segment is not None else ["variant"]
+    return t.group_by(keys).aggregate(**aggs)
+
+
 def moments_expr(
     table: ir.Table,
     *,
@@ -214,41 +266,11 @@ def moments_expr(
     covariate: str | None = None,
     segment: str | None = None,
 ) -> ir.Table:
-    """Per variant (× segment): ``rows``, ``n``, ``mean_y``, ``var_y``, ``nonbinary`` and,
-    with a covariate, ``mean_x``, ``var_x``, ``cov_xy``.
-
-    Rows with no variant are left out; ``rows`` counts the others and ``n`` those with a
-    metric (and covariate) value. With a covariate, a row missing either value is left
-    out of every moment, so all of them describe the same users.
-    """
-    cols: dict[str, ir.Value] = {"variant": column(table, variant, "variant")}
-    if segment is not None:
-        cols["segment"] = column(table, segment, "segment")
-    y = numeric(table, metric, "metric")
-    if covariate is not None:
-        x = numeric(table, covariate, "covariate")
-        null = ibis.null().cast("float64")
-        cols["y"] = x.notnull().ifelse(y, null)
-        cols["x"] = y.notnull().ifelse(x, null)
-    else:
-        cols["y"] = y
-    t = table.select(**cols)
-    t = t.filter(t.variant.notnull())
-    aggs: dict[str, ir.Scalar] = {
-        "rows": t.count(),
-        "n": t.y.count(),
-        "mean_y": t.y.mean(),
-        "var_y": t.y.var(how="sample"),
-        "nonbinary": _nonbinary(t.y),
-    }
-    if covariate is not None:
-        aggs |= {
-            "mean_x": t.x.mean(),
-            "var_x": t.x.var(how="sample"),
-            "cov_xy": t.y.cov(t.x, how="sample"),
-        }
-    keys = ["variant", "segment"] if segment is not None else ["variant"]
-    return t.group_by(keys).aggregate(**aggs)
+    """:func:`metrics_expr` of one metric, unsuffixed: ``rows``, ``n``, ``mean_y``,
+    ``var_y``, ``nonbinary`` [, ``mean_x``, ``var_x``, ``cov_xy``] per variant (× segment)."""
+    return metrics_expr(
+        table, variant=variant, metrics={metric: covariate}, segment=segment, suffixes=[""]
+    )
 
 
 def cells_expr(table: ir.Table, *, factor_a: str, factor_b: str, response: str) -> ir.Table:
@@ -341,15 +363,91 @@ def _kind(kind: Kind | None, nonbinary: int) -> Kind:
     return kind
 
 
-def _grouped(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str | None, list[Moments]]:
-    out: dict[str | None, list[Moments]] = {}
+def _assemble(
+    rows: Sequence[Mapping[str, Any]],
+    suffix: str,
+    *,
+    covariate: bool,
+    segment: bool,
+    kind: Kind | None,
+) -> SufficientStatistics:
+    """One metric's :class:`SufficientStatistics` from the grouped rows of a query."""
+    by_variant: dict[str, list[Moments]] = {}
+    cells: dict[str | None, dict[str, Moments]] = {}
+    n_rows = 0
     for row in rows:
-        out.setdefault(label(row[key]), []).append(Moments.from_row(row))
-    return out
+        name = label(row["variant"])
+        if name is None:
+            continue
+        m = Moments.from_row(row, suffix)
+        n_rows += int(row["rows"])
+        by_variant.setdefault(name, []).append(m)
+        if segment:
+            cell = cells.setdefault(label(row["segment"]), {})
+            cell[name] = cell.get(name, Moments(0, 0.0, 0.0)).combine(m)
+    if len(by_variant) > MAX_VARIANTS:
+        raise SourceError(f"variant: more than {MAX_VARIANTS} distinct values", field="variant")
+    if len(cells) > MAX_SEGMENTS:
+        raise SourceError(f"segment: more than {MAX_SEGMENTS} distinct values", field="segment")
+    totals = {name: combine_all(by_variant[name]) for name in sorted(by_variant)}
+    kind = _kind(kind, sum(m.nonbinary for m in totals.values()))
+    used = sum(m.n for m in totals.values())
+    warnings: list[str] = []
+    if n_rows > used:
+        what = "metric or covariate" if covariate else "metric"
+        warnings.append(f"{n_rows - used:,} rows without a {what} value are left out.")
+
+    def covs(moments: Mapping[str, Moments]) -> tuple[CovariateStats, ...]:
+        if not covariate:
+            return ()
+        return tuple(m.covariate(k) for k, m in moments.items() if m.n >= 2)
+
+    segments = []
+    for seg in sorted(cells, key=lambda s: (s is None, s or "")):
+        ms = dict(sorted(cells[seg].items()))
+        segments.append(Segment(seg, tuple(m.variant(k, kind) for k, m in ms.items()), covs(ms)))
+    return SufficientStatistics(
+        kind=kind,
+        variants=tuple(m.variant(k, kind) for k, m in totals.items()),
+        covariates=covs(totals),
+        segments=tuple(segments),
+        rows=n_rows,
+        dropped=n_rows - used,
+        warnings=tuple(warnings),
+    )
 
 
-def _sorted(groups: Mapping[str | None, Any]) -> list[str]:
-    return sorted(k for k in groups if k is not None)
+def metrics_statistics(
+    table: ir.Table,
+    *,
+    variant: str,
+    metrics: Mapping[str, str | None] | Sequence[str],
+    segment: str | None = None,
+    kinds: Mapping[str, Kind] | None = None,
+) -> dict[str, SufficientStatistics]:
+    """:func:`sufficient_statistics` of several metrics in one scan of the table.
+
+    ``metrics`` lists metric columns, or maps each to its covariate column (or None);
+    ``kinds`` optionally forces a metric's kind. Returns one result per metric, in order.
+    """
+    if not isinstance(metrics, Mapping):
+        metrics = dict.fromkeys(metrics)
+    if not metrics:
+        raise SourceError("metric: name at least one metric column", field="metric")
+    expr = metrics_expr(table, variant=variant, metrics=metrics, segment=segment)
+    limit = MAX_VARIANTS * (MAX_SEGMENTS if segment is not None else 1)
+    rows = fetch(expr, limit, "groups", "segment" if segment is not None else "variant")
+    kinds = kinds or {}
+    return {
+        metric: _assemble(
+            rows,
+            f"_{i}",
+            covariate=covariate is not None,
+            segment=segment is not None,
+            kind=kinds.get(metric),
+        )
+        for i, (metric, covariate) in enumerate(metrics.items())
+    }
 
 
 def sufficient_statistics(
@@ -378,48 +476,8 @@ def sufficient_statistics(
     expr = moments_expr(table, variant=variant, metric=metric, covariate=covariate, segment=segment)
     limit = MAX_VARIANTS * (MAX_SEGMENTS if segment is not None else 1)
     rows = fetch(expr, limit, "groups", "segment" if segment is not None else "variant")
-    by_variant = _grouped(rows, "variant")
-    names = _sorted(by_variant)
-    if len(names) > MAX_VARIANTS:
-        raise SourceError(f"variant: more than {MAX_VARIANTS} distinct values", field="variant")
-    totals = {name: combine_all(by_variant[name]) for name in names}
-    kind = _kind(kind, sum(m.nonbinary for m in totals.values()))
-    n_rows = sum(int(r["rows"]) for r in rows if label(r["variant"]) is not None)
-    used = sum(m.n for m in totals.values())
-    warnings: list[str] = []
-    if n_rows > used:
-        what = "metric or covariate" if covariate is not None else "metric"
-        warnings.append(f"{n_rows - used:,} rows without a {what} value are left out.")
-
-    def covs(moments: Mapping[str, Moments]) -> tuple[CovariateStats, ...]:
-        if covariate is None:
-            return ()
-        return tuple(moments[k].covariate(k) for k in moments if moments[k].n >= 2)
-
-    segments: list[Segment] = []
-    if segment is not None:
-        cells: dict[str | None, dict[str, Moments]] = {}
-        for row in rows:
-            name = label(row["variant"])
-            if name is not None:
-                cell = cells.setdefault(label(row["segment"]), {})
-                cell[name] = cell.get(name, Moments(0, 0.0, 0.0)).combine(Moments.from_row(row))
-        if len(cells) > MAX_SEGMENTS:
-            raise SourceError(f"segment: more than {MAX_SEGMENTS} distinct values", field="segment")
-        order = sorted(cells, key=lambda s: (s is None, s or ""))
-        for seg in order:
-            ms = dict(sorted(cells[seg].items()))
-            segments.append(
-                Segment(seg, tuple(m.variant(k, kind) for k, m in ms.items()), covs(ms))
-            )
-    return SufficientStatistics(
-        kind=kind,
-        variants=tuple(totals[k].variant(k, kind) for k in names),
-        covariates=covs(totals),
-        segments=tuple(segments),
-        rows=n_rows,
-        dropped=n_rows - used,
-        warnings=tuple(warnings),
+    return _assemble(
+        rows, "", covariate=covariate is not None, segment=segment is not None, kind=kind
     )
 
 

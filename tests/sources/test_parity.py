@@ -18,7 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sources.reduce import cell_moments, daily_statistics, sufficient_statistics
+from sources.reduce import (
+    cell_moments,
+    daily_statistics,
+    metrics_statistics,
+    sufficient_statistics,
+)
 from stats.sufficient import MeanStats, ProportionStats
 from tests.sources.conftest import BIG_MEAN
 from tests.sources.test_events import EVENT_CHECKS
@@ -138,12 +143,36 @@ def check_cumulative_per_day(engine: str, load: Load, rows: pa.Table) -> None:
     ]
 
 
+def check_several_metrics_in_one_scan(engine: str, load: Load, rows: pa.Table) -> None:
+    """metrics_statistics: one query, the same answers as one query per metric."""
+    table = load(engine)
+    metrics = {"converted": None, "revenue": "pre", "big": None}
+    many = metrics_statistics(table, variant="variant", metrics=metrics, segment="segment")
+    assert list(many) == list(metrics)
+    for metric, covariate in metrics.items():
+        one = sufficient_statistics(
+            table, variant="variant", metric=metric, covariate=covariate, segment="segment"
+        )
+        got = many[metric]
+        assert (got.kind, got.rows, got.dropped) == (one.kind, one.rows, one.dropped)
+        pairs: list[tuple[Any, Any]] = [*zip(got.variants, one.variants, strict=True)]
+        pairs += [*zip(got.covariates, one.covariates, strict=True)]
+        for seg_got, seg_one in zip(got.segments, one.segments, strict=True):
+            pairs += [*zip(seg_got.variants, seg_one.variants, strict=True)]
+        for a, b in pairs:
+            assert type(a) is type(b) and a.name == b.name
+            for field in a.__dataclass_fields__:
+                if field != "name":
+                    close(getattr(a, field), getattr(b, field), 1e-12)
+
+
 CHECKS = [
     check_binary_metric_by_variant_and_segment,
     check_covariate_moments_by_variant_and_segment,
     check_variance_with_mean_1e9_and_sd_1,
     check_doe_cell_moments,
     check_cumulative_per_day,
+    check_several_metrics_in_one_scan,
 ]
 
 
