@@ -264,6 +264,8 @@ function urlState(form, prefix = "") {
   const state = new Map();
   for (const el of form.elements) {
     if (!el.name || el.type === "file" || el.dataset.noUrl !== undefined) continue;
+    // Pasted data travel in the link while short (a server limits a URL to about 4 KB).
+    if (el.dataset.urlMax && el.value.length > Number(el.dataset.urlMax)) continue;
     const key = prefix + el.name;
     if (el.type === "checkbox") state.set(key, el.checked ? "1" : "0");
     else if (el.type === "radio") { if (el.checked) state.set(key, el.value); }
@@ -291,6 +293,9 @@ function restoreFromURL(form, prefix = "") {
   for (const el of form.elements) {
     if (!el.name || !params.has(prefix + el.name) || el.type === "file") continue;
     const v = params.get(prefix + el.name);
+    // A select filled from an answer (CSV columns, variant names) has no options yet: the
+    // link's choice becomes one, so the first request sends it as the sender's did.
+    if (el.tagName === "SELECT" && v !== "" && ![...el.options].some((o) => o.value === v)) el.append(new Option(v, v));
     if (el.type === "checkbox") el.checked = v === "1" || v === "true";
     else if (el.type === "radio") el.checked = el.value === v;
     else el.value = v;

@@ -3,6 +3,7 @@ import { bindCsvInput, bindPage, fmt, fmtP, plotAll, renderKpis, renderTable, to
 const form = document.getElementById("params");
 const wanted = new URLSearchParams(location.search); // column choices shared in a link
 let header = [];
+let linkedControl = wanted.has("control"); // a shared link's control, kept for its first request
 let analysis = null; // bindPage's handle, once the sample is in the text box
 
 // ---------------------------------------------------------------- columns from the CSV header
@@ -37,7 +38,9 @@ function setHeader(columns) {
   fillSelect(form.variant, variant);
   fillSelect(form.covariate, covariate);
   fillSelect(form.outcome, outcome);
-  form.control.replaceChildren(); // arms come back with the next result
+  // Arms come back with the next result; only the page's first data keep a link's control.
+  if (!linkedControl) form.control.replaceChildren();
+  linkedControl = false;
 }
 
 function sync() {
