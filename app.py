@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+import priority
 from blueprints import MODULES, register_all
 from blueprints._api import install_error_handlers
 
@@ -51,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     install_error_handlers(app)
     register_all(app)
+    priority.install(app)  # expensive endpoints take turns; cheap ones never wait (issue 16)
 
     @app.context_processor
     def inject_modules() -> dict[str, Any]:

@@ -167,6 +167,23 @@ def run_load(port: int) -> tuple[dict[str, list[float]], float, int]:
     return latencies, wall, sum(len(v) for v in latencies.values())
 
 
+def _warm_every_worker(port: int, clients: int = 8) -> None:
+    """Every endpoint a few times over several connections at once, so that both workers
+    have imported everything and measured every endpoint (as a server that has been up)."""
+
+    def warm() -> None:
+        c = Client(port)
+        for _ in range(5):
+            for name in ENDPOINTS:
+                c.post(name)
+
+    threads = [threading.Thread(target=warm) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     port = _free_port()
@@ -177,8 +194,7 @@ def main() -> None:
             for _ in range(10):
                 alone.post(name)
         baseline = {name: [alone.post(name) for _ in range(ALONE)] for name in ENDPOINTS}
-        # warm the other worker too (connections spread over both)
-        Client(port).post("power")
+        _warm_every_worker(port)
         latencies, wall, n = run_load(port)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -1,0 +1,74 @@
+"""Cheap requests first: expensive endpoints take turns, cheap ones never wait for them.
+
+A gunicorn ``gthread`` worker runs its requests on threads that share one GIL, which CPython
+hands round, so under load every request in a worker advances at the same pace and a 1 ms
+power calculation waits behind a dozen 5–50 ms analyses (issue 16 measured p99 600–800 ms
+for every endpoint with 64 clients). This gate keeps, per process, a running mean of the CPU
+time (``time.thread_time``) each endpoint costs; a request to an endpoint whose mean exceeds
+``HEAVY_REQUEST_MS`` first takes one of ``HEAVY_REQUEST_SLOTS`` slots, so at most that many
+expensive requests compete for the GIL at once while cheap ones go straight through. It is
+shortest-job-first by class, the classic way to cut the mean and tail of short jobs' response
+times when job sizes are known (Harchol-Balter, *Performance Modeling and Design of Computer
+Systems*, 2013, ch. 30–32); expensive requests wait longer in exchange. A new endpoint counts
+as cheap until it has been measured once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from flask import Flask, g, request
+
+HEAVY_REQUEST_MS = float(os.environ.get("ABACUS_HEAVY_REQUEST_MS", "2.5"))
+"""Mean CPU milliseconds above which an endpoint's requests take a slot."""
+
+HEAVY_REQUEST_SLOTS = int(os.environ.get("ABACUS_HEAVY_REQUEST_SLOTS", "1"))
+"""Expensive requests running at once per process (the GIL runs one thread at a time)."""
+
+WEIGHT = 0.2
+"""Weight of the newest request in an endpoint's running mean of CPU time."""
+
+
+class Gate:
+    """The per-process state: the slots and each endpoint's mean CPU seconds."""
+
+    def __init__(self, slots: int, heavy_ms: float) -> None:
+        self.slots = threading.BoundedSemaphore(slots)
+        self.heavy = heavy_ms / 1000.0
+        self.cost: dict[str, float] = {}  # endpoint -> mean CPU seconds (a fixed set of keys)
+
+    def is_heavy(self, endpoint: str) -> bool:
+        return self.cost.get(endpoint, 0.0) > self.heavy
+
+    def record(self, endpoint: str, spent: float) -> None:
+        self.cost[endpoint] = (1 - WEIGHT) * self.cost.get(endpoint, spent) + WEIGHT * spent
+
+
+def install(app: Flask) -> Gate:
+    """Register the gate's request hooks on ``app`` (one gate per app, so per process);
+    ``app.extensions["priority"]`` holds it."""
+    gate = Gate(
+        int(app.config.get("HEAVY_REQUEST_SLOTS", HEAVY_REQUEST_SLOTS)),
+        float(app.config.get("HEAVY_REQUEST_MS", HEAVY_REQUEST_MS)),
+    )
+    app.extensions["priority"] = gate
+
+    @app.before_request
+    def take_a_slot_if_expensive() -> None:
+        g.priority_slot = False
+        if gate.is_heavy(request.endpoint or ""):
+            gate.slots.acquire()
+            g.priority_slot = True
+        g.priority_start = time.thread_time()
+
+    @app.teardown_request
+    def record_cost(_exc: BaseException | None) -> None:
+        start = g.pop("priority_start", None)
+        if g.pop("priority_slot", False):
+            gate.slots.release()
+        if start is not None and request.endpoint is not None:
+            gate.record(request.endpoint, time.thread_time() - start)
+
+    return gate
