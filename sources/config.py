@@ -31,6 +31,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -113,6 +114,16 @@ def connect(spec: Spec, environ: Mapping[str, str] | None = None) -> BaseBackend
     return con
 
 
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a source's table: its name, Ibis type (``string``, ``float64`` …) and
+    whether it may hold NULL."""
+
+    name: str
+    type: str
+    nullable: bool
+
+
 def checked_name(value: object, field: str) -> str:
     """A name from a request: a non-empty string of at most :data:`MAX_NAME` characters."""
     if not isinstance(value, str) or not value or len(value) > MAX_NAME:
@@ -189,10 +200,13 @@ class Sources:
         with self._locks[name]:
             return con.table(wanted, database=db) if db else con.table(wanted)
 
-    def columns(self, source: object, table: object) -> list[tuple[str, str]]:
-        """``(name, type)`` of each column of a listed table, in table order."""
+    def columns(self, source: object, table: object) -> list[Column]:
+        """Name, Ibis type and nullability of each column of a listed table, in order."""
         schema = self.table(source, table).schema()
-        return [(col, str(dtype)) for col, dtype in schema.items()]
+        return [
+            Column(col, str(dtype.copy(nullable=True)), bool(dtype.nullable))
+            for col, dtype in schema.items()
+        ]
 
     def close(self) -> None:
         """Disconnect every opened source (a SparkSession is left to its owner)."""

@@ -44,7 +44,11 @@ def refused(field: str) -> pytest.RaisesExc[SourceError]:
 def test_listed_table_and_columns(warehouse: Sources) -> None:
     assert warehouse.names() == ["warehouse"]
     assert warehouse.tables("warehouse") == ["users"]
-    assert warehouse.columns("warehouse", "users") == [("variant", "string"), ("y", "int32")]
+    columns = warehouse.columns("warehouse", "users")
+    assert [(c.name, c.type, c.nullable) for c in columns] == [
+        ("variant", "string", True),
+        ("y", "int32", True),
+    ]
     s = sufficient_statistics(warehouse.table("warehouse", "users"), variant="variant", metric="y")
     assert [(v.name, v.n) for v in s.variants] == [("A", 1), ("B", 1)]
 

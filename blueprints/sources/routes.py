@@ -1,0 +1,80 @@
+"""``GET /api/sources`` and ``GET /api/sources/<name>/tables/<table>``.
+
+The app's :class:`sources.config.Sources` is built on first use from ``SOURCES`` (config) or
+``ABACUS_SOURCES`` (environment) and kept in ``app.extensions``. An unknown source or table
+is a 404 naming ``source`` or ``table``; a configured source that cannot be reached is a 503
+naming ``source`` (the cause is logged, never sent: it may hold a host or a user name).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from flask import Response, current_app
+
+from blueprints._api import ApiError, json_response
+from blueprints.sources import bp
+from sources.config import Sources
+from sources.errors import SourceError
+
+EXTENSION = "abacus_sources"
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def app_sources() -> Sources:
+    """The app's configured sources (a deployment error in them is a 500, and logged)."""
+    found: Sources | None = current_app.extensions.get(EXTENSION)
+    if found is None:
+        with _lock:
+            found = current_app.extensions.get(EXTENSION)
+            if found is None:
+                found = Sources.from_config(current_app.config)
+                current_app.extensions[EXTENSION] = found
+    return found
+
+
+def _ask(name: str, call: Callable[[], T]) -> T:
+    """Run ``call``; a SourceError is a 404 naming its field, any other failure a 503."""
+    try:
+        return call()
+    except SourceError as exc:
+        raise ApiError(404, str(exc), [{"field": exc.field, "detail": str(exc)}]) from None
+    except Exception:
+        log.exception("source %r failed", name)
+        detail = f"source {name!r} is configured but not reachable now; try again later."
+        raise ApiError(503, detail, [{"field": "source", "detail": detail}]) from None
+
+
+@bp.get("/api/sources")
+def list_sources() -> Response:
+    """Every configured source and the tables it lists (``tables`` null when unreachable)."""
+    sources = app_sources()
+    out: list[dict[str, Any]] = []
+    for name in sources.names():
+        tables: list[str] | None
+        try:
+            tables = _ask(name, partial(sources.tables, name))
+        except ApiError:
+            tables = None
+        out.append({"name": name, "tables": tables})
+    return json_response({"sources": out})
+
+
+@bp.get("/api/sources/<name>/tables/<table>")
+def describe_table(name: str, table: str) -> Response:
+    """The columns of one listed table of a configured source, with their Ibis types."""
+    sources = app_sources()
+    columns = _ask(name, partial(sources.columns, name, table))
+    return json_response(
+        {
+            "source": name,
+            "table": table,
+            "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in columns],
+        }
+    )
