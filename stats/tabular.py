@@ -56,6 +56,8 @@ _MAX_CONTROL_SHARE = 0.01
 _INFER_ROWS = 50_000
 _ROWS_LISTED = 5
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+MAX_ABS_VALUE = 1e100
+"""Largest magnitude of a metric value: squares and sums of larger ones overflow."""
 _TRUE = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE = frozenset({"0", "false", "f", "no", "n"})
 
@@ -171,7 +173,10 @@ def detect_delimiter(lines: Sequence[str]) -> str:
     """
     best, best_score = ",", (0.0, 1)
     for delim in DELIMITERS:
-        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        except csv.Error:  # a field over csv.field_size_limit: not this delimiter's table
+            continue
         if not counts:
             continue
         mode = max(set(counts), key=counts.count)
@@ -610,6 +615,9 @@ def numeric_values(s: pd.Series, column: str) -> np.ndarray:
         x = _parse_numbers(s).to_numpy(dtype="float64", na_value=np.nan)
         _first_bad(s, s.notna().to_numpy() & np.isnan(x), column, "is not a number")
     _first_bad(s, np.isinf(x), column, "is not a finite number")
+    _first_bad(
+        s, np.abs(x) > MAX_ABS_VALUE, column, f"is too large (the limit is ±{MAX_ABS_VALUE:g})"
+    )
     return x
 
 

@@ -21,7 +21,7 @@ from blueprints._upload import is_multipart, request_fields, uploaded_csv
 from blueprints.doe import bp
 from blueprints.doe.figures import doe_figures
 from blueprints.doe.readout import readout
-from stats.doe import MAX_LEVELS, AnovaResult, two_way_anova
+from stats.doe import MAX_LEVELS, MAX_ROWS, AnovaResult, two_way_anova
 
 _ROW = re.compile(r"^rows\[(\d+)\]\.")
 
@@ -168,6 +168,10 @@ def analyse(f: Fields) -> AnovaResult:
             "(multipart file, or csv text) in long format.",
         )
     rows = f.array("rows")
+    if len(rows) > MAX_ROWS:  # before reading each row
+        unprocessable(
+            "rows", f"rows must hold at most {MAX_ROWS:,} observations, got {len(rows):,}."
+        )
     names = (f.string("factor_a", "A"), f.string("factor_b", "B"))
     _check_declared_levels(rows, names, f.array("levels_a", None), f.array("levels_b", None))
     with stats_errors(), _data_errors(rows, names):

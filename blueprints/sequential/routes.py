@@ -12,7 +12,13 @@ from flask import Response, render_template
 
 from blueprints._api import ApiError, Fields, json_body, respond, stats_errors, unprocessable
 from blueprints.sequential import bp, figures, readout
-from stats.group_sequential import SPENDING_FUNCTIONS, SPENDINGS, group_sequential_bounds, monitor
+from stats.group_sequential import (
+    MAX_LOOKS,
+    SPENDING_FUNCTIONS,
+    SPENDINGS,
+    group_sequential_bounds,
+    monitor,
+)
 from stats.msprt import msprt, msprt_projection
 from stats.peeking import simulate_peeking
 from stats.sufficient import mean_variants, proportion_variants
@@ -101,6 +107,10 @@ def boundaries() -> Response:
 def monitor_looks() -> Response:
     f = Fields(json_body())
     metric = f.choice("metric", METRICS, "proportion")
+    if len(f.array("looks")) > MAX_LOOKS:  # before reading each look
+        unprocessable(
+            "looks", f"looks must hold at most {MAX_LOOKS} looks, got {len(f.data['looks']):,}."
+        )
     with looks_in_words(), stats_errors():
         result = monitor(
             f.array("looks"),
