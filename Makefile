@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Tests run in two processes (the machine has two cores); override with PYTEST_WORKERS=0.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck pytest chromium bench screenshots docker clean
+.PHONY: run test lint jslint jsformat typecheck pytest chromium bench screenshots docker clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,21 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev jslint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# JavaScript: Biome (one pinned npm package, package-lock.json) lints and checks the format of
+# static/js; `make jsformat` rewrites it. Installed by `npm ci` on first use.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+jslint: node_modules/.installed
+	node_modules/.bin/biome ci static/js
+
+jsformat: node_modules/.installed
+	node_modules/.bin/biome check --write static/js
 
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy
@@ -58,4 +70,4 @@ docker:
 	docker build -t abacus .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules
