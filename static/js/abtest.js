@@ -24,7 +24,11 @@ function cell(row, index, key, value, type = "number") {
   input.value = value ?? "";
   input.dataset.key = key;
   input.setAttribute("aria-label", `${key} of variant ${index + 1}`);
-  if (type === "number") { input.step = "any"; input.min = "0"; input.inputMode = "decimal"; }
+  if (type === "number") {
+    input.step = "any";
+    input.min = "0";
+    input.inputMode = "decimal";
+  }
   td.append(input);
 }
 
@@ -52,7 +56,9 @@ function addVariantRow(v, index) {
 
 function renumber() {
   [...variantsBody.rows].forEach((row, i) => {
-    row.querySelectorAll("[data-field]").forEach((td) => { td.dataset.field = `variants[${i}].${td.dataset.col}`; });
+    row.querySelectorAll("[data-field]").forEach((td) => {
+      td.dataset.field = `variants[${i}].${td.dataset.col}`;
+    });
   });
 }
 
@@ -61,7 +67,7 @@ function readVariants() {
     const v = {};
     row.querySelectorAll("input").forEach((input) => {
       const raw = input.value.trim();
-      v[input.dataset.key] = input.dataset.key === "name" ? raw : (raw === "" ? null : Number(raw));
+      v[input.dataset.key] = input.dataset.key === "name" ? raw : raw === "" ? null : Number(raw);
     });
     return v;
   });
@@ -69,7 +75,11 @@ function readVariants() {
 
 function buildVariants() {
   let saved;
-  try { saved = JSON.parse(form.variants_json.value); } catch { saved = []; }
+  try {
+    saved = JSON.parse(form.variants_json.value);
+  } catch {
+    saved = [];
+  }
   if (!Array.isArray(saved) || saved.length < 2) saved = [{ name: "A" }, { name: "B" }];
   variantsBody.replaceChildren();
   saved.forEach((v, i) => addVariantRow(v, i));
@@ -119,8 +129,22 @@ function addGuardrailRow(g = {}) {
   const row = document.createElement("div");
   row.className = "ab-guardrail";
   row.append(
-    guardrailSelect(index, "metric", columns, g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value), `Guardrail ${index + 1} column`, `Guardrail ${index + 1}: column`),
-    guardrailSelect(index, "direction", ["higher", "lower"], g.direction || "higher", `Guardrail ${index + 1}: better is`, "Better is"),
+    guardrailSelect(
+      index,
+      "metric",
+      columns,
+      g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value),
+      `Guardrail ${index + 1} column`,
+      `Guardrail ${index + 1}: column`,
+    ),
+    guardrailSelect(
+      index,
+      "direction",
+      ["higher", "lower"],
+      g.direction || "higher",
+      `Guardrail ${index + 1}: better is`,
+      "Better is",
+    ),
   );
   const tol = document.createElement("div");
   tol.className = "field";
@@ -140,23 +164,38 @@ function addGuardrailRow(g = {}) {
   remove.setAttribute("aria-label", `Remove guardrail ${index + 1}`);
   remove.addEventListener("click", () => {
     row.remove();
-    [...guardrailsBox.children].forEach((r, i) => r.querySelectorAll("[data-field]").forEach((el) => {
-      el.dataset.field = el.dataset.field.replace(/^guardrails\[\d+\]/, `guardrails[${i}]`);
-    }));
+    [...guardrailsBox.children].forEach((r, i) =>
+      r.querySelectorAll("[data-field]").forEach((el) => {
+        el.dataset.field = el.dataset.field.replace(/^guardrails\[\d+\]/, `guardrails[${i}]`);
+      }),
+    );
     page?.run();
   });
-  row.append(tol, guardrailSelect(index, "tolerance_type", ["absolute", "relative"], g.tolerance_type || "absolute", `Guardrail ${index + 1} tolerance type`, "Tolerance is"), remove);
+  row.append(
+    tol,
+    guardrailSelect(
+      index,
+      "tolerance_type",
+      ["absolute", "relative"],
+      g.tolerance_type || "absolute",
+      `Guardrail ${index + 1} tolerance type`,
+      "Tolerance is",
+    ),
+    remove,
+  );
   guardrailsBox.append(row);
 }
 
 function readGuardrails() {
-  return [...guardrailsBox.children].map((row) => {
-    const g = {};
-    row.querySelectorAll("[data-key]").forEach((el) => {
-      g[el.dataset.key] = el.dataset.key === "tolerance" ? Number(el.value || 0) : el.value;
-    });
-    return g;
-  }).filter((g) => g.metric);
+  return [...guardrailsBox.children]
+    .map((row) => {
+      const g = {};
+      row.querySelectorAll("[data-key]").forEach((el) => {
+        g[el.dataset.key] = el.dataset.key === "tolerance" ? Number(el.value || 0) : el.value;
+      });
+      return g;
+    })
+    .filter((g) => g.metric);
 }
 
 form.querySelector("[data-add-guardrail]").addEventListener("click", () => {
@@ -174,12 +213,24 @@ function newData() {
   mappingBox.hidden = true;
 }
 
-const csvFile = bindCsvInput(form, { onChange: () => { newData(); page?.run(); } });
+const csvFile = bindCsvInput(form, {
+  onChange: () => {
+    newData();
+    page?.run();
+  },
+});
 form.csv.addEventListener("input", newData);
-form.metric_column.addEventListener("change", () => { form.kind.value = ""; });
-form.variant.addEventListener("change", () => { form.control.replaceChildren(); });
+form.metric_column.addEventListener("change", () => {
+  form.kind.value = "";
+});
+form.variant.addEventListener("change", () => {
+  form.control.replaceChildren();
+});
 for (const radio of form.querySelectorAll('[name="source"]')) {
-  radio.addEventListener("change", () => { form.control.replaceChildren(); page?.run(); });
+  radio.addEventListener("change", () => {
+    form.control.replaceChildren();
+    page?.run();
+  });
 }
 
 // ---------------------------------------------------------------- request
@@ -192,8 +243,12 @@ function sync() {
   form.querySelector("[data-guardrails-section]").hidden = !csv || !columns.length;
   if (!csv) mappingBox.hidden = true;
   const mean = meanMetric();
-  form.querySelectorAll('[data-variants] [data-col="conversions"]').forEach((el) => { el.hidden = mean; });
-  form.querySelectorAll('[data-variants] [data-col="mean"], [data-variants] [data-col="sd"]').forEach((el) => { el.hidden = !mean; });
+  form.querySelectorAll('[data-variants] [data-col="conversions"]').forEach((el) => {
+    el.hidden = mean;
+  });
+  form.querySelectorAll('[data-variants] [data-col="mean"], [data-variants] [data-col="sd"]').forEach((el) => {
+    el.hidden = !mean;
+  });
   const variants = readVariants();
   form.variants_json.value = JSON.stringify(variants);
   form.guardrails_json.value = JSON.stringify(readGuardrails());
@@ -290,11 +345,13 @@ function renderVerdict(r) {
   card.hidden = false;
   card.className = `card verdict verdict-${r.verdict}`;
   card.querySelector("[data-verdict-title]").textContent = `Verdict: ${VERDICTS[r.verdict]}`;
-  card.querySelector("[data-reasons]").replaceChildren(...r.reasons.map((text) => {
-    const li = document.createElement("li");
-    li.textContent = text;
-    return li;
-  }));
+  card.querySelector("[data-reasons]").replaceChildren(
+    ...r.reasons.map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }),
+  );
 }
 
 function primaryTable(r) {
@@ -306,12 +363,22 @@ function primaryTable(r) {
     const c = byName[v.name] || {};
     const input = inputs[v.name];
     return {
-      variant: v.name + (v.name === r.control ? " (control)" : ""), users: v.n,
-      conversions: proportion ? input.conversions : null, sd: proportion ? null : input.sd,
-      estimate: v.estimate, est_low: v.ci_low, est_high: v.ci_high,
-      diff: c.estimate ?? null, ci_low: c.ci_low ?? null, ci_high: c.ci_high ?? null,
-      lift: c.relative_lift ?? null, lift_low: c.relative_ci_low ?? null, lift_high: c.relative_ci_high ?? null,
-      pvalue: c.pvalue ?? null, pvalue_adjusted: c.pvalue_adjusted ?? null, test: c.test ?? "",
+      variant: v.name + (v.name === r.control ? " (control)" : ""),
+      users: v.n,
+      conversions: proportion ? input.conversions : null,
+      sd: proportion ? null : input.sd,
+      estimate: v.estimate,
+      est_low: v.ci_low,
+      est_high: v.ci_high,
+      diff: c.estimate ?? null,
+      ci_low: c.ci_low ?? null,
+      ci_high: c.ci_high ?? null,
+      lift: c.relative_lift ?? null,
+      lift_low: c.relative_ci_low ?? null,
+      lift_high: c.relative_ci_high ?? null,
+      pvalue: c.pvalue ?? null,
+      pvalue_adjusted: c.pvalue_adjusted ?? null,
+      test: c.test ?? "",
       effect_size: c.effect_size ?? null,
     };
   });
@@ -330,7 +397,9 @@ function primaryTable(r) {
     { key: "lift_low", label: "Lift CI low", format: (v) => signed(v, 1, "percent") },
     { key: "lift_high", label: "Lift CI high", format: (v) => signed(v, 1, "percent") },
     { key: "users", label: "Users", format: (v) => fmt(v, 0) },
-    proportion ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) } : { key: "sd", label: "SD", format: (v) => fmt(v, 4) },
+    proportion
+      ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) }
+      : { key: "sd", label: "SD", format: (v) => fmt(v, 4) },
     { key: "estimate", label: proportion ? "Rate" : "Mean", format: value },
     { key: "est_low", label: "Low", format: value },
     { key: "est_high", label: "High", format: value },
@@ -349,31 +418,42 @@ function primaryTable(r) {
 function guardrailTables(r) {
   const box = document.querySelector("[data-guardrail-tables]");
   const metrics = [...new Set(r.guardrails.map((g) => g.metric))];
-  box.replaceChildren(...metrics.map((metric) => {
-    const div = document.createElement("div");
-    div.className = "table-card";
-    const rows = r.guardrails.filter((g) => g.metric === metric).map((g) => ({
-      variant: g.variant, status: g.status, estimate: g.estimate, ci_low: g.test.ci_low, ci_high: g.test.ci_high,
-      tolerance: g.tolerance, direction: g.test.direction, pvalue: g.test.pvalue, pvalue_worse: g.test.pvalue_worse,
-    }));
-    renderTable(div, {
-      title: `Guardrail: ${metric} (against ${r.control})`,
-      columns: [
-        { key: "variant", label: "Variant", format: (v) => v },
-        { key: "status", label: "Status", format: (v) => v },
-        { key: "estimate", label: "Difference", format: (v) => signed(v, 4) },
-        { key: "ci_low", label: "CI low", format: (v) => signed(v, 4) },
-        { key: "ci_high", label: "CI high", format: (v) => signed(v, 4) },
-        { key: "tolerance", label: "Tolerance", format: (v) => fmt(v, 4) },
-        { key: "direction", label: "Better is", format: (v) => v },
-        { key: "pvalue", label: "p (within tolerance)", format: fmtP },
-        { key: "pvalue_worse", label: "p (worse)", format: fmtP },
-      ],
-      rows,
-      filename: `abacus-abtest-guardrail-${metric}.csv`,
-    });
-    return div;
-  }));
+  box.replaceChildren(
+    ...metrics.map((metric) => {
+      const div = document.createElement("div");
+      div.className = "table-card";
+      const rows = r.guardrails
+        .filter((g) => g.metric === metric)
+        .map((g) => ({
+          variant: g.variant,
+          status: g.status,
+          estimate: g.estimate,
+          ci_low: g.test.ci_low,
+          ci_high: g.test.ci_high,
+          tolerance: g.tolerance,
+          direction: g.test.direction,
+          pvalue: g.test.pvalue,
+          pvalue_worse: g.test.pvalue_worse,
+        }));
+      renderTable(div, {
+        title: `Guardrail: ${metric} (against ${r.control})`,
+        columns: [
+          { key: "variant", label: "Variant", format: (v) => v },
+          { key: "status", label: "Status", format: (v) => v },
+          { key: "estimate", label: "Difference", format: (v) => signed(v, 4) },
+          { key: "ci_low", label: "CI low", format: (v) => signed(v, 4) },
+          { key: "ci_high", label: "CI high", format: (v) => signed(v, 4) },
+          { key: "tolerance", label: "Tolerance", format: (v) => fmt(v, 4) },
+          { key: "direction", label: "Better is", format: (v) => v },
+          { key: "pvalue", label: "p (within tolerance)", format: fmtP },
+          { key: "pvalue_worse", label: "p (worse)", format: fmtP },
+        ],
+        rows,
+        filename: `abacus-abtest-guardrail-${metric}.csv`,
+      });
+      return div;
+    }),
+  );
 }
 
 function render(data) {
@@ -389,7 +469,13 @@ function render(data) {
     { label: `lift of ${best?.variant ?? "–"}`, value: signed(best?.relative_lift ?? null, 1, "percent") },
     { label: "adjusted p-value", value: fmtP(best?.pvalue_adjusted ?? null) },
     { label: "SRM p-value", value: `${fmtP(r.srm.pvalue)}${r.srm.flagged ? " ⚠" : ""}` },
-    { label: "users", value: fmt(r.variants.reduce((s, v) => s + v.n, 0), 0) },
+    {
+      label: "users",
+      value: fmt(
+        r.variants.reduce((s, v) => s + v.n, 0),
+        0,
+      ),
+    },
   ]);
   const dist = document.querySelector("[data-distribution]");
   dist.hidden = !data.figures.distribution;

@@ -31,26 +31,42 @@ export function nextName(taken) {
 export function parseNumbers(text) {
   const t = text.trim();
   if (!t) return { values: [] };
-  const number = (tok) => { const x = Number(tok); return Number.isFinite(x) ? x : tok; };
+  const number = (tok) => {
+    const x = Number(tok);
+    return Number.isFinite(x) ? x : tok;
+  };
   const decimal = (tok) => tok.replace(/^([+-]?\d*),(\d+)$/, "$1.$2");
   if (t.includes(";")) {
     const tokens = t.split(/[;\s]+/).filter(Boolean);
     const bad = tokens.find((tok) => tok.includes(",") && !/^[+-]?\d*,\d+$/.test(tok));
-    if (bad) return { error: `"${bad}": with values separated by semicolons a comma can only be a decimal comma (2,7 = 2.7).` };
+    if (bad)
+      return {
+        error: `"${bad}": with values separated by semicolons a comma can only be a decimal comma (2,7 = 2.7).`,
+      };
     return { values: tokens.map((tok) => number(decimal(tok))) };
   }
   const chunks = t.split(/\s+/);
   const commas = (c) => (c.match(/,/g) || []).length;
-  if (!chunks.some((c) => /\d,\d/.test(c))) return { values: t.split(/[\s,]+/).filter(Boolean).map(number) };
+  if (!chunks.some((c) => /\d,\d/.test(c)))
+    return {
+      values: t
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(number),
+    };
   if (chunks.length > 1 && chunks.every((c) => commas(c) === 0 || /^[+-]?\d*,\d+$/.test(c))) {
     return { values: chunks.map((c) => number(decimal(c))) };
   }
   if (chunks.length === 1 && commas(t) >= 2) return { values: t.split(",").filter(Boolean).map(number) };
   if (chunks.length === 1) {
     const [a, b] = t.split(",");
-    return { error: `Is "${t}" one number (${a}.${b}) or two (${a} and ${b})? Write ${a}.${b} for a decimal, or "${a}, ${b}" for two values.` };
+    return {
+      error: `Is "${t}" one number (${a}.${b}) or two (${a} and ${b})? Write ${a}.${b} for a decimal, or "${a}, ${b}" for two values.`,
+    };
   }
-  return { error: `"${t.length > 40 ? `${t.slice(0, 40)}…` : t}" mixes decimal commas with commas between values: separate values with ";" or spaces when they have decimal commas (2,7; 3,0), or use decimal points.` };
+  return {
+    error: `"${t.length > 40 ? `${t.slice(0, 40)}…` : t}" mixes decimal commas with commas between values: separate values with ";" or spaces when they have decimal commas (2,7; 3,0), or use decimal points.`,
+  };
 }
 
 const fmtCache = new Map();
@@ -60,9 +76,14 @@ export function fmt(value, digits = 4, style = "decimal") {
   if (typeof value !== "number") return String(value);
   const key = `${digits}|${style}`;
   if (!fmtCache.has(key)) {
-    fmtCache.set(key, new Intl.NumberFormat("en-US", {
-      style, maximumFractionDigits: digits, minimumFractionDigits: style === "percent" ? Math.min(digits, 1) : 0,
-    }));
+    fmtCache.set(
+      key,
+      new Intl.NumberFormat("en-US", {
+        style,
+        maximumFractionDigits: digits,
+        minimumFractionDigits: style === "percent" ? Math.min(digits, 1) : 0,
+      }),
+    );
   }
   return fmtCache.get(key).format(value);
 }
@@ -117,7 +138,13 @@ export function plot(target, figure) {
     // The title goes under the mode bar's strip rather than beside it.
     const margin = { t: 48, ...layout.margin };
     layout.margin = { ...margin, t: margin.t + MODEBAR };
-    layout.title = { ...layout.title, y: 1, yref: "container", yanchor: "top", pad: { ...layout.title.pad, t: MODEBAR + 4 } };
+    layout.title = {
+      ...layout.title,
+      y: 1,
+      yref: "container",
+      yanchor: "top",
+      pad: { ...layout.title.pad, t: MODEBAR + 4 },
+    };
   }
   window.Plotly.react(el, figure.data, layout, { responsive: true, displaylogo: false });
 }
@@ -175,7 +202,10 @@ export function renderTable(container, { title, columns, rows, filename }) {
     a.download = filename;
     document.body.append(a);
     a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+    setTimeout(() => {
+      URL.revokeObjectURL(a.href);
+      a.remove();
+    }, 0);
   });
   const hint = document.createElement("span");
   hint.className = "scroll-hint";
@@ -224,16 +254,18 @@ function watchScroll(wrap, hint) {
 /** Key figures as cards: [{label, value}]. */
 export function renderKpis(container, items) {
   if (!container) return;
-  container.replaceChildren(...items.map(({ label, value }) => {
-    const d = document.createElement("div");
-    d.className = "kpi";
-    const v = document.createElement("strong");
-    v.textContent = value;
-    const l = document.createElement("span");
-    l.textContent = label;
-    d.append(v, l);
-    return d;
-  }));
+  container.replaceChildren(
+    ...items.map(({ label, value }) => {
+      const d = document.createElement("div");
+      d.className = "kpi";
+      const v = document.createElement("strong");
+      v.textContent = value;
+      const l = document.createElement("span");
+      l.textContent = label;
+      d.append(v, l);
+      return d;
+    }),
+  );
 }
 
 function isActive(el) {
@@ -268,8 +300,9 @@ function urlState(form, prefix = "") {
     if (el.dataset.urlMax && el.value.length > Number(el.dataset.urlMax)) continue;
     const key = prefix + el.name;
     if (el.type === "checkbox") state.set(key, el.checked ? "1" : "0");
-    else if (el.type === "radio") { if (el.checked) state.set(key, el.value); }
-    else state.set(key, el.value);
+    else if (el.type === "radio") {
+      if (el.checked) state.set(key, el.value);
+    } else state.set(key, el.value);
   }
   return state;
 }
@@ -305,8 +338,12 @@ function restoreFromURL(form, prefix = "") {
 /** Find the input a problem's field names ("alpha", "variants[1].users"). */
 function fieldElement(form, name) {
   if (!name) return null;
-  return form.querySelector(`[name="${CSS.escape(name)}"]`)
-    || form.querySelector(`[data-field="${CSS.escape(name)}"] input, [data-field="${CSS.escape(name)}"] select, [data-field="${CSS.escape(name)}"] textarea`);
+  return (
+    form.querySelector(`[name="${CSS.escape(name)}"]`) ||
+    form.querySelector(
+      `[data-field="${CSS.escape(name)}"] input, [data-field="${CSS.escape(name)}"] select, [data-field="${CSS.escape(name)}"] textarea`,
+    )
+  );
 }
 
 /**
@@ -324,9 +361,19 @@ function fieldElement(form, name) {
  *                     yet filled in), or {message, field} for an input the page refuses to
  *                     guess at (shown as that field's toast); no request is sent until it is ready
  */
-export function bindPage({ form, endpoint = form.dataset.endpoint, payload = formPayload, render,
-  sync = () => {}, fieldFor = null, live = true, delay = 400, root: scope = null, urlPrefix = "",
-  incomplete = () => null }) {
+export function bindPage({
+  form,
+  endpoint = form.dataset.endpoint,
+  payload = formPayload,
+  render,
+  sync = () => {},
+  fieldFor = null,
+  live = true,
+  delay = 400,
+  root: scope = null,
+  urlPrefix = "",
+  incomplete = () => null,
+}) {
   const root = scope || form.closest("main") || document;
   const url = { form, prefix: urlPrefix, keys: new Set() };
   boundForms.push(url);
@@ -369,7 +416,9 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
       response = await fetch(endpoint, {
         method: "POST",
         body: isForm ? body : JSON.stringify(body),
-        headers: isForm ? { Accept: "application/json" } : { "Content-Type": "application/json", Accept: "application/json" },
+        headers: isForm
+          ? { Accept: "application/json" }
+          : { "Content-Type": "application/json", Accept: "application/json" },
         signal: controller.signal,
       });
       data = await response.json();
@@ -384,9 +433,14 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
     const results = readout?.closest(".results");
     results?.classList.toggle("stale", !response.ok);
     if (!response.ok) {
-      setStatus(false, `Fix the highlighted input (${response.status}); the results shown are from your last valid input.`);
-      const errors = (data.errors?.length ? data.errors : [{ field: null, detail: data.detail }])
-        .map((e) => ({ text: e.detail || data.detail || data.title, el: (fieldFor && fieldFor(e.field)) || fieldElement(form, e.field) }));
+      setStatus(
+        false,
+        `Fix the highlighted input (${response.status}); the results shown are from your last valid input.`,
+      );
+      const errors = (data.errors?.length ? data.errors : [{ field: null, detail: data.detail }]).map((e) => ({
+        text: e.detail || data.detail || data.title,
+        el: (fieldFor && fieldFor(e.field)) || fieldElement(form, e.field),
+      }));
       // Errors on fields the page hides (the power calculator's unknown) are left out when a
       // visible field is at fault too; otherwise they become a corner toast.
       const shown = errors.filter((e) => e.el && !e.el.closest("[hidden]"));
@@ -397,20 +451,30 @@ export function bindPage({ form, endpoint = form.dataset.endpoint, payload = for
     const ms = Math.round(performance.now() - started);
     setStatus(false, `Updated ${new Date().toLocaleTimeString()} · ${ms} ms`);
     if (readout) readout.textContent = data.readout;
-    if (warnings) warnings.replaceChildren(...(data.warnings || []).map((w) => {
-      const li = document.createElement("li");
-      li.textContent = w;
-      return li;
-    }));
+    if (warnings)
+      warnings.replaceChildren(
+        ...(data.warnings || []).map((w) => {
+          const li = document.createElement("li");
+          li.textContent = w;
+          return li;
+        }),
+      );
     render(data);
   }
 
   const later = debounce(run, delay);
   if (live) {
-    form.addEventListener("input", (e) => { if (e.target.type !== "file") later(); });
-    form.addEventListener("change", (e) => { if (e.target.tagName === "SELECT" || e.target.type === "checkbox") later(); });
+    form.addEventListener("input", (e) => {
+      if (e.target.type !== "file") later();
+    });
+    form.addEventListener("change", (e) => {
+      if (e.target.tagName === "SELECT" || e.target.type === "checkbox") later();
+    });
   }
-  form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    run();
+  });
   document.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && (!scope || scope.contains(document.activeElement))) {
       e.preventDefault();
@@ -449,9 +513,15 @@ export function bindCsvInput(form, { onChange = () => {} } = {}) {
     use(null);
   }
 
-  input.addEventListener("change", () => { use(input.files[0] || null); onChange(file); });
+  input.addEventListener("change", () => {
+    use(input.files[0] || null);
+    onChange(file);
+  });
   for (const type of ["dragenter", "dragover"]) {
-    zone.addEventListener(type, (e) => { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener(type, (e) => {
+      e.preventDefault();
+      zone.classList.add("over");
+    });
   }
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (e) => {
@@ -461,7 +531,9 @@ export function bindCsvInput(form, { onChange = () => {} } = {}) {
     use(e.dataTransfer.files[0]);
     onChange(file);
   });
-  text.addEventListener("input", () => { if (file) forgetFile(); });
+  text.addEventListener("input", () => {
+    if (file) forgetFile();
+  });
   for (const button of box.querySelectorAll("[data-load-sample]")) {
     button.addEventListener("click", async () => {
       const response = await fetch(button.dataset.loadSample);

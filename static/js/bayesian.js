@@ -6,25 +6,65 @@ const railsBox = form.querySelector("[data-guardrails]");
 
 // The numbers each metric's variant record holds, with their column labels.
 const FIELDS = {
-  proportion: [["users", "Users"], ["conversions", "Conversions"]],
-  mean: [["users", "Users"], ["mean", "Mean"], ["sd", "SD"]],
-  count: [["users", "Users"], ["total", "Events"]],
+  proportion: [
+    ["users", "Users"],
+    ["conversions", "Conversions"],
+  ],
+  mean: [
+    ["users", "Users"],
+    ["mean", "Mean"],
+    ["sd", "SD"],
+  ],
+  count: [
+    ["users", "Users"],
+    ["total", "Events"],
+  ],
   revenue: [["amounts", "Amounts per user (zeros included)"]],
 };
-const GUARDRAIL_METRICS = [["proportion", "Conversion rate"], ["mean", "Continuous (mean)"], ["count", "Count per user"]];
+const GUARDRAIL_METRICS = [
+  ["proportion", "Conversion rate"],
+  ["mean", "Continuous (mean)"],
+  ["count", "Count per user"],
+];
 
 // An example per metric, so that every metric shows a result as soon as it is chosen.
-const REVENUE_A = "0, 0, 0, 25.5, 0, 0, 41.2, 0, 0, 0, 18.9, 0, 33, 0, 0, 0, 52.4, 0, 0, 12.3, 0, 0, 0, 28.7, 0, 0, 0, 0, 45.1, 0, 0, 22, 0, 0, 0, 0, 61.5, 0, 0, 9.9";
-const REVENUE_B = "0, 31.7, 0, 0, 44.8, 0, 0, 27.3, 0, 0, 0, 58.1, 0, 19.6, 0, 0, 36.2, 0, 0, 0, 24.4, 0, 71, 0, 0, 15.8, 0, 0, 39.9, 0, 0, 0, 47.3, 0, 0, 21.1, 0, 0, 0, 30.6";
+const REVENUE_A =
+  "0, 0, 0, 25.5, 0, 0, 41.2, 0, 0, 0, 18.9, 0, 33, 0, 0, 0, 52.4, 0, 0, 12.3, 0, 0, 0, 28.7, 0, 0, 0, 0, 45.1, 0, 0, 22, 0, 0, 0, 0, 61.5, 0, 0, 9.9";
+const REVENUE_B =
+  "0, 31.7, 0, 0, 44.8, 0, 0, 27.3, 0, 0, 0, 58.1, 0, 19.6, 0, 0, 36.2, 0, 0, 0, 24.4, 0, 71, 0, 0, 15.8, 0, 0, 39.9, 0, 0, 0, 47.3, 0, 0, 21.1, 0, 0, 0, 30.6";
 const EXAMPLES = {
-  proportion: { threshold: "0.001", rope: ["-0.005", "0.005"], rows: [
-    { name: "A", users: "1000", conversions: "100" }, { name: "B", users: "1000", conversions: "120" }] },
-  mean: { threshold: "0.5", rope: ["-1", "1"], rows: [
-    { name: "A", users: "500", mean: "61.2", sd: "40.1" }, { name: "B", users: "500", mean: "66", sd: "42.3" }] },
-  count: { threshold: "0.01", rope: ["-0.02", "0.02"], rows: [
-    { name: "A", users: "1000", total: "420" }, { name: "B", users: "1000", total: "475" }] },
-  revenue: { threshold: "0.5", rope: ["-0.5", "0.5"], rows: [
-    { name: "A", amounts: REVENUE_A }, { name: "B", amounts: REVENUE_B }] },
+  proportion: {
+    threshold: "0.001",
+    rope: ["-0.005", "0.005"],
+    rows: [
+      { name: "A", users: "1000", conversions: "100" },
+      { name: "B", users: "1000", conversions: "120" },
+    ],
+  },
+  mean: {
+    threshold: "0.5",
+    rope: ["-1", "1"],
+    rows: [
+      { name: "A", users: "500", mean: "61.2", sd: "40.1" },
+      { name: "B", users: "500", mean: "66", sd: "42.3" },
+    ],
+  },
+  count: {
+    threshold: "0.01",
+    rope: ["-0.02", "0.02"],
+    rows: [
+      { name: "A", users: "1000", total: "420" },
+      { name: "B", users: "1000", total: "475" },
+    ],
+  },
+  revenue: {
+    threshold: "0.5",
+    rope: ["-0.5", "0.5"],
+    rows: [
+      { name: "A", amounts: REVENUE_A },
+      { name: "B", amounts: REVENUE_B },
+    ],
+  },
 };
 
 let csvNames = []; // variant names of the last CSV answer, for the control select
@@ -36,7 +76,10 @@ function input(name, label, value = "", type = "number") {
   const el = document.createElement(type === "textarea" ? "textarea" : "input");
   el.name = name;
   if (type !== "textarea") el.type = type;
-  if (type === "number") { el.step = "any"; el.inputMode = "decimal"; }
+  if (type === "number") {
+    el.step = "any";
+    el.inputMode = "decimal";
+  }
   el.value = value;
   el.setAttribute("aria-label", label);
   return el;
@@ -54,7 +97,9 @@ function removeButton(label, onClick) {
 
 // ---------------------------------------------------------------- the variants editor
 
-function rowCount() { return rowsBox.querySelectorAll(".bayes-row:not(.bayes-head)").length; }
+function rowCount() {
+  return rowsBox.querySelectorAll(".bayes-row:not(.bayes-head)").length;
+}
 
 /** The variant rows' current values, as [{name, users, …}]. */
 function readRows() {
@@ -86,13 +131,18 @@ function buildRows(values) {
       const type = key === "amounts" ? "textarea" : "number";
       row.append(input(`variants[${i}].${key}`, `${label} of variant ${i + 1}`, v[key] ?? "", type));
     }
-    row.append(removeButton(`Remove variant ${i + 1}`, () => {
-      if (rowCount() <= 2) { toast("An A/B test needs at least two variants."); return; }
-      const kept = readRows();
-      kept.splice(i, 1);
-      buildRows(kept);
-      page?.run();
-    }));
+    row.append(
+      removeButton(`Remove variant ${i + 1}`, () => {
+        if (rowCount() <= 2) {
+          toast("An A/B test needs at least two variants.");
+          return;
+        }
+        const kept = readRows();
+        kept.splice(i, 1);
+        buildRows(kept);
+        page?.run();
+      }),
+    );
     return row;
   });
   rowsBox.replaceChildren(head, ...rows);
@@ -113,7 +163,12 @@ function addVariant() {
 function syncControl() {
   const select = form.control;
   const chosen = select.value;
-  const names = form.source.value === "csv" ? csvNames : readRows().map((r) => r.name.trim()).filter(Boolean);
+  const names =
+    form.source.value === "csv"
+      ? csvNames
+      : readRows()
+          .map((r) => r.name.trim())
+          .filter(Boolean);
   const options = [new Option("Detect (control or A)", ""), ...names.map((n) => new Option(n, n))];
   select.replaceChildren(...options);
   select.value = names.includes(chosen) ? chosen : "";
@@ -121,7 +176,9 @@ function syncControl() {
 
 // ---------------------------------------------------------------- guardrails
 
-function railCount() { return railsBox.querySelectorAll(".bayes-rail").length; }
+function railCount() {
+  return railsBox.querySelectorAll(".bayes-rail").length;
+}
 
 function readRails() {
   return [...railsBox.querySelectorAll(".bayes-rail")].map((box) => {
@@ -131,7 +188,13 @@ function readRails() {
       for (const el of row.querySelectorAll("[name]")) out[el.name.split(".").pop()] = el.value;
       return out;
     });
-    return { name: get("name"), metric: get("metric"), tolerance: get("tolerance"), higher_is_better: get("higher_is_better"), variants };
+    return {
+      name: get("name"),
+      metric: get("metric"),
+      tolerance: get("tolerance"),
+      higher_is_better: get("higher_is_better"),
+      variants,
+    };
   });
 }
 
@@ -175,8 +238,18 @@ function buildRails(values) {
       labelled("Name", input(`${p}.name`, `Guardrail ${k + 1} name`, g.name ?? "", "text")),
       labelled("Metric", metricSelect),
       labelled("Tolerance", input(`${p}.tolerance`, `Guardrail ${k + 1} tolerance`, g.tolerance ?? "0.01")),
-      labelled("Direction", selectOf(`${p}.higher_is_better`, `Guardrail ${k + 1} direction`,
-        [["true", "Higher is better"], ["false", "Lower is better"]], g.higher_is_better || "true")),
+      labelled(
+        "Direction",
+        selectOf(
+          `${p}.higher_is_better`,
+          `Guardrail ${k + 1} direction`,
+          [
+            ["true", "Higher is better"],
+            ["false", "Lower is better"],
+          ],
+          g.higher_is_better || "true",
+        ),
+      ),
     );
     top.dataset.field = p;
     const fields = FIELDS[gMetric];
@@ -206,13 +279,17 @@ function buildRails(values) {
   railsBox.replaceChildren(...boxes);
 }
 
-function rebuildGuardrails() { if (railCount()) buildRails(readRails()); }
+function rebuildGuardrails() {
+  if (railCount()) buildRails(readRails());
+}
 
 function addGuardrail() {
   const all = readRails();
   const users = readRows().map((r) => r.users || "1000");
   all.push({
-    name: all.length ? `guardrail ${all.length + 1}` : "refunds", metric: "proportion", tolerance: "0.01",
+    name: all.length ? `guardrail ${all.length + 1}` : "refunds",
+    metric: "proportion",
+    tolerance: "0.01",
     higher_is_better: "false",
     variants: users.map((u) => ({ users: u, conversions: String(Math.round(Number(u) * 0.05) || 0) })),
   });
@@ -227,7 +304,11 @@ const num = (v) => (v === "" ? null : Number(v));
 function recordOf(values, fields) {
   const out = { name: values.name };
   for (const [key] of fields) {
-    if (key === "amounts") out.amounts = values.amounts.split(/[\s,;]+/).filter(Boolean).map(Number);
+    if (key === "amounts")
+      out.amounts = values.amounts
+        .split(/[\s,;]+/)
+        .filter(Boolean)
+        .map(Number);
     else out[key] = num(values[key]);
   }
   return out;
@@ -235,15 +316,23 @@ function recordOf(values, fields) {
 
 function options() {
   const m = metric();
-  const body = { metric: m, threshold: num(form.threshold.value), rope: [num(form.rope_low.value), num(form.rope_high.value)] };
-  if (m === "proportion" || m === "revenue") body.prior = { alpha: num(form.prior_alpha.value), beta: num(form.prior_beta.value) };
+  const body = {
+    metric: m,
+    threshold: num(form.threshold.value),
+    rope: [num(form.rope_low.value), num(form.rope_high.value)],
+  };
+  if (m === "proportion" || m === "revenue")
+    body.prior = { alpha: num(form.prior_alpha.value), beta: num(form.prior_beta.value) };
   if (m === "count") body.prior = { shape: num(form.prior_shape.value), rate: num(form.prior_rate.value) };
   for (const key of ["draws", "seed"]) if (form[key].value.trim() !== "") body[key] = Number(form[key].value);
   if (form.control.value) body.control = form.control.value;
   const rails = readRails();
   if (rails.length) {
     body.guardrails = rails.map((g) => ({
-      name: g.name, metric: g.metric, tolerance: num(g.tolerance), higher_is_better: g.higher_is_better === "true",
+      name: g.name,
+      metric: g.metric,
+      tolerance: num(g.tolerance),
+      higher_is_better: g.higher_is_better === "true",
       variants: g.variants.map((v, i) => recordOf({ ...v, name: readRows()[i]?.name ?? "" }, FIELDS[g.metric])),
     }));
   }
@@ -291,7 +380,10 @@ function fieldFor(name) {
 // ---------------------------------------------------------------- rendering
 
 const isRate = () => metric() === "proportion";
-const pct = (digits = 1) => (v) => fmt(v, digits, "percent");
+const pct =
+  (digits = 1) =>
+  (v) =>
+    fmt(v, digits, "percent");
 const value = (v) => (isRate() ? fmt(v, 2, "percent") : fmt(v, 4));
 const diff = (v) => (v === null ? "–" : isRate() ? `${fmt(v * 100, 3)} pts` : fmt(v, 4));
 const VERDICT = { ship: "verdict-ship", "keep-control": "verdict-neutral", "keep-collecting": "verdict-hold" };
@@ -323,7 +415,8 @@ function render(data) {
     syncControl();
     form.control.value = r.control;
     const s = r.source;
-    form.querySelector("#h-value").textContent = `Using column ${s.value} (${s.layout === "users" ? "one row per user" : "one row per variant"})${s.date ? `, dates from ${s.date}` : ""}.`;
+    form.querySelector("#h-value").textContent =
+      `Using column ${s.value} (${s.layout === "users" ? "one row per user" : "one row per variant"})${s.date ? `, dates from ${s.date}` : ""}.`;
   }
   renderDecision(r);
   const best = r.variants.find((v) => v.name === r.best);
@@ -333,9 +426,12 @@ function render(data) {
     { label: `expected loss of ${best.name}`, value: diff(best.expected_loss) },
     { label: `P(${first.variant} > ${r.control})`, value: fmt(first.prob_better, 1, "percent") },
     { label: `lift of ${first.variant}`, value: diff(first.lift_mean) },
-    { label: `95% HDI of the lift${isRate() ? " (pts)" : ""}`, value: isRate()
-      ? `${fmt(first.hdi_low * 100, 2)} to ${fmt(first.hdi_high * 100, 2)}`
-      : `${fmt(first.hdi_low, 3)} to ${fmt(first.hdi_high, 3)}` },
+    {
+      label: `95% HDI of the lift${isRate() ? " (pts)" : ""}`,
+      value: isRate()
+        ? `${fmt(first.hdi_low * 100, 2)} to ${fmt(first.hdi_high * 100, 2)}`
+        : `${fmt(first.hdi_low, 3)} to ${fmt(first.hdi_high, 3)}`,
+    },
   ]);
   const lossCard = document.querySelector("[data-loss-card]");
   lossCard.hidden = !data.figures.loss_over_time;
@@ -391,21 +487,27 @@ function sync() {
   const csv = form.source.value === "csv";
   for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== (csv ? "csv" : "typed");
   const m = metric();
-  for (const name of ["prior_alpha", "prior_beta"]) form.querySelector(`[data-field="${name}"]`).hidden = !(m === "proportion" || m === "revenue");
+  for (const name of ["prior_alpha", "prior_beta"])
+    form.querySelector(`[data-field="${name}"]`).hidden = !(m === "proportion" || m === "revenue");
   for (const name of ["prior_shape", "prior_rate"]) form.querySelector(`[data-field="${name}"]`).hidden = m !== "count";
   form.querySelector("[data-prior-note]").hidden = m !== "mean";
-  form.querySelector("[data-variants-hint]").textContent = m === "revenue"
-    ? "Each user's revenue, zeros included, separated by commas; a CSV suits real data better."
-    : "";
+  form.querySelector("[data-variants-hint]").textContent =
+    m === "revenue" ? "Each user's revenue, zeros included, separated by commas; a CSV suits real data better." : "";
 }
 
 // ---------------------------------------------------------------- wiring
 
 form.querySelector("[data-add-variant]").addEventListener("click", addVariant);
 form.querySelector("[data-add-guardrail]").addEventListener("click", addGuardrail);
-const METRIC_LABEL = { proportion: "conversion rate", mean: "continuous (mean)", count: "count per user", revenue: "revenue per user" };
-const sameRows = (a, b, m) => a.length === b.length
-  && a.every((row, i) => row.name === b[i].name && FIELDS[m].every(([key]) => (row[key] ?? "") === (b[i][key] ?? "")));
+const METRIC_LABEL = {
+  proportion: "conversion rate",
+  mean: "continuous (mean)",
+  count: "count per user",
+  revenue: "revenue per user",
+};
+const sameRows = (a, b, m) =>
+  a.length === b.length &&
+  a.every((row, i) => row.name === b[i].name && FIELDS[m].every(([key]) => (row[key] ?? "") === (b[i][key] ?? "")));
 let shownMetric = metric(); // the metric the rows on the page are for
 
 /**
@@ -422,19 +524,33 @@ function switchMetric() {
   const example = EXAMPLES[after];
   const typed = [form.threshold.value, form.rope_low.value, form.rope_high.value];
   if (typed.join("|") !== [old.threshold, ...old.rope].join("|")) {
-    toast(`The threshold and the negligible band are in the metric's units: they were ${typed.join(", ")} `
-      + `for the ${METRIC_LABEL[before]} and are now the defaults for the ${METRIC_LABEL[after]}; adjust them.`, null, "info");
+    toast(
+      `The threshold and the negligible band are in the metric's units: they were ${typed.join(", ")} ` +
+        `for the ${METRIC_LABEL[before]} and are now the defaults for the ${METRIC_LABEL[after]}; adjust them.`,
+      null,
+      "info",
+    );
   }
   form.threshold.value = example.threshold;
   [form.rope_low.value, form.rope_high.value] = example.rope;
   const rows = readRows();
   const untouched = sameRows(rows, old.rows, before);
   const keepUsers = FIELDS[after].some(([key]) => key === "users");
-  buildRows(untouched ? example.rows : rows.map((r) => ({ name: r.name, ...(keepUsers && r.users ? { users: r.users } : {}) })));
+  buildRows(
+    untouched ? example.rows : rows.map((r) => ({ name: r.name, ...(keepUsers && r.users ? { users: r.users } : {}) })),
+  );
 }
 form.metric.addEventListener("change", switchMetric);
-form.source.addEventListener("change", () => { sync(); syncControl(); });
-rowsBox.addEventListener("change", (e) => { if (e.target.name?.endsWith(".name")) { syncControl(); rebuildGuardrails(); } });
+form.source.addEventListener("change", () => {
+  sync();
+  syncControl();
+});
+rowsBox.addEventListener("change", (e) => {
+  if (e.target.name?.endsWith(".name")) {
+    syncControl();
+    rebuildGuardrails();
+  }
+});
 
 const csvFile = bindCsvInput(form, { onChange: () => page?.run() });
 
@@ -443,18 +559,24 @@ function rowsFromURL() {
   const params = new URLSearchParams(location.search);
   const count = (re) => Math.max(0, ...[...params.keys()].map((k) => Number(re.exec(k)?.[1] ?? -1) + 1));
   /** The values saved under prefix (e.g. "variants[0].") as an object. */
-  const saved = (prefix) => Object.fromEntries([...params].filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes("."))
-    .map(([k, v]) => [k.slice(prefix.length), v]));
+  const saved = (prefix) =>
+    Object.fromEntries(
+      [...params]
+        .filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes("."))
+        .map(([k, v]) => [k.slice(prefix.length), v]),
+    );
   if (FIELDS[params.get("metric")]) form.metric.value = params.get("metric");
   if (params.get("source") === "csv") form.source.value = "csv";
   const n = count(/^variants\[(\d+)\]\.name$/);
   buildRows(n >= 2 ? Array.from({ length: n }, (_, i) => saved(`variants[${i}].`)) : EXAMPLES[metric()].rows);
   const rails = count(/^guardrails\[(\d+)\]\.name$/);
   if (rails) {
-    buildRails(Array.from({ length: rails }, (_, k) => ({
-      ...saved(`guardrails[${k}].`),
-      variants: Array.from({ length: rowCount() }, (_, i) => saved(`guardrails[${k}].variants[${i}].`)),
-    })));
+    buildRails(
+      Array.from({ length: rails }, (_, k) => ({
+        ...saved(`guardrails[${k}].`),
+        variants: Array.from({ length: rowCount() }, (_, i) => saved(`guardrails[${k}].variants[${i}].`)),
+      })),
+    );
   }
 }
 
@@ -467,7 +589,9 @@ function incomplete() {
   if (form.source.value === "csv") return null;
   const fields = FIELDS[metric()];
   const empty = readRows().some((r) => fields.some(([key]) => (r[key] ?? "").trim() === ""));
-  return empty ? `Fill in the ${fields.map(([, l]) => l.toLowerCase()).join(", ")} of every variant to see the results.` : null;
+  return empty
+    ? `Fill in the ${fields.map(([, l]) => l.toLowerCase()).join(", ")} of every variant to see the results.`
+    : null;
 }
 /** Open a collapsed section (guardrails, prior, draws) so that its error toast shows. */
 function fieldShown(name) {
@@ -491,8 +615,14 @@ bindPage({
   render: (data) => {
     const r = data.result;
     renderKpis(document.querySelector("[data-stop-kpis]"), [
-      { label: "ships B, checked daily", value: `${fmt(r.ship_rate_daily, 1, "percent")} ± ${fmt(r.ship_rate_daily_se, 1, "percent")}` },
-      { label: "ships B, once at the end", value: `${fmt(r.ship_rate_end, 1, "percent")} ± ${fmt(r.ship_rate_end_se, 1, "percent")}` },
+      {
+        label: "ships B, checked daily",
+        value: `${fmt(r.ship_rate_daily, 1, "percent")} ± ${fmt(r.ship_rate_daily_se, 1, "percent")}`,
+      },
+      {
+        label: "ships B, once at the end",
+        value: `${fmt(r.ship_rate_end, 1, "percent")} ± ${fmt(r.ship_rate_end_se, 1, "percent")}`,
+      },
       { label: "simulated experiments", value: fmt(r.simulations, 0) },
     ]);
     plotAll(data.figures);

@@ -10,10 +10,19 @@ let analysis = null; // bindPage's handle, once the sample is in the text box
 
 /** The column names on the first non-empty line (comma, semicolon, tab or pipe separated). */
 function parseHeader(text) {
-  const first = text.replace(/^\uFEFF/, "").split(/\r?\n/).find((l) => l.trim()) || "";
-  const delimiter = [",", ";", "\t", "|"].reduce((best, d) =>
-    first.split(d).length > first.split(best).length ? d : best, ",");
-  return first.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, "$1")).filter(Boolean);
+  const first =
+    text
+      .replace(/^\uFEFF/, "")
+      .split(/\r?\n/)
+      .find((l) => l.trim()) || "";
+  const delimiter = [",", ";", "\t", "|"].reduce(
+    (best, d) => (first.split(d).length > first.split(best).length ? d : best),
+    ",",
+  );
+  return first
+    .split(delimiter)
+    .map((c) => c.trim().replace(/^"(.*)"$/, "$1"))
+    .filter(Boolean);
 }
 
 /** Best guess for a role: the current choice, the URL's, a name that fits, else the first free one. */
@@ -74,18 +83,26 @@ const signed = (v, d) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v, d)}`
 function render(data) {
   const r = data.result;
   const cuped = "theta" in r;
-  renderKpis(document.querySelector("[data-kpis]"), cuped ? [
-    { label: "θ (adjustment slope)", value: fmt(r.theta, 3) },
-    { label: "ρ (correlation)", value: fmt(r.rho, 2) },
-    { label: "variance kept (1 − ρ²)", value: fmt(r.variance_reduction, 0, "percent") },
-    { label: "as many users, in effect", value: r.effective_multiplier === null ? "–" : `${fmt(r.effective_multiplier, 2)}×` },
-    { label: "users without pre-period value", value: fmt(r.n_missing_covariate, 0) },
-  ] : [
-    { label: "R² of the adjusted model", value: fmt(r.r_squared, 0, "percent") },
-    { label: "covariates", value: r.covariates.join(", ") },
-    { label: "users", value: fmt(r.n, 0) },
-    { label: "users missing a covariate", value: fmt(r.n_missing_covariate, 0) },
-  ]);
+  renderKpis(
+    document.querySelector("[data-kpis]"),
+    cuped
+      ? [
+          { label: "θ (adjustment slope)", value: fmt(r.theta, 3) },
+          { label: "ρ (correlation)", value: fmt(r.rho, 2) },
+          { label: "variance kept (1 − ρ²)", value: fmt(r.variance_reduction, 0, "percent") },
+          {
+            label: "as many users, in effect",
+            value: r.effective_multiplier === null ? "–" : `${fmt(r.effective_multiplier, 2)}×`,
+          },
+          { label: "users without pre-period value", value: fmt(r.n_missing_covariate, 0) },
+        ]
+      : [
+          { label: "R² of the adjusted model", value: fmt(r.r_squared, 0, "percent") },
+          { label: "covariates", value: r.covariates.join(", ") },
+          { label: "users", value: fmt(r.n, 0) },
+          { label: "users missing a covariate", value: fmt(r.n_missing_covariate, 0) },
+        ],
+  );
   const scatter = document.getElementById("fig-scatter");
   scatter.closest("figure").hidden = !data.figures.scatter;
   if (!data.figures.scatter) window.Plotly.purge(scatter);
@@ -114,7 +131,10 @@ function render(data) {
     filename: "abacus-cuped-comparisons.csv",
   });
   const armsTable = document.querySelector('[data-table="arms"]');
-  if (!cuped) { armsTable.replaceChildren(); return; }
+  if (!cuped) {
+    armsTable.replaceChildren();
+    return;
+  }
   renderTable(armsTable, {
     title: "Arms",
     columns: [
@@ -137,11 +157,14 @@ function useFile(file) {
     analysis?.run();
     return;
   }
-  file.slice(0, 65536).text().then((text) => {
-    header = []; // force the selects to refill for the new file
-    setHeader(parseHeader(text));
-    analysis?.run();
-  });
+  file
+    .slice(0, 65536)
+    .text()
+    .then((text) => {
+      header = []; // force the selects to refill for the new file
+      setHeader(parseHeader(text));
+      analysis?.run();
+    });
 }
 
 const csvFile = bindCsvInput(form, { onChange: useFile });
@@ -151,13 +174,17 @@ form.variant.addEventListener("change", () => form.control.replaceChildren());
 
 const plan = document.getElementById("plan");
 const rhoOut = plan.querySelector("[data-rho-out]");
-plan.addEventListener("input", () => { rhoOut.textContent = Number(plan.rho.value).toFixed(2); });
+plan.addEventListener("input", () => {
+  rhoOut.textContent = Number(plan.rho.value).toFixed(2);
+});
 bindPage({
   form: plan,
   root: document.querySelector("[data-plan-root]"),
   urlPrefix: "plan.",
   delay: 150,
-  sync: () => { rhoOut.textContent = Number(plan.rho.value).toFixed(2); },
+  sync: () => {
+    rhoOut.textContent = Number(plan.rho.value).toFixed(2);
+  },
   render: (data) => plotAll(data.figures),
 });
 

@@ -22,10 +22,14 @@ function allLevels(text) {
   return seen;
 }
 
-function levels(text) { return allLevels(text).slice(0, MAX_GRID); }
+function levels(text) {
+  return allLevels(text).slice(0, MAX_GRID);
+}
 
 /** A cell is named by its two level names (never its position), in the page and the URL. */
-function cellName(a, b) { return `y${JSON.stringify([a, b])}`; }
+function cellName(a, b) {
+  return `y${JSON.stringify([a, b])}`;
+}
 
 let shown = { a: [], b: [] }; // the levels the grid on the page was drawn for
 
@@ -134,9 +138,13 @@ function payload() {
     }
   }
   return {
-    factor_a: form.factor_a.value, factor_b: form.factor_b.value, response: form.response.value,
-    levels_a: allLevels(form.levels_a.value), levels_b: allLevels(form.levels_b.value),
-    ...options, rows,
+    factor_a: form.factor_a.value,
+    factor_b: form.factor_b.value,
+    response: form.response.value,
+    levels_a: allLevels(form.levels_a.value),
+    levels_b: allLevels(form.levels_b.value),
+    ...options,
+    rows,
   };
 }
 
@@ -151,8 +159,7 @@ function fieldFor(name) {
   const row = /^rows\[(\d+)\]/.exec(name);
   if (row) return cellOfRow[Number(row[1])] || null;
   if (name === "rows") {
-    return [...gridBox.querySelectorAll("textarea")].find((t) => !t.value.trim())
-      || gridBox.querySelector("textarea");
+    return [...gridBox.querySelectorAll("textarea")].find((t) => !t.value.trim()) || gridBox.querySelector("textarea");
   }
   if (name === "factor_a" || name === "factor_b") {
     const key = name.slice(-1);
@@ -234,7 +241,7 @@ for (const key of ["factor_a", "factor_b", "levels_a", "levels_b", "response"]) 
 }
 const restoring = [...params.keys()].some((k) => k.startsWith("y"));
 // Links from before cells were named by their levels hold y_<row>_<column>.
-buildGrid((a, b, i, j) => (restoring ? params.get(`y_${i}_${j}`) ?? "" : BATTERY[i]?.[j] ?? ""));
+buildGrid((a, b, i, j) => (restoring ? (params.get(`y_${i}_${j}`) ?? "") : (BATTERY[i]?.[j] ?? "")));
 
 for (const key of ["levels_a", "levels_b", "factor_a", "factor_b", "response"]) {
   form[key].addEventListener("input", rebuildKeepingValues);

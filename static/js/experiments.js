@@ -67,7 +67,10 @@ function fieldIn(root, name) {
 }
 
 function report(err, root = null) {
-  if (!(err instanceof ApiFailure)) { toast(`Could not reach the server: ${err.message}`); return; }
+  if (!(err instanceof ApiFailure)) {
+    toast(`Could not reach the server: ${err.message}`);
+    return;
+  }
   if (err.status === 401) {
     app.hidden = true;
     toast(err.message, fieldIn(tokenForm, "Authorization"));
@@ -79,8 +82,12 @@ function report(err, root = null) {
 
 // ---- list -------------------------------------------------------------------------------------
 
-function shorten(text, n = 60) { return text.length > n ? `${text.slice(0, n - 1)}…` : text; }
-function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "–"; }
+function shorten(text, n = 60) {
+  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
+}
+function when(iso) {
+  return iso ? iso.slice(0, 16).replace("T", " ") : "–";
+}
 function badge(status) {
   const span = document.createElement("span");
   span.className = `badge ${{ running: "badge-good", stopped: "badge-bad", draft: "" }[status] || ""}`;
@@ -99,7 +106,12 @@ function actionButton(label, act, id) {
 
 async function loadList() {
   let data;
-  try { data = await api("GET", "/api/experiments"); } catch (err) { report(err); return false; }
+  try {
+    data = await api("GET", "/api/experiments");
+  } catch (err) {
+    report(err);
+    return false;
+  }
   clearFieldErrors(tokenForm);
   app.hidden = false;
   listed = data.experiments;
@@ -109,21 +121,44 @@ async function loadList() {
     { label: "winners found", value: fmt(data.summary.winners, 0) },
   ]);
   const body = $("#exp-table tbody");
-  body.replaceChildren(...listed.map((e) => {
-    const tr = document.createElement("tr");
-    tr.dataset.id = e.id;
-    const cells = [e.name, shorten(e.hypothesis || "–"), null, String(e.variants.length), null, when(e.created_at), null];
-    for (const text of cells) { const td = tr.insertCell(); if (text !== null) td.textContent = text; }
-    tr.cells[2].append(badge(e.status));
-    if (e.winner) { const w = document.createElement("span"); w.className = "badge badge-good"; w.textContent = `winner: ${e.winner}`; tr.cells[2].append(" ", w); }
-    if (e.bandit) { const b = document.createElement("span"); b.className = "badge badge-neutral"; b.textContent = "bandit"; tr.cells[4].append(b); } else tr.cells[4].textContent = "fixed split";
-    const actions = tr.cells[6];
-    actions.className = "exp-row-actions";
-    if (e.status === "draft") actions.append(actionButton("Launch", "launch", e.id));
-    if (e.status === "running") actions.append(actionButton("Stop", "stop", e.id));
-    actions.append(actionButton("View", "view", e.id));
-    return tr;
-  }));
+  body.replaceChildren(
+    ...listed.map((e) => {
+      const tr = document.createElement("tr");
+      tr.dataset.id = e.id;
+      const cells = [
+        e.name,
+        shorten(e.hypothesis || "–"),
+        null,
+        String(e.variants.length),
+        null,
+        when(e.created_at),
+        null,
+      ];
+      for (const text of cells) {
+        const td = tr.insertCell();
+        if (text !== null) td.textContent = text;
+      }
+      tr.cells[2].append(badge(e.status));
+      if (e.winner) {
+        const w = document.createElement("span");
+        w.className = "badge badge-good";
+        w.textContent = `winner: ${e.winner}`;
+        tr.cells[2].append(" ", w);
+      }
+      if (e.bandit) {
+        const b = document.createElement("span");
+        b.className = "badge badge-neutral";
+        b.textContent = "bandit";
+        tr.cells[4].append(b);
+      } else tr.cells[4].textContent = "fixed split";
+      const actions = tr.cells[6];
+      actions.className = "exp-row-actions";
+      if (e.status === "draft") actions.append(actionButton("Launch", "launch", e.id));
+      if (e.status === "running") actions.append(actionButton("Stop", "stop", e.id));
+      actions.append(actionButton("View", "view", e.id));
+      return tr;
+    }),
+  );
   $("[data-empty]").hidden = listed.length > 0;
   return true;
 }
@@ -132,7 +167,10 @@ $("#exp-table").addEventListener("click", async (e) => {
   const button = e.target.closest("button[data-act]");
   if (!button) return;
   const id = Number(button.dataset.id);
-  if (button.dataset.act === "view") { await openDetail(id); return; }
+  if (button.dataset.act === "view") {
+    await openDetail(id);
+    return;
+  }
   const name = listed.find((e) => e.id === id)?.name ?? `experiment ${id}`;
   if (CONSEQUENCES[button.dataset.act] && !(await confirmAction(button.dataset.act, name))) return;
   try {
@@ -140,18 +178,26 @@ $("#exp-table").addEventListener("click", async (e) => {
     toast(`${exp.name} is ${exp.status}.`, null, "info");
     await loadList();
     if (current?.id === id) await openDetail(id);
-  } catch (err) { report(err); }
+  } catch (err) {
+    report(err);
+  }
 });
 
 $("#list-csv").addEventListener("click", () => {
-  const columns = ["id", "name", "hypothesis", "status", "variants", "bandit", "winner", "created_at"].map((key) => ({ key, label: key }));
+  const columns = ["id", "name", "hypothesis", "status", "variants", "bandit", "winner", "created_at"].map((key) => ({
+    key,
+    label: key,
+  }));
   const rows = listed.map((e) => ({ ...e, variants: e.variants.map((v) => `${v.name}:${v.weight}`).join(" ") }));
   const a = document.createElement("a");
   a.href = URL.createObjectURL(new Blob([toCSV(columns, rows)], { type: "text/csv" }));
   a.download = "abacus-experiments.csv";
   document.body.append(a);
   a.click();
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+  setTimeout(() => {
+    URL.revokeObjectURL(a.href);
+    a.remove();
+  }, 0);
 });
 
 // ---- create -----------------------------------------------------------------------------------
@@ -199,7 +245,10 @@ function createPayload() {
     name: f.name.value.trim(),
     hypothesis: f.hypothesis.value.trim(),
     primary_event: f.primary_event.value.trim(),
-    guardrail_events: f.guardrail_events.value.split(",").map((s) => s.trim()).filter(Boolean),
+    guardrail_events: f.guardrail_events.value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     bandit: f.bandit.checked,
     variants,
   };
@@ -218,26 +267,44 @@ createForm.addEventListener("submit", async (e) => {
     $("#create-card").open = false;
     await loadList();
     await openDetail(exp.id);
-  } catch (err) { report(err, createForm); }
+  } catch (err) {
+    report(err, createForm);
+  }
 });
 
 // ---- detail and analysis ---------------------------------------------------------------------
 
-function setText(name, value) { detail.querySelectorAll(`[data-d="${name}"]`).forEach((el) => { el.textContent = value; }); }
+function setText(name, value) {
+  detail.querySelectorAll(`[data-d="${name}"]`).forEach((el) => {
+    el.textContent = value;
+  });
+}
 
 function renderVariants(exp, bandit = null) {
   const table = $("#variant-table");
   const heads = ["Variant", "Role", "Traffic weight", ...(exp.bandit ? ["Thompson α", "Thompson β", "P(best)"] : [])];
   const tr = document.createElement("tr");
-  for (const h of heads) { const th = document.createElement("th"); th.scope = "col"; th.textContent = h; tr.append(th); }
+  for (const h of heads) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = h;
+    tr.append(th);
+  }
   table.tHead.replaceChildren(tr);
-  table.tBodies[0].replaceChildren(...exp.variants.map((v, i) => {
-    const row = document.createElement("tr");
-    const cells = [v.name, i === 0 ? "control" : "treatment", fmt(v.weight, 1, "percent")];
-    if (exp.bandit) cells.push(...(bandit ? [fmt(bandit.alpha[i], 0), fmt(bandit.beta[i], 0), fmt(bandit.prob_best[i], 1, "percent")] : ["–", "–", "–"]));
-    for (const c of cells) row.insertCell().textContent = c;
-    return row;
-  }));
+  table.tBodies[0].replaceChildren(
+    ...exp.variants.map((v, i) => {
+      const row = document.createElement("tr");
+      const cells = [v.name, i === 0 ? "control" : "treatment", fmt(v.weight, 1, "percent")];
+      if (exp.bandit)
+        cells.push(
+          ...(bandit
+            ? [fmt(bandit.alpha[i], 0), fmt(bandit.beta[i], 0), fmt(bandit.prob_best[i], 1, "percent")]
+            : ["–", "–", "–"]),
+        );
+      for (const c of cells) row.insertCell().textContent = c;
+      return row;
+    }),
+  );
 }
 
 function renderDetail(exp) {
@@ -255,7 +322,9 @@ function renderDetail(exp) {
   $('[data-d="bandit"]', detail).hidden = !exp.bandit;
   $("#ingest-key").value = exp.ingest_key;
   renderVariants(exp);
-  const show = (act, on) => { $(`[data-act="${act}"]`, detail).hidden = !on; };
+  const show = (act, on) => {
+    $(`[data-act="${act}"]`, detail).hidden = !on;
+  };
   show("launch", exp.status === "draft");
   show("stop", exp.status === "running");
   show("analyze", exp.status !== "draft");
@@ -268,7 +337,9 @@ async function openDetail(id) {
     renderDetail(await api("GET", `/api/experiments/${id}`));
     if (current.status !== "draft") await analyze();
     detail.scrollIntoView({ block: "start", inline: "nearest" });
-  } catch (err) { report(err); }
+  } catch (err) {
+    report(err);
+  }
 }
 
 function analyzePayload() {
@@ -292,7 +363,9 @@ async function analyze() {
   $("[data-status]", analysisBox).classList.add("busy");
   statusText.textContent = "Analysing…";
   let data;
-  try { data = await api("POST", `/api/experiments/${current.id}/analyze`, analyzePayload()); } catch (err) {
+  try {
+    data = await api("POST", `/api/experiments/${current.id}/analyze`, analyzePayload());
+  } catch (err) {
     $("[data-status]", analysisBox).classList.remove("busy");
     statusText.textContent = `Fix the highlighted input (${err.status || "network"}).`;
     report(err, form);
@@ -304,7 +377,9 @@ async function analyze() {
   const readout = $("[data-readout]", analysisBox);
   readout.textContent = data.readout;
   readout.className = `readout card verdict verdict-${{ winner: "good", worse: "bad", srm: "bad" }[r.decision] || "neutral"}`;
-  $("[data-warnings]", analysisBox).replaceChildren(...data.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })));
+  $("[data-warnings]", analysisBox).replaceChildren(
+    ...data.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })),
+  );
   renderKpis($("[data-kpis]", analysisBox), [
     { label: "exposed units", value: fmt(r.n, 0) },
     { label: `lift of ${r.relative_lift?.variant ?? "best"}`, value: signedPct(r.relative_lift?.estimate ?? null) },
@@ -317,10 +392,22 @@ async function analyze() {
   $("#charts-wrap").hidden = r.n === 0;
   $("#weights-wrap").hidden = !data.figures.weights || r.n === 0;
   if (r.n > 0) plotAll(data.figures);
-  current = { ...current, status: r.status, variants: current.variants.map((v, i) => ({ ...v, weight: r.variants[i].weight })) };
+  current = {
+    ...current,
+    status: r.status,
+    variants: current.variants.map((v, i) => ({ ...v, weight: r.variants[i].weight })),
+  };
   renderVariants(current, r.bandit);
   const byName = Object.fromEntries(r.comparisons.map((c) => [c.name, c]));
-  const pick = (c) => (c ? { relative_lift: c.relative_lift, pvalue_adjusted: c.pvalue_adjusted, msprt_pvalue_adjusted: c.msprt_pvalue_adjusted, msprt_log_lr: c.msprt_log_lr } : {});
+  const pick = (c) =>
+    c
+      ? {
+          relative_lift: c.relative_lift,
+          pvalue_adjusted: c.pvalue_adjusted,
+          msprt_pvalue_adjusted: c.msprt_pvalue_adjusted,
+          msprt_log_lr: c.msprt_log_lr,
+        }
+      : {};
   const rows = r.variants.map((v) => ({ ...v, ...pick(byName[v.name]) }));
   renderTable($('[data-table="analysis"]', analysisBox), {
     title: "Per variant",
@@ -346,8 +433,16 @@ async function analyze() {
 detail.addEventListener("click", async (e) => {
   const act = e.target.closest("button[data-act]")?.dataset.act;
   if (!act || !current) return;
-  if (act === "close") { detail.hidden = true; current = null; return; }
-  if (act === "analyze") { await analyze(); await loadList(); return; }
+  if (act === "close") {
+    detail.hidden = true;
+    current = null;
+    return;
+  }
+  if (act === "analyze") {
+    await analyze();
+    await loadList();
+    return;
+  }
   if (CONSEQUENCES[act] && !(await confirmAction(act, current.name))) return;
   try {
     if (act === "delete") {
@@ -363,7 +458,9 @@ detail.addEventListener("click", async (e) => {
     renderDetail(exp);
     if (exp.status !== "draft") await analyze();
     await loadList();
-  } catch (err) { report(err); }
+  } catch (err) {
+    report(err);
+  }
 });
 
 // ---- token ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 import { bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
-const show = (name, visible) => { form.querySelector(`[data-field="${name}"]`).hidden = !visible; };
+const show = (name, visible) => {
+  form.querySelector(`[data-field="${name}"]`).hidden = !visible;
+};
 
 function sync() {
   const proportion = form.metric.value === "proportion";
@@ -22,7 +24,8 @@ const METHODS = {
 
 function render(data) {
   const r = data.result;
-  const relative = r.mde_relative === null ? "" : ` (${r.mde_relative > 0 ? "+" : ""}${fmt(r.mde_relative, 1, "percent")})`;
+  const relative =
+    r.mde_relative === null ? "" : ` (${r.mde_relative > 0 ? "+" : ""}${fmt(r.mde_relative, 1, "percent")})`;
   const effect = r.baseline === null ? `${fmt(r.mde, 4)}${relative}` : `${fmt(r.mde * 100, 2)} pts`;
   renderKpis(document.querySelector("[data-kpis]"), [
     { label: "users per group", value: fmt(r.n_per_group, 0) },
@@ -33,15 +36,27 @@ function render(data) {
   ]);
   plotAll(data.figures);
   const rows = [
-    ["Solved for", SOLVED[r.solved_for]], ["Method", METHODS[r.method]], ["Users per group (control)", r.n_per_group],
-    ["Users per treatment arm", r.n_treatment], ["Users in total", r.n_total],
-    ["Exact n per group", r.n_exact], ["Target power", r.power], ["Achieved power", r.achieved_power],
-    ["MDE (absolute)", r.mde], ["MDE (relative)", r.mde_relative], ["Alpha", r.alpha],
-    ["Alpha per test", r.alpha_per_test], ["Alternative", r.alternative], ["Days", r.days],
+    ["Solved for", SOLVED[r.solved_for]],
+    ["Method", METHODS[r.method]],
+    ["Users per group (control)", r.n_per_group],
+    ["Users per treatment arm", r.n_treatment],
+    ["Users in total", r.n_total],
+    ["Exact n per group", r.n_exact],
+    ["Target power", r.power],
+    ["Achieved power", r.achieved_power],
+    ["MDE (absolute)", r.mde],
+    ["MDE (relative)", r.mde_relative],
+    ["Alpha", r.alpha],
+    ["Alpha per test", r.alpha_per_test],
+    ["Alternative", r.alternative],
+    ["Days", r.days],
   ].map(([quantity, value]) => ({ quantity, value }));
   renderTable(document.querySelector('[data-table="summary"]'), {
     title: "Summary",
-    columns: [{ key: "quantity", label: "Quantity", format: (v) => v }, { key: "value", label: "Value", format: (v) => fmt(v, 6) }],
+    columns: [
+      { key: "quantity", label: "Quantity", format: (v) => v },
+      { key: "value", label: "Value", format: (v) => fmt(v, 6) },
+    ],
     rows,
     filename: "abacus-power.csv",
   });
@@ -59,13 +74,18 @@ form.metric.addEventListener("change", () => {
   const before = shownMetric;
   shownMetric = form.metric.value;
   if (form.mde_type.value !== "absolute" || form.mde.value.trim() === "") return;
-  toast(`The effect ${form.mde.value} was in ${UNITS[before]}; give the minimum detectable effect in ${UNITS[shownMetric]}, or as a relative lift.`, null, "info");
+  toast(
+    `The effect ${form.mde.value} was in ${UNITS[before]}; give the minimum detectable effect in ${UNITS[shownMetric]}, or as a relative lift.`,
+    null,
+    "info",
+  );
   form.mde.value = "";
 });
 
 /** A relative effect on a mean is a share of the baseline mean: without one, ask for it. */
 function incomplete() {
-  if (form.metric.value !== "mean" || form.mde_type.value !== "relative" || form.baseline_mean.value.trim() !== "") return null;
+  if (form.metric.value !== "mean" || form.mde_type.value !== "relative" || form.baseline_mean.value.trim() !== "")
+    return null;
   return { message: "Give the baseline mean: a relative effect is a share of it.", field: form.baseline_mean };
 }
 

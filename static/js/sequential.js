@@ -4,12 +4,18 @@ const pct = (v) => fmt(v, 2, "percent");
 const num = (d) => (v) => fmt(v, d);
 // A difference of conversion rates in percentage points (the API keeps proportions).
 const points = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 2)} pts`);
-const show = (form, name, visible) => { form.querySelector(`[data-field="${name}"]`).hidden = !visible; };
+const show = (form, name, visible) => {
+  form.querySelector(`[data-field="${name}"]`).hidden = !visible;
+};
 const part = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- 1. peeking simulation
-const METHODS = [["naive", "Naive z-test at every look"], ["obrien_fleming", "O'Brien-Fleming-type"],
-  ["pocock", "Pocock-type"], ["msprt", "mSPRT"]];
+const METHODS = [
+  ["naive", "Naive z-test at every look"],
+  ["obrien_fleming", "O'Brien-Fleming-type"],
+  ["pocock", "Pocock-type"],
+  ["msprt", "mSPRT"],
+];
 const simForm = document.getElementById("form-simulate");
 const simRoot = simForm.closest(".workbench");
 
@@ -17,7 +23,9 @@ bindPage({
   form: simForm,
   root: simRoot,
   urlPrefix: "sim.",
-  sync(form) { show(form, "sd", form.metric.value === "mean"); },
+  sync(form) {
+    show(form, "sd", form.metric.value === "mean");
+  },
   render(data) {
     const r = data.result;
     const m = r.methods;
@@ -39,8 +47,11 @@ bindPage({
         { key: "final", label: "Final |z| bound", format: num(3) },
       ],
       rows: METHODS.map(([key, method]) => ({
-        method, rate: m[key].rejection_rate, se: m[key].rejection_se,
-        n: m[key].mean_sample_size, final: m[key].z_bounds.at(-1),
+        method,
+        rate: m[key].rejection_rate,
+        se: m[key].rejection_se,
+        n: m[key].mean_sample_size,
+        final: m[key].z_bounds.at(-1),
       })),
       filename: "abacus-peeking.csv",
     });
@@ -56,7 +67,10 @@ function boundsPayload(form) {
   const text = (body.fractions || "").trim();
   delete body.fractions;
   if (text) {
-    body.fractions = text.split(/[\s,;]+/).filter(Boolean).map(Number);
+    body.fractions = text
+      .split(/[\s,;]+/)
+      .filter(Boolean)
+      .map(Number);
     delete body.looks;
   }
   return body;
@@ -67,7 +81,9 @@ bindPage({
   root: boundsRoot,
   urlPrefix: "gs.",
   payload: boundsPayload,
-  sync(form) { show(form, "gamma", form.spending.value === "hsd"); },
+  sync(form) {
+    show(form, "gamma", form.spending.value === "hsd");
+  },
   fieldFor: (name) => (name && name.startsWith("fractions") ? boundsForm.fractions : null),
   render(data) {
     const r = data.result;
@@ -83,8 +99,12 @@ bindPage({
         { key: "cumulative", label: "Cumulative α", format: num(6) },
       ],
       rows: r.fractions.map((fraction, i) => ({
-        look: i + 1, fraction, z: r.z_bounds[i], p: r.nominal_p[i],
-        spent: r.alpha_spent[i], cumulative: r.cumulative_alpha[i],
+        look: i + 1,
+        fraction,
+        z: r.z_bounds[i],
+        p: r.nominal_p[i],
+        spent: r.alpha_spent[i],
+        cumulative: r.cumulative_alpha[i],
       })),
       filename: "abacus-boundaries.csv",
     });
@@ -95,8 +115,16 @@ bindPage({
 const monForm = document.getElementById("form-monitor");
 const monRoot = monForm.closest(".workbench");
 const looksBody = monForm.querySelector("[data-looks]");
-const COLUMNS = [["users", 0], ["conversions", 0], ["users", 1], ["conversions", 1]];
-const DEFAULT_LOOKS = [[2500, 250, 2500, 272], [5000, 500, 5000, 560]];
+const COLUMNS = [
+  ["users", 0],
+  ["conversions", 0],
+  ["users", 1],
+  ["conversions", 1],
+];
+const DEFAULT_LOOKS = [
+  [2500, 250, 2500, 272],
+  [5000, 500, 5000, 560],
+];
 
 function addLook(values = ["", "", "", ""]) {
   const tr = document.createElement("tr");
@@ -155,7 +183,9 @@ function monitorPayload(form) {
   looksState.value = JSON.stringify(cells);
   body.looks = cells.map((row) => {
     const look = { users: [null, null], conversions: [null, null] };
-    COLUMNS.forEach(([key, arm], j) => { look[key][arm] = row[j] === "" ? null : Number(row[j]); });
+    COLUMNS.forEach(([key, arm], j) => {
+      look[key][arm] = row[j] === "" ? null : Number(row[j]);
+    });
     return look;
   });
   return body;
@@ -165,7 +195,9 @@ function savedLooks() {
   try {
     const rows = JSON.parse(new URLSearchParams(location.search).get("mon.looks_json"));
     if (Array.isArray(rows) && rows.length && rows.every((r) => Array.isArray(r) && r.length === 4)) return rows;
-  } catch { /* no or malformed state: the defaults */ }
+  } catch {
+    /* no or malformed state: the defaults */
+  }
   return DEFAULT_LOOKS;
 }
 
@@ -190,7 +222,9 @@ bindPage({
   urlPrefix: "mon.",
   payload: monitorPayload,
   fieldFor: lookField,
-  sync(form) { show(form, "gamma", form.spending.value === "hsd"); },
+  sync(form) {
+    show(form, "gamma", form.spending.value === "hsd");
+  },
   render(data) {
     const r = data.result;
     renderKpis(monRoot.querySelector("[data-kpis]"), [
@@ -211,8 +245,12 @@ bindPage({
         { key: "p", label: "Nominal p threshold", format: num(5) },
       ],
       rows: r.fractions.map((fraction, i) => ({
-        look: i + 1, fraction, estimate: r.estimates[i], z: r.z_statistics[i],
-        bound: r.z_bounds[i], p: r.nominal_p[i],
+        look: i + 1,
+        fraction,
+        estimate: r.estimates[i],
+        z: r.z_statistics[i],
+        bound: r.z_bounds[i],
+        p: r.nominal_p[i],
       })),
       filename: "abacus-monitor.csv",
     });
@@ -238,9 +276,10 @@ function msprtSync(form) {
 function msprtPayload(form) {
   const f = formPayload(form);
   const proportion = f.metric === "proportion";
-  const arm = (name, key) => (proportion
-    ? { name, users: f[`users_${key}`], conversions: f[`conversions_${key}`] }
-    : { name, users: f[`users_${key}`], mean: f[`mean_${key}`], sd: f[`sd_${key}`] });
+  const arm = (name, key) =>
+    proportion
+      ? { name, users: f[`users_${key}`], conversions: f[`conversions_${key}`] }
+      : { name, users: f[`users_${key}`], mean: f[`mean_${key}`], sd: f[`sd_${key}`] };
   const body = { metric: f.metric, alpha: f.alpha, variants: [arm("A", "a"), arm("B", "b")] };
   if (f.planned_n !== undefined) body.planned_n = f.planned_n;
   if (f.tau !== undefined) body.tau = f.tau;
