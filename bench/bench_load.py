@@ -36,6 +36,8 @@ REQUESTS = 6000
 SECONDS = 40.0
 ALONE = 60
 """Requests per endpoint for the unloaded baseline (one client)."""
+RAMP = 0.5
+"""Seconds over which the clients start."""
 
 TWO = [
     {"name": "A", "users": 10_000, "conversions": 1000},
@@ -139,6 +141,7 @@ def run_load(port: int) -> tuple[dict[str, list[float]], float, int]:
         mine: list[tuple[str, float]] = []
         k = i
         barrier.wait()
+        time.sleep(i * RAMP / CLIENTS)  # clients arrive over RAMP seconds, not in one burst
         try:
             while time.monotonic() < stop_at:
                 with lock:
