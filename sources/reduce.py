@@ -25,7 +25,7 @@ per-day statistics for the Bayesian loss-over-time chart).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,8 +57,7 @@ class Moments:
     """Count, means and centred second moments of ``y`` (and a covariate ``x``) in one group.
 
     ``m2_y = Σ(y − ȳ)²``, ``m2_x = Σ(x − x̄)²`` and ``c_xy = Σ(x − x̄)(y − ȳ)``: the engine's
-    sample variance and covariance times ``n − 1``. ``nonbinary`` counts values other than
-    0 and 1 (a 0/1 metric has none).
+    sample variance and covariance times ``n − 1``.
     """
 
     n: int
@@ -67,12 +66,11 @@ class Moments:
     mean_x: float = 0.0
     m2_x: float = 0.0
     c_xy: float = 0.0
-    nonbinary: int = 0
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], suffix: str = "") -> Moments:
         """From one aggregate row (``n``, ``mean_y``, ``var_y`` [, ``mean_x``, ``var_x``,
-        ``cov_xy``], ``nonbinary``, each name + ``suffix``); a NULL variance (n < 2) is 0."""
+        ``cov_xy``], each name + ``suffix``); a NULL variance (n < 2) reads as 0."""
         n = int(row["n" + suffix] or 0)
         dof = max(n - 1, 0)
 
@@ -87,7 +85,6 @@ class Moments:
             mean_x=get("mean_x"),
             m2_x=get("var_x") * dof,
             c_xy=get("cov_xy") * dof,
-            nonbinary=int(row.get("nonbinary" + suffix) or 0),
         )
 
     def combine(self, other: Moments) -> Moments:
@@ -115,7 +112,6 @@ class Moments:
             mean_x=self.mean_x + dx * other.n / n,
             m2_x=self.m2_x + other.m2_x + dx * dx * w,
             c_xy=self.c_xy + other.c_xy + dx * dy * w,
-            nonbinary=self.nonbinary + other.nonbinary,
         )
 
     def _var(self, m2: float) -> float:
@@ -200,7 +196,30 @@ def numeric(table: ir.Table, name: object, role: str) -> ir.FloatingColumn:
 
 
 def _nonbinary(y: ir.FloatingColumn) -> ir.IntegerScalar:
-    return ((y != 0) & (y != 1)).ifelse(1, 0).sum()
+    """How many values are neither 0 nor 1 (``y(y − 1) ≠ 0`` exactly when y ∉ {0, 1})."""
+    return (y * (y - 1) != 0).ifelse(1, 0).sum()
+
+
+def binary_from_moments(moments: Iterable[Moments], integer: bool) -> bool | None:
+    """Whether every value is 0 or 1, when the groups' moments decide it; None when only a
+    scan can tell (:func:`_nonbinary`), so that most reductions need no per-row test.
+
+    ``D = Σ y(y − 1) = Σ_g [M2_g − n_g·ȳ_g(1 − ȳ_g)]`` (from ``M2 = Σy² − n·ȳ²``). For whole
+    numbers every ``y(y − 1)`` is a non-negative even integer, so ``D`` is 0 (all 0/1) or at
+    least 2. For real numbers a ``D`` clearly away from 0 proves some value is not 0/1; a
+    ``D`` within rounding of 0 needs the scan (values inside and outside [0, 1] can cancel).
+    Rounding is bounded by ``1e-9`` of ``Σ y² + Σ |y|``, far above float64's error in the
+    engine's sums.
+    """
+    d = scale = 0.0
+    for m in moments:
+        if m.n:
+            d += m.m2_y - m.n * m.mean_y * (1.0 - m.mean_y)
+            scale += m.m2_y + m.n * (m.mean_y * m.mean_y + abs(m.mean_y))
+    tol = 1e-9 * scale + 1e-12
+    if integer and tol < 0.5:
+        return d < 1.0
+    return False if abs(d) > tol else None
 
 
 # --------------------------------------------------------------------------- expressions
@@ -216,14 +235,42 @@ def metrics_expr(
 ) -> ir.Table:
     """Per variant (× segment), in one scan: ``rows`` and, for each metric (→ its covariate
     or None) with suffix ``s`` (default ``_0``, ``_1`` …): ``n{s}``, ``mean_y{s}``,
-    ``var_y{s}``, ``nonbinary{s}`` and, with a covariate, ``mean_x{s}``, ``var_x{s}``,
-    ``cov_xy{s}``.
+    ``var_y{s}`` and, with a covariate, ``mean_x{s}``, ``var_x{s}``, ``cov_xy{s}``.
 
     Rows with no variant are left out; ``rows`` counts the others and ``n`` those with a
     metric (and covariate) value. With a covariate, a row missing either value is left
     out of every moment of that metric, so all of them describe the same users.
     """
-    suffixes = [f"_{i}" for i in range(len(metrics))] if suffixes is None else list(suffixes)
+    suffixes = _suffixes(metrics, suffixes)
+    t = _selected(table, variant=variant, metrics=metrics, segment=segment, suffixes=suffixes)
+    aggs: dict[str, ir.Scalar] = {"rows": t.count()}
+    for sfx, covariate in zip(suffixes, metrics.values(), strict=True):
+        y = t["y" + sfx]
+        aggs |= {"n" + sfx: y.count(), "mean_y" + sfx: y.mean(), "var_y" + sfx: y.var(how="sample")}
+        if covariate is not None:
+            x = t["x" + sfx]
+            aggs |= {
+                "mean_x" + sfx: x.mean(),
+                "var_x" + sfx: x.var(how="sample"),
+                "cov_xy" + sfx: y.cov(x, how="sample"),
+            }
+    keys = ["variant", "segment"] if segment is not None else ["variant"]
+    return t.group_by(keys).aggregate(**aggs)
+
+
+def _suffixes(metrics: Mapping[str, str | None], suffixes: Sequence[str] | None) -> list[str]:
+    return [f"_{i}" for i in range(len(metrics))] if suffixes is None else list(suffixes)
+
+
+def _selected(
+    table: ir.Table,
+    *,
+    variant: str,
+    metrics: Mapping[str, str | None],
+    segment: str | None,
+    suffixes: Sequence[str],
+) -> ir.Table:
+    """``variant`` [, ``segment``], ``y{s}`` [, ``x{s}``] of the rows with a variant."""
     cols: dict[str, ir.Value] = {"variant": column(table, variant, "variant")}
     if segment is not None:
         cols["segment"] = column(table, segment, "segment")
@@ -237,25 +284,7 @@ def metrics_expr(
         else:
             cols["y" + sfx] = y
     t = table.select(**cols)
-    t = t.filter(t.variant.notnull())
-    aggs: dict[str, ir.Scalar] = {"rows": t.count()}
-    for sfx, covariate in zip(suffixes, metrics.values(), strict=True):
-        y = t["y" + sfx]
-        aggs |= {
-            "n" + sfx: y.count(),
-            "mean_y" + sfx: y.mean(),
-            "var_y" + sfx: y.var(how="sample"),
-            "nonbinary" + sfx: _nonbinary(y),
-        }
-        if covariate is not None:
-            x = t["x" + sfx]
-            aggs |= {
-                "mean_x" + sfx: x.mean(),
-                "var_x" + sfx: x.var(how="sample"),
-                "cov_xy" + sfx: y.cov(x, how="sample"),
-            }
-    keys = ["variant", "segment"] if segment is not None else ["variant"]
-    return t.group_by(keys).aggregate(**aggs)
+    return t.filter(t.variant.notnull())
 
 
 def moments_expr(
@@ -267,7 +296,7 @@ def moments_expr(
     segment: str | None = None,
 ) -> ir.Table:
     """:func:`metrics_expr` of one metric, unsuffixed: ``rows``, ``n``, ``mean_y``,
-    ``var_y``, ``nonbinary`` [, ``mean_x``, ``var_x``, ``cov_xy``] per variant (× segment)."""
+    ``var_y`` [, ``mean_x``, ``var_x``, ``cov_xy``] per variant (× segment)."""
     return metrics_expr(
         table, variant=variant, metrics={metric: covariate}, segment=segment, suffixes=[""]
     )
@@ -286,11 +315,8 @@ def cells_expr(table: ir.Table, *, factor_a: str, factor_b: str, response: str) 
     )
 
 
-def daily_expr(table: ir.Table, *, variant: str, metric: str, date: str) -> ir.Table:
-    """Per variant × day: ``variant``, ``day``, ``n``, ``mean_y``, ``var_y``, ``nonbinary``.
-
-    ``date`` is a date or timestamp column (its calendar day is used) or ISO date text.
-    """
+def _daily_selected(table: ir.Table, *, variant: str, metric: str, date: str) -> ir.Table:
+    """``variant``, ``day``, ``y`` of the rows with all three."""
     d = column(table, date, "date")
     dtype = d.type()
     if not (dtype.is_temporal() or dtype.is_string()):
@@ -300,12 +326,17 @@ def daily_expr(table: ir.Table, *, variant: str, metric: str, date: str) -> ir.T
         day=d.cast("date") if not dtype.is_date() else d,
         y=numeric(table, metric, "metric"),
     )
-    t = t.filter(t.variant.notnull() & t.day.notnull() & t.y.notnull())
+    return t.filter(t.variant.notnull() & t.day.notnull() & t.y.notnull())
+
+
+def daily_expr(table: ir.Table, *, variant: str, metric: str, date: str) -> ir.Table:
+    """Per variant × day: ``variant``, ``day``, ``n``, ``mean_y``, ``var_y``.
+
+    ``date`` is a date or timestamp column (its calendar day is used) or ISO date text.
+    """
+    t = _daily_selected(table, variant=variant, metric=metric, date=date)
     return t.group_by(["variant", "day"]).aggregate(
-        n=t.count(),
-        mean_y=t.y.mean(),
-        var_y=t.y.var(how="sample"),
-        nonbinary=_nonbinary(t.y),
+        n=t.count(), mean_y=t.y.mean(), var_y=t.y.var(how="sample")
     )
 
 
@@ -350,17 +381,35 @@ class SufficientStatistics:
     warnings: tuple[str, ...] = ()
 
 
-def _kind(kind: Kind | None, nonbinary: int) -> Kind:
-    if kind is None:
-        return "continuous" if nonbinary else "binary"
-    if kind not in ("binary", "continuous"):
+def _kind(
+    kind: Kind | None,
+    moments: Iterable[Moments],
+    integer: bool,
+    scan: Callable[[], int],
+) -> Kind:
+    """The metric's kind: ``kind`` if given (``"binary"`` is checked), else binary when
+    every value is 0 or 1 (:func:`binary_from_moments`, then ``scan()`` if undecided)."""
+    if kind not in (None, "binary", "continuous"):
         raise SourceError(f"kind must be 'binary' or 'continuous', got {kind!r}", field="kind")
+    if kind == "continuous":
+        return kind
+    binary = binary_from_moments(moments, integer)
+    nonbinary = 0 if binary else (scan() if binary is None or kind == "binary" else 1)
     if kind == "binary" and nonbinary:
         raise SourceError(
             f"metric: {nonbinary:,} values are neither 0 nor 1; a binary metric needs 0/1",
             field="metric",
         )
-    return kind
+    return "continuous" if nonbinary else "binary"
+
+
+def _scalar(expr: ir.Scalar) -> int:
+    return int(expr.to_pyarrow().as_py() or 0)
+
+
+def _is_integer(table: ir.Table, metric: str) -> bool:
+    dtype = table.schema()[metric]
+    return bool(dtype.is_integer() or dtype.is_boolean())
 
 
 def _assemble(
@@ -370,6 +419,8 @@ def _assemble(
     covariate: bool,
     segment: bool,
     kind: Kind | None,
+    integer: bool,
+    scan: Callable[[], int],
 ) -> SufficientStatistics:
     """One metric's :class:`SufficientStatistics` from the grouped rows of a query."""
     by_variant: dict[str, list[Moments]] = {}
@@ -390,7 +441,7 @@ def _assemble(
     if len(cells) > MAX_SEGMENTS:
         raise SourceError(f"segment: more than {MAX_SEGMENTS} distinct values", field="segment")
     totals = {name: combine_all(by_variant[name]) for name in sorted(by_variant)}
-    kind = _kind(kind, sum(m.nonbinary for m in totals.values()))
+    kind = _kind(kind, totals.values(), integer, scan)
     used = sum(m.n for m in totals.values())
     warnings: list[str] = []
     if n_rows > used:
@@ -417,13 +468,49 @@ def _assemble(
     )
 
 
+def _reduce(
+    table: ir.Table,
+    *,
+    variant: str,
+    metrics: Mapping[str, str | None],
+    segment: str | None,
+    kinds: Mapping[str, Kind | None],
+    suffixes: Sequence[str],
+) -> dict[str, SufficientStatistics]:
+    expr = metrics_expr(table, variant=variant, metrics=metrics, segment=segment, suffixes=suffixes)
+    limit = MAX_VARIANTS * (MAX_SEGMENTS if segment is not None else 1)
+    rows = fetch(expr, limit, "groups", "segment" if segment is not None else "variant")
+
+    def scan(sfx: str) -> Callable[[], int]:
+        def count() -> int:
+            t = _selected(
+                table, variant=variant, metrics=metrics, segment=segment, suffixes=suffixes
+            )
+            return _scalar(_nonbinary(t["y" + sfx]))
+
+        return count
+
+    return {
+        metric: _assemble(
+            rows,
+            sfx,
+            covariate=covariate is not None,
+            segment=segment is not None,
+            kind=kinds.get(metric),
+            integer=_is_integer(table, metric),
+            scan=scan(sfx),
+        )
+        for sfx, (metric, covariate) in zip(suffixes, metrics.items(), strict=True)
+    }
+
+
 def metrics_statistics(
     table: ir.Table,
     *,
     variant: str,
     metrics: Mapping[str, str | None] | Sequence[str],
     segment: str | None = None,
-    kinds: Mapping[str, Kind] | None = None,
+    kinds: Mapping[str, Kind | None] | None = None,
 ) -> dict[str, SufficientStatistics]:
     """:func:`sufficient_statistics` of several metrics in one scan of the table.
 
@@ -434,20 +521,14 @@ def metrics_statistics(
         metrics = dict.fromkeys(metrics)
     if not metrics:
         raise SourceError("metric: name at least one metric column", field="metric")
-    expr = metrics_expr(table, variant=variant, metrics=metrics, segment=segment)
-    limit = MAX_VARIANTS * (MAX_SEGMENTS if segment is not None else 1)
-    rows = fetch(expr, limit, "groups", "segment" if segment is not None else "variant")
-    kinds = kinds or {}
-    return {
-        metric: _assemble(
-            rows,
-            f"_{i}",
-            covariate=covariate is not None,
-            segment=segment is not None,
-            kind=kinds.get(metric),
-        )
-        for i, (metric, covariate) in enumerate(metrics.items())
-    }
+    return _reduce(
+        table,
+        variant=variant,
+        metrics=metrics,
+        segment=segment,
+        kinds=kinds or {},
+        suffixes=_suffixes(metrics, None),
+    )
 
 
 def sufficient_statistics(
@@ -463,7 +544,8 @@ def sufficient_statistics(
 
     ``variant``, ``metric`` and optional ``covariate``/``segment`` name columns of
     ``table``; ``kind`` forces ``"binary"`` or ``"continuous"`` (default: binary when every
-    value is 0 or 1). From a notebook::
+    value is 0 or 1; a second query checks that only when the moments cannot tell, see
+    :func:`binary_from_moments`). From a notebook::
 
         con = ibis.duckdb.connect()          # or ibis.bigquery.connect(...), ...
         t = con.read_parquet("users.parquet")
@@ -473,12 +555,14 @@ def sufficient_statistics(
     Raises :class:`SourceError` (``field`` = the role) for an unknown or non-numeric column,
     more than :data:`MAX_VARIANTS` variants or :data:`MAX_SEGMENTS` segments.
     """
-    expr = moments_expr(table, variant=variant, metric=metric, covariate=covariate, segment=segment)
-    limit = MAX_VARIANTS * (MAX_SEGMENTS if segment is not None else 1)
-    rows = fetch(expr, limit, "groups", "segment" if segment is not None else "variant")
-    return _assemble(
-        rows, "", covariate=covariate is not None, segment=segment is not None, kind=kind
-    )
+    return _reduce(
+        table,
+        variant=variant,
+        metrics={metric: covariate},
+        segment=segment,
+        kinds={metric: kind},
+        suffixes=[""],
+    )[metric]
 
 
 # --------------------------------------------------------------------------- DoE
@@ -546,7 +630,13 @@ def daily_statistics(
             on_day[name] = on_day.get(name, Moments(0, 0.0, 0.0)).combine(Moments.from_row(row))
     if len(days) > MAX_DAYS:
         raise SourceError(f"date: more than {MAX_DAYS:,} distinct days", field="date")
-    kind = _kind(kind, sum(m.nonbinary for d in days.values() for m in d.values()))
+
+    def scan() -> int:
+        t = _daily_selected(table, variant=variant, metric=metric, date=date)
+        return _scalar(_nonbinary(t.y))
+
+    moments = [m for d in days.values() for m in d.values()]
+    kind = _kind(kind, moments, _is_integer(table, metric), scan)
     running: dict[str, Moments] = {}
     periods: list[str] = []
     by_period: list[tuple[VariantStats, ...]] = []
