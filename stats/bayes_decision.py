@@ -232,13 +232,10 @@ def lift_distribution(
     return GridDistribution(np.expm1(edges) if relative else edges, masses / masses.sum())
 
 
-BEST_QUANTILES = np.array(
-    [1e-13, 1e-9, 1e-6, 1e-4, 0.002, 0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98, 0.998, 1 - 1e-4,
-     1 - 1e-6, 1 - 1e-9, 1 - 1e-13]
-)  # fmt: skip
+BEST_QUANTILES = np.array([1e-13, 1e-7, 1e-3, 0.05, 0.5, 0.95, 1 - 1e-3, 1 - 1e-7, 1 - 1e-13])
 """Each posterior's quantiles that split the real line into quadrature panels."""
 
-BEST_NODES = 16
+BEST_NODES = 12
 """Gauss–Legendre nodes per panel; the error check repeats the sums with half as many."""
 
 BEST_TOL = 1e-9

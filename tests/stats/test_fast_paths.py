@@ -449,3 +449,9 @@ def test_ten_arm_analysis_reports_the_exact_prob_best():
     assert exact is not None
     assert tuple(v.prob_best for v in r.variants) == exact[0]
     assert tuple(v.expected_loss for v in r.variants) == exact[1]
+
+
+def test_prob_best_by_quadrature_declines_point_masses():
+    # All observations equal: the t posteriors are point masses, no quadrature applies; the
+    # analysis then falls back to draws.
+    assert best_by_quadrature([StudentTPosterior(9.0, 1.0, 0.0)] * 2) is None
