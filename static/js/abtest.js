@@ -1,8 +1,21 @@
-import { bindCsvInput, bindPage, fmt, fmtP, nextName, plot, plotAll, renderKpis, renderTable } from "./app.js";
+import {
+  bindCsvInput,
+  bindPage,
+  fmt,
+  fmtP,
+  fmtPoints,
+  fmtSigned,
+  linkValue,
+  nextName,
+  plot,
+  plotAll,
+  renderKpis,
+  renderTable,
+  rowEditor,
+  upgradeLink,
+} from "./app.js";
 
 const form = document.getElementById("params");
-const variantsBody = form.querySelector("[data-variants] tbody");
-const guardrailsBox = form.querySelector("[data-guardrails]");
 const mappingBox = form.querySelector("[data-mapping]");
 const MAPPING = ["variant", "metric_column", "kind", "user_id", "users", "sd"];
 let columns = []; // the CSV's columns, from the last answer
@@ -12,85 +25,38 @@ let page = null;
 const csvMode = () => form.querySelector('[name="source"]:checked').value === "csv";
 const meanMetric = () => form.metric.value === "mean";
 
-// ---------------------------------------------------------------- typed variants editor
+// ---------------------------------------------------------------- typed variants (row editor)
 
-function cell(row, index, key, value, type = "number") {
-  const td = row.insertCell();
-  td.className = "field-block";
-  td.dataset.field = `variants[${index}].${key}`;
-  td.dataset.col = key;
-  const input = document.createElement("input");
-  input.type = type;
-  input.value = value ?? "";
-  input.dataset.key = key;
-  input.setAttribute("aria-label", `${key} of variant ${index + 1}`);
-  if (type === "number") {
-    input.step = "any";
-    input.min = "0";
-    input.inputMode = "decimal";
-  }
-  td.append(input);
-}
+const DEFAULT_VARIANTS = [
+  { name: "A", users: 1000, conversions: 120, mean: 10, sd: 5 },
+  { name: "B", users: 1000, conversions: 160, mean: 10.5, sd: 5 },
+];
 
-function addVariantRow(v, index) {
-  const row = variantsBody.insertRow();
-  cell(row, index, "name", v.name, "text");
-  cell(row, index, "users", v.users);
-  cell(row, index, "conversions", v.conversions);
-  cell(row, index, "mean", v.mean);
-  cell(row, index, "sd", v.sd);
-  const td = row.insertCell();
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "linkish";
-  remove.textContent = "×";
-  remove.setAttribute("aria-label", `Remove variant ${index + 1}`);
-  remove.addEventListener("click", () => {
-    if (variantsBody.rows.length <= 2) return;
-    row.remove();
-    renumber();
-    page?.run();
-  });
-  td.append(remove);
-}
-
-function renumber() {
-  [...variantsBody.rows].forEach((row, i) => {
-    row.querySelectorAll("[data-field]").forEach((td) => {
-      td.dataset.field = `variants[${i}].${td.dataset.col}`;
-    });
-  });
-}
+const variants = rowEditor({
+  list: form.querySelector("[data-variants] tbody"),
+  template: form.querySelector("[data-variant-row]"),
+  scope: form.querySelector("[data-variants]"),
+  name: "variants",
+  min: 2,
+  onChange: () => page?.run(),
+});
 
 function readVariants() {
-  return [...variantsBody.rows].map((row) => {
+  return variants.read().map((row) => {
     const v = {};
-    row.querySelectorAll("input").forEach((input) => {
-      const raw = input.value.trim();
-      v[input.dataset.key] = input.dataset.key === "name" ? raw : raw === "" ? null : Number(raw);
-    });
+    for (const [key, value] of Object.entries(row)) {
+      const raw = value.trim();
+      v[key] = key === "name" ? raw : raw === "" ? null : Number(raw);
+    }
     return v;
   });
 }
 
-function buildVariants() {
-  let saved;
-  try {
-    saved = JSON.parse(form.variants_json.value);
-  } catch {
-    saved = [];
-  }
-  if (!Array.isArray(saved) || saved.length < 2) saved = [{ name: "A" }, { name: "B" }];
-  variantsBody.replaceChildren();
-  saved.forEach((v, i) => addVariantRow(v, i));
-}
-
 form.querySelector("[data-add-variant]").addEventListener("click", () => {
-  const n = variantsBody.rows.length;
-  const taken = [...variantsBody.querySelectorAll('input[data-key="name"]')].map((i) => i.value.trim());
-  addVariantRow({ name: nextName(taken) }, n); // starts empty: no invented users
+  const taken = readVariants().map((v) => v.name);
+  const row = variants.add({ name: nextName(taken) }); // starts empty: no invented users
   page?.run();
-  variantsBody.rows[n].querySelector('input[data-key="users"]').focus();
+  row.querySelector('input[data-key="users"]').focus();
 });
 
 // ---------------------------------------------------------------- guardrails (CSV columns)
@@ -102,104 +68,26 @@ function options(select, values, value, blank = "") {
   if (value && values.includes(value)) select.value = value;
 }
 
-let guardrailIds = 0;
-/** A visible label over a guardrail control (the aria-label keeps the guardrail's number). */
-function guardrailLabel(wrap, control, text) {
-  const label = document.createElement("label");
-  control.id = `guardrail-${++guardrailIds}`;
-  label.htmlFor = control.id;
-  label.textContent = text;
-  wrap.append(label, control);
-}
-
-function guardrailSelect(index, key, values, value, label, visible) {
-  const wrap = document.createElement("div");
-  wrap.className = "field";
-  wrap.dataset.field = `guardrails[${index}].${key}`;
-  const select = document.createElement("select");
-  select.dataset.key = key;
-  select.setAttribute("aria-label", label);
-  options(select, values, value);
-  guardrailLabel(wrap, select, visible);
-  return wrap;
-}
-
-function addGuardrailRow(g = {}) {
-  const index = guardrailsBox.children.length;
-  const row = document.createElement("div");
-  row.className = "ab-guardrail";
-  row.append(
-    guardrailSelect(
-      index,
-      "metric",
-      columns,
-      g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value),
-      `Guardrail ${index + 1} column`,
-      `Guardrail ${index + 1}: column`,
-    ),
-    guardrailSelect(
-      index,
-      "direction",
-      ["higher", "lower"],
-      g.direction || "higher",
-      `Guardrail ${index + 1}: better is`,
-      "Better is",
-    ),
-  );
-  const tol = document.createElement("div");
-  tol.className = "field";
-  tol.dataset.field = `guardrails[${index}].tolerance`;
-  const input = document.createElement("input");
-  input.type = "number";
-  input.step = "any";
-  input.min = "0";
-  input.value = g.tolerance ?? 0;
-  input.dataset.key = "tolerance";
-  input.setAttribute("aria-label", `Guardrail ${index + 1} tolerance`);
-  guardrailLabel(tol, input, "Tolerance");
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "linkish";
-  remove.textContent = "×";
-  remove.setAttribute("aria-label", `Remove guardrail ${index + 1}`);
-  remove.addEventListener("click", () => {
-    row.remove();
-    [...guardrailsBox.children].forEach((r, i) =>
-      r.querySelectorAll("[data-field]").forEach((el) => {
-        el.dataset.field = el.dataset.field.replace(/^guardrails\[\d+\]/, `guardrails[${i}]`);
-      }),
-    );
-    page?.run();
-  });
-  row.append(
-    tol,
-    guardrailSelect(
-      index,
-      "tolerance_type",
-      ["absolute", "relative"],
-      g.tolerance_type || "absolute",
-      `Guardrail ${index + 1} tolerance type`,
-      "Tolerance is",
-    ),
-    remove,
-  );
-  guardrailsBox.append(row);
-}
+const guardrails = rowEditor({
+  list: form.querySelector("[data-guardrails]"),
+  template: form.querySelector("[data-guardrail-row]"),
+  name: "guardrails",
+  build(row, g) {
+    const metric = g.metric || [...metricColumns, ...columns].find((c) => c !== form.metric_column.value);
+    options(row.querySelector('[data-key="metric"]'), columns, metric);
+  },
+  onChange: () => page?.run(),
+});
 
 function readGuardrails() {
-  return [...guardrailsBox.children]
-    .map((row) => {
-      const g = {};
-      row.querySelectorAll("[data-key]").forEach((el) => {
-        g[el.dataset.key] = el.dataset.key === "tolerance" ? Number(el.value || 0) : el.value;
-      });
-      return g;
-    })
+  return guardrails
+    .read()
+    .map((g) => ({ ...g, tolerance: Number(g.tolerance || 0) }))
     .filter((g) => g.metric);
 }
 
 form.querySelector("[data-add-guardrail]").addEventListener("click", () => {
-  addGuardrailRow();
+  guardrails.add();
   page?.run();
 });
 
@@ -209,7 +97,7 @@ function newData() {
   columns = [];
   for (const name of [...MAPPING, "control"]) if (name !== "kind") form[name].replaceChildren();
   form.kind.value = "";
-  guardrailsBox.replaceChildren();
+  guardrails.set([]);
   mappingBox.hidden = true;
 }
 
@@ -236,25 +124,17 @@ for (const radio of form.querySelectorAll('[name="source"]')) {
 // ---------------------------------------------------------------- request
 
 function sync() {
-  if (!variantsBody.rows.length) buildVariants();
   const csv = csvMode();
   form.querySelector('[data-panel="typed"]').hidden = csv;
   form.querySelector('[data-panel="csv"]').hidden = !csv;
   form.querySelector("[data-guardrails-section]").hidden = !csv || !columns.length;
   if (!csv) mappingBox.hidden = true;
-  const mean = meanMetric();
-  form.querySelectorAll('[data-variants] [data-col="conversions"]').forEach((el) => {
-    el.hidden = mean;
-  });
-  form.querySelectorAll('[data-variants] [data-col="mean"], [data-variants] [data-col="sd"]').forEach((el) => {
-    el.hidden = !mean;
-  });
-  const variants = readVariants();
-  form.variants_json.value = JSON.stringify(variants);
-  form.guardrails_json.value = JSON.stringify(readGuardrails());
+  variants.showColumns(meanMetric() ? ["name", "users", "mean", "sd"] : ["name", "users", "conversions"]);
   if (!csv) {
-    const names = variants.map((v) => v.name).filter(Boolean);
-    const current = form.control.value || new URLSearchParams(location.search).get("control");
+    const names = readVariants()
+      .map((v) => v.name)
+      .filter(Boolean);
+    const current = form.control.value || linkValue("control");
     options(form.control, names, names.includes(current) ? current : names[0]);
   }
 }
@@ -310,7 +190,6 @@ function fieldFor(name) {
 // ---------------------------------------------------------------- results
 
 const VERDICTS = { ship: "Ship", iterate: "Iterate", hold: "Hold", stop: "Stop", rerun: "Re-run" };
-const signed = (v, d, style = "decimal") => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v, d, style)}`);
 
 function showMapping(m) {
   columns = m.columns;
@@ -333,7 +212,7 @@ function showMapping(m) {
   options(form.sd, m.columns, keep(form.sd, m.columns, m.sd), "(conversions, no sd)");
   for (const name of ["kind", "user_id"]) form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
   for (const name of ["users", "sd"]) form.querySelector(`[data-field="${name}"]`).hidden = perUser;
-  for (const row of guardrailsBox.children) {
+  for (const row of guardrails.rows()) {
     const select = row.querySelector('[data-key="metric"]');
     options(select, columns, select.value);
   }
@@ -383,7 +262,7 @@ function primaryTable(r) {
     };
   });
   const value = proportion ? (v) => fmt(v, 2, "percent") : (v) => fmt(v, 4);
-  const diff = proportion ? (v) => (v === null ? "–" : `${signed(v * 100, 2)} pts`) : (v) => signed(v, 4);
+  const diff = proportion ? (v) => fmtPoints(v, 2) : (v) => fmtSigned(v, 4);
   // The columns that decide (difference, its interval, p) come first, so they are in view
   // without scrolling; the counts and per-arm rates follow.
   const cols = [
@@ -393,9 +272,9 @@ function primaryTable(r) {
     { key: "ci_high", label: "Diff. CI high", format: diff },
     { key: "pvalue_adjusted", label: "Adjusted p (Holm)", format: fmtP },
     { key: "pvalue", label: "p-value", format: fmtP },
-    { key: "lift", label: "Relative lift", format: (v) => signed(v, 1, "percent") },
-    { key: "lift_low", label: "Lift CI low", format: (v) => signed(v, 1, "percent") },
-    { key: "lift_high", label: "Lift CI high", format: (v) => signed(v, 1, "percent") },
+    { key: "lift", label: "Relative lift", format: (v) => fmtSigned(v, 1, "percent") },
+    { key: "lift_low", label: "Lift CI low", format: (v) => fmtSigned(v, 1, "percent") },
+    { key: "lift_high", label: "Lift CI high", format: (v) => fmtSigned(v, 1, "percent") },
     { key: "users", label: "Users", format: (v) => fmt(v, 0) },
     proportion
       ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) }
@@ -440,9 +319,9 @@ function guardrailTables(r) {
         columns: [
           { key: "variant", label: "Variant", format: (v) => v },
           { key: "status", label: "Status", format: (v) => v },
-          { key: "estimate", label: "Difference", format: (v) => signed(v, 4) },
-          { key: "ci_low", label: "CI low", format: (v) => signed(v, 4) },
-          { key: "ci_high", label: "CI high", format: (v) => signed(v, 4) },
+          { key: "estimate", label: "Difference", format: (v) => fmtSigned(v, 4) },
+          { key: "ci_low", label: "CI low", format: (v) => fmtSigned(v, 4) },
+          { key: "ci_high", label: "CI high", format: (v) => fmtSigned(v, 4) },
           { key: "tolerance", label: "Tolerance", format: (v) => fmt(v, 4) },
           { key: "direction", label: "Better is", format: (v) => v },
           { key: "pvalue", label: "p (within tolerance)", format: fmtP },
@@ -466,7 +345,7 @@ function render(data) {
   const best = r.comparisons.reduce((a, c) => (a === null || c.pvalue_adjusted < a.pvalue_adjusted ? c : a), null);
   renderKpis(document.querySelector("[data-kpis]"), [
     { label: "verdict", value: VERDICTS[r.verdict] },
-    { label: `lift of ${best?.variant ?? "–"}`, value: signed(best?.relative_lift ?? null, 1, "percent") },
+    { label: `lift of ${best?.variant ?? "–"}`, value: fmtSigned(best?.relative_lift ?? null, 1, "percent") },
     { label: "adjusted p-value", value: fmtP(best?.pvalue_adjusted ?? null) },
     { label: "SRM p-value", value: `${fmtP(r.srm.pvalue)}${r.srm.flagged ? " ⚠" : ""}` },
     {
@@ -499,4 +378,9 @@ function incomplete() {
   return empty ? `Fill in the ${keys.join(", ")} of every variant to see the results.` : null;
 }
 
+// Rows exist before bindPage restores a shared link into them (older links: variants_json).
+upgradeLink("variants_json", "variants");
+const linked = variants.linkCount();
+variants.set(linked >= 2 ? Array.from({ length: linked }, () => ({})) : DEFAULT_VARIANTS);
+guardrails.set(Array.from({ length: guardrails.linkCount() }, () => ({})));
 page = bindPage({ form, sync, render, payload, fieldFor, incomplete });

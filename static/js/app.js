@@ -99,6 +99,35 @@ export function fmtP(value) {
   return fmt(value, 4);
 }
 
+const missing = (value) => value === null || value === undefined || Number.isNaN(value);
+
+/** fmt as a column or KPI formatter: fmtWith(4)(x) is fmt(x, 4). */
+export const fmtWith =
+  (digits = 4, style = "decimal") =>
+  (value) =>
+    fmt(value, digits, style);
+
+/** A share as a percentage: fmtPct(0.123) -> "12.3%". */
+export const fmtPct = (value, digits = 1) => fmt(value, digits, "percent");
+
+/** A change with its sign: fmtSigned(0.5, 2) -> "+0.5"; fmtSigned(0.05, 1, "percent") -> "+5.0%". */
+export function fmtSigned(value, digits = 4, style = "decimal") {
+  if (missing(value)) return "–";
+  return `${value > 0 ? "+" : ""}${fmt(value, digits, style)}`;
+}
+
+/** A difference of proportions in percentage points: fmtPoints(0.012) -> "+1.2 pts". */
+export function fmtPoints(value, digits = 2, { signed = true } = {}) {
+  if (missing(value)) return "–";
+  return `${signed ? fmtSigned(value * 100, digits) : fmt(value * 100, digits)} pts`;
+}
+
+/** Six significant digits, whatever the scale (134.75, 0.0312468). */
+export function fmtSig(value, digits = 6) {
+  if (missing(value)) return "–";
+  return fmt(Number(value.toPrecision(digits)), 10);
+}
+
 /** A toast; with a field element it is placed right under that field and marks it invalid. */
 export function toast(message, field = null, kind = "error") {
   const el = document.createElement("div");
@@ -121,8 +150,8 @@ export function toast(message, field = null, kind = "error") {
 }
 
 export function clearFieldErrors(root) {
-  root.querySelectorAll(".toast-field").forEach((t) => t.remove());
-  root.querySelectorAll("[aria-invalid]").forEach((f) => f.removeAttribute("aria-invalid"));
+  for (const t of root.querySelectorAll(".toast-field")) t.remove();
+  for (const f of root.querySelectorAll("[aria-invalid]")) f.removeAttribute("aria-invalid");
 }
 
 // On a touch screen a tap is a hover, and Plotly's mode bar (top right) would cover the title.
@@ -177,7 +206,20 @@ export function csvCell(value) {
 export function toCSV(columns, rows) {
   const lines = [columns.map((c) => csvCell(c.label)).join(",")];
   for (const row of rows) lines.push(columns.map((c) => csvCell(row[c.key])).join(","));
-  return lines.join("\r\n") + "\r\n";
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** Save rows as a CSV file: columns [{key, label}], the raw values of rows. */
+export function downloadCSV(filename, columns, rows) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([toCSV(columns, rows)], { type: "text/csv" }));
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(a.href);
+    a.remove();
+  }, 0);
 }
 
 /**
@@ -195,18 +237,7 @@ export function renderTable(container, { title, columns, rows, filename }) {
   button.type = "button";
   button.className = "download";
   button.textContent = "Download CSV";
-  button.addEventListener("click", () => {
-    const blob = new Blob([toCSV(columns, rows)], { type: "text/csv" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = filename;
-    document.body.append(a);
-    a.click();
-    setTimeout(() => {
-      URL.revokeObjectURL(a.href);
-      a.remove();
-    }, 0);
-  });
+  button.addEventListener("click", () => downloadCSV(filename, columns, rows));
   const hint = document.createElement("span");
   hint.className = "scroll-hint";
   hint.textContent = "scroll →";
@@ -321,7 +352,37 @@ function saveToURL(entry) {
   history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
 }
 
-function restoreFromURL(form, prefix = "") {
+/** The shared link's value for a key (null when it has none). */
+export function linkValue(key) {
+  return new URLSearchParams(location.search).get(key);
+}
+
+/**
+ * Links from before the row editor kept a table as JSON in one key (variants_json,
+ * mon.looks_json): rewrite it in the address bar as row fields (prefix[i].key), which
+ * restoreFromURL then reads like any other field. record(row) gives one row's {key: value}.
+ */
+export function upgradeLink(oldKey, prefix, record = (row) => row) {
+  const params = new URLSearchParams(location.search);
+  if (!params.has(oldKey)) return;
+  let rows;
+  try {
+    rows = JSON.parse(params.get(oldKey));
+  } catch {
+    rows = null;
+  }
+  params.delete(oldKey);
+  if (Array.isArray(rows)) {
+    rows.slice(0, MAX_ROWS).forEach((row, i) => {
+      for (const [key, value] of Object.entries(record(row) || {})) params.set(`${prefix}[${i}].${key}`, value ?? "");
+    });
+  }
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+}
+
+/** Put the link's values into the form's fields (bindPage does it; a page that builds fields
+ * from other fields, such as rows for a metric, calls it first). */
+export function restoreFromURL(form, prefix = "") {
   const params = new URLSearchParams(location.search);
   for (const el of form.elements) {
     if (!el.name || !params.has(prefix + el.name) || el.type === "file") continue;
@@ -439,13 +500,12 @@ export function bindPage({
       );
       const errors = (data.errors?.length ? data.errors : [{ field: null, detail: data.detail }]).map((e) => ({
         text: e.detail || data.detail || data.title,
-        el: (fieldFor && fieldFor(e.field)) || fieldElement(form, e.field),
+        el: fieldFor?.(e.field) || fieldElement(form, e.field),
       }));
       // Errors on fields the page hides (the power calculator's unknown) are left out when a
       // visible field is at fault too; otherwise they become a corner toast.
       const shown = errors.filter((e) => e.el && !e.el.closest("[hidden]"));
-      if (shown.length) shown.forEach((e) => toast(e.text, e.el));
-      else errors.forEach((e) => toast(e.text));
+      for (const e of shown.length ? shown : errors) toast(e.text, shown.length ? e.el : null);
       return;
     }
     const ms = Math.round(performance.now() - started);
@@ -543,4 +603,126 @@ export function bindCsvInput(form, { onChange = () => {} } = {}) {
     });
   }
   return () => file;
+}
+
+const MAX_ROWS = 100; // rows a link can ask for
+let rowFieldIds = 0;
+
+/**
+ * The one row editor: a list of rows cloned from an HTML <template> (one row's markup), for
+ * variants, looks and guardrails alike. Every row's fields are form fields named
+ * `${name}[i].${key}`, so the URL codec above carries them, a shared link rebuilds them
+ * (linkCount, then restoreFromURL) and a problem's field ("variants[1].users") finds its input.
+ * In the template:
+ *   [data-key="users"]   a field; its value is row.users (the page builds the request from
+ *                        read(), so the fields are data-ui: formPayload leaves them out)
+ *   [data-col="users"]   the element around it (a cell): data-field `${name}[i].users` for
+ *                        error toasts; hidden when showColumns leaves "users" out
+ *                        (a value left out of add's values keeps the template's default)
+ *   [data-label]         aria-label, with {n} the row's number (1-based)
+ *   label[data-for=key]  a visible label for the row's field with that key
+ *   [data-n]             text: the row's number
+ *   [data-remove]        removes the row (not below min rows; minMessage says why)
+ *   list                 the element the rows go in (a tbody, a div)
+ *   scope                the element whose [data-col] cells showColumns hides (a table with
+ *                        its head); the list by default
+ *   build(row, values)   optional: finishes a new row (options of a select, listeners)
+ *   onChange()           after a row is removed
+ */
+export function rowEditor({
+  list,
+  template,
+  name,
+  scope = list,
+  min = 0,
+  minMessage = "",
+  build = () => {},
+  onChange = () => {},
+}) {
+  let visible = null;
+  const rows = () => [...list.children];
+
+  function renumber() {
+    rows().forEach((row, i) => {
+      const n = String(i + 1);
+      row.dataset.field = `${name}[${i}]`;
+      for (const el of row.querySelectorAll("[data-key]")) el.name = `${name}[${i}].${el.dataset.key}`;
+      for (const el of row.querySelectorAll("[data-col]")) el.dataset.field = `${name}[${i}].${el.dataset.col}`;
+      for (const el of row.querySelectorAll("[data-label]"))
+        el.setAttribute("aria-label", el.dataset.label.replaceAll("{n}", n));
+      for (const el of row.querySelectorAll("[data-n]")) el.textContent = n;
+    });
+  }
+
+  function showColumns(keys) {
+    visible = keys;
+    for (const el of scope.querySelectorAll("[data-col]")) el.hidden = !keys.includes(el.dataset.col);
+  }
+
+  function remove(row) {
+    if (rows().length <= min) {
+      if (minMessage) toast(minMessage);
+      return;
+    }
+    row.remove();
+    renumber();
+    onChange();
+  }
+
+  function add(values = {}) {
+    const row = template.content.firstElementChild.cloneNode(true);
+    for (const el of row.querySelectorAll("[data-key]")) {
+      el.dataset.ui = "1";
+      const value = values[el.dataset.key];
+      if (value !== undefined && value !== null) el.value = value;
+    }
+    for (const label of row.querySelectorAll("label[data-for]")) {
+      const control = row.querySelector(`[data-key="${label.dataset.for}"]`);
+      control.id ||= `row-field-${++rowFieldIds}`;
+      label.htmlFor = control.id;
+    }
+    row.querySelector("[data-remove]")?.addEventListener("click", () => remove(row));
+    list.append(row);
+    build(row, values);
+    renumber();
+    if (visible) showColumns(visible);
+    return row;
+  }
+
+  /** Replace every row: values [{key: value}]. */
+  function set(values) {
+    list.replaceChildren();
+    for (const v of values) add(v);
+  }
+
+  /** Every row's fields as strings: [{key: value}]. */
+  function read() {
+    return rows().map((row) =>
+      Object.fromEntries([...row.querySelectorAll("[data-key]")].map((el) => [el.dataset.key, el.value])),
+    );
+  }
+
+  /** How many rows the shared link holds (its keys prefix + name[i].…). */
+  function linkCount(prefix = "") {
+    const start = `${prefix}${name}[`;
+    let n = 0;
+    for (const key of new URLSearchParams(location.search).keys()) {
+      const i = key.startsWith(start) ? Number.parseInt(key.slice(start.length), 10) : -1;
+      if (i >= 0 && i < MAX_ROWS) n = Math.max(n, i + 1);
+    }
+    return n;
+  }
+
+  /** The field a problem names: "variants[1].users", or the first one under "looks[1].users" or "variants". */
+  function field(problem) {
+    if (!problem) return null;
+    const all = rows().flatMap((row) => [...row.querySelectorAll("[data-key]")]);
+    return (
+      all.find((el) => el.name === problem) ||
+      all.find((el) => el.name.startsWith(`${problem}.`) || el.name.startsWith(`${problem}[`)) ||
+      null
+    );
+  }
+
+  return { rows, count: () => rows().length, add, set, read, renumber, showColumns, linkCount, field };
 }

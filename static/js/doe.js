@@ -86,7 +86,7 @@ function buildGrid(values) {
 function renamed(before, after) {
   const map = new Map(after.map((name) => [name, name]));
   if (before.length === after.length) {
-    const changed = after.map((name, i) => i).filter((i) => after[i] !== before[i]);
+    const changed = after.map((_, i) => i).filter((i) => after[i] !== before[i]);
     if (changed.length === 1 && !before.includes(after[changed[0]])) map.set(after[changed[0]], before[changed[0]]);
   }
   return map;
@@ -241,7 +241,7 @@ for (const key of ["factor_a", "factor_b", "levels_a", "levels_b", "response"]) 
 }
 const restoring = [...params.keys()].some((k) => k.startsWith("y"));
 // Links from before cells were named by their levels hold y_<row>_<column>.
-buildGrid((a, b, i, j) => (restoring ? (params.get(`y_${i}_${j}`) ?? "") : (BATTERY[i]?.[j] ?? "")));
+buildGrid((_a, _b, i, j) => (restoring ? (params.get(`y_${i}_${j}`) ?? "") : (BATTERY[i]?.[j] ?? "")));
 
 for (const key of ["levels_a", "levels_b", "factor_a", "factor_b", "response"]) {
   form[key].addEventListener("input", rebuildKeepingValues);

@@ -1,13 +1,24 @@
-import { bindPage, fmt, fmtP, formPayload, plotAll, renderKpis, renderTable } from "./app.js";
+import {
+  bindPage,
+  fmt,
+  fmtP,
+  fmtPoints,
+  fmtWith,
+  formPayload,
+  plotAll,
+  renderKpis,
+  renderTable,
+  rowEditor,
+  upgradeLink,
+} from "./app.js";
 
-const pct = (v) => fmt(v, 2, "percent");
-const num = (d) => (v) => fmt(v, d);
+const pct = fmtWith(2, "percent");
+const num = fmtWith;
 // A difference of conversion rates in percentage points (the API keeps proportions).
-const points = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 2)} pts`);
+const points = (v) => fmtPoints(v);
 const show = (form, name, visible) => {
   form.querySelector(`[data-field="${name}"]`).hidden = !visible;
 };
-const part = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- 1. peeking simulation
 const METHODS = [
@@ -84,7 +95,7 @@ bindPage({
   sync(form) {
     show(form, "gamma", form.spending.value === "hsd");
   },
-  fieldFor: (name) => (name && name.startsWith("fractions") ? boundsForm.fractions : null),
+  fieldFor: (name) => (name?.startsWith("fractions") ? boundsForm.fractions : null),
   render(data) {
     const r = data.result;
     plotAll(data.figures);
@@ -114,105 +125,44 @@ bindPage({
 // ---------------------------------------------------------------- 2b. monitoring
 const monForm = document.getElementById("form-monitor");
 const monRoot = monForm.closest(".workbench");
-const looksBody = monForm.querySelector("[data-looks]");
-const COLUMNS = [
-  ["users", 0],
-  ["conversions", 0],
-  ["users", 1],
-  ["conversions", 1],
-];
 const DEFAULT_LOOKS = [
   [2500, 250, 2500, 272],
   [5000, 500, 5000, 560],
 ];
+const ARMS = ["users[0]", "conversions[0]", "users[1]", "conversions[1]"]; // a look's fields
 
-function addLook(values = ["", "", "", ""]) {
-  const tr = document.createElement("tr");
-  const th = document.createElement("th");
-  th.scope = "row";
-  tr.append(th);
-  COLUMNS.forEach(([key, arm], j) => {
-    const td = document.createElement("td");
-    const input = document.createElement("input");
-    input.type = "number";
-    input.min = "0";
-    input.step = "1";
-    input.inputMode = "numeric";
-    input.dataset.noUrl = "";
-    input.dataset.key = key;
-    input.dataset.arm = String(arm);
-    input.value = values[j];
-    td.append(input);
-    tr.append(td);
-  });
-  const td = document.createElement("td");
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "linkish";
-  remove.textContent = "✕";
-  remove.title = "Remove this look";
-  remove.setAttribute("aria-label", "Remove this look");
-  remove.addEventListener("click", () => {
-    tr.remove();
-    numberLooks();
-    monForm.dispatchEvent(new Event("input"));
-  });
-  td.append(remove);
-  tr.append(td);
-  looksBody.append(tr);
-  numberLooks();
-}
-
-function numberLooks() {
-  [...looksBody.rows].forEach((tr, i) => {
-    tr.cells[0].textContent = String(i + 1);
-    tr.querySelectorAll("input").forEach((input) => {
-      input.setAttribute("aria-label", `Look ${i + 1}: ${input.dataset.key} ${"AB"[input.dataset.arm]}`);
-    });
-  });
-}
-
-// The looks table travels in the URL as JSON in one hidden field, so a shared link reloads it.
-const looksState = Object.assign(document.createElement("input"), { type: "hidden", name: "looks_json" });
-looksState.dataset.ui = "1";
-monForm.append(looksState);
+// Each look is a row of cumulative users and conversions per arm, fields looks[i].users[0] …
+const looks = rowEditor({
+  list: monForm.querySelector("[data-looks]"),
+  template: monForm.querySelector("[data-look-row]"),
+  name: "looks",
+  onChange: () => monForm.dispatchEvent(new Event("input")),
+});
 
 function monitorPayload(form) {
   const body = formPayload(form);
-  const cells = [...looksBody.rows].map((tr) => [...tr.querySelectorAll("input")].map((input) => input.value.trim()));
-  looksState.value = JSON.stringify(cells);
-  body.looks = cells.map((row) => {
+  body.looks = looks.read().map((row) => {
     const look = { users: [null, null], conversions: [null, null] };
-    COLUMNS.forEach(([key, arm], j) => {
-      look[key][arm] = row[j] === "" ? null : Number(row[j]);
-    });
+    for (const key of ARMS) {
+      const [, field, arm] = /^(\w+)\[(\d)\]$/.exec(key);
+      const value = row[key].trim();
+      look[field][Number(arm)] = value === "" ? null : Number(value);
+    }
     return look;
   });
   return body;
 }
 
-function savedLooks() {
-  try {
-    const rows = JSON.parse(new URLSearchParams(location.search).get("mon.looks_json"));
-    if (Array.isArray(rows) && rows.length && rows.every((r) => Array.isArray(r) && r.length === 4)) return rows;
-  } catch {
-    /* no or malformed state: the defaults */
-  }
-  return DEFAULT_LOOKS;
-}
-
-// "looks[1].users[0]" -> that cell; "looks[1].users" -> the row's first users cell.
-function lookField(name) {
-  const match = /^looks\[(\d+)\]\.(\w+)(?:\[(\d)\])?/.exec(name || "");
-  if (!match) return name === "looks" ? looksBody.querySelector("input") : null;
-  const row = looksBody.rows[Number(match[1])];
-  return row?.querySelector(`input[data-key="${match[2]}"][data-arm="${match[3] || 0}"]`) || null;
-}
-
-savedLooks().forEach((values) => addLook(values.map(String)));
+// Rows exist before bindPage restores a shared link into them (older links: mon.looks_json).
+upgradeLink("mon.looks_json", "mon.looks", (row) => Object.fromEntries(ARMS.map((key, j) => [key, row?.[j]])));
+const linked = looks.linkCount("mon.");
+looks.set(
+  linked
+    ? Array.from({ length: linked }, () => ({}))
+    : DEFAULT_LOOKS.map((values) => Object.fromEntries(ARMS.map((key, j) => [key, values[j]]))),
+);
 monForm.querySelector("[data-add-look]").addEventListener("click", () => {
-  addLook();
-  looksBody.rows[looksBody.rows.length - 1].querySelector("input").focus();
+  looks.add().querySelector("input").focus();
 });
 
 const DECISIONS = { continue: "Continue", "stop-efficacy": "Stop: efficacy", "stop-final": "Stop: final look" };
@@ -221,7 +171,7 @@ bindPage({
   root: monRoot,
   urlPrefix: "mon.",
   payload: monitorPayload,
-  fieldFor: lookField,
+  fieldFor: looks.field,
   sync(form) {
     show(form, "gamma", form.spending.value === "hsd");
   },
