@@ -12,14 +12,16 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Response, current_app
 
 from blueprints._api import ApiError, json_response
 from blueprints.sources import bp
-from sources.config import Sources
 from sources.errors import SourceError
+
+if TYPE_CHECKING:  # Ibis loads on the first sources request, not when the app starts
+    from sources.config import Sources
 
 EXTENSION = "abacus_sources"
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ T = TypeVar("T")
 
 def app_sources() -> Sources:
     """The app's configured sources (a deployment error in them is a 500, and logged)."""
+    from sources.config import Sources
+
     found: Sources | None = current_app.extensions.get(EXTENSION)
     if found is None:
         with _lock:
