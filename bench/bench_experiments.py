@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._timing import report
-from blueprints.experiments.store import MIGRATIONS_DIR
+from experiments.store import MIGRATIONS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-admin-token"

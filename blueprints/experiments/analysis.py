@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from blueprints.experiments.auth import store
-from blueprints.experiments.store import Conflict, Counts, Experiment
+from experiments.store import Conflict, Counts, Experiment
 from stats.bandit import ThompsonWeights, thompson_weights
 from stats.experiment_analysis import (
     DEFAULT_PLANNED_N,

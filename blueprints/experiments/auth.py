@@ -26,7 +26,7 @@ from flask import Response, current_app, request
 
 from blueprints._api import problem
 from blueprints.experiments import bp
-from blueprints.experiments.store import Conflict, Experiment, NotFound, Store, StoreError
+from experiments.store import Conflict, Experiment, NotFound, Store, StoreError
 
 EXTENSION = "experiments_store"
 MAX_ID = 2**63 - 1  # SQLite's INTEGER range; larger ids cannot exist

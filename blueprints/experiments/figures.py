@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from blueprints._figures import MUTED, color, esc, layout
-from blueprints.experiments.store import Counts
+from experiments.store import Counts
 from stats._text import p_is
 from stats.experiment_analysis import ExperimentAnalysis
 

@@ -13,7 +13,7 @@ from blueprints.experiments.analysis import analyse, refresh_bandit
 from blueprints.experiments.auth import require_admin, require_ingest, store
 from blueprints.experiments.figures import experiment_figures
 from blueprints.experiments.readout import readout
-from blueprints.experiments.store import Experiment
+from experiments.store import Experiment
 from stats.experiment_analysis import DEFAULT_PLANNED_N
 
 

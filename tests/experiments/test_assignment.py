@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from blueprints.experiments.assignment import assign_variant, unit_position
+from experiments.assignment import assign_variant, unit_position
 
 ROOT = Path(__file__).resolve().parents[2]
 N_UNITS = 100_000
@@ -34,7 +34,7 @@ def test_same_unit_always_gets_the_same_variant_in_another_process() -> None:
     here = [assign_variant(42, u, [0.3, 0.3, 0.4], ["A", "B", "C"]) for u in units]
     script = (
         "import sys, json\n"
-        "from blueprints.experiments.assignment import assign_variant\n"
+        "from experiments.assignment import assign_variant\n"
         "units = json.load(sys.stdin)\n"
         "print(json.dumps([assign_variant(42, u, [0.3, 0.3, 0.4], ['A', 'B', 'C'])"
         " for u in units]))\n"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from scipy import stats
 
-from blueprints.experiments.assignment import assign_variant
-from blueprints.experiments.store import (
+from experiments.assignment import assign_variant
+from experiments.store import (
     MAX_BATCH,
     Conflict,
     NotFound,
@@ -104,9 +104,7 @@ def test_migrations_apply_once_and_reopen_is_a_no_op(tmp_path: Path) -> None:
 
 def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     path = str(tmp_path / "fresh.db")
-    script = (
-        "import sys; from blueprints.experiments.store import Store; Store(sys.argv[1]).close()"
-    )
+    script = "import sys; from experiments.store import Store; Store(sys.argv[1]).close()"
     procs = [
         subprocess.Popen([sys.executable, "-c", script, path], cwd=ROOT, stderr=subprocess.PIPE)
         for _ in range(4)
@@ -607,7 +605,7 @@ def test_eight_concurrent_writers_count_every_event_once(store: Store, running: 
 
 KILL_SCRIPT = """
 import sys
-from blueprints.experiments.store import Store
+from experiments.store import Store
 store = Store(sys.argv[1])
 experiment_id = int(sys.argv[2])
 b = 0
