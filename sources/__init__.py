@@ -5,6 +5,7 @@
   variances and covariances; :func:`sufficient_statistics` is the notebook entry point.
 * :mod:`sources.config`: sources named in configuration (``SOURCES`` / ``ABACUS_SOURCES``);
   a request may name only a configured source, a listed table and a column of its schema.
+* :mod:`sources.local`: rows already in memory (a parsed upload) as a DuckDB table via Arrow.
 * :mod:`sources.events`: the event schema (``exposures``, ``metric_events``) reduced to
   per-unit metric values within an attribution window, and a pre-period covariate.
 

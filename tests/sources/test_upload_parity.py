@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from sources.local import local_table
 from sources.reduce import sufficient_statistics
 from stats.sufficient import MeanStats, ProportionStats
 from stats.tabular import read_csv, summarize
@@ -48,3 +49,11 @@ def test_upload_and_duckdb_agree(
             assert ours.n == theirs.n
             assert ours.mean == pytest.approx(theirs.mean, rel=1e-12)
             assert ours.sd == pytest.approx(theirs.sd, rel=rtol)
+
+
+def test_local_table_registers_arrow_on_its_own_connection(rows: pa.Table) -> None:
+    a, b = local_table(rows), local_table(rows, threads=1)
+    assert a.get_backend() is not b.get_backend()
+    s = sufficient_statistics(a, variant="variant", metric="converted")
+    assert s == sufficient_statistics(b, variant="variant", metric="converted")
+    assert sum(v.n for v in s.variants) == rows.num_rows
