@@ -626,6 +626,8 @@ let rowFieldIds = 0;
  *   list                 the element the rows go in (a tbody, a div)
  *   scope                the element whose [data-col] cells showColumns hides (a table with
  *                        its head); the list by default
+ *   linkHidden           false: the fields of hidden columns stay out of the URL (another
+ *                        metric's numbers, which a link should not bring back)
  *   build(row, values)   optional: finishes a new row (options of a select, listeners)
  *   onChange()           after a row is removed
  */
@@ -634,6 +636,7 @@ export function rowEditor({
   template,
   name,
   scope = list,
+  linkHidden = true,
   min = 0,
   minMessage = "",
   build = () => {},
@@ -656,7 +659,13 @@ export function rowEditor({
 
   function showColumns(keys) {
     visible = keys;
-    for (const el of scope.querySelectorAll("[data-col]")) el.hidden = !keys.includes(el.dataset.col);
+    for (const el of scope.querySelectorAll("[data-col]")) {
+      el.hidden = !keys.includes(el.dataset.col);
+      if (linkHidden) continue;
+      for (const f of [el, ...el.querySelectorAll("[data-key]")]) {
+        if (f.dataset.key) f.toggleAttribute("data-no-url", el.hidden);
+      }
+    }
   }
 
   function remove(row) {

@@ -1,4 +1,20 @@
-import { bindCsvInput, bindPage, fmt, formPayload, nextName, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import {
+  bindCsvInput,
+  bindPage,
+  fmt,
+  fmtPct,
+  fmtPoints,
+  fmtWith,
+  formPayload,
+  linkValue,
+  nextName,
+  plotAll,
+  renderKpis,
+  renderTable,
+  restoreFromURL,
+  rowEditor,
+  toast,
+} from "./app.js";
 
 const form = document.getElementById("params");
 const rowsBox = form.querySelector("[data-variants]");
@@ -21,11 +37,6 @@ const FIELDS = {
   ],
   revenue: [["amounts", "Amounts per user (zeros included)"]],
 };
-const GUARDRAIL_METRICS = [
-  ["proportion", "Conversion rate"],
-  ["mean", "Continuous (mean)"],
-  ["count", "Count per user"],
-];
 
 // An example per metric, so that every metric shows a result as soon as it is chosen.
 const REVENUE_A =
@@ -72,91 +83,43 @@ let csvNames = []; // variant names of the last CSV answer, for the control sele
 const metric = () => form.metric.value;
 const byName = (name) => form.querySelector(`[name="${CSS.escape(name)}"]`);
 
-function input(name, label, value = "", type = "number") {
-  const el = document.createElement(type === "textarea" ? "textarea" : "input");
-  el.name = name;
-  if (type !== "textarea") el.type = type;
-  if (type === "number") {
-    el.step = "any";
-    el.inputMode = "decimal";
-  }
-  el.value = value;
-  el.setAttribute("aria-label", label);
-  return el;
-}
+// ---------------------------------------------------------------- the variants (row editor)
 
-function removeButton(label, onClick) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = "bayes-remove";
-  b.textContent = "×";
-  b.setAttribute("aria-label", label);
-  b.addEventListener("click", onClick);
-  return b;
-}
-
-// ---------------------------------------------------------------- the variants editor
-
-function rowCount() {
-  return rowsBox.querySelectorAll(".bayes-row:not(.bayes-head)").length;
-}
+const variants = rowEditor({
+  list: rowsBox,
+  template: form.querySelector("[data-variant-row]"),
+  scope: form.querySelector(".bayes-variants"),
+  name: "variants",
+  linkHidden: false,
+  min: 2,
+  minMessage: "An A/B test needs at least two variants.",
+  onChange: () => {
+    syncControl();
+    rebuildGuardrails();
+    page?.run();
+  },
+});
 
 /** The variant rows' current values, as [{name, users, …}]. */
-function readRows() {
-  return [...rowsBox.querySelectorAll(".bayes-row:not(.bayes-head)")].map((row) => {
-    const out = {};
-    for (const el of row.querySelectorAll("[name]")) out[el.name.split(".").pop()] = el.value;
-    return out;
-  });
-}
+const readRows = () => variants.read();
 
 /** Rebuild the rows for the current metric from values [{name, users, …}]. */
 function buildRows(values) {
   const fields = FIELDS[metric()];
-  const head = document.createElement("div");
-  head.className = `bayes-row bayes-head bayes-cols-${fields.length}`;
-  head.setAttribute("aria-hidden", "true");
-  for (const label of ["Name", ...fields.map(([, l]) => l), ""]) {
-    const span = document.createElement("span");
-    span.textContent = label;
-    head.append(span);
-  }
-  const rows = values.map((v, i) => {
-    const row = document.createElement("div");
-    row.className = `bayes-row bayes-cols-${fields.length}`;
-    row.dataset.field = `variants[${i}]`;
-    const name = input(`variants[${i}].name`, `Variant ${i + 1} name`, v.name ?? "", "text");
-    row.append(name);
-    for (const [key, label] of fields) {
-      const type = key === "amounts" ? "textarea" : "number";
-      row.append(input(`variants[${i}].${key}`, `${label} of variant ${i + 1}`, v[key] ?? "", type));
-    }
-    row.append(
-      removeButton(`Remove variant ${i + 1}`, () => {
-        if (rowCount() <= 2) {
-          toast("An A/B test needs at least two variants.");
-          return;
-        }
-        const kept = readRows();
-        kept.splice(i, 1);
-        buildRows(kept);
-        page?.run();
-      }),
-    );
-    return row;
-  });
-  rowsBox.replaceChildren(head, ...rows);
+  variants.showColumns(["name", ...fields.map(([key]) => key)]);
+  form.querySelector(".bayes-variants").style.setProperty("--cols", String(fields.length));
+  variants.set(values);
   syncControl();
   rebuildGuardrails();
 }
 
 /** A new variant starts empty (never a copy of another's data); it is incomplete until filled. */
 function addVariant() {
-  const rows = readRows();
-  rows.push({ name: nextName(rows.map((r) => r.name)) });
-  buildRows(rows);
+  const row = variants.add({ name: nextName(readRows().map((r) => r.name)) });
+  syncControl();
+  rebuildGuardrails();
   page?.run();
-  rowsBox.querySelector(`.bayes-row:last-child [name$="].${FIELDS[metric()][0][0]}"]`)?.focus();
+  row.querySelector(`[data-key="${FIELDS[metric()][0][0]}"]`)?.focus();
 }
 
 /** The control select lists the typed variant names, or the last CSV answer's names. */
@@ -174,126 +137,82 @@ function syncControl() {
   select.value = names.includes(chosen) ? chosen : "";
 }
 
-// ---------------------------------------------------------------- guardrails
+// ---------------------------------------------------------------- guardrails (row editor)
 
-function railCount() {
-  return railsBox.querySelectorAll(".bayes-rail").length;
+/** A guardrail's numbers, one row per typed variant, fields guardrails[k].variants[i].key. */
+function fillRail(rail, values = []) {
+  const fields = FIELDS[rail.querySelector('[data-key="metric"]').value];
+  const rows = readRows().map((v, i) => {
+    const row = document.createElement("div");
+    row.className = `bayes-row bayes-cols-${fields.length}`;
+    const tag = document.createElement("span");
+    tag.className = "bayes-name";
+    tag.textContent = v.name || `#${i + 1}`;
+    row.append(tag);
+    for (const [key, label] of fields) {
+      const input = document.createElement("input");
+      input.type = "number";
+      input.step = "any";
+      input.inputMode = "decimal";
+      input.dataset.key = `variants[${i}].${key}`;
+      input.dataset.label = `${label} of ${v.name} for guardrail {n}`;
+      input.value = values[i]?.[key] ?? "";
+      row.append(input);
+    }
+    return row;
+  });
+  rail.querySelector("[data-rail-variants]").replaceChildren(...rows);
 }
 
+const guardrails = rowEditor({
+  list: railsBox,
+  template: form.querySelector("[data-rail-row]"),
+  name: "guardrails",
+  build(rail, g) {
+    fillRail(rail, g.variants);
+    rail.querySelector('[data-key="metric"]').addEventListener("change", () => {
+      fillRail(rail);
+      guardrails.renumber();
+    });
+  },
+  onChange: () => page?.run(),
+});
+
+/** Each guardrail as {name, metric, tolerance, higher_is_better, variants: [{users, …}]}. */
 function readRails() {
-  return [...railsBox.querySelectorAll(".bayes-rail")].map((box) => {
-    const get = (key) => box.querySelector(`[name$="].${key}"]:not([name*="variants"])`)?.value ?? "";
-    const variants = [...box.querySelectorAll(".bayes-row:not(.bayes-head)")].map((row) => {
-      const out = {};
-      for (const el of row.querySelectorAll("[name]")) out[el.name.split(".").pop()] = el.value;
-      return out;
-    });
-    return {
-      name: get("name"),
-      metric: get("metric"),
-      tolerance: get("tolerance"),
-      higher_is_better: get("higher_is_better"),
-      variants,
-    };
-  });
-}
-
-function labelled(text, el) {
-  const label = document.createElement("label");
-  label.className = "field";
-  const span = document.createElement("span");
-  span.textContent = text;
-  label.append(span, el);
-  return label;
-}
-
-function selectOf(name, label, options, value) {
-  const s = document.createElement("select");
-  s.name = name;
-  s.setAttribute("aria-label", label);
-  for (const [v, text] of options) s.append(new Option(text, v, false, v === value));
-  return s;
-}
-
-/** Rebuild the guardrails from values, one number row per typed variant. */
-function buildRails(values) {
-  const names = readRows().map((r) => r.name);
-  const boxes = values.map((g, k) => {
-    const box = document.createElement("fieldset");
-    box.className = "bayes-rail";
-    const legend = document.createElement("legend");
-    legend.textContent = `Guardrail ${k + 1}`;
-    const p = `guardrails[${k}]`;
-    const gMetric = g.metric || "proportion";
-    const metricSelect = selectOf(`${p}.metric`, `Guardrail ${k + 1} metric`, GUARDRAIL_METRICS, gMetric);
-    metricSelect.addEventListener("change", () => {
-      const all = readRails();
-      all[k].metric = metricSelect.value;
-      all[k].variants = [];
-      buildRails(all);
-    });
-    const top = document.createElement("div");
-    top.className = "bayes-rail-top";
-    top.append(
-      labelled("Name", input(`${p}.name`, `Guardrail ${k + 1} name`, g.name ?? "", "text")),
-      labelled("Metric", metricSelect),
-      labelled("Tolerance", input(`${p}.tolerance`, `Guardrail ${k + 1} tolerance`, g.tolerance ?? "0.01")),
-      labelled(
-        "Direction",
-        selectOf(
-          `${p}.higher_is_better`,
-          `Guardrail ${k + 1} direction`,
-          [
-            ["true", "Higher is better"],
-            ["false", "Lower is better"],
-          ],
-          g.higher_is_better || "true",
-        ),
-      ),
-    );
-    top.dataset.field = p;
-    const fields = FIELDS[gMetric];
-    const rows = names.map((name, i) => {
-      const row = document.createElement("div");
-      row.className = `bayes-row bayes-cols-${fields.length}`;
-      const tag = document.createElement("span");
-      tag.className = "bayes-name";
-      tag.textContent = name || `#${i + 1}`;
-      row.append(tag);
-      const v = g.variants?.[i] || {};
-      for (const [key, label] of fields) {
-        row.append(input(`${p}.variants[${i}].${key}`, `${label} of ${name} for guardrail ${k + 1}`, v[key] ?? ""));
+  return guardrails.read().map((g) => {
+    const rail = { variants: [] };
+    for (const [key, value] of Object.entries(g)) {
+      const cell = /^variants\[(\d+)\]\.(\w+)$/.exec(key);
+      if (!cell) rail[key] = value;
+      else {
+        const i = Number(cell[1]);
+        rail.variants[i] = { ...rail.variants[i], [cell[2]]: value };
       }
-      return row;
-    });
-    const remove = removeButton(`Remove guardrail ${k + 1}`, () => {
-      const all = readRails();
-      all.splice(k, 1);
-      buildRails(all);
-      page?.run();
-    });
-    remove.classList.add("bayes-rail-remove");
-    box.append(legend, remove, top, ...rows);
-    return box;
+    }
+    return rail;
   });
-  railsBox.replaceChildren(...boxes);
 }
 
+/** The variants changed (names, count): each guardrail gets one row per variant again. */
 function rebuildGuardrails() {
-  if (railCount()) buildRails(readRails());
+  const values = readRails();
+  guardrails.rows().forEach((rail, k) => {
+    fillRail(rail, values[k].variants);
+  });
+  guardrails.renumber();
 }
 
 function addGuardrail() {
   const all = readRails();
   const users = readRows().map((r) => r.users || "1000");
-  all.push({
+  guardrails.add({
     name: all.length ? `guardrail ${all.length + 1}` : "refunds",
     metric: "proportion",
     tolerance: "0.01",
     higher_is_better: "false",
     variants: users.map((u) => ({ users: u, conversions: String(Math.round(Number(u) * 0.05) || 0) })),
   });
-  buildRails(all);
   page?.run();
 }
 
@@ -368,11 +287,8 @@ function fieldFor(name) {
   if (csv && name.startsWith("variants")) return dataBox;
   const direct = byName(name);
   if (direct) return direct;
-  if (/^(variants|guardrails)\[\d+\]/.test(name)) {
-    const row = form.querySelector(`[name^="${CSS.escape(name)}"]`);
-    if (row) return row;
-  }
-  if (name === "variants") return rowsBox.querySelector("input");
+  const row = variants.field(name) || guardrails.field(name);
+  if (row) return row;
   if (csv) return dataBox;
   return null;
 }
@@ -380,12 +296,9 @@ function fieldFor(name) {
 // ---------------------------------------------------------------- rendering
 
 const isRate = () => metric() === "proportion";
-const pct =
-  (digits = 1) =>
-  (v) =>
-    fmt(v, digits, "percent");
-const value = (v) => (isRate() ? fmt(v, 2, "percent") : fmt(v, 4));
-const diff = (v) => (v === null ? "–" : isRate() ? `${fmt(v * 100, 3)} pts` : fmt(v, 4));
+const pct = fmtWith(1, "percent");
+const value = (v) => (isRate() ? fmtPct(v, 2) : fmt(v, 4));
+const diff = (v) => (isRate() ? fmtPoints(v, 3, { signed: false }) : fmt(v, 4));
 const VERDICT = { ship: "verdict-ship", "keep-control": "verdict-neutral", "keep-collecting": "verdict-hold" };
 const TITLE = { ship: "Ship", "keep-control": "Keep control", "keep-collecting": "Keep collecting" };
 
@@ -422,9 +335,9 @@ function render(data) {
   const best = r.variants.find((v) => v.name === r.best);
   const first = r.comparisons.find((c) => c.variant === r.best) || r.comparisons[0];
   renderKpis(document.querySelector("[data-kpis]"), [
-    { label: `P(${best.name} is best)`, value: fmt(best.prob_best, 1, "percent") },
+    { label: `P(${best.name} is best)`, value: fmtPct(best.prob_best) },
     { label: `expected loss of ${best.name}`, value: diff(best.expected_loss) },
-    { label: `P(${first.variant} > ${r.control})`, value: fmt(first.prob_better, 1, "percent") },
+    { label: `P(${first.variant} > ${r.control})`, value: fmtPct(first.prob_better) },
     { label: `lift of ${first.variant}`, value: diff(first.lift_mean) },
     {
       label: `95% HDI of the lift${isRate() ? " (pts)" : ""}`,
@@ -443,7 +356,7 @@ function render(data) {
       { key: "mean", label: "Posterior mean", format: value },
       { key: "ci_low", label: "95% CI low", format: value },
       { key: "ci_high", label: "95% CI high", format: value },
-      { key: "prob_best", label: "P(best)", format: pct(1) },
+      { key: "prob_best", label: "P(best)", format: pct },
       { key: "expected_loss", label: "Expected loss", format: diff },
       { key: "cvar", label: "Worst-5% loss (CVaR)", format: diff },
     ],
@@ -454,15 +367,15 @@ function render(data) {
     title: `Against ${r.control}`,
     columns: [
       { key: "variant", label: "Variant", format: (v) => v },
-      { key: "prob_better", label: "P(better)", format: pct(1) },
+      { key: "prob_better", label: "P(better)", format: pct },
       { key: "lift_mean", label: "Lift", format: diff },
       { key: "hdi_low", label: "95% HDI low", format: diff },
       { key: "hdi_high", label: "95% HDI high", format: diff },
-      { key: "relative_lift_mean", label: "Relative lift", format: pct(1) },
-      { key: "prob_rope_below", label: "P(below band)", format: pct(1) },
-      { key: "prob_rope_inside", label: "P(negligible)", format: pct(1) },
-      { key: "prob_rope_above", label: "P(above band)", format: pct(1) },
-      { key: "prob_better_and_safe", label: "P(better, guardrails safe)", format: pct(1) },
+      { key: "relative_lift_mean", label: "Relative lift", format: pct },
+      { key: "prob_rope_below", label: "P(below band)", format: pct },
+      { key: "prob_rope_inside", label: "P(negligible)", format: pct },
+      { key: "prob_rope_above", label: "P(above band)", format: pct },
+      { key: "prob_better_and_safe", label: "P(better, guardrails safe)", format: pct },
     ],
     rows: r.comparisons,
     filename: "abacus-bayesian-comparisons.csv",
@@ -474,7 +387,7 @@ function render(data) {
       columns: [
         { key: "guardrail", label: "Guardrail", format: (v) => v },
         { key: "variant", label: "Variant", format: (v) => v },
-        { key: "prob_degrade", label: "P(degrades beyond tolerance)", format: pct(1) },
+        { key: "prob_degrade", label: "P(degrades beyond tolerance)", format: pct },
         { key: "fails", label: "Fails", format: (v) => (v ? "yes" : "no") },
       ],
       rows: r.guardrails,
@@ -554,34 +467,16 @@ rowsBox.addEventListener("change", (e) => {
 
 const csvFile = bindCsvInput(form, { onChange: () => page?.run() });
 
-/** Rows (and guardrails) exist before bindPage restores the URL state into them. */
-function rowsFromURL() {
-  const params = new URLSearchParams(location.search);
-  const count = (re) => Math.max(0, ...[...params.keys()].map((k) => Number(re.exec(k)?.[1] ?? -1) + 1));
-  /** The values saved under prefix (e.g. "variants[0].") as an object. */
-  const saved = (prefix) =>
-    Object.fromEntries(
-      [...params]
-        .filter(([k]) => k.startsWith(prefix) && !k.slice(prefix.length).includes("."))
-        .map(([k, v]) => [k.slice(prefix.length), v]),
-    );
-  if (FIELDS[params.get("metric")]) form.metric.value = params.get("metric");
-  if (params.get("source") === "csv") form.source.value = "csv";
-  const n = count(/^variants\[(\d+)\]\.name$/);
-  buildRows(n >= 2 ? Array.from({ length: n }, (_, i) => saved(`variants[${i}].`)) : EXAMPLES[metric()].rows);
-  const rails = count(/^guardrails\[(\d+)\]\.name$/);
-  if (rails) {
-    buildRails(
-      Array.from({ length: rails }, (_, k) => ({
-        ...saved(`guardrails[${k}].`),
-        variants: Array.from({ length: rowCount() }, (_, i) => saved(`guardrails[${k}].variants[${i}].`)),
-      })),
-    );
-  }
-}
-
+// Rows (and guardrails) exist before bindPage restores a shared link into them: the link's
+// metric first (it decides the columns), then as many rows as the link holds.
 let page = null;
-rowsFromURL();
+restoreFromURL(form);
+if (!FIELDS[metric()]) form.metric.value = "proportion";
+const linked = variants.linkCount();
+buildRows(linked >= 2 ? Array.from({ length: linked }, () => ({})) : EXAMPLES[metric()].rows);
+for (let k = 0; k < guardrails.linkCount(); k++) {
+  guardrails.add({ metric: linkValue(`guardrails[${k}].metric`) || "proportion" });
+}
 shownMetric = metric();
 
 /** A row not yet filled in is incomplete, not an error: no request until it is. */
@@ -617,11 +512,11 @@ bindPage({
     renderKpis(document.querySelector("[data-stop-kpis]"), [
       {
         label: "ships B, checked daily",
-        value: `${fmt(r.ship_rate_daily, 1, "percent")} ± ${fmt(r.ship_rate_daily_se, 1, "percent")}`,
+        value: `${fmtPct(r.ship_rate_daily)} ± ${fmtPct(r.ship_rate_daily_se)}`,
       },
       {
         label: "ships B, once at the end",
-        value: `${fmt(r.ship_rate_end, 1, "percent")} ± ${fmt(r.ship_rate_end_se, 1, "percent")}`,
+        value: `${fmtPct(r.ship_rate_end)} ± ${fmtPct(r.ship_rate_end_se)}`,
       },
       { label: "simulated experiments", value: fmt(r.simulations, 0) },
     ]);
