@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 import priority
-from blueprints import MODULES, register_all
+from blueprints import register_all, registry
 from blueprints._api import install_error_handlers
 
 # Uploads and JSON bodies above this are refused with 413 before they are read.
@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def inject_modules() -> dict[str, Any]:
-        return {"modules": MODULES, "endpoint": request.endpoint or ""}
+        return {"modules": registry().modules, "endpoint": request.endpoint or ""}
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -19,8 +19,8 @@ forwarded_allow_ips = "*"
 
 
 def post_worker_init(worker):
-    """Open the Experiments store as each worker starts, so its migrations run at start-up."""
-    from blueprints.experiments.auth import store
+    """Migrate the Experiments database as each worker starts, not on its first request."""
+    from blueprints.experiments.db import migrate
 
     with worker.wsgi.app_context():
-        store()
+        migrate()

@@ -3,7 +3,10 @@
 A module is a subpackage whose ``__init__`` defines ``bp`` (the Blueprint) and ``MODULE`` (its
 entry in the sidebar and on the home page). Subpackages without ``bp`` are skipped, so a module
 appears only when it exists. Each module may also define ``OPENAPI`` (``paths``, ``schemas`` and
-``securitySchemes`` that ``blueprints.core`` merges into ``/api/openapi.json``).
+``securitySchemes`` that ``blueprints.core`` merges into ``/api/openapi.json``) and
+``init_app(app)`` (called once the blueprint is registered, flaskr's way: extensions,
+teardown). The registry of an app's modules lives on ``app.extensions`` (:func:`registry`),
+not in module-level state, so two apps in one process never share it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +31,15 @@ class Module:
     order: int  # position in the sidebar
 
 
-MODULES: list[Module] = []
-PACKAGES: list[ModuleType] = []
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """An app's modules: the packages (blueprint, ``OPENAPI``) and their sidebar entries."""
+
+    packages: tuple[ModuleType, ...]
+    modules: tuple[Module, ...]
+
+
+EXTENSION = "abacus_modules"
 # The experiment lifecycle: the sidebar lists modules stage by stage, as the home page does.
 STAGES = ("plan", "run", "analyze", "decide")
 
@@ -51,10 +61,24 @@ def discover() -> list[ModuleType]:
     return sorted(found, key=lambda p: order[p.__name__])
 
 
-def register_all(app: Flask) -> None:
-    """Register every discovered blueprint and record its sidebar entry."""
+def register_all(app: Flask) -> Registry:
+    """Register every discovered blueprint, run its ``init_app`` and record the registry on
+    ``app.extensions``."""
     packages = discover()
-    PACKAGES[:] = packages
-    MODULES[:] = [p.MODULE for p in packages if hasattr(p, "MODULE")]
+    found = Registry(
+        packages=tuple(packages),
+        modules=tuple(p.MODULE for p in packages if hasattr(p, "MODULE")),
+    )
+    app.extensions[EXTENSION] = found
     for package in packages:
         app.register_blueprint(package.bp)
+        init_app = getattr(package, "init_app", None)
+        if init_app is not None:
+            init_app(app)
+    return found
+
+
+def registry(app: Flask | None = None) -> Registry:
+    """The modules of ``app`` (by default the current app)."""
+    found: Registry = (current_app if app is None else app).extensions[EXTENSION]
+    return found

@@ -10,6 +10,10 @@ files, applied in order at open, each in its own transaction and recorded in
 ``schema_migrations``; a process that finds a version already applied (another process won
 the race) skips it.
 
+A web app opens one connection per request instead (:func:`connect`, kept in Flask's ``g``
+and closed on teardown) and hands it to ``Store(path, connection=conn)``: such a store uses
+that connection alone and leaves migrating to :func:`migrate`, run once per process.
+
 Inputs are JSON-shaped mappings (what the HTTP API receives). Invalid input raises
 :class:`StoreError` (a ``ValueError``) whose ``field`` names the offending JSON field and whose
 message starts with it, e.g. ``events[3].variant must be one of 'control', 'B', got 'C'``;
@@ -145,16 +149,25 @@ class Counts:
 
 
 class Store:
-    """Experiments in one SQLite file; safe to share between threads and processes."""
+    """Experiments in one SQLite file; safe to share between threads and processes.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``Store(path)`` creates and migrates the database and opens one connection per thread.
+    ``Store(path, connection=conn)`` works through ``conn`` alone (opened by :func:`connect`
+    on a migrated database; the caller closes it, so :meth:`close` leaves it open): a web
+    request's store."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, connection: sqlite3.Connection | None = None
+    ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._closed = False
-        self._migrate()
+        self._given = connection
+        if connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._migrate()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
@@ -180,13 +193,15 @@ class Store:
     # -- connections and transactions ------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
+        if self._given is not None:
+            return self._given
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
         with self._lock:
             if self._closed:
                 raise sqlite3.ProgrammingError("the store is closed")
-            conn = _connect(self.path)
+            conn = connect(self.path)
             self._connections.append((os.getpid(), conn))
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
@@ -400,6 +415,23 @@ class Store:
             _record_weights(conn, experiment_id, [w for _, w in normalised], now)
             return True
 
+    def record_analysis(self, experiment_id: int, winner: str | None) -> None:
+        """Remember the winner named by an analysis just made (``None``: no winner yet), so
+        :meth:`winners` answers without analysing again."""
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE experiments SET winner = ?, analyzed_at = ? WHERE id = ?",
+                (winner, _now(), experiment_id),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(experiment_id)
+
+    def winners(self) -> dict[int, str | None]:
+        """Each experiment's winner as of its latest :meth:`record_analysis` (``None`` when it
+        had none or was never analysed)."""
+        with self._transaction(write=False) as conn:
+            return dict(conn.execute("SELECT id, winner FROM experiments").fetchall())
+
     # -- assignment and events --------------------------------------------------------------
 
     def assign(self, experiment_id: int, unit: str) -> str:
@@ -526,7 +558,15 @@ _COLUMNS = (
 )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def migrate(path: str | os.PathLike[str]) -> None:
+    """Create the database at ``path`` if needed and apply the migrations it lacks."""
+    Store(path).close()
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A connection configured as the store needs it: WAL, ``synchronous=FULL``, foreign keys,
+    the busy timeout, autocommit (the store opens its own transactions). The database must
+    exist and be migrated (:func:`migrate`)."""
     # timeout= is SQLite's busy_timeout: wait up to that long for another writer's lock.
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False

@@ -11,7 +11,7 @@ from typing import Any
 import plotly
 from flask import Response, abort, render_template, request, send_file
 
-from blueprints import PACKAGES
+from blueprints import registry
 from blueprints._api import json_response
 from blueprints._openapi import COMPONENTS
 from blueprints.core import bp
@@ -76,7 +76,7 @@ def openapi_document() -> dict[str, Any]:
     }
     schemas = dict(COMPONENTS["schemas"])
     security: dict[str, Any] = {}
-    for package in PACKAGES:
+    for package in registry().packages:
         spec = getattr(package, "OPENAPI", {})
         paths.update(spec.get("paths", {}))
         schemas.update(spec.get("schemas", {}))

@@ -1,12 +1,14 @@
 """Experiments: define, run and watch experiments on a real database (issue 8).
 
-Layers: :mod:`.store` (SQLite: migrations, lifecycle, sticky assignment, idempotent
-ingestion), :mod:`.assignment` (hashing into weights), :mod:`.auth` (admin token and ingest
-keys, the one Store per app), :mod:`.analysis` (counts -> ``stats``), :mod:`.routes` (page and
-JSON API), :mod:`.figures`, :mod:`.readout`, :mod:`.spec` (OpenAPI).
+The service itself (store, migrations, assignment, event validation) is the top-level
+:mod:`experiments` package, with no Flask in it. Here: :mod:`.db` (``init_app``: the store of
+each request, its connection in ``g``, closed on teardown), :mod:`.auth` (admin token and
+ingest keys, the failure throttle), :mod:`.errors` (the store's exceptions as problem+json),
+:mod:`.analysis` (counts -> ``stats``), :mod:`.routes` (page and JSON API), :mod:`.figures`,
+:mod:`.readout`, :mod:`.spec` (OpenAPI).
 """
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 from blueprints import Module
 
@@ -19,5 +21,12 @@ MODULE = Module(
     order=30,
 )
 
-from blueprints.experiments import routes  # noqa: E402,F401  (routes attach to bp)
+from blueprints.experiments import auth, db, errors, routes  # noqa: E402,F401  (attach to bp)
 from blueprints.experiments.spec import OPENAPI  # noqa: E402,F401
+
+
+def init_app(app: Flask) -> None:
+    """Called by :func:`blueprints.register_all`: the store and the failure log on
+    ``app.extensions``, the request's connection closed on teardown."""
+    db.init_app(app)
+    auth.init_app(app)

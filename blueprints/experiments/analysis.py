@@ -9,7 +9,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from blueprints.experiments.auth import store
+from blueprints.experiments.db import get_store
 from experiments.store import Conflict, Counts, Experiment
 from stats.bandit import ThompsonWeights, thompson_weights
 from stats.experiment_analysis import (
@@ -62,7 +62,7 @@ def analyse(
 ) -> Analysed:
     """Counts -> analysis. A running bandit experiment gets new weights first (when
     ``update_bandit``); the SRM check uses the weights in force when each unit arrived."""
-    s = store()
+    s = get_store()
     counts = s.counts(experiment_id)
     experiment = s.get_experiment(experiment_id)
     bandit = None
@@ -98,6 +98,6 @@ def refresh_bandit(experiment: Experiment) -> None:
     now = datetime.now(UTC)
     if updated is not None and now - datetime.fromisoformat(updated) < BANDIT_REFRESH:
         return
-    weights = thompson(experiment.id, store().counts(experiment.id)).weights
+    weights = thompson(experiment.id, get_store().counts(experiment.id)).weights
     with suppress(Conflict):  # stopped in between
-        store().set_weights(experiment.id, weights, min_interval=BANDIT_REFRESH)
+        get_store().set_weights(experiment.id, weights, min_interval=BANDIT_REFRESH)

@@ -1,17 +1,16 @@
-"""Credentials and the store: one :class:`Store` per app per process, bearer-token checks.
+"""Credentials: bearer-token checks and their failure throttle.
 
 Management calls need ``Authorization: Bearer <ADMIN_TOKEN>``; assignment and events need the
 experiment's ingest key (or the admin token). Tokens are compared with
 ``hmac.compare_digest`` (constant time). A missing or wrong credential is a 401 with
 ``WWW-Authenticate: Bearer`` and nothing changes; with no ``ADMIN_TOKEN`` configured every
-management call is refused (there is no default token). The store's exceptions map to
-problem+json here: :class:`StoreError` 422 naming its field, :class:`NotFound` 404,
-:class:`Conflict` 409.
+management call is refused (there is no default token).
 
 Guessing is throttled per client address, in process: after ``AUTH_MAX_FAILURES`` wrong
 tokens or keys (default 10) within ``AUTH_FAILURE_WINDOW`` seconds (default 60), every
 credentialed call from that address is a 429 with ``Retry-After`` until the oldest failure
 leaves the window, whatever token it carries (checking it would keep the guessing going).
+The failure log lives on ``app.extensions`` (:func:`init_app`).
 """
 
 from __future__ import annotations
@@ -22,15 +21,12 @@ import threading
 import time
 from collections import OrderedDict, deque
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 
 from blueprints._api import problem
 from blueprints.experiments import bp
-from experiments.store import Conflict, Experiment, NotFound, Store, StoreError
-
-EXTENSION = "experiments_store"
-MAX_ID = 2**63 - 1  # SQLite's INTEGER range; larger ids cannot exist
-_lock = threading.Lock()
+from blueprints.experiments.db import get_store
+from experiments.store import Experiment, NotFound
 
 
 class Unauthorized(Exception):
@@ -82,12 +78,12 @@ class FailureLog:
 FAILURES = "experiments_auth_failures"
 
 
+def init_app(app: Flask) -> None:
+    app.extensions[FAILURES] = FailureLog()
+
+
 def _failures() -> FailureLog:
-    log: FailureLog | None = current_app.extensions.get(FAILURES)
-    if log is None:
-        with _lock:
-            log = current_app.extensions.setdefault(FAILURES, FailureLog())
-    assert log is not None
+    log: FailureLog = current_app.extensions[FAILURES]
     return log
 
 
@@ -114,20 +110,6 @@ def _wrong(message: str) -> Unauthorized:
     """Count a wrong credential from this client; the 401 to raise."""
     _failures().fail(_client(), _limits()[0])
     return Unauthorized(message)
-
-
-def store() -> Store:
-    """The app's Store, opened (and migrated) on the first experiments request in this
-    process, not at import: a bad DATABASE path never stops the other modules, and importing
-    ``app`` (tests, tools) creates no database file."""
-    found: Store | None = current_app.extensions.get(EXTENSION)
-    if found is None:
-        with _lock:
-            found = current_app.extensions.get(EXTENSION)
-            if found is None:
-                found = Store(current_app.config["DATABASE"])
-                current_app.extensions[EXTENSION] = found
-    return found
 
 
 def _bearer() -> str | None:
@@ -169,7 +151,7 @@ def require_ingest(experiment_id: int) -> Experiment:
     _not_throttled()
     admin = is_admin()
     try:
-        experiment = store().get_experiment(experiment_id)
+        experiment = get_store().get_experiment(experiment_id)
     except NotFound:
         if admin:
             raise
@@ -177,14 +159,6 @@ def require_ingest(experiment_id: int) -> Experiment:
     if not admin and not _same(given, experiment.ingest_key):
         raise _wrong("The ingest key is wrong for this experiment.")
     return experiment
-
-
-@bp.url_value_preprocessor
-def _check_id(endpoint: str | None, values: dict[str, object] | None) -> None:
-    """Ids beyond SQLite's INTEGER range cannot exist (and would overflow the driver)."""
-    experiment_id = (values or {}).get("experiment_id")
-    if isinstance(experiment_id, int) and experiment_id > MAX_ID:
-        raise NotFound(experiment_id)
 
 
 @bp.errorhandler(Unauthorized)
@@ -201,23 +175,3 @@ def _throttled(error: Throttled) -> Response:
     response = problem(429, detail, [{"field": "Authorization", "detail": detail}])
     response.headers["Retry-After"] = str(seconds)
     return response
-
-
-@bp.errorhandler(StoreError)
-def _invalid(error: StoreError) -> Response:
-    detail = str(error)
-    detail = detail if detail.endswith(".") else detail + "."
-    return problem(422, detail, [{"field": error.field, "detail": detail}])
-
-
-@bp.errorhandler(NotFound)
-def _not_found(error: NotFound) -> Response:
-    detail = f"Experiment {error.experiment_id} does not exist."
-    return problem(404, detail, [{"field": "id", "detail": detail}])
-
-
-@bp.errorhandler(Conflict)
-def _conflict(error: Conflict) -> Response:
-    detail = str(error)
-    detail = detail[0].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
-    return problem(409, detail, [{"field": error.field, "detail": detail}])

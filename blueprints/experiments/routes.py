@@ -10,7 +10,8 @@ from flask import Response, render_template, request
 from blueprints._api import Fields, bad_request, json_body, json_response, respond, stats_errors
 from blueprints.experiments import bp
 from blueprints.experiments.analysis import analyse, refresh_bandit
-from blueprints.experiments.auth import require_admin, require_ingest, store
+from blueprints.experiments.auth import require_admin, require_ingest
+from blueprints.experiments.db import get_store
 from blueprints.experiments.figures import experiment_figures
 from blueprints.experiments.readout import readout
 from experiments.store import Experiment
@@ -55,7 +56,7 @@ def list_experiments() -> Response:
     """Every experiment (newest first) with its winner so far, and the summary counts."""
     require_admin()
     items = []
-    for e in store().list_experiments():
+    for e in get_store().list_experiments():
         winner = None
         if e.status != "draft":
             winner = analyse(e.id, update_bandit=False).analysis.winner
@@ -72,26 +73,26 @@ def list_experiments() -> Response:
 def create_experiment() -> Response:
     require_admin()
     body = _typed(Fields(json_body()), create=True)
-    return _experiment(store().create_experiment(body), 201)
+    return _experiment(get_store().create_experiment(body), 201)
 
 
 @bp.get("/api/experiments/<int:experiment_id>")
 def get_experiment(experiment_id: int) -> Response:
     require_admin()
-    return _experiment(store().get_experiment(experiment_id))
+    return _experiment(get_store().get_experiment(experiment_id))
 
 
 @bp.patch("/api/experiments/<int:experiment_id>")
 def update_experiment(experiment_id: int) -> Response:
     require_admin()
     body = _typed(Fields(json_body()), create=False)
-    return _experiment(store().update_experiment(experiment_id, body))
+    return _experiment(get_store().update_experiment(experiment_id, body))
 
 
 @bp.delete("/api/experiments/<int:experiment_id>")
 def delete_experiment(experiment_id: int) -> Response:
     require_admin()
-    store().delete_experiment(experiment_id)
+    get_store().delete_experiment(experiment_id)
     return Response(status=204)
 
 
@@ -100,22 +101,22 @@ def add_variant(experiment_id: int) -> Response:
     """Append a variant ``{name, weight}`` to a draft; the weights are normalised again."""
     require_admin()
     new = _variant(Fields(json_body()))
-    current = store().get_experiment(experiment_id)
+    current = get_store().get_experiment(experiment_id)
     variants = [{"name": v.name, "weight": v.weight} for v in current.variants]
-    updated = store().update_experiment(experiment_id, {"variants": [*variants, new]})
+    updated = get_store().update_experiment(experiment_id, {"variants": [*variants, new]})
     return _experiment(updated, 201)
 
 
 @bp.post("/api/experiments/<int:experiment_id>/launch")
 def launch(experiment_id: int) -> Response:
     require_admin()
-    return _experiment(store().launch(experiment_id))
+    return _experiment(get_store().launch(experiment_id))
 
 
 @bp.post("/api/experiments/<int:experiment_id>/stop")
 def stop(experiment_id: int) -> Response:
     require_admin()
-    return _experiment(store().stop(experiment_id))
+    return _experiment(get_store().stop(experiment_id))
 
 
 @bp.post("/api/experiments/<int:experiment_id>/analyze")
@@ -149,7 +150,7 @@ def assign(experiment_id: int) -> Response:
     if unit is None:
         bad_request("unit", "unit is required: GET .../assign?unit=<unit id>.")
     refresh_bandit(experiment)
-    return json_response({"variant": store().assign(experiment_id, unit)})
+    return json_response({"variant": get_store().assign(experiment_id, unit)})
 
 
 @bp.post("/api/experiments/<int:experiment_id>/events")
@@ -157,5 +158,5 @@ def events(experiment_id: int) -> Response:
     """A batch of exposure and conversion events, all or nothing, idempotent by event_id."""
     require_ingest(experiment_id)
     batch = Fields(json_body()).array("events")
-    result = store().ingest(experiment_id, batch)
+    result = get_store().ingest(experiment_id, batch)
     return json_response(asdict(result))

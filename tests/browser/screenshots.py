@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from app import create_app
-from blueprints import MODULES
+from blueprints import registry
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ADMIN_TOKEN
 
@@ -79,7 +79,7 @@ def main(out: Path) -> None:
         seed_experiment(base)
         page.goto(base)
         page.evaluate(f"sessionStorage.setItem('abacus.adminToken', '{ADMIN_TOKEN}')")
-        for slug in ["", *(m.slug for m in MODULES)]:
+        for slug in ["", *(m.slug for m in registry(app).modules)]:
             page.goto(f"{base}/{slug}")
             if slug == "experiments":
                 page.get_by_role("button", name="View").first.click()

@@ -99,7 +99,10 @@ def test_migrations_apply_once_and_reopen_is_a_no_op(tmp_path: Path) -> None:
         experiment_id = first.create_experiment(spec()).id
     with Store.open(path) as again:
         assert again.get_experiment(experiment_id).name == "Checkout copy"
-        assert raw(again, "SELECT version, name FROM schema_migrations") == [(1, "initial")]
+        assert raw(again, "SELECT version, name FROM schema_migrations") == [
+            (1, "initial"),
+            (2, "last_analysis"),
+        ]
 
 
 def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
@@ -111,7 +114,7 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     ]
     assert [p.wait(30) for p in procs] == [0, 0, 0, 0]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (1,)
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (2,)
 
 
 def test_database_from_newer_code_is_refused(tmp_path: Path) -> None:

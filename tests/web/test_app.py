@@ -10,11 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from blueprints import MODULES
+from blueprints import registry
 from blueprints.core.routes import PLOTLY_VERSION
 
 
-def test_home_links_every_module(client: FlaskClient) -> None:
+def test_home_links_every_module(app: Flask, client: FlaskClient) -> None:
+    MODULES = registry(app).modules
     html = client.get("/").get_data(as_text=True)
     for stage in ("Plan", "Run", "Analyze", "Decide"):
         assert stage in html
@@ -41,7 +42,8 @@ def test_healthz(client: FlaskClient) -> None:
     assert response.json == {"status": "ok"}
 
 
-def test_pages_have_no_inline_scripts_or_remote_assets(client: FlaskClient) -> None:
+def test_pages_have_no_inline_scripts_or_remote_assets(app: Flask, client: FlaskClient) -> None:
+    MODULES = registry(app).modules
     for path in ["/", *[f"/{m.slug}" for m in MODULES]]:
         html = client.get(path).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
