@@ -2,15 +2,16 @@
 
 Errors follow RFC 9457 (``application/problem+json``): 400 for malformed input (not JSON, a
 missing field, a string where a number belongs), 422 for well-formed but meaningless values
-(``stats`` raised ``ValueError``), 413 for bodies over ``MAX_CONTENT_LENGTH``. Every problem has
-``type``, ``title``, ``status``, ``detail`` and ``errors``: a list of ``{"field", "detail"}``.
+(``stats`` raised :class:`~stats.errors.InvalidInput`), 413 for bodies over
+``MAX_CONTENT_LENGTH``. Every problem has ``type``, ``title``, ``status``, ``detail`` and ``errors``: a list of ``{"field", "detail"}``
+(and ``"row"``, the 1-based data row, where there is one). This module is the one place that
+builds a problem: elsewhere raise :class:`ApiError` (or call :func:`problem`).
 Numbers go out as JSON numbers; NaN and infinities become ``null`` (orjson does that).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import reprlib
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,34 +23,12 @@ from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from blueprints._figures import escape_figure
+from stats.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _MISSING: Any = object()
-# A stats ValueError message starts with the parameter name: "alpha must be ...",
-# "variants[1].conversions must be ...". This picks that name out.
-_FIELD = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*)\s")
-# First words of messages from Python, numpy and scipy themselves ("cannot convert float NaN
-# to integer", "math range error"): not field names, so such an error names no field.
-_NOT_FIELDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "array",
-        "cannot",
-        "could",
-        "expected",
-        "input",
-        "invalid",
-        "math",
-        "object",
-        "operands",
-        "setting",
-        "zero",
-    ]
-)
 MAX_DETAIL = 1_000
 """Longest ``detail`` (and error detail) a problem carries; longer text is cut with an ellipsis."""
 MAX_ERRORS = 20
@@ -316,19 +295,34 @@ class Fields:
         return [float(x) for x in items]
 
 
+def invalid_input(exc: InvalidInput, prefix: str = "") -> ApiError:
+    """A 422 naming ``exc.field`` (after ``prefix``) and ``exc.row``: read from the
+    exception's attributes, never from its message."""
+    field = None if exc.field is None else f"{prefix}{exc.field}"
+    detail = _sentence(str(exc), capital=field is None)
+    error: dict[str, Any] = {"field": field, "detail": detail}
+    if exc.row is not None:
+        error["row"] = exc.row
+    return ApiError(422, detail, [error])
+
+
+def _sentence(message: str, capital: bool = False) -> str:
+    detail = message if message.endswith(".") else message + "."
+    return detail[0].upper() + detail[1:] if capital and detail else detail
+
+
 @contextmanager
 def stats_errors(prefix: str = "") -> Iterator[None]:
-    """Turn a ``stats`` ValueError into a 422 that names the field it starts with."""
+    """Turn a ``stats`` :class:`InvalidInput` into a 422 naming its ``field`` (and ``row``).
+
+    Any other ``ValueError`` (numpy's or scipy's, not ours) is still a 422, naming no field.
+    """
     try:
         yield
+    except InvalidInput as exc:
+        raise invalid_input(exc, prefix) from None
     except ValueError as exc:
-        message = str(exc)
-        match = _FIELD.match(message)
-        if match and match.group(1).lower() in _NOT_FIELDS:
-            match = None
-        field = f"{prefix}{match.group(1)}" if match else None
-        detail = message if message.endswith(".") else message + "."
-        unprocessable(field, detail[0].upper() + detail[1:] if field is None else detail)
+        unprocessable(None, _sentence(str(exc), capital=True))
 
 
 def respond(

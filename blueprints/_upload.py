@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from flask import request
 
-from blueprints._api import ApiError, Fields, json_body
+from blueprints._api import ApiError, Fields, invalid_input, json_body
 from stats.tabular import MAX_ROWS, CSVError, Table, read_csv
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -57,10 +57,7 @@ def csv_errors() -> Iterator[None]:
     try:
         yield
     except CSVError as exc:
-        error: dict[str, Any] = {"field": exc.field, "detail": str(exc)}
-        if exc.row is not None:
-            error["row"] = exc.row
-        raise ApiError(422, str(exc), [error]) from None
+        raise invalid_input(exc) from None
 
 
 def uploaded_csv(fields: Fields | None = None) -> Table | None:

@@ -1,15 +1,17 @@
 """Argument checks shared by every ``stats`` module.
 
-Each check raises ``ValueError`` whose message starts with the parameter name, quotes the
-value and states the allowed range, e.g. ``"alpha must be in (0, 0.5], got 0.7"``. The web
-layer turns these messages into 422 problem+json responses naming the field, so the first
-word of the message must be the parameter name as the API spells it.
+Each check raises :class:`stats.errors.InvalidInput` (a ``ValueError``) whose ``field`` is
+the parameter name as the API spells it and whose message quotes the value and states the
+allowed range, e.g. ``"alpha must be in (0, 0.5], got 0.7"``. The web layer turns ``field``
+into a 422 problem+json response naming it; it never reads the message.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+from stats.errors import InvalidInput
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 
@@ -19,9 +21,9 @@ def finite(name: str, value: float) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise InvalidInput(f"{name} must be a number, got {value!r}", field=name) from None
     if not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise InvalidInput(f"{name} must be a finite number, got {value!r}", field=name)
     return x
 
 
@@ -29,7 +31,7 @@ def in_open_unit(name: str, value: float) -> float:
     """A probability strictly between 0 and 1 (a rate, a power)."""
     x = finite(name, value)
     if not 0.0 < x < 1.0:
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+        raise InvalidInput(f"{name} must be in (0, 1), got {value!r}", field=name)
     return x
 
 
@@ -41,9 +43,9 @@ def alpha(value: float, name: str = "alpha", upper: float = 0.5) -> float:
     """A significance level in (0, upper], at least MIN_ALPHA."""
     x = finite(name, value)
     if not 0.0 < x <= upper:
-        raise ValueError(f"{name} must be in (0, {upper:g}], got {value!r}")
+        raise InvalidInput(f"{name} must be in (0, {upper:g}], got {value!r}", field=name)
     if x < MIN_ALPHA:
-        raise ValueError(f"{name} must be at least {MIN_ALPHA:g}, got {value!r}")
+        raise InvalidInput(f"{name} must be at least {MIN_ALPHA:g}, got {value!r}", field=name)
     return x
 
 
@@ -51,7 +53,7 @@ def positive(name: str, value: float) -> float:
     """A strictly positive finite number."""
     x = finite(name, value)
     if x <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise InvalidInput(f"{name} must be > 0, got {value!r}", field=name)
     return x
 
 
@@ -59,7 +61,7 @@ def non_negative(name: str, value: float) -> float:
     """A finite number >= 0."""
     x = finite(name, value)
     if x < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise InvalidInput(f"{name} must be >= 0, got {value!r}", field=name)
     return x
 
 
@@ -71,21 +73,24 @@ def count(name: str, value: float, minimum: int = 0) -> int:
     """A whole number from ``minimum`` to MAX_COUNT (users, conversions, looks)."""
     x = finite(name, value)
     if x != int(x) or x < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        raise InvalidInput(f"{name} must be a whole number >= {minimum}, got {value!r}", field=name)
     if x > MAX_COUNT:
-        raise ValueError(f"{name} must be at most {MAX_COUNT:.0e}, got {value!r}")
+        raise InvalidInput(f"{name} must be at most {MAX_COUNT:.0e}, got {value!r}", field=name)
     return int(x)
 
 
 def alternative(value: str) -> str:
     """One of statsmodels' ``two-sided``, ``larger``, ``smaller``."""
     if value not in ALTERNATIVES:
-        raise ValueError(f"alternative must be one of {', '.join(ALTERNATIVES)}, got {value!r}")
+        raise InvalidInput(
+            f"alternative must be one of {', '.join(ALTERNATIVES)}, got {value!r}",
+            field="alternative",
+        )
     return value
 
 
 def choice(name: str, value: str, allowed: Sequence[str]) -> str:
     """One of a fixed set of strings."""
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}, got {value!r}", field=name)
     return value

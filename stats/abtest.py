@@ -24,6 +24,7 @@ from stats.comparisons import (
     sample_ratio_mismatch,
     variant_estimate,
 )
+from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 
 from ._text import p_is
@@ -84,20 +85,26 @@ class Analysis:
 
 def _check_variants(variants: Variants, field: str) -> None:
     if len(variants) < 2:
-        raise ValueError(f"{field} must hold at least 2 variants, got {len(variants)}")
+        raise InvalidInput(
+            f"{field} must hold at least 2 variants, got {len(variants)}", field=field
+        )
     if not (
         all(isinstance(v, ProportionStats) for v in variants)
         or all(isinstance(v, MeanStats) for v in variants)
     ):
-        raise ValueError(f"{field} must be all conversion counts or all means, not a mix")
+        raise InvalidInput(
+            f"{field} must be all conversion counts or all means, not a mix", field=field
+        )
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
-        raise ValueError(f"{field} names must be unique, got {names!r}")
+        raise InvalidInput(f"{field} names must be unique, got {names!r}", field=field)
     items: list[ProportionStats | MeanStats] = list(variants)
     for i, v in enumerate(items):
         minimum = 1 if isinstance(v, ProportionStats) else 2
         if v.n < minimum:
-            raise ValueError(f"{field}[{i}].users must be >= {minimum}, got {v.n}")
+            raise InvalidInput(
+                f"{field}[{i}].users must be >= {minimum}, got {v.n}", field=f"{field}[{i}].users"
+            )
 
 
 def _guardrail_results(
@@ -112,9 +119,10 @@ def _guardrail_results(
         _check_variants(g.variants, f"{field}.variants")
         by_name = {v.name: v for v in g.variants}
         if sorted(by_name) != sorted(names):
-            raise ValueError(
+            raise InvalidInput(
                 f"{field}.variants must name the same variants as the primary metric "
-                f"({', '.join(names)}), got {', '.join(by_name)}"
+                f"({', '.join(names)}), got {', '.join(by_name)}",
+                field=f"{field}.variants",
             )
         base = by_name[control]
         margin = g.tolerance * (abs(base.mean) if g.tolerance_type == "relative" else 1.0)
@@ -284,7 +292,9 @@ def analyze(
     _check_variants(primary, "variants")
     names = [v.name for v in primary]
     if control not in names:
-        raise ValueError(f"control must be one of {', '.join(names)}, got {control!r}")
+        raise InvalidInput(
+            f"control must be one of {', '.join(names)}, got {control!r}", field="control"
+        )
     kind: Literal["proportion", "mean"] = (
         "proportion" if isinstance(primary[0], ProportionStats) else "mean"
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stats import _validate
+from stats.errors import InvalidInput
 
 MAX_DRAWS = 1_000_000
 MAX_DRAW_CELLS = 20_000_000  # draws x variants, about 160 MB of float64 at the cap
@@ -57,10 +58,11 @@ def thompson_weights(
     """
     k = len(users)
     if k < 2:
-        raise ValueError(f"variants must hold at least 2 variants, got {k}")
+        raise InvalidInput(f"variants must hold at least 2 variants, got {k}", field="variants")
     if len(conversions) != k:
-        raise ValueError(
-            f"conversions must have one count per variant ({k}), got {len(conversions)}"
+        raise InvalidInput(
+            f"conversions must have one count per variant ({k}), got {len(conversions)}",
+            field="conversions",
         )
     n_users = np.array([_validate.count(f"variants[{i}].users", u) for i, u in enumerate(users)])
     n_conv = np.array(
@@ -68,20 +70,25 @@ def thompson_weights(
     )
     for i in range(k):
         if n_conv[i] > n_users[i]:
-            raise ValueError(
-                f"variants[{i}].conversions must be <= users ({n_users[i]}), got {n_conv[i]}"
+            raise InvalidInput(
+                f"variants[{i}].conversions must be <= users ({n_users[i]}), got {n_conv[i]}",
+                field=f"variants[{i}].conversions",
             )
     if len(prior) != 2:
-        raise ValueError(f"prior must be a pair (alpha, beta) of numbers > 0, got {prior!r}")
+        raise InvalidInput(
+            f"prior must be a pair (alpha, beta) of numbers > 0, got {prior!r}", field="prior"
+        )
     prior_a = _validate.positive("prior", prior[0])
     prior_b = _validate.positive("prior", prior[1])
     n_draws = _validate.count("draws", draws, minimum=1)
     if n_draws > MAX_DRAWS or n_draws * k > MAX_DRAW_CELLS:
         cap = min(MAX_DRAWS, MAX_DRAW_CELLS // k)
-        raise ValueError(f"draws must be <= {cap} for {k} variants, got {draws!r}")
+        raise InvalidInput(f"draws must be <= {cap} for {k} variants, got {draws!r}", field="draws")
     floor_ = _validate.non_negative("floor", floor)
     if floor_ > 1.0 / k:
-        raise ValueError(f"floor must be in [0, 1/{k}] for {k} variants, got {floor!r}")
+        raise InvalidInput(
+            f"floor must be in [0, 1/{k}] for {k} variants, got {floor!r}", field="floor"
+        )
 
     a = prior_a + n_conv
     b = prior_b + (n_users - n_conv)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from scipy import special
 
 from stats import _validate
+from stats.errors import InvalidInput
 
 FloatArray = npt.NDArray[np.float64]
 LOG_MAX_FLOAT = float(np.log(np.finfo(np.float64).max))
@@ -221,7 +222,9 @@ def beta_binomial_posterior(
     users = _validate.count("users", users)
     conversions = _validate.count("conversions", conversions)
     if conversions > users:
-        raise ValueError(f"conversions must be <= users ({users}), got {conversions!r}")
+        raise InvalidInput(
+            f"conversions must be <= users ({users}), got {conversions!r}", field="conversions"
+        )
     a = _validate.positive("prior.alpha", prior_alpha)
     b = _validate.positive("prior.beta", prior_beta)
     return BetaPosterior(a + conversions, b + users - conversions)
@@ -255,10 +258,14 @@ def revenue_stats(amounts: npt.ArrayLike) -> RevenueStats:
     """Reduce per-user amounts (zeros included) to :class:`RevenueStats`."""
     x = np.asarray(amounts, dtype=float).ravel()
     if x.size == 0 or not np.all(np.isfinite(x)) or np.any(x < 0.0):
-        raise ValueError("amounts must be a non-empty list of finite numbers >= 0")
+        raise InvalidInput(
+            "amounts must be a non-empty list of finite numbers >= 0", field="amounts"
+        )
     logs = np.log(x[x > 0.0])
     if logs.size < 2:
-        raise ValueError(f"amounts must contain at least 2 positive amounts, got {logs.size}")
+        raise InvalidInput(
+            f"amounts must contain at least 2 positive amounts, got {logs.size}", field="amounts"
+        )
     return RevenueStats(int(x.size), int(logs.size), float(logs.mean()), float(logs.std(ddof=1)))
 
 

@@ -16,6 +16,7 @@ from scipy import special
 
 from stats import _validate
 from stats.bayes_models import FloatArray
+from stats.errors import InvalidInput
 
 MAX_SIMULATIONS = 100_000
 MAX_WORK = 2_000_000
@@ -83,15 +84,20 @@ def simulate_loss_stopping(
     users = _validate.count("daily_users", daily_users, minimum=1)
     n_days = _validate.count("days", days, minimum=1)
     if n_days > MAX_DAYS:
-        raise ValueError(f"days must be <= {MAX_DAYS}, got {days!r}")
+        raise InvalidInput(f"days must be <= {MAX_DAYS}, got {days!r}", field="days")
     threshold = _validate.non_negative("threshold", threshold)
     a0 = _validate.positive("prior.alpha", prior_alpha)
     b0 = _validate.positive("prior.beta", prior_beta)
     sims = _validate.count("simulations", simulations, minimum=100)
     if sims > MAX_SIMULATIONS:
-        raise ValueError(f"simulations must be <= {MAX_SIMULATIONS:,}, got {simulations!r}")
+        raise InvalidInput(
+            f"simulations must be <= {MAX_SIMULATIONS:,}, got {simulations!r}", field="simulations"
+        )
     if sims * n_days > MAX_WORK:
-        raise ValueError(f"simulations × days must be <= {MAX_WORK:,}, got {sims * n_days:,}")
+        raise InvalidInput(
+            f"simulations × days must be <= {MAX_WORK:,}, got {sims * n_days:,}",
+            field="simulations",
+        )
     rng = np.random.default_rng(None if seed is None else _validate.count("seed", seed))
 
     conversions = rng.binomial(users, p, size=(2, sims, n_days)).cumsum(axis=2)

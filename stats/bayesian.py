@@ -44,6 +44,7 @@ from stats.bayes_models import (
     revenue_posterior,
     revenue_stats,
 )
+from stats.errors import InvalidInput
 from stats.sufficient import mean_variants, named_records, proportion_variants
 
 METRICS = ("proportion", "mean", "count", "revenue")
@@ -166,14 +167,16 @@ def _prior(metric: str, prior: Mapping[str, float] | None) -> dict[str, float]:
     for key, value in (prior or {}).items():
         if key not in values:
             allowed = ", ".join(values) or "none"
-            raise ValueError(
-                f"prior.{key} is not a prior parameter of metric {metric!r} (allowed: {allowed})"
+            raise InvalidInput(
+                f"prior.{key} is not a prior parameter of metric {metric!r} (allowed: {allowed})",
+                field=f"prior.{key}",
             )
         check = _validate.non_negative if key == "rate" else _validate.positive
         values[key] = check(f"prior.{key}", value)
         if values[key] > _validate.MAX_COUNT:  # pseudo-counts beyond any data overflow Beta/Gamma
-            raise ValueError(
-                f"prior.{key} must be at most {_validate.MAX_COUNT:.0e}, got {value!r}"
+            raise InvalidInput(
+                f"prior.{key} must be at most {_validate.MAX_COUNT:.0e}, got {value!r}",
+                field=f"prior.{key}",
             )
     return values
 
@@ -199,7 +202,10 @@ def _posteriors(
     elif metric == "mean":
         for i, m in enumerate(mean_variants(records, field)):
             if m.n < 2:
-                raise ValueError(f"{field}[{i}].users must be a whole number >= 2, got {m.n}")
+                raise InvalidInput(
+                    f"{field}[{i}].users must be a whole number >= 2, got {m.n}",
+                    field=f"{field}[{i}].users",
+                )
             names.append(m.name)
             posts.append(normal_mean_posterior(m.n, m.mean, m.sd))
             if m.sd == 0.0:
@@ -216,12 +222,13 @@ def _posteriors(
                     stats = revenue_stats(rec["amounts"])
                     post = revenue_posterior(stats, prior["alpha"], prior["beta"])
                     if post.overflow_probability() > MAX_OVERFLOW:
-                        raise ValueError(
+                        raise InvalidInput(
                             f"amounts must have more buyers: with {post.buyers} positive "
-                            "amounts the log-normal tail of mean revenue is unbounded"
+                            "amounts the log-normal tail of mean revenue is unbounded",
+                            field="amounts",
                         )
-            except ValueError as exc:
-                raise ValueError(f"{where}.{exc}") from None
+            except InvalidInput as exc:
+                raise exc.within(f"{where}.") from None
             names.append(rec["name"])
             posts.append(post)
             if isinstance(post, RevenuePosterior) and post.buyers < MIN_BUYERS:
@@ -232,7 +239,7 @@ def _posteriors(
             elif metric == "count" and float(rec["total"]) == 0.0:
                 warns.append(f"{rec['name']} has no events: its posterior rests on the prior.")
     if len(posts) < 2:
-        raise ValueError(f"{field} must have at least 2 entries, got {len(posts)}")
+        raise InvalidInput(f"{field} must have at least 2 entries, got {len(posts)}", field=field)
     return tuple(names), tuple(posts), warns
 
 
@@ -337,7 +344,7 @@ def _parse_common(
     """Validate metric, prior, the variant records (errors name ``field``) and control."""
     metric = _validate.choice("metric", metric, METRICS)
     if prior is not None and not isinstance(prior, Mapping):
-        raise ValueError(f"prior must be an object, got {prior!r}")
+        raise InvalidInput(f"prior must be an object, got {prior!r}", field="prior")
     names, posts, warns = _posteriors(metric, variants, _prior(metric, prior), field)
     _validate.choice("control", control, names)
     return names, posts, warns
@@ -346,10 +353,11 @@ def _parse_common(
 def _draws(draws: int, units: int) -> int:
     n = _validate.count("draws", draws, minimum=1_000)
     if n > MAX_DRAWS:
-        raise ValueError(f"draws must be <= {MAX_DRAWS:,}, got {draws!r}")
+        raise InvalidInput(f"draws must be <= {MAX_DRAWS:,}, got {draws!r}", field="draws")
     if n * units > MAX_TOTAL_DRAWS:
-        raise ValueError(
-            f"draws × variants × metrics must be <= {MAX_TOTAL_DRAWS:,}, got {n * units:,}"
+        raise InvalidInput(
+            f"draws × variants × metrics must be <= {MAX_TOTAL_DRAWS:,}, got {n * units:,}",
+            field="draws",
         )
     return n
 
@@ -377,20 +385,26 @@ def _guardrails(
         metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
         prior = spec.get("prior")
         if prior is not None and not isinstance(prior, Mapping):
-            raise ValueError(f"{where}.prior must be an object, got {prior!r}")
+            raise InvalidInput(
+                f"{where}.prior must be an object, got {prior!r}", field=f"{where}.prior"
+            )
         try:
             values = _prior(metric, prior)
-        except ValueError as exc:
-            raise ValueError(f"{where}.{exc}") from None
+        except InvalidInput as exc:
+            raise exc.within(f"{where}.") from None
         g_names, posts, g_warns = _posteriors(metric, spec["variants"], values, f"{where}.variants")
         if set(g_names) != set(names):
-            raise ValueError(
+            raise InvalidInput(
                 f"{where}.variants must name the same variants as variants "
-                f"({', '.join(names)}), got ({', '.join(g_names)})"
+                f"({', '.join(names)}), got ({', '.join(g_names)})",
+                field=f"{where}.variants",
             )
         higher = spec.get("higher_is_better", True)
         if not isinstance(higher, bool):
-            raise ValueError(f"{where}.higher_is_better must be true or false, got {higher!r}")
+            raise InvalidInput(
+                f"{where}.higher_is_better must be true or false, got {higher!r}",
+                field=f"{where}.higher_is_better",
+            )
         out.append(
             _Guardrail(
                 spec["name"],
@@ -475,12 +489,16 @@ def analyze_bayesian(
     c = names.index(control)
     threshold = _validate.non_negative("threshold", threshold)
     if isinstance(rope, str | bytes) or not isinstance(rope, Sequence) or len(rope) != 2:
-        raise ValueError(f"rope must be a pair [low, high], got {rope!r}")
+        raise InvalidInput(f"rope must be a pair [low, high], got {rope!r}", field="rope")
     band = (_validate.finite("rope[0]", rope[0]), _validate.finite("rope[1]", rope[1]))
     if band[0] > band[1]:
-        raise ValueError(f"rope must have low <= high, got [{rope[0]!r}, {rope[1]!r}]")
+        raise InvalidInput(
+            f"rope must have low <= high, got [{rope[0]!r}, {rope[1]!r}]", field="rope"
+        )
     if isinstance(guardrails, str | bytes) or not isinstance(guardrails, Sequence):
-        raise ValueError(f"guardrails must be a list of objects, got {guardrails!r}")
+        raise InvalidInput(
+            f"guardrails must be a list of objects, got {guardrails!r}", field="guardrails"
+        )
     rails, g_warns = _guardrails(guardrails, names)
     n_draws = _draws(draws, len(names) * (1 + len(rails)))
     rng = _seed(seed)
@@ -599,11 +617,12 @@ def expected_loss_over_time(
     per period).
     """
     if isinstance(periods, str | bytes) or not isinstance(periods, Sequence):
-        raise ValueError(f"periods must be a list of labels, got {periods!r}")
+        raise InvalidInput(f"periods must be a list of labels, got {periods!r}", field="periods")
     if len(periods) != len(variants_by_period) or not 1 <= len(periods) <= MAX_PERIODS:
-        raise ValueError(
+        raise InvalidInput(
             f"periods must have between 1 and {MAX_PERIODS} entries, one per entry of "
-            f"variants_by_period ({len(variants_by_period)}), got {len(periods)}"
+            f"variants_by_period ({len(variants_by_period)}), got {len(periods)}",
+            field="periods",
         )
     rng = _seed(seed)
     series: list[tuple[float, ...]] = []
@@ -611,14 +630,21 @@ def expected_loss_over_time(
     n_draws = 0
     for t, records in enumerate(variants_by_period):
         field = f"variants_by_period[{t}]"
-        p_names, posts, _ = _parse_common(metric, records, control, prior, field)
+        try:
+            p_names, posts, _ = _parse_common(metric, records, control, prior, field)
+        except InvalidInput as exc:  # a period's data: ``row`` says which (1-based)
+            if not (exc.field or "").startswith(field):
+                raise
+            raise InvalidInput(exc.message, field=exc.field, row=t + 1) from None
         if t == 0:
             names = p_names
             n_draws = _draws(draws, len(names) * len(periods))
         elif set(p_names) != set(names):
-            raise ValueError(
+            raise InvalidInput(
                 f"{field} must name the same variants as variants_by_period[0] "
-                f"({', '.join(names)}), got ({', '.join(p_names)})"
+                f"({', '.join(names)}), got ({', '.join(p_names)})",
+                field=field,
+                row=t + 1,
             )
         posts = tuple(posts[p_names.index(n)] for n in names)
         c = names.index(control)

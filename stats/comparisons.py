@@ -30,6 +30,7 @@ from scipy import stats as sps
 from scipy.optimize import brentq
 
 from stats import _validate
+from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 
 from ._text import p_is
@@ -387,7 +388,7 @@ def compare_proportions(
     _validate.choice("interval", interval, ("score", "wald"))
     for name, v in (("control", control), ("treatment", treatment)):
         if v.users < 1:
-            raise ValueError(f"{name}.users must be >= 1, got {v.users}")
+            raise InvalidInput(f"{name}.users must be >= 1, got {v.users}", field=f"{name}.users")
     warnings: list[str] = []
     ct, nt, cc, nc = treatment.conversions, treatment.users, control.conversions, control.users
     estimate = treatment.rate - control.rate
@@ -463,7 +464,9 @@ def compare_means(
     alternative = _validate.alternative(alternative)  # type: ignore[assignment]
     for name, v in (("control", control), ("treatment", treatment)):
         if v.n < 2:
-            raise ValueError(f"{name}.n must be >= 2 for a mean metric, got {v.n}")
+            raise InvalidInput(
+                f"{name}.n must be >= 2 for a mean metric, got {v.n}", field=f"{name}.n"
+            )
     warnings: list[str] = []
     diff, se, df = _welch(control, treatment)
     if se == 0:
@@ -544,9 +547,13 @@ def compare_to_control(
     alpha = _validate.alpha(alpha)
     names = [v.name for v in variants]
     if control not in names:
-        raise ValueError(f"control must be one of {', '.join(names)}, got {control!r}")
+        raise InvalidInput(
+            f"control must be one of {', '.join(names)}, got {control!r}", field="control"
+        )
     if len(variants) < 2:
-        raise ValueError(f"variants must hold at least 2 variants, got {len(variants)}")
+        raise InvalidInput(
+            f"variants must hold at least 2 variants, got {len(variants)}", field="variants"
+        )
     base = variants[names.index(control)]
     others = [v for v in variants if v.name != control]
     level = alpha / len(others)
@@ -561,7 +568,10 @@ def compare_to_control(
         elif isinstance(base, MeanStats) and isinstance(v, MeanStats):
             raw.append(compare_means(base, v, alpha=level, alternative=alternative))
         else:
-            raise ValueError("variants must all be conversion counts or all be means, not a mix")
+            raise InvalidInput(
+                "variants must all be conversion counts or all be means, not a mix",
+                field="variants",
+            )
     adjusted = holm_adjust([c.pvalue for c in raw])
     out = []
     for c, p in zip(raw, adjusted, strict=True):
@@ -600,7 +610,9 @@ def noninferiority(
     alt = "larger" if direction == "higher" else "smaller"
     if isinstance(control, ProportionStats) and isinstance(treatment, ProportionStats):
         if margin >= 1:
-            raise ValueError(f"{field} must be < 1 for a conversion metric, got {margin!r}")
+            raise InvalidInput(
+                f"{field} must be < 1 for a conversion metric, got {margin!r}", field=field
+            )
         args = (treatment.conversions, treatment.users, control.conversions, control.users)
         stat = _score_z(*args, bound)
         pvalue = _pvalue(stat, alt)
@@ -612,7 +624,9 @@ def noninferiority(
         crit = _critical(2 * alpha, "two-sided", df)
         low, high = diff - crit * se, diff + crit * se
     else:
-        raise ValueError("control and treatment must both be conversion counts or both means")
+        raise InvalidInput(
+            "control and treatment must both be conversion counts or both means", field="control"
+        )
     holds = low > bound if direction == "higher" else high < bound
     worse = high < bound if direction == "higher" else low > bound
     return NonInferiority(
@@ -643,9 +657,10 @@ def sample_ratio_mismatch(
     k = len(observed)
     weights = np.ones(k) if planned_split is None else np.asarray(planned_split, dtype=float)
     if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
-        raise ValueError(
+        raise InvalidInput(
             f"planned_split must hold one positive weight per variant ({k}), got "
-            f"{list(planned_split or [])!r}"
+            f"{list(planned_split or [])!r}",
+            field="planned_split",
         )
     expected = observed.sum() * weights / weights.sum()
     # scipy.stats.chisquare's arithmetic (power_divergence, lambda_=1) and its chi2.sf, the

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from stats import _validate
+from stats.errors import InvalidInput
 from stats.sufficient import stats_records
 
 FloatArray = NDArray[np.float64]
@@ -73,7 +74,7 @@ class CovariateStats:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+            raise InvalidInput(f"name must be a non-empty string, got {self.name!r}", field="name")
         object.__setattr__(self, "n", _validate.count("n", self.n, minimum=2))
         for field in ("mean_y", "mean_x", "cov_xy"):
             object.__setattr__(self, field, _validate.finite(field, getattr(self, field)))
@@ -81,9 +82,10 @@ class CovariateStats:
             object.__setattr__(self, field, _validate.non_negative(field, getattr(self, field)))
         bound = math.sqrt(self.var_x * self.var_y)
         if abs(self.cov_xy) > bound * (1.0 + 1e-9) + 1e-300:
-            raise ValueError(
+            raise InvalidInput(
                 f"cov_xy must satisfy |cov_xy| <= sqrt(var_x * var_y) ({bound:.6g}), "
-                f"got {self.cov_xy!r}"
+                f"got {self.cov_xy!r}",
+                field="cov_xy",
             )
 
     @classmethod
@@ -99,9 +101,10 @@ class CovariateStats:
         rows = _read_frame(df, variant=variant, outcome=outcome, covariate=covariate)
         n_missing = int(np.isnan(rows.x).sum())
         if n_missing:
-            raise ValueError(
+            raise InvalidInput(
                 f"covariate has {n_missing} missing values; cuped_from_frame keeps those users "
-                "with a missing-value indicator"
+                "with a missing-value indicator",
+                field="covariate",
             )
         m = _arm_moments(rows.codes, len(rows.names), rows.y, rows.x[:, None])
         return tuple(
@@ -493,16 +496,23 @@ def _analyse(
 def _check_arms(arms: Sequence[CovariateStats], control: str) -> tuple[str, ...]:
     """Names of ``arms``; at least two, unique, all ``CovariateStats``, ``control`` among them."""
     if isinstance(arms, str | bytes) or not isinstance(arms, Sequence):
-        raise ValueError(f"variants must be a list of per-arm statistics, got {arms!r}")
+        raise InvalidInput(
+            f"variants must be a list of per-arm statistics, got {arms!r}", field="variants"
+        )
     for i, arm in enumerate(arms):
         if not isinstance(arm, CovariateStats):
-            raise ValueError(f"variants[{i}] must be CovariateStats, got {arm!r}")
+            raise InvalidInput(
+                f"variants[{i}] must be CovariateStats, got {arm!r}", field=f"variants[{i}]"
+            )
     if len(arms) < 2:
-        raise ValueError(f"variants must hold at least 2 arms, got {len(arms)}")
+        raise InvalidInput(f"variants must hold at least 2 arms, got {len(arms)}", field="variants")
     names = tuple(arm.name for arm in arms)
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise ValueError(f"variants[{i}].name must be unique, got {name!r} twice")
+            raise InvalidInput(
+                f"variants[{i}].name must be unique, got {name!r} twice",
+                field=f"variants[{i}].name",
+            )
     _validate.choice("control", control, names)
     return names
 
@@ -532,7 +542,7 @@ def cuped(arms: Sequence[CovariateStats], *, control: str, alpha: float = 0.05) 
     names = _check_arms(arms, control)
     alpha = _validate.alpha(alpha)
     if _is_outcome_itself(arms):
-        raise ValueError(f"covariate {_OUTCOME_ITSELF}")
+        raise InvalidInput(f"covariate {_OUTCOME_ITSELF}", field="covariate")
     n = np.array([a.n for a in arms], dtype=np.float64)
     mean_x = np.array([a.mean_x for a in arms])
     var_x = np.array([a.var_x for a in arms])
@@ -582,7 +592,9 @@ def covariate_variants(
 def _column(df: pd.DataFrame, column: str, field: str) -> pd.Series:
     if not isinstance(column, str) or column not in df.columns:
         listed = ", ".join(map(str, df.columns[:20]))
-        raise ValueError(f"{field} must name a column of the data ({listed}), got {column!r}")
+        raise InvalidInput(
+            f"{field} must name a column of the data ({listed}), got {column!r}", field=field
+        )
     return df[column]
 
 
@@ -599,15 +611,18 @@ def _numeric(df: pd.DataFrame, column: str, field: str) -> FloatArray:
         bad = parsed.isna() & text.notna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(
-                f"{field} must be a numeric column, got {series.iloc[i]!r} in row {i + 1}"
+            raise InvalidInput(
+                f"{field} must be a numeric column, got {series.iloc[i]!r} in row {i + 1}",
+                field=field,
             )
         series = parsed
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])
-        raise ValueError(f"{field} must hold finite numbers, got {values[i]!r} in row {i + 1}")
+        raise InvalidInput(
+            f"{field} must hold finite numbers, got {values[i]!r} in row {i + 1}", field=field
+        )
     return values
 
 
@@ -637,24 +652,30 @@ def _factorize(series: pd.Series) -> tuple[Codes, list[object]]:
 def _arm_codes(df: pd.DataFrame, variant: str) -> tuple[Codes, tuple[str, ...]]:
     """Integer arm codes into the sorted arm names: 2 to ``MAX_ARMS`` arms of >= 2 rows each."""
     if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"data must be a table of rows, got {type(df).__name__}")
+        raise InvalidInput(f"data must be a table of rows, got {type(df).__name__}", field="data")
     codes, uniques = _factorize(_column(df, variant, "variant"))
     missing = codes < 0
     if missing.any():
-        raise ValueError(
+        raise InvalidInput(
             f"variant has {int(missing.sum())} rows with no value "
-            f"(first in row {int(np.flatnonzero(missing)[0]) + 1})"
+            f"(first in row {int(np.flatnonzero(missing)[0]) + 1})",
+            field="variant",
         )
     if len(uniques) > MAX_ARMS:
-        raise ValueError(
+        raise InvalidInput(
             f"variant must hold at most {MAX_ARMS} arms, got {len(uniques)} distinct values "
-            "(is it the right column?)"
+            "(is it the right column?)",
+            field="variant",
         )
     labels = [str(u) for u in uniques]
     if len(set(labels)) < len(labels):
-        raise ValueError(f"variant labels must be distinct as text, got {labels!r}")
+        raise InvalidInput(
+            f"variant labels must be distinct as text, got {labels!r}", field="variant"
+        )
     if len(labels) < 2:
-        raise ValueError(f"variant must hold at least 2 distinct arms, got {labels!r}")
+        raise InvalidInput(
+            f"variant must hold at least 2 distinct arms, got {labels!r}", field="variant"
+        )
     order = np.argsort(labels, kind="stable")
     rank = np.empty(len(labels), dtype=codes.dtype)
     rank[order] = np.arange(len(labels))
@@ -664,8 +685,9 @@ def _arm_codes(df: pd.DataFrame, variant: str) -> tuple[Codes, tuple[str, ...]]:
     sizes = np.bincount(codes, minlength=len(names))
     if sizes.min() < 2:
         small = names[int(sizes.argmin())]
-        raise ValueError(
-            f"variant {small!r} has {int(sizes.min())} row; every arm needs at least 2"
+        raise InvalidInput(
+            f"variant {small!r} has {int(sizes.min())} row; every arm needs at least 2",
+            field="variant",
         )
     return codes, names
 
@@ -675,11 +697,12 @@ def _covariate(
 ) -> FloatArray:
     """A numeric covariate column that is not the outcome column (same name or same values)."""
     if column == outcome:
-        raise ValueError(f"{field} {_OUTCOME_ITSELF} (both name column {column!r})")
+        raise InvalidInput(f"{field} {_OUTCOME_ITSELF} (both name column {column!r})", field=field)
     x = _numeric(df, column, field)
     if np.array_equal(x, y):
-        raise ValueError(
-            f"{field} {_OUTCOME_ITSELF} (columns {column!r} and {outcome!r} are identical)"
+        raise InvalidInput(
+            f"{field} {_OUTCOME_ITSELF} (columns {column!r} and {outcome!r} are identical)",
+            field=field,
         )
     return x
 
@@ -761,16 +784,21 @@ def cuped_from_frame(
 
 def _covariate_names(covariates: Sequence[str]) -> tuple[str, ...]:
     if isinstance(covariates, str | bytes) or not isinstance(covariates, Sequence):
-        raise ValueError(f"covariates must be a list of column names, got {covariates!r}")
+        raise InvalidInput(
+            f"covariates must be a list of column names, got {covariates!r}", field="covariates"
+        )
     if not covariates:
-        raise ValueError("covariates must name at least one column, got []")
+        raise InvalidInput("covariates must name at least one column, got []", field="covariates")
     if len(covariates) > MAX_COVARIATES:
-        raise ValueError(
-            f"covariates must name at most {MAX_COVARIATES} columns, got {len(covariates)}"
+        raise InvalidInput(
+            f"covariates must name at most {MAX_COVARIATES} columns, got {len(covariates)}",
+            field="covariates",
         )
     for j, col in enumerate(covariates):
         if col in covariates[:j]:
-            raise ValueError(f"covariates[{j}] must be unique, got {col!r} twice")
+            raise InvalidInput(
+                f"covariates[{j}] must be unique, got {col!r} twice", field=f"covariates[{j}]"
+            )
     return tuple(covariates)
 
 
@@ -778,9 +806,10 @@ def _outcome(df: pd.DataFrame, outcome: str) -> FloatArray:
     y = _numeric(df, outcome, "outcome")
     missing = np.isnan(y)
     if missing.any():
-        raise ValueError(
+        raise InvalidInput(
             f"outcome has {int(missing.sum())} missing values "
-            f"(first in row {int(np.flatnonzero(missing)[0]) + 1}); every user needs one"
+            f"(first in row {int(np.flatnonzero(missing)[0]) + 1}); every user needs one",
+            field="outcome",
         )
     return y
 
@@ -859,9 +888,10 @@ def regression_adjustment(
     k = len(columns)
     sizes = np.bincount(codes, minlength=arms)
     if sizes.min() < k + 2:
-        raise ValueError(
+        raise InvalidInput(
             f"covariates give {k} adjustment columns, which need at least {k + 2} users in "
-            f"every arm; arm {names[int(sizes.argmin())]!r} has {int(sizes.min())}"
+            f"every arm; arm {names[int(sizes.argmin())]!r} has {int(sizes.min())}",
+            field="covariates",
         )
     z = np.column_stack(columns) if k else np.zeros((y.size, 0))
     z -= z.mean(axis=0)
@@ -968,17 +998,28 @@ def cuped_planning(
     try:
         rho = np.asarray(rho_grid, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"rho_grid must be a list of numbers, got {rho_grid!r}") from None
+        raise InvalidInput(
+            f"rho_grid must be a list of numbers, got {rho_grid!r}", field="rho_grid"
+        ) from None
     if rho.ndim != 1 or rho.size == 0:
-        raise ValueError(f"rho_grid must be a non-empty list of numbers, got {rho_grid!r}")
+        raise InvalidInput(
+            f"rho_grid must be a non-empty list of numbers, got {rho_grid!r}", field="rho_grid"
+        )
     if rho.size > MAX_RHO_GRID:
-        raise ValueError(f"rho_grid must hold at most {MAX_RHO_GRID} values, got {rho.size}")
+        raise InvalidInput(
+            f"rho_grid must hold at most {MAX_RHO_GRID} values, got {rho.size}", field="rho_grid"
+        )
     bad = ~(np.abs(rho) < 1.0)
     if bad.any():
-        raise ValueError(f"rho_grid values must be in (-1, 1), got {float(rho[bad][0])!r}")
+        raise InvalidInput(
+            f"rho_grid values must be in (-1, 1), got {float(rho[bad][0])!r}", field="rho_grid"
+        )
     n = _validate.count("n_per_group", n_per_group, minimum=2)
     if n > MAX_N_PER_GROUP:
-        raise ValueError(f"n_per_group must be <= {MAX_N_PER_GROUP:.0e}, got {n_per_group!r}")
+        raise InvalidInput(
+            f"n_per_group must be <= {MAX_N_PER_GROUP:.0e}, got {n_per_group!r}",
+            field="n_per_group",
+        )
     sd = _validate.positive("sd", sd)
     alpha = _validate.alpha(alpha)
     power = _validate.in_open_unit("power", power)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from stats.errors import InvalidInput
 from stats.tabular import Table, factorize_labels, numeric_values, variant_labels
 
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -71,18 +72,22 @@ def binned_distribution(
     x = np.asarray(values, dtype=float)
     g = np.asarray(codes, dtype=np.intp)
     if x.shape != g.shape or x.ndim != 1:
-        raise ValueError(f"codes must have the same length as values ({x.size}), got {g.size}")
+        raise InvalidInput(
+            f"codes must have the same length as values ({x.size}), got {g.size}", field="codes"
+        )
     if not 1 <= bins <= MAX_BINS:
-        raise ValueError(f"bins must be in [1, {MAX_BINS}], got {bins!r}")
+        raise InvalidInput(f"bins must be in [1, {MAX_BINS}], got {bins!r}", field="bins")
     if not 0.5 < upper_quantile <= 1:
-        raise ValueError(f"upper_quantile must be in (0.5, 1], got {upper_quantile!r}")
+        raise InvalidInput(
+            f"upper_quantile must be in (0.5, 1], got {upper_quantile!r}", field="upper_quantile"
+        )
     if x.size == 0:
-        raise ValueError("values must hold at least one number, got none")
+        raise InvalidInput("values must hold at least one number, got none", field="values")
     if not np.all(np.isfinite(x)):
-        raise ValueError("values must be finite numbers (drop blanks first)")
+        raise InvalidInput("values must be finite numbers (drop blanks first)", field="values")
     k = len(names)
     if g.min() < 0 or g.max() >= k:
-        raise ValueError(f"codes must be in [0, {k - 1}] (one per name)")
+        raise InvalidInput(f"codes must be in [0, {k - 1}] (one per name)", field="codes")
     low, top = float(x.min()), float(x.max())
     high = float(np.quantile(x, upper_quantile)) if upper_quantile < 1 else top
     if not low < high or top - high <= high - low:

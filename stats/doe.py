@@ -25,6 +25,7 @@ from scipy import stats as sps
 from statsmodels.stats.anova import anova_lm
 
 from stats import _validate
+from stats.errors import InvalidInput
 
 MAX_LEVELS = 5
 """Most levels a factor may have (the issue's 2-to-5 grid)."""
@@ -132,11 +133,11 @@ class AnovaResult:
 
 def _factor_name(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty name, got {value!r}")
+        raise InvalidInput(f"{name} must be a non-empty name, got {value!r}", field=name)
     return value.strip()
 
 
-def _level(where: str, value: object) -> str:
+def _level(where: str, value: object, row: int | None = None) -> str:
     """A level label as text; whole-number floats read as integers (15.0 -> "15").
 
     Booleans (a CSV's true/false column, e.g. "coupon shown") read as "true" and "false".
@@ -146,12 +147,29 @@ def _level(where: str, value: object) -> str:
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{where} must be a level name (text or a number), got {value!r}")
+        raise InvalidInput(
+            f"{where} must be a level name (text or a number), got {value!r}",
+            field=where,
+            row=row,
+        )
     if not math.isfinite(value):
-        raise ValueError(f"{where} must be a level name (text or a number), got {value!r}")
+        raise InvalidInput(
+            f"{where} must be a level name (text or a number), got {value!r}",
+            field=where,
+            row=row,
+        )
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+def _cell(column: str, i: int, value: object) -> float:
+    """Observation ``i``'s response as a finite float; errors name ``rows[i].<column>`` and
+    the 1-based ``row``."""
+    try:
+        return _validate.finite(f"rows[{i}].{column}", value)  # type: ignore[arg-type]
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field=exc.field, row=i + 1) from None
 
 
 def _response(values: Sequence[object], column: str) -> np.ndarray:
@@ -162,19 +180,25 @@ def _response(values: Sequence[object], column: str) -> np.ndarray:
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
             i = int(bad[0])
-            _validate.finite(f"rows[{i}].{column}", values[i])  # type: ignore[arg-type]
+            _cell(column, i, values[i])
     else:
         y = np.empty(len(values))
         for i, v in enumerate(values):
             if isinstance(v, bool):
-                raise ValueError(f"rows[{i}].{column} must be a number, got {v!r}")
-            y[i] = _validate.finite(f"rows[{i}].{column}", v)  # type: ignore[arg-type]
+                raise InvalidInput(
+                    f"rows[{i}].{column} must be a number, got {v!r}",
+                    field=f"rows[{i}].{column}",
+                    row=i + 1,
+                )
+            y[i] = _cell(column, i, v)
     huge = np.flatnonzero(np.abs(y) > MAX_ABS_RESPONSE)
     if huge.size:
         i = int(huge[0])
-        raise ValueError(
+        raise InvalidInput(
             f"rows[{i}].{column} must be at most {MAX_ABS_RESPONSE:g} in absolute value "
-            f"(rescale the responses), got {values[i]!r}"
+            f"(rescale the responses), got {values[i]!r}",
+            field=f"rows[{i}].{column}",
+            row=i + 1,
         )
     return y
 
@@ -191,7 +215,9 @@ def _long_columns(
         for param, col in zip(("factor_a", "factor_b", "response"), cols, strict=True):
             if col not in data.columns:
                 have = ", ".join(map(str, data.columns))
-                raise ValueError(f"{param} column {col!r} is not in the data (columns: {have})")
+                raise InvalidInput(
+                    f"{param} column {col!r} is not in the data (columns: {have})", field=param
+                )
         return (
             data[factor_a].tolist(),
             data[factor_b].tolist(),
@@ -199,13 +225,21 @@ def _long_columns(
             cols,
         )
     if isinstance(data, str | bytes) or not isinstance(data, Sequence):
-        raise ValueError(f"rows must be a list of objects with keys a, b, y, got {data!r}")
+        raise InvalidInput(
+            f"rows must be a list of objects with keys a, b, y, got {data!r}", field="rows"
+        )
     for i, row in enumerate(data):
         if not isinstance(row, Mapping):
-            raise ValueError(f"rows[{i}] must be an object with keys a, b, y, got {row!r}")
+            raise InvalidInput(
+                f"rows[{i}] must be an object with keys a, b, y, got {row!r}",
+                field=f"rows[{i}]",
+                row=i + 1,
+            )
         for key in ROW_KEYS:
             if key not in row:
-                raise ValueError(f"rows[{i}].{key} is required")
+                raise InvalidInput(
+                    f"rows[{i}].{key} is required", field=f"rows[{i}].{key}", row=i + 1
+                )
     a, b, y = ([row[k] for row in data] for k in ROW_KEYS)
     return a, b, y, ROW_KEYS
 
@@ -214,16 +248,18 @@ def _codes(
     labels: list[object], column: str, param: str, name: str
 ) -> tuple[np.ndarray, list[str]]:
     """Integer codes and level names (in order of first appearance), checking 2..5 levels."""
-    text = [_level(f"rows[{i}].{column}", v) for i, v in enumerate(labels)]
+    text = [_level(f"rows[{i}].{column}", v, i + 1) for i, v in enumerate(labels)]
     codes, uniques = pd.factorize(pd.Series(text, dtype=object), sort=False)
     levels = [str(u) for u in uniques]
     if len(levels) < 2:
-        raise ValueError(
-            f"{param} ({name}) must have at least 2 levels, got {len(levels)}: {levels!r}"
+        raise InvalidInput(
+            f"{param} ({name}) must have at least 2 levels, got {len(levels)}: {levels!r}",
+            field=param,
         )
     if len(levels) > MAX_LEVELS:
-        raise ValueError(
-            f"{param} ({name}) must have at most {MAX_LEVELS} levels, got {len(levels)}: {levels!r}"
+        raise InvalidInput(
+            f"{param} ({name}) must have at most {MAX_LEVELS} levels, got {len(levels)}: {levels!r}",
+            field=param,
         )
     return codes.astype(np.intp), levels
 
@@ -317,18 +353,20 @@ def two_way_anova(
     factor_b = _factor_name("factor_b", factor_b)
     response = _factor_name("response", response)
     if factor_b == factor_a:
-        raise ValueError(f"factor_b must differ from factor_a, got {factor_b!r} for both")
+        raise InvalidInput(
+            f"factor_b must differ from factor_a, got {factor_b!r} for both", field="factor_b"
+        )
     if isinstance(anova_type, bool) or anova_type not in ANOVA_TYPES:
-        raise ValueError(f"anova_type must be 2 or 3, got {anova_type!r}")
+        raise InvalidInput(f"anova_type must be 2 or 3, got {anova_type!r}", field="anova_type")
     anova_type = int(anova_type)
     alpha = _validate.alpha(alpha)
 
     raw_a, raw_b, raw_y, (col_a, col_b, col_y) = _long_columns(data, factor_a, factor_b, response)
     n = len(raw_y)
     if n == 0:
-        raise ValueError("rows must hold at least one observation, got none")
+        raise InvalidInput("rows must hold at least one observation, got none", field="rows")
     if n > MAX_ROWS:
-        raise ValueError(f"rows must hold at most {MAX_ROWS} observations, got {n}")
+        raise InvalidInput(f"rows must hold at most {MAX_ROWS} observations, got {n}", field="rows")
     codes_a, levels_a = _codes(raw_a, col_a, "factor_a", factor_a)
     codes_b, levels_b = _codes(raw_b, col_b, "factor_b", factor_b)
     y = _response(raw_y, col_y)
@@ -340,9 +378,10 @@ def two_way_anova(
     if empty.size:
         i, j = divmod(int(empty[0]), nb)
         more = f" ({empty.size} empty cells in all)" if empty.size > 1 else ""
-        raise ValueError(
+        raise InvalidInput(
             f"cell {factor_a}={levels_a[i]}, {factor_b}={levels_b[j]} has no observations"
-            f"{more}; every combination of levels needs at least one"
+            f"{more}; every combination of levels needs at least one",
+            field="rows",
         )
 
     interaction_tested = bool(counts.max() > 1)

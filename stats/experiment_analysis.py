@@ -22,6 +22,7 @@ from statsmodels.stats.multitest import multipletests
 
 from stats import _validate
 from stats.comparisons import SRM_THRESHOLD, compare_proportions, variant_estimate
+from stats.errors import InvalidInput
 from stats.msprt import msprt
 from stats.sufficient import ProportionStats
 
@@ -157,23 +158,28 @@ def expected_exposures(
     against the split actually configured).
     """
     if len(period_weights) != len(period_exposures):
-        raise ValueError(
+        raise InvalidInput(
             f"period_exposures must have one row per period ({len(period_weights)}), "
-            f"got {len(period_exposures)}"
+            f"got {len(period_exposures)}",
+            field="period_exposures",
         )
     if not period_weights:
         return ()
     w = np.asarray(period_weights, dtype=float)
     n = np.asarray(period_exposures, dtype=float)
     if w.ndim != 2 or w.shape != n.shape:
-        raise ValueError(
+        raise InvalidInput(
             f"period_weights must be a periods x variants table shaped like period_exposures "
-            f"{n.shape}, got {w.shape}"
+            f"{n.shape}, got {w.shape}",
+            field="period_weights",
         )
     if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(w.sum(axis=1) <= 0):
-        raise ValueError("period_weights must be finite, >= 0, with a positive sum per period")
+        raise InvalidInput(
+            "period_weights must be finite, >= 0, with a positive sum per period",
+            field="period_weights",
+        )
     if np.any(n < 0):
-        raise ValueError("period_exposures must be counts >= 0")
+        raise InvalidInput("period_exposures must be counts >= 0", field="period_exposures")
     shares = w / w.sum(axis=1, keepdims=True)
     return tuple(float(x) for x in (n.sum(axis=1, keepdims=True) * shares).sum(axis=0))
 
@@ -264,9 +270,11 @@ def analyze_experiment(
     """
     k = len(variants)
     if k < 2:
-        raise ValueError(f"variants must hold at least 2 variants, got {k}")
+        raise InvalidInput(f"variants must hold at least 2 variants, got {k}", field="variants")
     if len(weights) != k:
-        raise ValueError(f"weights must hold one weight per variant ({k}), got {len(weights)}")
+        raise InvalidInput(
+            f"weights must hold one weight per variant ({k}), got {len(weights)}", field="weights"
+        )
     alpha = _validate.alpha(alpha)
     planned_n = _validate.count("planned_n", planned_n, minimum=2)
     observed = [v.users for v in variants]
@@ -275,7 +283,9 @@ def analyze_experiment(
         weight_sum = math.fsum(weights)
         expected = [total * w / weight_sum for w in weights]
     if len(expected) != k:
-        raise ValueError(f"expected must hold one count per variant ({k}), got {len(expected)}")
+        raise InvalidInput(
+            f"expected must hold one count per variant ({k}), got {len(expected)}", field="expected"
+        )
     srm = srm_check(observed, expected)
     alpha_each = alpha / (k - 1)
     summaries = []

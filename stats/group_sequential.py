@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from stats import _validate
+from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 
 SPENDINGS = ("obrien-fleming", "pocock", "hsd", "classical-obrien-fleming", "classical-pocock")
@@ -58,34 +59,44 @@ def design_alpha(value: float) -> float:
     """A design alpha in [1e-6, 0.5): at 0.5 a two-sided bound would be 0."""
     x = _validate.finite("alpha", value)
     if not MIN_ALPHA <= x < 0.5:
-        raise ValueError(f"alpha must be in [{MIN_ALPHA:g}, 0.5), got {value!r}")
+        raise InvalidInput(f"alpha must be in [{MIN_ALPHA:g}, 0.5), got {value!r}", field="alpha")
     return x
 
 
 def _fractions(fractions: Sequence[float], *, final: bool) -> Float:
     """Information fractions: 1..100 values, strictly increasing in (0, 1], last 1 if final."""
     if isinstance(fractions, str | bytes) or not isinstance(fractions, Sequence | np.ndarray):
-        raise ValueError(f"fractions must be a list of numbers, got {fractions!r}")
+        raise InvalidInput(
+            f"fractions must be a list of numbers, got {fractions!r}", field="fractions"
+        )
     if not 1 <= len(fractions) <= MAX_LOOKS:
-        raise ValueError(f"fractions must have 1 to {MAX_LOOKS} values, got {len(fractions)}")
+        raise InvalidInput(
+            f"fractions must have 1 to {MAX_LOOKS} values, got {len(fractions)}", field="fractions"
+        )
     t = np.array([_validate.finite(f"fractions[{i}]", f) for i, f in enumerate(fractions)])
     for i, x in enumerate(t):
         if not 0.0 < x <= 1.0:
-            raise ValueError(f"fractions[{i}] must be in (0, 1], got {fractions[i]!r}")
+            raise InvalidInput(
+                f"fractions[{i}] must be in (0, 1], got {fractions[i]!r}", field=f"fractions[{i}]"
+            )
         if i and x <= t[i - 1]:
-            raise ValueError(
+            raise InvalidInput(
                 f"fractions[{i}] must be greater than fractions[{i - 1}] ({t[i - 1]:g}), "
-                f"got {fractions[i]!r}"
+                f"got {fractions[i]!r}",
+                field=f"fractions[{i}]",
             )
     if final and t[-1] != 1.0:
-        raise ValueError(f"fractions must end at 1 (the final analysis), got {fractions[-1]!r}")
+        raise InvalidInput(
+            f"fractions must end at 1 (the final analysis), got {fractions[-1]!r}",
+            field="fractions",
+        )
     return t
 
 
 def _gamma(value: float) -> float:
     x = _validate.finite("gamma", value)
     if not -40.0 <= x <= 40.0:
-        raise ValueError(f"gamma must be in [-40, 40], got {value!r}")
+        raise InvalidInput(f"gamma must be in [-40, 40], got {value!r}", field="gamma")
     return x
 
 
@@ -237,7 +248,9 @@ def crossing_probability(
     t = _fractions(fractions, final=False)
     b = np.array([float(x) for x in bounds], dtype=float)
     if b.shape != t.shape or np.isnan(b).any():
-        raise ValueError(f"bounds must be {t.size} numbers (one per fraction), got {bounds!r}")
+        raise InvalidInput(
+            f"bounds must be {t.size} numbers (one per fraction), got {bounds!r}", field="bounds"
+        )
     drift = _validate.finite("drift", drift)
     upper, lower = _exit_probabilities(b, t, drift, two_sided)
     per_look = upper + lower
@@ -369,16 +382,19 @@ class Boundaries:
 
 def _design_fractions(looks: int | None, fractions: Sequence[float] | None) -> Float:
     if looks is None and fractions is None:
-        raise ValueError("looks must be given (or fractions), got None")
+        raise InvalidInput("looks must be given (or fractions), got None", field="looks")
     if looks is not None:
         k = _validate.count("looks", looks, minimum=1)
         if k > MAX_LOOKS:
-            raise ValueError(f"looks must be a whole number in [1, {MAX_LOOKS}], got {looks!r}")
+            raise InvalidInput(
+                f"looks must be a whole number in [1, {MAX_LOOKS}], got {looks!r}", field="looks"
+            )
         if fractions is None:
             return np.arange(1, k + 1) / k
         if len(fractions) != k:
-            raise ValueError(
-                f"fractions must have looks ({k}) values when both are given, got {len(fractions)}"
+            raise InvalidInput(
+                f"fractions must have looks ({k}) values when both are given, got {len(fractions)}",
+                field="fractions",
             )
     assert fractions is not None
     return _fractions(fractions, final=True)
@@ -410,7 +426,9 @@ def group_sequential_bounds(
     spending = _validate.choice("spending", spending, SPENDINGS)
     power = _validate.finite("power", power)
     if not alpha < power < 1.0:
-        raise ValueError(f"power must be in (alpha, 1) = ({alpha:g}, 1), got {power!r}")
+        raise InvalidInput(
+            f"power must be in (alpha, 1) = ({alpha:g}, 1), got {power!r}", field="power"
+        )
     gamma = _gamma(gamma) if spending == "hsd" else gamma
     two_sided = alternative == "two-sided"
     alpha_side = alpha / 2 if two_sided else alpha
@@ -473,7 +491,9 @@ def naive_peeking_rate(looks: int, alpha: float = 0.05) -> float:
     2 -> 0.0831, 3 -> 0.1073, 5 -> 0.1417, 10 -> 0.1934, 20 -> 0.2479 at alpha 0.05."""
     k = _validate.count("looks", looks, minimum=1)
     if k > MAX_LOOKS:
-        raise ValueError(f"looks must be a whole number in [1, {MAX_LOOKS}], got {looks!r}")
+        raise InvalidInput(
+            f"looks must be a whole number in [1, {MAX_LOOKS}], got {looks!r}", field="looks"
+        )
     return naive_peeking_curve(alpha)[k - 1]
 
 
@@ -518,11 +538,16 @@ def _look_arms(
     """Parse ``{"users": [a, b], "conversions": [a, b]}`` (or mean, sd) of look i."""
     keys = ("users", "conversions") if metric == "proportion" else ("users", "mean", "sd")
     if not isinstance(look, Mapping):
-        raise ValueError(f"looks[{i}] must be an object with {', '.join(keys)}, got {look!r}")
+        raise InvalidInput(
+            f"looks[{i}] must be an object with {', '.join(keys)}, got {look!r}",
+            field=f"looks[{i}]",
+        )
     for key in keys:
         v = look.get(key)
         if isinstance(v, str | bytes) or not isinstance(v, Sequence) or len(v) != 2:
-            raise ValueError(f"looks[{i}].{key} must be a pair [A, B], got {v!r}")
+            raise InvalidInput(
+                f"looks[{i}].{key} must be a pair [A, B], got {v!r}", field=f"looks[{i}].{key}"
+            )
     arms: list[ProportionStats | MeanStats] = []
     for j in range(2):
         try:
@@ -530,10 +555,13 @@ def _look_arms(
                 arms.append(ProportionStats("AB"[j], look["users"][j], look["conversions"][j]))
             else:
                 arms.append(MeanStats("AB"[j], look["users"][j], look["mean"][j], look["sd"][j]))
-        except ValueError as exc:
-            key, rest = str(exc).split(" ", 1)
-            key = "users" if key == "n" else key
-            raise ValueError(f"looks[{i}].{key}[{j}] {rest}") from None
+        except InvalidInput as exc:
+            arg = exc.field or ""
+            rest = exc.message.removeprefix(f"{arg} ")
+            key = "users" if arg == "n" else arg
+            raise InvalidInput(
+                f"looks[{i}].{key}[{j}] {rest}", field=f"looks[{i}].{key}[{j}]"
+            ) from None
     return arms[0], arms[1]
 
 
@@ -576,26 +604,33 @@ def monitor(
     gamma = _gamma(gamma) if spending == "hsd" else gamma
     metric = _validate.choice("metric", metric, METRICS)
     if isinstance(looks, str | bytes) or not isinstance(looks, Sequence) or not looks:
-        raise ValueError(f"looks must be a non-empty list of looks, got {looks!r}")
+        raise InvalidInput(f"looks must be a non-empty list of looks, got {looks!r}", field="looks")
     if len(looks) > MAX_LOOKS:
-        raise ValueError(f"looks must have at most {MAX_LOOKS} entries, got {len(looks)}")
+        raise InvalidInput(
+            f"looks must have at most {MAX_LOOKS} entries, got {len(looks)}", field="looks"
+        )
 
     arms = [_look_arms(look, i, metric) for i, look in enumerate(looks)]
     t: list[float] = []
     for i, (a, b) in enumerate(arms):
         if a.n == 0 or b.n == 0:
-            raise ValueError(f"looks[{i}].users must be >= 1 in each arm, got [{a.n}, {b.n}]")
+            raise InvalidInput(
+                f"looks[{i}].users must be >= 1 in each arm, got [{a.n}, {b.n}]",
+                field=f"looks[{i}].users",
+            )
         if i:
             pa, pb = arms[i - 1]
             if a.n < pa.n or b.n < pb.n or a.n + b.n == pa.n + pb.n:
-                raise ValueError(
+                raise InvalidInput(
                     f"looks[{i}].users must increase from look to look (cumulative counts), "
-                    f"got [{a.n}, {b.n}] after [{pa.n}, {pb.n}]"
+                    f"got [{a.n}, {b.n}] after [{pa.n}, {pb.n}]",
+                    field=f"looks[{i}].users",
                 )
             if t[-1] == 1.0:
-                raise ValueError(
+                raise InvalidInput(
                     f"looks[{i}].users comes after the final look: look {i} already reached "
-                    f"planned_n_per_arm ({planned})"
+                    f"planned_n_per_arm ({planned})",
+                    field=f"looks[{i}].users",
                 )
         t.append(min(2 / (1 / a.n + 1 / b.n) / planned, 1.0))
 

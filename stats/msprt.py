@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 from stats import _validate
+from stats.errors import InvalidInput
 from stats.sufficient import ProportionStats
 
 METRICS = ("binary", "continuous")
@@ -193,16 +194,17 @@ def _tau(value: float) -> float:
     """The mixing standard deviation: positive, and small enough that tau² is finite."""
     tau = _validate.positive("tau", value)
     if tau > MAX_TAU:
-        raise ValueError(f"tau must be at most {MAX_TAU:g}, got {value!r}")
+        raise InvalidInput(f"tau must be at most {MAX_TAU:g}, got {value!r}", field="tau")
     return tau
 
 
 def _check_tau_choice(tau: float | None, planned_n: int | None) -> None:
     """Exactly one of tau and planned_n, each valid."""
     if (tau is None) == (planned_n is None):
-        raise ValueError(
+        raise InvalidInput(
             f"tau must be given, or planned_n to derive it, but not both; "
-            f"got tau={tau!r}, planned_n={planned_n!r}"
+            f"got tau={tau!r}, planned_n={planned_n!r}",
+            field="tau",
         )
     if tau is not None:
         _tau(tau)
@@ -242,7 +244,9 @@ def msprt(
     alpha = _validate.alpha(alpha)
     for i, arm in enumerate((a, b)):
         if arm.n < 1:
-            raise ValueError(f"variants[{i}].users must be >= 1, got {arm.n!r}")
+            raise InvalidInput(
+                f"variants[{i}].users must be >= 1, got {arm.n!r}", field=f"variants[{i}].users"
+            )
     resolved = _resolve_tau(tau, planned_n, a.var + b.var, alpha)
     return _look(
         b.mean - a.mean,
@@ -297,11 +301,16 @@ def msprt_projection(
     alpha = _validate.alpha(alpha)
     n_obs = a.n + b.n
     if a.n < 1 or b.n < 1:
-        raise ValueError(f"variants[0].users must be >= 1 in each arm, got {a.n!r}, {b.n!r}")
+        raise InvalidInput(
+            f"variants[0].users must be >= 1 in each arm, got {a.n!r}, {b.n!r}",
+            field="variants[0].users",
+        )
     n_max = _validate.count("n_max", n_max, minimum=2)
     points = _validate.count("points", points, minimum=2)
     if points > MAX_PROJECTION_POINTS:
-        raise ValueError(f"points must be <= {MAX_PROJECTION_POINTS}, got {points!r}")
+        raise InvalidInput(
+            f"points must be <= {MAX_PROJECTION_POINTS}, got {points!r}", field="points"
+        )
     n = np.unique(np.round(np.geomspace(max(2, n_max // 20), n_max, points)).astype(np.int64))
     estimate = b.mean - a.mean
     v = (a.var / a.n + b.var / b.n) * n_obs / n
@@ -379,8 +388,9 @@ class SequentialTest:
         users = _validate.count(f"users_{key}", users)
         conversions = _validate.count(f"conversions_{key}", conversions)
         if conversions > users:
-            raise ValueError(
-                f"conversions_{key} must be <= users_{key} ({users}), got {conversions}"
+            raise InvalidInput(
+                f"conversions_{key} must be <= users_{key} ({users}), got {conversions}",
+                field=f"conversions_{key}",
             )
         if users:
             p = conversions / users
@@ -389,9 +399,9 @@ class SequentialTest:
     def _add_values(self, arm: _Arm, values: ArrayLike, key: str) -> None:
         x = np.asarray(values, dtype=float).ravel()
         if not np.isfinite(x).all():
-            raise ValueError(f"{key} must contain finite numbers only")
+            raise InvalidInput(f"{key} must contain finite numbers only", field=key)
         if self.metric == "binary" and not np.isin(x, (0.0, 1.0)).all():
-            raise ValueError(f"{key} must contain only 0 and 1 for a binary metric")
+            raise InvalidInput(f"{key} must contain only 0 and 1 for a binary metric", field=key)
         if x.size:
             arm.add(x.size, float(x.mean()), float(((x - x.mean()) ** 2).sum()))
 
@@ -408,9 +418,11 @@ class SequentialTest:
         """Add new data to both arms and return :meth:`result`."""
         counts = any(v != 0 for v in (users_a, conversions_a, users_b, conversions_b))
         if self.metric == "continuous" and counts:
-            raise ValueError("users_a must not be given for a continuous metric; pass a= and b=")
+            raise InvalidInput(
+                "users_a must not be given for a continuous metric; pass a= and b=", field="users_a"
+            )
         if counts and (a is not None or b is not None):
-            raise ValueError("a must not be given together with counts (users_a, ...)")
+            raise InvalidInput("a must not be given together with counts (users_a, ...)", field="a")
         if a is not None or b is not None:
             self._add_values(self._arms[0], [] if a is None else a, "a")
             self._add_values(self._arms[1], [] if b is None else b, "b")
@@ -423,7 +435,9 @@ class SequentialTest:
     def _snapshot(self) -> MSPRTResult:
         arm_a, arm_b = self._arms
         if arm_a.n < 1 or arm_b.n < 1:
-            raise ValueError("users_a must be >= 1 in each arm before a result exists")
+            raise InvalidInput(
+                "users_a must be >= 1 in each arm before a result exists", field="users_a"
+            )
         binary = self.metric == "binary"
         # A binary arm's variance is p(1 - p) (ddof 0), as ProportionStats.var.
         var_a, var_b = ((arm.m2 / arm.n if binary else arm.var) for arm in (arm_a, arm_b))
@@ -468,7 +482,9 @@ class SequentialTest:
     def result(self) -> MSPRTResult:
         """The latest look, with the running p-value and interval."""
         if not self._history:
-            raise ValueError("users_a must be >= 1 in each arm before a result exists")
+            raise InvalidInput(
+                "users_a must be >= 1 in each arm before a result exists", field="users_a"
+            )
         return self._history[-1]
 
     def history(self) -> tuple[MSPRTResult, ...]:

@@ -19,6 +19,7 @@ from scipy import special
 from scipy.stats import binom
 
 from stats import _validate
+from stats.errors import InvalidInput
 from stats.group_sequential import (
     MAX_LOOKS,
     critical_values,
@@ -284,30 +285,40 @@ def simulate_peeking(
     """
     k = _validate.count("looks", looks, minimum=1)
     if k > MAX_LOOKS:
-        raise ValueError(f"looks must be a whole number in [1, {MAX_LOOKS}], got {looks!r}")
+        raise InvalidInput(
+            f"looks must be a whole number in [1, {MAX_LOOKS}], got {looks!r}", field="looks"
+        )
     n_arm = _validate.count("n_per_arm", n_per_arm, minimum=k)
     if n_arm > MAX_N_PER_ARM:
-        raise ValueError(f"n_per_arm must be <= {MAX_N_PER_ARM:,}, got {n_per_arm!r}")
+        raise InvalidInput(
+            f"n_per_arm must be <= {MAX_N_PER_ARM:,}, got {n_per_arm!r}", field="n_per_arm"
+        )
     metric = _validate.choice("metric", metric, METRICS)
     effect = _validate.finite("effect", effect)
     alpha = design_alpha(alpha)
     sims = _validate.count("simulations", simulations, minimum=1)
     if sims > MAX_SIMULATIONS:
-        raise ValueError(f"simulations must be <= {MAX_SIMULATIONS:,}, got {simulations!r}")
+        raise InvalidInput(
+            f"simulations must be <= {MAX_SIMULATIONS:,}, got {simulations!r}", field="simulations"
+        )
     if seed is not None:
         seed = _validate.count("seed", seed)
     spending = _validate.choice("spending", spending, SPENDINGS)
     n_paths = _validate.count("paths", paths)
     if n_paths > MAX_PATHS:
-        raise ValueError(f"paths must be <= {MAX_PATHS}, got {paths!r}")
+        raise InvalidInput(f"paths must be <= {MAX_PATHS}, got {paths!r}", field="paths")
     warnings: list[str] = []
     if metric == "proportion":
         if baseline is None:
-            raise ValueError("baseline must be in (0, 1) for a proportion metric, got None")
+            raise InvalidInput(
+                "baseline must be in (0, 1) for a proportion metric, got None", field="baseline"
+            )
         p_a = _validate.in_open_unit("baseline", baseline)
         p_b = p_a + effect
         if not 0.0 < p_b < 1.0:
-            raise ValueError(f"effect must keep baseline + effect in (0, 1), got {effect!r}")
+            raise InvalidInput(
+                f"effect must keep baseline + effect in (0, 1), got {effect!r}", field="effect"
+            )
         unit_variance = 2 * p_a * (1 - p_a)
         if p_a * n_arm / k < 10:
             warnings.append(

@@ -37,6 +37,7 @@ import numpy as np
 from scipy import optimize, special
 
 from stats import _validate
+from stats.errors import InvalidInput
 
 FloatOrArray = Any  # a float or a numpy array of floats (numpy typing does not follow ufuncs)
 
@@ -122,7 +123,7 @@ class _Design:
 
 def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
+        raise InvalidInput(f"{name} must be true or false, got {value!r}", field=name)
     return bool(value)
 
 
@@ -139,11 +140,13 @@ def _design(
     r = _validate.positive("ratio", ratio)
     k = _validate.finite("arms", arms)
     if k != int(k) or not 1 <= k <= MAX_ARMS:
-        raise ValueError(f"arms must be a whole number from 1 to {MAX_ARMS}, got {arms!r}")
+        raise InvalidInput(
+            f"arms must be a whole number from 1 to {MAX_ARMS}, got {arms!r}", field="arms"
+        )
     bonf = _flag("bonferroni", bonferroni)
     c = _validate.finite("rho", rho)
     if not 0.0 <= c < 1.0:
-        raise ValueError(f"rho must be in [0, 1), got {rho!r}")
+        raise InvalidInput(f"rho must be in [0, 1), got {rho!r}", field="rho")
     return _Design(a, a / int(k) if bonf else a, alt, r, int(k), bonf, c)
 
 
@@ -152,14 +155,16 @@ def _unknown(mde: float | None, n_per_group: float | None, power: float | None) 
     given = {"mde": mde, "n_per_group": n_per_group, "power": power}
     missing = [name for name, value in given.items() if value is None]
     if not missing:
-        raise ValueError(
+        raise InvalidInput(
             "power must be left out to solve for it (or leave out mde or n_per_group): "
-            "exactly one of mde, n_per_group, power must be left out, got none left out"
+            "exactly one of mde, n_per_group, power must be left out, got none left out",
+            field="power",
         )
     if len(missing) > 1:
-        raise ValueError(
+        raise InvalidInput(
             f"{missing[0]} is required: exactly one of mde, n_per_group, power must be left "
-            f"out, got {' and '.join(missing)} left out"
+            f"out, got {' and '.join(missing)} left out",
+            field=missing[0],
         )
     return missing[0]
 
@@ -167,14 +172,18 @@ def _unknown(mde: float | None, n_per_group: float | None, power: float | None) 
 def _n_per_group(value: float, name: str = "n_per_group") -> int:
     n = _validate.count(name, value, minimum=2)
     if n > MAX_N_PER_GROUP:
-        raise ValueError(f"{name} must be a whole number from 2 to {MAX_N_PER_GROUP:,}, got {n}")
+        raise InvalidInput(
+            f"{name} must be a whole number from 2 to {MAX_N_PER_GROUP:,}, got {n}", field=name
+        )
     return n
 
 
 def _power(value: float, design: _Design, name: str = "power") -> float:
     p = _validate.finite(name, value)
     if not design.alpha < p < 1.0:
-        raise ValueError(f"{name} must be in (alpha, 1) = ({design.alpha:g}, 1), got {value!r}")
+        raise InvalidInput(
+            f"{name} must be in (alpha, 1) = ({design.alpha:g}, 1), got {value!r}", field=name
+        )
     return p
 
 
@@ -182,23 +191,25 @@ def _powers(values: FloatOrArray, design: _Design) -> np.ndarray:
     p = _points("powers", values)
     if np.any((p <= design.alpha) | (p >= 1.0)):
         bad = p[(p <= design.alpha) | (p >= 1.0)][0]
-        raise ValueError(f"powers must be in (alpha, 1) = ({design.alpha:g}, 1), got {bad:g}")
+        raise InvalidInput(
+            f"powers must be in (alpha, 1) = ({design.alpha:g}, 1), got {bad:g}", field="powers"
+        )
     return p
 
 
 def _points(name: str, values: FloatOrArray) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if x.ndim != 1 or not 1 <= x.size <= MAX_POINTS:
-        raise ValueError(f"{name} must be a 1-d array of 1 to {MAX_POINTS} numbers")
+        raise InvalidInput(f"{name} must be a 1-d array of 1 to {MAX_POINTS} numbers", field=name)
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite numbers")
+        raise InvalidInput(f"{name} must be finite numbers", field=name)
     return x
 
 
 def _nonzero_mde(value: float) -> float:
     m = _validate.finite("mde", value)
     if m == 0.0:
-        raise ValueError(f"mde must be non-zero, got {value!r}")
+        raise InvalidInput(f"mde must be non-zero, got {value!r}", field="mde")
     return m
 
 
@@ -216,9 +227,10 @@ def _treatment_rate_check(baseline: float, delta: FloatOrArray, name: str) -> No
     bad = (rate <= 0.0) | (rate >= 1.0)
     if np.any(bad):
         d = float(np.asarray(delta)[bad].flat[0]) if np.ndim(delta) else float(delta)
-        raise ValueError(
+        raise InvalidInput(
             f"{name} must keep the treatment rate baseline + mde in (0, 1), got "
-            f"{baseline:g} + {d:g} = {baseline + d:g}"
+            f"{baseline:g} + {d:g} = {baseline + d:g}",
+            field=name,
         )
 
 
@@ -401,10 +413,11 @@ def _mde_proportions(baseline: float, n: int, target: float, design: _Design, cc
     reached = np.flatnonzero(_power_proportions(baseline, sign * grid, n, design, cc) >= target)
     if reached.size == 0:
         best = float(np.max(_power_proportions(baseline, sign * grid, n, design, cc)))
-        raise ValueError(
+        raise InvalidInput(
             f"n_per_group {n} is too small to reach power {target:g} for any treatment rate "
             f"between the baseline {baseline:g} and {0 if sign < 0 else 1} (the most is "
-            f"{best:.3g}); increase n_per_group or lower power"
+            f"{best:.3g}); increase n_per_group or lower power",
+            field="n_per_group",
         )
 
     def gap(m: float) -> float:
@@ -571,14 +584,16 @@ def solve_power_means(
     kind = _validate.choice("mde_type", mde_type, ("absolute", "relative"))
     base = None if baseline_mean is None else _validate.finite("baseline_mean", baseline_mean)
     if kind == "relative" and base is None:
-        raise ValueError(
+        raise InvalidInput(
             "baseline_mean is required for a relative mde: the control mean the lift is a "
-            "fraction of"
+            "fraction of",
+            field="baseline_mean",
         )
     if kind == "relative" and base is not None and base <= 0:
-        raise ValueError(
+        raise InvalidInput(
             f"baseline_mean must be positive for a relative mde, got {baseline_mean!r}; give "
-            "the mde as an absolute difference instead"
+            "the mde as an absolute difference instead",
+            field="baseline_mean",
         )
     design = _design(**options)
     traffic = _daily_traffic(daily_traffic)
@@ -623,9 +638,10 @@ def solve_power_means(
 def _effect_size(mde: float, sd: float) -> float:
     d = mde / sd
     if not abs(d) <= MAX_EFFECT_SIZE:
-        raise ValueError(
+        raise InvalidInput(
             f"mde must be at most {MAX_EFFECT_SIZE:g} standard deviations, got mde {mde:g} "
-            f"with sd {sd:g}"
+            f"with sd {sd:g}",
+            field="mde",
         )
     return d
 
@@ -642,9 +658,10 @@ def _mde_means(n: int, target: float, design: _Design) -> float:
     hi = max(1.5 * z * math.sqrt((1.0 + 1.0 / r) * design.variance_factor / n), 1e-6)
     while gap(hi) < 0:
         if hi > MAX_EFFECT_SIZE:
-            raise ValueError(
+            raise InvalidInput(
                 f"n_per_group {n} is too small to reach power {target:g} for any effect below "
-                f"{MAX_EFFECT_SIZE:g} standard deviations; increase n_per_group or lower power"
+                f"{MAX_EFFECT_SIZE:g} standard deviations; increase n_per_group or lower power",
+                field="n_per_group",
             )
         hi *= 2.0
     root: float = optimize.brentq(gap, 0.0, hi, xtol=1e-14, rtol=1e-12)
@@ -662,9 +679,10 @@ def _daily_traffic(value: float | None) -> float | None:
 def _checked_n(n: FloatOrArray) -> FloatOrArray:
     """Refuse sample sizes beyond MAX_N_PER_GROUP (the effect is too small to plan for)."""
     if not np.all(n <= MAX_N_PER_GROUP):
-        raise ValueError(
+        raise InvalidInput(
             f"mde is too small to detect: it needs more than {MAX_N_PER_GROUP:,} users per "
-            "group; use a larger mde"
+            "group; use a larger mde",
+            field="mde",
         )
     return n
 
@@ -699,9 +717,10 @@ def _result(
     if daily_traffic is not None:
         span = n_total / daily_traffic
         if span > MAX_N_PER_GROUP:
-            raise ValueError(
+            raise InvalidInput(
                 f"daily_traffic {daily_traffic:g} is too small for {n_total:,} users: it would "
-                "take more than a trillion days"
+                "take more than a trillion days",
+                field="daily_traffic",
             )
         days = max(1, _ceil(span))  # a run lasts at least a day
     lever = "a larger MDE or more traffic" if design.rho > 0 else "a larger MDE or CUPED"

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from stats import _validate
+from stats.errors import InvalidInput
 
 
 def _check_name(value: object, field: str = "name") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{field} must be a non-empty string, got {value!r}")
+        raise InvalidInput(f"{field} must be a non-empty string, got {value!r}", field=field)
     return value
 
 
@@ -47,7 +48,10 @@ class ProportionStats:
         users = _validate.count("users", self.users)
         conversions = _validate.count("conversions", self.conversions)
         if conversions > users:
-            raise ValueError(f"conversions must be <= users ({users}), got {self.conversions!r}")
+            raise InvalidInput(
+                f"conversions must be <= users ({users}), got {self.conversions!r}",
+                field="conversions",
+            )
         object.__setattr__(self, "users", users)
         object.__setattr__(self, "conversions", conversions)
 
@@ -141,18 +145,22 @@ def named_records(
 ) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """Yield (``field[i]``, record) after checking shape, required keys and unique names."""
     if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-        raise ValueError(f"{field} must be a list of objects, got {records!r}")
+        raise InvalidInput(f"{field} must be a list of objects, got {records!r}", field=field)
     seen: set[str] = set()
     for i, rec in enumerate(records):
         where = f"{field}[{i}]"
         if not isinstance(rec, Mapping):
-            raise ValueError(f"{where} must be an object with {', '.join(keys)}, got {rec!r}")
+            raise InvalidInput(
+                f"{where} must be an object with {', '.join(keys)}, got {rec!r}", field=where
+            )
         for key in keys:
             if key not in rec:
-                raise ValueError(f"{where}.{key} is required")
+                raise InvalidInput(f"{where}.{key} is required", field=f"{where}.{key}")
         name = _check_name(rec["name"], f"{where}.name")
         if name in seen:
-            raise ValueError(f"{where}.name must be unique, got {name!r} twice")
+            raise InvalidInput(
+                f"{where}.name must be unique, got {name!r} twice", field=f"{where}.name"
+            )
         seen.add(name)
         yield where, rec
 
@@ -171,12 +179,13 @@ def stats_records(
     for where, rec in named_records(records, field, tuple(keys)):
         try:
             out.append(cls(**{arg: rec[key] for key, arg in keys.items()}))
-        except ValueError as exc:
-            msg = str(exc)
+        except InvalidInput as exc:
+            msg, field_ = exc.message, exc.field
             for key, arg in keys.items():
-                if msg.startswith(f"{arg} "):
-                    msg = key + msg[len(arg) :]
-            raise ValueError(f"{where}.{msg}") from None
+                if field_ == arg:  # the constructor's argument, named as the JSON key
+                    field_ = key
+                    msg = key + msg[len(arg) :] if msg.startswith(f"{arg} ") else msg
+            raise InvalidInput(msg, field=field_).within(f"{where}.") from None
     return tuple(out)
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 
 Kind = Literal["binary", "continuous"]
@@ -62,17 +63,24 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE = frozenset({"0", "false", "f", "no", "n"})
 
 
-class CSVError(ValueError):
-    """A CSV that cannot be used, saying what is wrong and where.
+class CSVError(InvalidInput):
+    """A CSV that cannot be used, saying what is wrong and where (an :class:`InvalidInput`).
 
     ``field`` is the column name, or ``"file"`` for the file as a whole; ``row`` is the
     1-based data row, or ``None`` when the problem is not on one row.
     """
 
+    field: str
+
     def __init__(self, message: str, *, field: str = "file", row: int | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-        self.row = row
+        super().__init__(message, field=field, row=row)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_csv_error, (self.message, self.field, self.row))
+
+
+def _csv_error(message: str, field: str, row: int | None) -> CSVError:
+    return CSVError(message, field=field, row=row)
 
 
 def _cell_error(column: str, row: int, problem: str) -> CSVError:
@@ -689,7 +697,7 @@ def summarize(
     row), or fewer than two (more than ``MAX_VARIANTS``) variants.
     """
     if kind not in ("binary", "continuous"):
-        raise ValueError(f"kind must be one of binary, continuous, got {kind!r}")
+        raise InvalidInput(f"kind must be one of binary, continuous, got {kind!r}", field="kind")
     labels = variant_labels(_column(table, variant, "variant"))
     values = _column(table, metric, "metric")
     x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)

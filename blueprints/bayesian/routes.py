@@ -10,7 +10,6 @@ choice day by day.
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from stats.bayesian import (
     analyze_bayesian,
     expected_loss_over_time,
 )
+from stats.errors import InvalidInput
 from stats.tabular import MAX_VARIANTS, guess_control
 
 FIELDS = {
@@ -42,7 +42,6 @@ FIELDS = {
 SAMPLES = ("bayesian_daily.csv", "abtest_users.csv")
 LOSS_DRAWS = 10_000
 """Most joint draws per day for the loss-over-time chart."""
-_PERIOD = re.compile(r"^variants_by_period\[(\d+)\]")
 
 
 @bp.get("/bayesian")
@@ -116,12 +115,10 @@ def _loss_over_time(
                 draws=draws,
                 seed=options["seed"],
             )
-        except ValueError as exc:
-            match = _PERIOD.match(str(exc))
-            if match is None:
+        except InvalidInput as exc:  # a day too early for the model: start after it
+            if exc.row is None or not (exc.field or "").startswith("variants_by_period["):
                 raise
-            t = int(match.group(1)) + 1
-            periods, by_period = periods[t:], by_period[t:]
+            periods, by_period = periods[exc.row :], by_period[exc.row :]
     return None
 
 

@@ -7,7 +7,6 @@ CSV (multipart ``file``, pasted ``csv``, or a JSON ``csv`` string) whose columns
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,14 +15,20 @@ import pandas as pd
 from flask import Response, render_template, request
 from pandas.api import types as ptypes
 
-from blueprints._api import ApiError, Fields, bad_request, respond, stats_errors, unprocessable
+from blueprints._api import (
+    Fields,
+    bad_request,
+    invalid_input,
+    respond,
+    stats_errors,
+    unprocessable,
+)
 from blueprints._upload import is_multipart, request_fields, uploaded_csv
 from blueprints.doe import bp
 from blueprints.doe.figures import doe_figures
 from blueprints.doe.readout import readout
 from stats.doe import MAX_LEVELS, MAX_ROWS, AnovaResult, two_way_anova
-
-_ROW = re.compile(r"^rows\[(\d+)\]\.")
+from stats.errors import InvalidInput
 
 
 @bp.get("/doe")
@@ -86,7 +91,8 @@ def _csv_field() -> str:
 
 @contextmanager
 def _data_errors(rows: Sequence[Any] | None, names: tuple[str, str]) -> Iterator[None]:
-    """Stats errors about the data, named where the user can fix them.
+    """Stats errors about the data, named where the user can fix them (from the error's
+    ``field`` and ``row``, never its message).
 
     An empty cell names ``rows`` (or the CSV). A bad observation keeps its field
     (``rows[4].y``) and says which cell it is in; from a CSV it names the column and the
@@ -94,25 +100,23 @@ def _data_errors(rows: Sequence[Any] | None, names: tuple[str, str]) -> Iterator
     """
     try:
         yield
-    except ValueError as exc:
-        message = str(exc)
-        if message.startswith("cell "):
-            unprocessable("rows" if rows is not None else _csv_field(), message + ".")
-        match = _ROW.match(message)
-        if match is None:
-            if rows is None and message.startswith("rows "):  # e.g. too many rows in the CSV
-                unprocessable(_csv_field(), "The CSV " + message.removeprefix("rows ") + ".")
+    except InvalidInput as exc:
+        message, field, row = str(exc), exc.field or "", exc.row
+        if rows is None and field == "rows":  # e.g. an empty cell, too many rows in the CSV
+            if message.startswith("rows "):
+                message = "The CSV " + message.removeprefix("rows ")
+            unprocessable(_csv_field(), message + ".")
+        if row is None or not field.startswith("rows["):
             raise
-        i = int(match.group(1))
-        if rows is None:  # a CSV: "rows[3].life must be ..." -> column life, data row 4
-            column, _, problem = message[match.end() :].partition(" must ")
-            detail = f"row {i + 1}, column {column!r}: the value must {problem}."
-            error = {"field": column, "detail": detail, "row": i + 1}
-            raise ApiError(422, detail, [error]) from None
-        row = rows[i] if i < len(rows) else None
-        if isinstance(row, Mapping) and "a" in row and "b" in row:
-            message += f" (in cell {names[0]}={row['a']!r}, {names[1]}={row['b']!r})"
-        raise ValueError(message) from None
+        if rows is None:  # a CSV: rows[3].life -> column life, data row 4
+            column = field.partition(".")[2]
+            problem = message.removeprefix(f"{field} ")
+            detail = f"row {row}, column {column!r}: the value {problem}."
+            raise invalid_input(InvalidInput(detail, field=column, row=row)) from None
+        cell = rows[row - 1] if row <= len(rows) else None
+        if isinstance(cell, Mapping) and "a" in cell and "b" in cell:
+            message += f" (in cell {names[0]}={cell['a']!r}, {names[1]}={cell['b']!r})"
+        raise InvalidInput(message, field=field, row=row) from None
 
 
 def _check_declared_levels(

@@ -27,22 +27,24 @@ ALTERNATIVES = ("two-sided", "larger", "smaller")
 # The mSPRT chart runs to the planned size (or twice the observed one), at most this many users.
 MAX_PROJECTED_N = 10**12
 METRICS = ("proportion", "mean")
-_LOOK = re.compile(r"^looks\[(\d+)\](?:\.(\w+)(?:\[(\d+)\])?)?")
+_LOOK = re.compile(r"looks\[(\d+)\](?:\.(\w+)(?:\[(\d+)\])?)?")
+"""A look's field path (``looks[2].conversions[1]``): the error's ``field``, not its message."""
 
 
-def look_words(detail: str) -> str:
-    """An error about a look in words a person can map to the table: "looks[2].conversions[1]
-    must be <= users" -> "Look 3: conversions in B must be ≤ users" (``field`` stays the path)."""
-
-    def words(m: re.Match[str]) -> str:
-        text = f"Look {int(m.group(1)) + 1}"
-        if m.group(2):
-            arm = m.group(3)
-            where = "" if arm is None else " in " + ("AB"[int(arm)] if int(arm) < 2 else arm)
-            text += f": {m.group(2)}{where}"
-        return text
-
-    return _LOOK.sub(words, detail).replace(" <= ", " ≤ ").replace(" >= ", " ≥ ")
+def look_words(field: str | None, detail: str) -> str:
+    """An error about a look in words a person can map to the table: field
+    ``looks[2].conversions[1]`` turns "looks[2].conversions[1] must be <= users" into "Look 3:
+    conversions in B must be ≤ users" (``field`` stays the path)."""
+    m = _LOOK.fullmatch(field or "")
+    if m is None:
+        return detail
+    text = f"Look {int(m.group(1)) + 1}"
+    if m.group(2):
+        arm = m.group(3)
+        where = "" if arm is None else " in " + ("AB"[int(arm)] if int(arm) < 2 else arm)
+        text += f": {m.group(2)}{where}"
+    assert field is not None
+    return detail.replace(field, text, 1).replace(" <= ", " ≤ ").replace(" >= ", " ≥ ")
 
 
 @contextmanager
@@ -50,9 +52,10 @@ def looks_in_words() -> Iterator[None]:
     try:
         yield
     except ApiError as exc:
-        exc.detail = look_words(exc.detail)
         for error in exc.errors:
-            error["detail"] = look_words(str(error.get("detail", "")))
+            if error.get("detail") == exc.detail:
+                exc.detail = look_words(error.get("field"), exc.detail)
+            error["detail"] = look_words(error.get("field"), str(error.get("detail", "")))
         raise
 
 
