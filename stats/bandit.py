@@ -78,8 +78,8 @@ def thompson_weights(
         raise InvalidInput(
             f"prior must be a pair (alpha, beta) of numbers > 0, got {prior!r}", field="prior"
         )
-    prior_a = _validate.positive("prior", prior[0])
-    prior_b = _validate.positive("prior", prior[1])
+    prior_a = _validate.positive("prior.alpha", prior[0])
+    prior_b = _validate.positive("prior.beta", prior[1])
     n_draws = _validate.count("draws", draws, minimum=1)
     if n_draws > MAX_DRAWS or n_draws * k > MAX_DRAW_CELLS:
         cap = min(MAX_DRAWS, MAX_DRAW_CELLS // k)

@@ -14,6 +14,7 @@ import pytest
 from scipy import integrate, special, stats
 
 from stats.bandit import MAX_DRAWS, thompson_weights
+from stats.errors import InvalidInput
 
 Z_TOL = 4.5
 
@@ -134,8 +135,8 @@ def test_chunked_draws_stay_within_memory_bound() -> None:
         ({"users": [100, 10.5], "conversions": [10, 0]}, r"^variants\[1\]\.users must be"),
         ({"users": [100, 100], "conversions": [10, -2]}, r"^variants\[1\]\.conversions must be"),
         ({"users": [100, 10], "conversions": [10, 11]}, r"^variants\[1\]\.conversions must be <="),
-        ({"prior": (0.0, 1.0)}, r"^prior must be > 0"),
-        ({"prior": (1.0, float("nan"))}, r"^prior must be a finite"),
+        ({"prior": (0.0, 1.0)}, r"^prior\.alpha must be > 0"),
+        ({"prior": (1.0, float("nan"))}, r"^prior\.beta must be a finite"),
         ({"prior": (1.0,)}, r"^prior must be a pair"),
         ({"draws": 0}, r"^draws must be a whole number >= 1"),
         ({"draws": MAX_DRAWS + 1}, r"^draws must be <= "),
@@ -147,3 +148,15 @@ def test_invalid_input_names_the_parameter(kwargs: dict[str, object], message: s
     args: dict[str, object] = {"users": [100, 100], "conversions": [10, 12], **kwargs}
     with pytest.raises(ValueError, match=message):
         thompson_weights(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("prior", "field"),
+    [((0.0, 1.0), "prior.alpha"), ((1.0, -2.0), "prior.beta"), ((1.0, float("inf")), "prior.beta")],
+)
+def test_each_prior_parameter_is_its_own_field(prior: tuple[float, float], field: str) -> None:
+    """The two Beta prior parameters are checked under their own names (issue 13), the
+    names the Bayesian engine uses (``prior.alpha``, ``prior.beta``)."""
+    with pytest.raises(InvalidInput) as raised:
+        thompson_weights([100, 100], [10, 12], prior=prior)
+    assert raised.value.field == field
