@@ -4,13 +4,16 @@ table's schema; anything else is a SourceError naming the field, and nothing is 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
 import pytest
 
-from sources.config import Sources, configured
+from sources.config import Sources, Spec, configured
 from sources.errors import SourceError
 from sources.reduce import sufficient_statistics
 
@@ -106,3 +109,40 @@ def test_credentials_come_from_the_environment(tmp_path: Path) -> None:
     sources.close()
     with pytest.raises(ValueError, match="SECRET is not set"):
         Sources({"w": "duckdb:///${SECRET}.duckdb"}, {}).connect("w")
+
+
+def check_configured_server_source(
+    engine: str, load: Callable[..., ir.Table], rows: pa.Table
+) -> None:
+    """A configured Spark session (by object) or PostgreSQL server (by URL) lists its tables,
+    refuses the hostile names, and reduces a listed table (run by test_server_engine)."""
+    backend: Any = load(engine).get_backend()
+    if engine == "postgres":
+        info = backend.con.info
+        spec: Spec = f"postgres://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    else:
+        spec = {"backend": "pyspark", "master": "local[2]"}  # getOrCreate: the running session
+    sources = Sources({"it": spec})
+    try:
+        assert "rows" in sources.tables("it")
+        for name in HOSTILE:
+            with refused("table"):
+                sources.table("it", name)
+        with refused("metric"):
+            sufficient_statistics(
+                sources.table("it", "rows"), variant="variant", metric="users; DROP TABLE rows"
+            )
+        s = sufficient_statistics(
+            sources.table("it", "rows"), variant="variant", metric="converted"
+        )
+        variant = rows["variant"].to_numpy(zero_copy_only=False)
+        assert [(v.name, v.n) for v in s.variants] == [
+            (name, int((variant == name).sum())) for name in ("A", "B", "C")
+        ]
+        assert "rows" in sources.tables("it")
+    finally:
+        sources.close()
+
+
+SERVER_CHECKS = [check_configured_server_source]
+"""Run on Spark and PostgreSQL by :func:`tests.sources.test_parity.test_server_engine`."""
