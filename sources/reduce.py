@@ -95,7 +95,8 @@ class Moments:
         computing sample variances", Stanford CS report STAN-CS-79-773, eq. 2.1), and for
         the co-moment ``C = C_a + C_b + δ_x·δ_y·n_a·n_b/n`` (Bennett, Grout, Pébay, Roe &
         Thompson 2009, "Numerically stable, single-pass, parallel statistics algorithms",
-        IEEE Cluster, eq. III.9). Only differences of means enter, so no digits are lost.
+        IEEE Cluster 2009: the pairwise co-moment update). Only differences of means enter,
+        so no digits are lost.
         """
         if other.n == 0:
             return self
