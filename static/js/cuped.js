@@ -1,9 +1,20 @@
-import { bindCsvInput, bindPage, fmt, fmtP, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import {
+  bindCsvInput,
+  bindPage,
+  fmt,
+  fmtP,
+  fmtSigned,
+  fmtWith,
+  linkValue,
+  plotAll,
+  renderKpis,
+  renderTable,
+  toast,
+} from "./app.js";
 
 const form = document.getElementById("params");
-const wanted = new URLSearchParams(location.search); // column choices shared in a link
 let header = [];
-let linkedControl = wanted.has("control"); // a shared link's control, kept for its first request
+let linkedControl = linkValue("control") !== null; // a shared link's control, kept for its first request
 let analysis = null; // bindPage's handle, once the sample is in the text box
 
 // ---------------------------------------------------------------- columns from the CSV header
@@ -28,7 +39,7 @@ function parseHeader(text) {
 /** Best guess for a role: the current choice, the URL's, a name that fits, else the first free one. */
 function pick(select, pattern, taken) {
   const free = header.filter((c) => !taken.includes(c));
-  for (const c of [select.value, wanted.get(select.name)]) if (c && free.includes(c)) return c;
+  for (const c of [select.value, linkValue(select.name)]) if (c && free.includes(c)) return c;
   const plain = free.filter((c) => !/(^|[_ ])id$/i.test(c)); // user ids are never a role here
   return plain.find((c) => pattern.test(c)) || plain[0] || free[0] || "";
 }
@@ -78,8 +89,6 @@ function fieldFor(name) {
   return null;
 }
 
-const signed = (v, d) => (v === null ? "–" : `${v > 0 ? "+" : ""}${fmt(v, d)}`);
-
 function render(data) {
   const r = data.result;
   const cuped = "theta" in r;
@@ -112,17 +121,17 @@ function render(data) {
   form.control.replaceChildren(...arms.map((a) => new Option(a, a, false, a === r.control)));
   form.control.value = r.control;
 
-  const num = (d) => (v) => fmt(v, d);
+  const num = fmtWith;
   const level = fmt(1 - r.alpha, 0, "percent");
   renderTable(document.querySelector('[data-table="comparisons"]'), {
     title: `Differences against ${r.control} (${level} intervals)`,
     columns: [
       { key: "variant", label: "Variant", format: (v) => v },
-      { key: "estimate", label: "Adjusted difference", format: (v) => signed(v, 4) },
+      { key: "estimate", label: "Adjusted difference", format: (v) => fmtSigned(v, 4) },
       { key: "ci_low", label: "CI low", format: num(4) },
       { key: "ci_high", label: "CI high", format: num(4) },
       { key: "pvalue", label: "p-value", format: fmtP },
-      { key: "unadjusted_estimate", label: "Unadjusted difference", format: (v) => signed(v, 4) },
+      { key: "unadjusted_estimate", label: "Unadjusted difference", format: (v) => fmtSigned(v, 4) },
       { key: "unadjusted_ci_low", label: "Unadj. CI low", format: num(4) },
       { key: "unadjusted_ci_high", label: "Unadj. CI high", format: num(4) },
       { key: "unadjusted_pvalue", label: "Unadj. p-value", format: fmtP },

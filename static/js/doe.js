@@ -1,4 +1,16 @@
-import { bindCsvInput, bindPage, fmt, fmtP, parseNumbers, plotAll, renderKpis, renderTable } from "./app.js";
+import {
+  bindCsvInput,
+  bindPage,
+  fmt,
+  fmtP,
+  fmtSig,
+  fmtWith,
+  parseNumbers,
+  restoreFromURL,
+  plotAll,
+  renderKpis,
+  renderTable,
+} from "./app.js";
 
 const form = document.getElementById("params");
 const gridBox = form.querySelector("[data-grid]");
@@ -168,12 +180,11 @@ function fieldFor(name) {
   return null;
 }
 
-const num = (digits) => (v) => fmt(v, digits);
+const num = fmtWith;
 /** Six significant digits, whatever the scale of the response (134.75, 0.0312468). */
-const sig = (v) => (v === null ? "–" : fmt(Number(v.toPrecision(6)), 10));
+const sig = (v) => fmtSig(v);
 /** "price:layout" shown as "price × layout" (the CSV keeps the API's name). */
 const term = (v) => v.replace(":", " × ");
-const pval = fmtP;
 
 function render(data) {
   const r = data.result;
@@ -194,7 +205,7 @@ function render(data) {
       { key: "df", label: "df", format: num(0) },
       { key: "mean_sq", label: "Mean square", format: sig },
       { key: "f", label: "F", format: num(3) },
-      { key: "pvalue", label: "p-value", format: pval },
+      { key: "pvalue", label: "p-value", format: fmtP },
       { key: "partial_eta_sq", label: "Partial η²", format: num(3) },
     ],
     rows: r.anova,
@@ -234,11 +245,9 @@ function render(data) {
   });
 }
 
-// The grid exists before bindPage restores the URL state into it.
+// The grid exists before bindPage restores the URL state into it: the link's factors and levels first.
+restoreFromURL(form);
 const params = new URLSearchParams(location.search);
-for (const key of ["factor_a", "factor_b", "levels_a", "levels_b", "response"]) {
-  if (params.has(key)) form[key].value = params.get(key);
-}
 const restoring = [...params.keys()].some((k) => k.startsWith("y"));
 // Links from before cells were named by their levels hold y_<row>_<column>.
 buildGrid((_a, _b, i, j) => (restoring ? (params.get(`y_${i}_${j}`) ?? "") : (BATTERY[i]?.[j] ?? "")));

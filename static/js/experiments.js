@@ -1,6 +1,19 @@
 // The Experiments admin page: token (sessionStorage only), list with summary, create form,
 // detail view with launch / stop / analyze, and the analysis (charts, table, CSV).
-import { clearFieldErrors, fmt, fmtP, nextName, plotAll, renderKpis, renderTable, toast, toCSV } from "./app.js";
+import {
+  clearFieldErrors,
+  downloadCSV,
+  fmt,
+  fmtP,
+  fmtSigned,
+  fmtWith,
+  nextName,
+  plotAll,
+  renderKpis,
+  renderTable,
+  rowEditor,
+  toast,
+} from "./app.js";
 
 const TOKEN_KEY = "abacus.adminToken";
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -189,58 +202,23 @@ $("#list-csv").addEventListener("click", () => {
     label: key,
   }));
   const rows = listed.map((e) => ({ ...e, variants: e.variants.map((v) => `${v.name}:${v.weight}`).join(" ") }));
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([toCSV(columns, rows)], { type: "text/csv" }));
-  a.download = "abacus-experiments.csv";
-  document.body.append(a);
-  a.click();
-  setTimeout(() => {
-    URL.revokeObjectURL(a.href);
-    a.remove();
-  }, 0);
+  downloadCSV("abacus-experiments.csv", columns, rows);
 });
 
 // ---- create -----------------------------------------------------------------------------------
 
-function variantRow(name, weight) {
-  const rows = $("#variant-rows");
-  const i = rows.children.length;
-  const row = document.createElement("div");
-  row.className = "exp-variant";
-  row.dataset.field = `variants[${i}]`;
-  row.innerHTML = `
-    <div class="field" data-field="variants[${i}].name"><label>Name</label><input type="text" data-role="name" aria-label="Variant ${i + 1} name"></div>
-    <div class="field" data-field="variants[${i}].weight"><label>Weight</label><input type="number" step="any" min="0" inputmode="decimal" data-role="weight" aria-label="Variant ${i + 1} weight"></div>
-    <button type="button" class="linkish" data-role="remove" aria-label="Remove variant ${i + 1}">Remove</button>`;
-  $("[data-role=name]", row).value = name;
-  $("[data-role=weight]", row).value = weight;
-  rows.append(row);
-}
-
-function renumberVariants() {
-  [...$("#variant-rows").children].forEach((row, i) => {
-    row.dataset.field = `variants[${i}]`;
-    row.children[0].dataset.field = `variants[${i}].name`;
-    row.children[1].dataset.field = `variants[${i}].weight`;
-  });
-}
+const variants = rowEditor({ list: $("#variant-rows"), template: $("#variant-row"), name: "variants" });
+const DEFAULT_VARIANTS = [
+  { name: "control", weight: "0.5" },
+  { name: "B", weight: "0.5" },
+];
 
 $("#add-variant").addEventListener("click", () => {
-  const taken = [...$("#variant-rows").querySelectorAll('[data-role="name"]')].map((i) => i.value.trim());
-  variantRow(nextName(taken), "0.5");
-});
-$("#variant-rows").addEventListener("click", (e) => {
-  if (e.target.dataset.role !== "remove") return;
-  e.target.closest(".exp-variant").remove();
-  renumberVariants();
+  variants.add({ name: nextName(variants.read().map((v) => v.name.trim())), weight: "0.5" });
 });
 
 function createPayload() {
   const f = createForm.elements;
-  const variants = [...$("#variant-rows").children].map((row) => {
-    const w = $("[data-role=weight]", row).value.trim();
-    return { name: $("[data-role=name]", row).value.trim(), weight: w === "" ? null : Number(w) };
-  });
   return {
     name: f.name.value.trim(),
     hypothesis: f.hypothesis.value.trim(),
@@ -250,7 +228,10 @@ function createPayload() {
       .map((s) => s.trim())
       .filter(Boolean),
     bandit: f.bandit.checked,
-    variants,
+    variants: variants.read().map((v) => ({
+      name: v.name.trim(),
+      weight: v.weight.trim() === "" ? null : Number(v.weight),
+    })),
   };
 }
 
@@ -261,9 +242,7 @@ createForm.addEventListener("submit", async (e) => {
     const exp = await api("POST", "/api/experiments", createPayload());
     toast(`Created ${exp.name} (draft).`, null, "info");
     createForm.reset();
-    $("#variant-rows").replaceChildren();
-    variantRow("control", "0.5");
-    variantRow("B", "0.5");
+    variants.set(DEFAULT_VARIANTS);
     $("#create-card").open = false;
     await loadList();
     await openDetail(exp.id);
@@ -350,10 +329,8 @@ function analyzePayload() {
   return body;
 }
 
-const pct = (v) => fmt(v, 2, "percent");
-const missing = (v) => v === null || v === undefined;
-const signedPct = (v) => (missing(v) ? "–" : `${v > 0 ? "+" : ""}${fmt(v * 100, 1)}%`);
-const pval = (v) => (missing(v) ? "–" : fmtP(v));
+const pct = fmtWith(2, "percent");
+const signedPct = (v) => fmtSigned(v, 1, "percent");
 
 async function analyze() {
   const form = $("#analyze-form");
@@ -378,14 +355,14 @@ async function analyze() {
   readout.textContent = data.readout;
   readout.className = `readout card verdict verdict-${{ winner: "good", worse: "bad", srm: "bad" }[r.decision] || "neutral"}`;
   $("[data-warnings]", analysisBox).replaceChildren(
-    ...data.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })),
+    ...data.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w.message })),
   );
   renderKpis($("[data-kpis]", analysisBox), [
     { label: "exposed units", value: fmt(r.n, 0) },
     { label: `lift of ${r.relative_lift?.variant ?? "best"}`, value: signedPct(r.relative_lift?.estimate ?? null) },
-    { label: "always-valid p", value: pval(r.msprt?.pvalue ?? null) },
-    { label: "fixed-horizon p", value: pval(r.pvalue) },
-    { label: "SRM p", value: pval(r.srm.pvalue) },
+    { label: "always-valid p", value: fmtP(r.msprt?.pvalue ?? null) },
+    { label: "fixed-horizon p", value: fmtP(r.pvalue) },
+    { label: "SRM p", value: fmtP(r.srm.pvalue) },
     { label: "winner", value: r.winner ?? "none yet" },
   ]);
   // Charts need data: while nothing is exposed the readout says so instead.
@@ -421,8 +398,8 @@ async function analyze() {
       { key: "ci_high", label: "Rate high", format: pct },
       { key: "weight", label: "Weight", format: (v) => fmt(v, 1, "percent") },
       { key: "relative_lift", label: "Lift", format: signedPct },
-      { key: "pvalue_adjusted", label: "Fixed-horizon p", format: pval },
-      { key: "msprt_pvalue_adjusted", label: "Always-valid p", format: pval },
+      { key: "pvalue_adjusted", label: "Fixed-horizon p", format: fmtP },
+      { key: "msprt_pvalue_adjusted", label: "Always-valid p", format: fmtP },
       { key: "msprt_log_lr", label: "mSPRT log LR", format: (v) => fmt(v, 3) },
     ],
     rows,
@@ -478,6 +455,5 @@ $("#forget-token").addEventListener("click", () => {
   detail.hidden = true;
 });
 
-variantRow("control", "0.5");
-variantRow("B", "0.5");
+variants.set(DEFAULT_VARIANTS);
 if (sessionStorage.getItem(TOKEN_KEY)) loadList();

@@ -1,4 +1,4 @@
-import { bindPage, fmt, plotAll, renderKpis, renderTable, toast } from "./app.js";
+import { bindPage, fmt, fmtPct, fmtPoints, fmtSigned, plotAll, renderKpis, renderTable, toast } from "./app.js";
 
 const form = document.getElementById("params");
 const show = (name, visible) => {
@@ -24,13 +24,12 @@ const METHODS = {
 
 function render(data) {
   const r = data.result;
-  const relative =
-    r.mde_relative === null ? "" : ` (${r.mde_relative > 0 ? "+" : ""}${fmt(r.mde_relative, 1, "percent")})`;
-  const effect = r.baseline === null ? `${fmt(r.mde, 4)}${relative}` : `${fmt(r.mde * 100, 2)} pts`;
+  const relative = r.mde_relative === null ? "" : ` (${fmtSigned(r.mde_relative, 1, "percent")})`;
+  const effect = r.baseline === null ? `${fmt(r.mde, 4)}${relative}` : fmtPoints(r.mde, 2, { signed: false });
   renderKpis(document.querySelector("[data-kpis]"), [
     { label: "users per group", value: fmt(r.n_per_group, 0) },
     { label: "users in total", value: fmt(r.n_total, 0) },
-    { label: "power", value: fmt(r.achieved_power, 1, "percent") },
+    { label: "power", value: fmtPct(r.achieved_power) },
     { label: "detectable effect", value: effect },
     { label: "days to run", value: r.days === null ? "–" : fmt(r.days, 0) },
   ]);
