@@ -11,6 +11,7 @@ Numbers go out as JSON numbers; NaN and infinities become ``null`` (orjson does 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import reprlib
 import traceback
@@ -24,6 +25,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 
 from blueprints._figures import escape_figure
 from stats.errors import InvalidInput
+from stats.warnings import ResultWarning
 
 log = logging.getLogger(__name__)
 
@@ -329,21 +331,44 @@ def respond(
     result: Any,
     figures: Mapping[str, Any] | None = None,
     readout: str = "",
-    warnings: Sequence[str] = (),
+    warnings: Sequence[ResultWarning] = (),
     status: int = 200,
 ) -> Response:
     """The one response shape: result, figures, readout, warnings.
 
     ``result`` may be a dataclass (orjson serialises dataclasses, numpy arrays and tuples);
-    NaN and infinities become ``null``.
+    NaN and infinities become ``null``. Each warning goes out once, as ``{"code", "message"}``
+    in the envelope's ``warnings``: a ``warnings`` field of the result itself is left out.
     """
-    body = {
-        "result": result,
+    return json_response(envelope(result, figures, readout, warnings), status)
+
+
+def envelope(
+    result: Any,
+    figures: Mapping[str, Any] | None = None,
+    readout: str = "",
+    warnings: Sequence[ResultWarning] = (),
+) -> dict[str, Any]:
+    """The body :func:`respond` sends (the CLI's ``--json`` prints the same)."""
+    return {
+        "result": _without_warnings(result),
         "figures": {name: escape_figure(f) for name, f in (figures or {}).items()},
         "readout": readout,
-        "warnings": list(warnings),
+        "warnings": [{"code": str(w.code), "message": w.message} for w in warnings],
     }
-    return json_response(body, status)
+
+
+def _without_warnings(result: Any) -> Any:
+    """``result`` (a dataclass or a mapping) without its top-level ``warnings``."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return {
+            f.name: getattr(result, f.name)
+            for f in dataclasses.fields(result)
+            if f.name != "warnings"
+        }
+    if isinstance(result, Mapping) and "warnings" in result:
+        return {k: v for k, v in result.items() if k != "warnings"}
+    return result
 
 
 def json_response(body: Any, status: int = 200) -> Response:

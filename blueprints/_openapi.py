@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stats.warnings import Code
+
 PROBLEM_RESPONSES: dict[str, Any] = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "413": {"$ref": "#/components/responses/TooLarge"},
@@ -34,13 +36,23 @@ COMPONENTS: dict[str, Any] = {
                         "properties": {
                             "field": {"type": ["string", "null"]},
                             "detail": {"type": "string"},
-                            "row": {"type": "integer", "description": "1-based CSV data row."},
+                            "row": {"type": "integer", "description": "1-based data row."},
                         },
                     },
                 },
             },
         },
         "Alternative": {"type": "string", "enum": ["two-sided", "larger", "smaller"]},
+        "Warning": {
+            "type": "object",
+            "description": "A warning about the data or the result: a stable code to key on "
+            "and a plain-language message (whose wording may change).",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": [str(code) for code in Code]},
+                "message": {"type": "string"},
+            },
+        },
         "Figures": {
             "type": "object",
             "description": "Plotly figures (data + layout) keyed by name.",
@@ -79,7 +91,7 @@ def envelope(result_schema: dict[str, Any]) -> dict[str, Any]:
             "result": result_schema,
             "figures": {"$ref": "#/components/schemas/Figures"},
             "readout": {"type": "string"},
-            "warnings": {"type": "array", "items": {"type": "string"}},
+            "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}},
         },
     }
 

@@ -26,6 +26,7 @@ from stats.comparisons import (
 )
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import ResultWarning
 
 from ._text import p_is
 
@@ -80,7 +81,7 @@ class Analysis:
     guardrails: tuple[GuardrailResult, ...]
     verdict: Verdict
     reasons: tuple[str, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def _check_variants(variants: Variants, field: str) -> None:

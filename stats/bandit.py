@@ -9,6 +9,7 @@ import numpy as np
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.warnings import Code, ResultWarning, warning
 
 MAX_DRAWS = 1_000_000
 MAX_DRAW_CELLS = 20_000_000  # draws x variants, about 160 MB of float64 at the cap
@@ -30,7 +31,7 @@ class ThompsonWeights:
     beta: tuple[float, ...]
     n: int
     floor: float
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def thompson_weights(
@@ -102,11 +103,14 @@ def thompson_weights(
     prob_best = wins / n_draws
     weights = floor_ + (1.0 - k * floor_) * prob_best
 
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if floor_ == 0.0 and np.any(wins == 0):
         warnings.append(
-            "Some variants won none of the posterior draws and get no traffic; "
-            "set a floor to keep exploring them."
+            warning(
+                Code.STARVED_VARIANTS,
+                "Some variants won none of the posterior draws and get no traffic; "
+                "set a floor to keep exploring them.",
+            )
         )
     return ThompsonWeights(
         weights=tuple(float(w) for w in weights),

@@ -17,6 +17,7 @@ from scipy import special
 from stats import _validate
 from stats.bayes_models import FloatArray
 from stats.errors import InvalidInput
+from stats.warnings import Code, ResultWarning, warning
 
 MAX_SIMULATIONS = 100_000
 MAX_WORK = 2_000_000
@@ -44,7 +45,7 @@ class StoppingSimulation:
     ship_rate_end: float
     ship_rate_end_se: float
     ship_rate_by_day: tuple[float, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def expected_loss_normal(mean_diff: npt.ArrayLike, sd_diff: npt.ArrayLike) -> FloatArray:
@@ -117,9 +118,9 @@ def simulate_loss_stopping(
     by_day = np.cumsum(np.bincount(first[shipped], minlength=n_days)) / sims
     rate_daily = float(shipped.mean())
     rate_end = float(ship[:, -1].mean())
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
     if threshold == 0.0:
-        warnings = ("threshold is 0: the rule never stops.",)
+        warnings = (warning(Code.NEVER_STOPS, "threshold is 0: the rule never stops."),)
     return StoppingSimulation(
         baseline=p,
         daily_users=users,

@@ -46,6 +46,7 @@ from stats.bayes_models import (
 )
 from stats.errors import InvalidInput
 from stats.sufficient import mean_variants, named_records, proportion_variants
+from stats.warnings import Code, ResultWarning, warning
 
 METRICS = ("proportion", "mean", "count", "revenue")
 PRIORS: dict[str, dict[str, float]] = {
@@ -148,7 +149,7 @@ class BayesianAnalysis:
     lift_histograms: tuple[LiftHistogram, ...]
     method: str
     draws: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +187,11 @@ def _posteriors(
     records: Sequence[Mapping[str, Any]],
     prior: dict[str, float],
     field: str,
-) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[str]]:
+) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[ResultWarning]]:
     """Names, posteriors and data warnings of ``records`` for ``metric``."""
     posts: list[Posterior] = []
     names: list[str] = []
-    warns: list[str] = []
+    warns: list[ResultWarning] = []
     if metric == "proportion":
         for p in proportion_variants(records, field):
             names.append(p.name)
@@ -198,7 +199,12 @@ def _posteriors(
                 beta_binomial_posterior(p.users, p.conversions, prior["alpha"], prior["beta"])
             )
             if p.conversions == 0:
-                warns.append(f"{p.name} has no conversions: its posterior rests on the prior.")
+                warns.append(
+                    warning(
+                        Code.PRIOR_ONLY,
+                        f"{p.name} has no conversions: its posterior rests on the prior.",
+                    )
+                )
     elif metric == "mean":
         for i, m in enumerate(mean_variants(records, field)):
             if m.n < 2:
@@ -209,7 +215,12 @@ def _posteriors(
             names.append(m.name)
             posts.append(normal_mean_posterior(m.n, m.mean, m.sd))
             if m.sd == 0.0:
-                warns.append(f"{m.name} has zero standard deviation: its posterior is a point.")
+                warns.append(
+                    warning(
+                        Code.ZERO_VARIANCE,
+                        f"{m.name} has zero standard deviation: its posterior is a point.",
+                    )
+                )
     else:
         keys = ("name", "users", "total") if metric == "count" else ("name", "amounts")
         for where, rec in named_records(records, field, keys):
@@ -233,11 +244,19 @@ def _posteriors(
             posts.append(post)
             if isinstance(post, RevenuePosterior) and post.buyers < MIN_BUYERS:
                 warns.append(
-                    f"{rec['name']} has only {post.buyers} buyers: the log-normal tail makes "
-                    "its revenue posterior unstable."
+                    warning(
+                        Code.FEW_BUYERS,
+                        f"{rec['name']} has only {post.buyers} buyers: the log-normal tail makes "
+                        "its revenue posterior unstable.",
+                    )
                 )
             elif metric == "count" and float(rec["total"]) == 0.0:
-                warns.append(f"{rec['name']} has no events: its posterior rests on the prior.")
+                warns.append(
+                    warning(
+                        Code.PRIOR_ONLY,
+                        f"{rec['name']} has no events: its posterior rests on the prior.",
+                    )
+                )
     if len(posts) < 2:
         raise InvalidInput(f"{field} must have at least 2 entries, got {len(posts)}", field=field)
     return tuple(names), tuple(posts), warns
@@ -340,7 +359,7 @@ def _parse_common(
     control: str,
     prior: Any,
     field: str = "variants",
-) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[str]]:
+) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[ResultWarning]]:
     """Validate metric, prior, the variant records (errors name ``field``) and control."""
     metric = _validate.choice("metric", metric, METRICS)
     if prior is not None and not isinstance(prior, Mapping):
@@ -377,9 +396,9 @@ class _Guardrail:
 
 def _guardrails(
     specs: Sequence[Mapping[str, Any]], names: tuple[str, ...]
-) -> tuple[list[_Guardrail], list[str]]:
+) -> tuple[list[_Guardrail], list[ResultWarning]]:
     out: list[_Guardrail] = []
-    warns: list[str] = []
+    warns: list[ResultWarning] = []
     keys = ("name", "metric", "variants", "tolerance")
     for where, spec in named_records(specs, "guardrails", keys):
         metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
@@ -414,7 +433,7 @@ def _guardrails(
                 tuple(posts[g_names.index(n)] for n in names),
             )
         )
-        warns += [f"Guardrail {spec['name']}: {w}" for w in g_warns]
+        warns += [warning(w.code, f"Guardrail {spec['name']}: {w.message}") for w in g_warns]
     return out, warns
 
 
@@ -527,8 +546,11 @@ def analyze_bayesian(
         lift, rel = pairs.lift(i), pairs.relative_lift(i)
         if rel is None:
             warns.append(
-                f"Relative lift of {name} is not reported: the posteriors of {name} and "
-                f"{names[c]} are not both clearly positive."
+                warning(
+                    Code.LIFT_UNDEFINED,
+                    f"Relative lift of {name} is not reported: the posteriors of {name} and "
+                    f"{names[c]} are not both clearly positive.",
+                )
             )
         c_post, v_post = posts[c], post
         if isinstance(c_post, BetaPosterior) and isinstance(v_post, BetaPosterior):

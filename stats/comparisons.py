@@ -32,6 +32,7 @@ from scipy.optimize import brentq
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code, ResultWarning, warning
 
 from ._text import p_is
 
@@ -96,7 +97,7 @@ class Comparison:
     alternative: Alternative
     df: float | None = None
     noninferiority: NonInferiority | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,15 +390,18 @@ def compare_proportions(
     for name, v in (("control", control), ("treatment", treatment)):
         if v.users < 1:
             raise InvalidInput(f"{name}.users must be >= 1, got {v.users}", field=f"{name}.users")
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     ct, nt, cc, nc = treatment.conversions, treatment.users, control.conversions, control.users
     estimate = treatment.rate - control.rate
     test, statistic, pvalue = two_proportion_test(control, treatment, alternative)
     crit = _critical(alpha, alternative)
     if test == "fisher":
         warnings.append(
-            f"Fisher's exact test was used for {treatment.name} vs {control.name} because an "
-            f"expected cell count is below {FISHER_MIN_EXPECTED:g}"
+            warning(
+                Code.FISHER_EXACT,
+                f"Fisher's exact test was used for {treatment.name} vs {control.name} because an "
+                f"expected cell count is below {FISHER_MIN_EXPECTED:g}",
+            )
         )
     if interval == "score":
         low, high = _score_interval(ct, nt, cc, nc, crit, alternative)
@@ -406,7 +410,12 @@ def compare_proportions(
         low, high = _open_side(estimate - crit * se, estimate + crit * se, alternative)
     lift, rel_low, rel_high = relative_lift(control, treatment, crit, alternative)
     if math.isnan(lift):
-        warnings.append(f"relative lift is undefined: {control.name} has no conversions")
+        warnings.append(
+            warning(
+                Code.LIFT_UNDEFINED,
+                f"relative lift is undefined: {control.name} has no conversions",
+            )
+        )
     return Comparison(
         variant=treatment.name,
         control=control.name,
@@ -467,11 +476,14 @@ def compare_means(
             raise InvalidInput(
                 f"{name}.n must be >= 2 for a mean metric, got {v.n}", field=f"{name}.n"
             )
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     diff, se, df = _welch(control, treatment)
     if se == 0:
         warnings.append(
-            f"{treatment.name} and {control.name} both have zero variance; the test is degenerate"
+            warning(
+                Code.ZERO_VARIANCE,
+                f"{treatment.name} and {control.name} both have zero variance; the test is degenerate",
+            )
         )
     stat = _t_statistic(diff, se)
     pvalue = _pvalue(stat, alternative, df)
@@ -479,7 +491,11 @@ def compare_means(
     low, high = _open_side(diff - crit * se, diff + crit * se, alternative)
     lift, rel_low, rel_high = relative_lift(control, treatment, crit, alternative)
     if math.isnan(lift):
-        warnings.append(f"relative lift is undefined: the mean of {control.name} is 0")
+        warnings.append(
+            warning(
+                Code.LIFT_UNDEFINED, f"relative lift is undefined: the mean of {control.name} is 0"
+            )
+        )
     pooled = math.sqrt(
         ((treatment.n - 1) * treatment.var + (control.n - 1) * control.var)
         / (treatment.n + control.n - 2)
@@ -579,8 +595,11 @@ def compare_to_control(
         warnings = c.warnings
         if c.test == "fisher" and not significant and (c.ci_low > 0 or c.ci_high < 0):
             warnings += (
-                f"the score interval for {c.variant} excludes 0 but Fisher's exact test is not "
-                "significant; with counts this small, trust the exact test",
+                warning(
+                    Code.EXACT_TEST_DISAGREES,
+                    f"the score interval for {c.variant} excludes 0 but Fisher's exact test is "
+                    "not significant; with counts this small, trust the exact test",
+                ),
             )
         out.append(replace(c, pvalue_adjusted=float(p), significant=significant, warnings=warnings))
     return tuple(out)

@@ -27,6 +27,7 @@ from scipy import special
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import stats_records
+from stats.warnings import Code, ResultWarning, warning
 
 FloatArray = NDArray[np.float64]
 Codes = NDArray[np.signedinteger[Any]]
@@ -194,7 +195,7 @@ class CupedResult:
     balance: Balance
     n: int
     n_missing_covariate: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +214,7 @@ class RegressionAdjustmentResult:
     r_squared: float
     n: int
     n_missing_covariate: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,14 +383,17 @@ def _balance(n: FloatArray, mean: FloatArray, var: FloatArray) -> Balance:
     return Balance(stat, pvalue, pvalue < BALANCE_ALPHA)
 
 
-def _balance_warning(balance: Balance, what: str = "The covariate") -> tuple[str, ...]:
+def _balance_warning(balance: Balance, what: str = "The covariate") -> tuple[ResultWarning, ...]:
     if not balance.flagged:
         return ()
     return (
-        f"{what}'s mean differs between arms (balance p = {balance.pvalue:.2g} < "
-        f"{BALANCE_ALPHA:g}). It was measured before assignment, so this points at an "
-        "assignment bug (bucketing, logging or a filter applied after assignment); check the "
-        "randomisation before trusting any result.",
+        warning(
+            Code.COVARIATE_IMBALANCE,
+            f"{what}'s mean differs between arms (balance p = {balance.pvalue:.2g} < "
+            f"{BALANCE_ALPHA:g}). It was measured before assignment, so this points at an "
+            "assignment bug (bucketing, logging or a filter applied after assignment); check the "
+            "randomisation before trusting any result.",
+        ),
     )
 
 
@@ -402,7 +406,7 @@ def _analyse(
     mean_x: FloatArray,
     balance: Balance,
     n_missing: int,
-    notes: tuple[str, ...],
+    notes: tuple[ResultWarning, ...],
 ) -> CupedResult:
     """CUPED from per-arm moments of ``Y`` and covariates ``Z`` (the first one is ``X``).
 
@@ -421,14 +425,17 @@ def _analyse(
     estimate). ``ρ² = θ·Σ(n_i−1)s_zy / Σ(n_i−1)s²_y`` is the pooled within-arm R².
     """
     c = names.index(control)
-    warnings: list[str] = list(notes)
+    warnings: list[ResultWarning] = list(notes)
     w = moments.n - 1.0
     keep = np.einsum("a,akk->k", w, moments.cov_zz) > 0.0
     if moments.mean_z.shape[1] and not keep[0]:
         keep[:] = False
         warnings.append(
-            "The covariate does not vary within arms, so no adjustment is possible: theta is "
-            "0 and the adjusted results equal the unadjusted ones."
+            warning(
+                Code.NO_ADJUSTMENT,
+                "The covariate does not vary within arms, so no adjustment is possible: theta is "
+                "0 and the adjusted results equal the unadjusted ones.",
+            )
         )
     used = moments.select(keep)
     w_zz = np.einsum("a,ajk->jk", w, used.cov_zz)
@@ -440,13 +447,21 @@ def _analyse(
         r2 = min(max(float(beta @ w_zy) / w_yy, 0.0), 1.0)
     else:
         r2 = 0.0
-        warnings.append("The outcome does not vary within arms; there is nothing to adjust.")
+        warnings.append(
+            warning(
+                Code.ZERO_VARIANCE,
+                "The outcome does not vary within arms; there is nothing to adjust.",
+            )
+        )
     rho = math.copysign(math.sqrt(r2), theta)
     if abs(rho) >= NEAR_PERFECT_RHO:
         warnings.append(
-            f"The covariate predicts the outcome almost perfectly (rho = {rho:.4f}). Check "
-            "that it was measured before the experiment started: a covariate the treatment "
-            "can affect biases the adjusted estimate."
+            warning(
+                Code.COVARIATE_NEAR_PERFECT,
+                f"The covariate predicts the outcome almost perfectly (rho = {rho:.4f}). Check "
+                "that it was measured before the experiment started: a covariate the treatment "
+                "can affect biases the adjusted estimate.",
+            )
         )
     grand_z = moments.n @ used.mean_z / moments.n.sum()
     adjusted = moments.mean_y - (used.mean_z - grand_z) @ beta
@@ -470,7 +485,10 @@ def _analyse(
             )
     if w_yy > 0.0 and not resid_var.any():
         warnings.append(
-            "The adjusted outcome does not vary within arms, so the intervals have zero width."
+            warning(
+                Code.ZERO_VARIANCE,
+                "The adjusted outcome does not vary within arms, so the intervals have zero width.",
+            )
         )
     warnings.extend(_balance_warning(balance))
     arms = tuple(
@@ -750,7 +768,7 @@ def cuped_from_frame(
     if not n_missing:
         moments = _arm_moments(rows.codes, arms, rows.y, rows.x[:, None])
         observed = moments
-        notes: tuple[str, ...] = ()
+        notes: tuple[ResultWarning, ...] = ()
     else:
         have = ~missing
         observed = _arm_moments(rows.codes[have], arms, rows.y[have], rows.x[have, None])
@@ -759,12 +777,15 @@ def cuped_from_frame(
             fill = float(rows.x[have].mean())
             z = np.column_stack([np.where(missing, fill, rows.x), missing.astype(np.float64)])
             notes = (
-                f"{share} have no pre-period value. They are kept: the covariate is filled "
-                "with its mean and a missing-value indicator joins the adjustment.",
+                warning(
+                    Code.MISSING_COVARIATE,
+                    f"{share} have no pre-period value. They are kept: the covariate is filled "
+                    "with its mean and a missing-value indicator joins the adjustment.",
+                ),
             )
         else:
             z = np.zeros((rows.y.size, 1))
-            notes = (f"{share} have no pre-period value.",)
+            notes = (warning(Code.MISSING_COVARIATE, f"{share} have no pre-period value."),)
         moments = _arm_moments(rows.codes, arms, rows.y, z)
     mean_x, var_x = observed.mean_z[:, 0], observed.cov_zz[:, 0, 0]
     return _analyse(
@@ -859,7 +880,7 @@ def regression_adjustment(
     alpha = _validate.alpha(alpha)
     y = _outcome(df, outcome)
     arms = len(names)
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     columns: list[FloatArray] = []
     balance: list[Balance] = []
     any_missing = np.zeros(y.size, dtype=bool)
@@ -874,16 +895,24 @@ def regression_adjustment(
         if have.any() and np.ptp(x[have]) > 0:
             columns.append(np.where(missing, x[have].mean(), x))
         else:
-            warnings.append(f"Covariate {column!r} does not vary, so it is left out.")
+            warnings.append(
+                warning(
+                    Code.CONSTANT_COVARIATE,
+                    f"Covariate {column!r} does not vary, so it is left out.",
+                )
+            )
         if missing.any() and have.any():
             columns.append(missing.astype(np.float64))
     n_missing = int(any_missing.sum())
     if n_missing:
         warnings.insert(
             0,
-            f"{n_missing} of {y.size} users lack a value of some covariate. They are kept: "
-            "each such covariate is filled with its mean and a missing-value indicator is "
-            "added.",
+            warning(
+                Code.MISSING_COVARIATE,
+                f"{n_missing} of {y.size} users lack a value of some covariate. They are kept: "
+                "each such covariate is filled with its mean and a missing-value indicator is "
+                "added.",
+            ),
         )
     k = len(columns)
     sizes = np.bincount(codes, minlength=arms)

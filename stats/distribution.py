@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-
 from stats.errors import InvalidInput
+from stats.warnings import Code, ResultWarning, warning
+
 from stats.tabular import Table, factorize_labels, numeric_values, variant_labels
 
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -51,7 +52,7 @@ class Distribution:
     quantile_levels: tuple[float, ...]
     variants: tuple[VariantDistribution, ...]
     clipped: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def binned_distribution(
@@ -116,11 +117,14 @@ def binned_distribution(
                 quantiles=tuple(float(q) for q in quantiles),
             )
         )
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
     if clipped:
         warnings = (
-            f"{clipped:,} {'value' if clipped == 1 else 'values'} of {metric!r} above {high:.4g} (the top "
-            f"{1 - upper_quantile:.1%}) are counted in the last bar of the distribution chart",
+            warning(
+                Code.VALUES_CLIPPED,
+                f"{clipped:,} {'value' if clipped == 1 else 'values'} of {metric!r} above {high:.4g} (the top "
+                f"{1 - upper_quantile:.1%}) are counted in the last bar of the distribution chart",
+            ),
         )
     return Distribution(
         metric=metric,

@@ -26,6 +26,7 @@ from statsmodels.stats.anova import anova_lm
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.warnings import Code, ResultWarning, warning
 
 MAX_LEVELS = 5
 """Most levels a factor may have (the issue's 2-to-5 grid)."""
@@ -128,7 +129,7 @@ class AnovaResult:
     fitted: tuple[float, ...]
     residuals: tuple[float, ...]
     ci_method: str
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def _factor_name(name: str, value: object) -> str:
@@ -467,28 +468,37 @@ def two_way_anova(
         + ("" if interaction_tested else "; no cell intervals under the additive model")
     )
 
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if not interaction_tested:
         warnings.append(
-            f"Each cell has a single observation, so the {factor_a} × {factor_b} interaction "
-            "cannot be tested: it would use all the remaining degrees of freedom and leave "
-            f"none to estimate the error. The additive model ({factor_a} + {factor_b}) was "
-            "fitted; its residual contains any interaction, so the main-effect tests assume "
-            "there is none (and are conservative if there is). Replicate the cells to test "
-            "the interaction."
+            warning(
+                Code.INTERACTION_UNTESTABLE,
+                f"Each cell has a single observation, so the {factor_a} × {factor_b} interaction "
+                "cannot be tested: it would use all the remaining degrees of freedom and leave "
+                f"none to estimate the error. The additive model ({factor_a} + {factor_b}) was "
+                "fitted; its residual contains any interaction, so the main-effect tests assume "
+                "there is none (and are conservative if there is). Replicate the cells to test "
+                "the interaction.",
+            )
         )
     if degenerate:
         warnings.append(
-            "The model fits the data exactly (the residuals are all zero), so there is no "
-            "error variance to test against: F and p-values are not computed."
+            warning(
+                Code.PERFECT_FIT,
+                "The model fits the data exactly (the residuals are all zero), so there is no "
+                "error variance to test against: F and p-values are not computed.",
+            )
         )
     interaction = rows[2] if interaction_tested else None
     if not balanced and anova_type == 2 and interaction is not None and interaction.significant:
         warnings.append(
-            f"The design is unbalanced and the {factor_a} × {factor_b} interaction is "
-            "significant: Type II main effects assume no interaction. Interpret the cell "
-            "means, or use Type III (anova_type 3) to test main effects averaged over the "
-            "levels of the other factor."
+            warning(
+                Code.TYPE_II_INTERACTION,
+                f"The design is unbalanced and the {factor_a} × {factor_b} interaction is "
+                "significant: Type II main effects assume no interaction. Interpret the cell "
+                "means, or use Type III (anova_type 3) to test main effects averaged over the "
+                "levels of the other factor.",
+            )
         )
 
     return AnovaResult(

@@ -25,6 +25,7 @@ from stats.comparisons import SRM_THRESHOLD, compare_proportions, variant_estima
 from stats.errors import InvalidInput
 from stats.msprt import msprt
 from stats.sufficient import ProportionStats
+from stats.warnings import Code, ResultWarning, warning
 
 from ._text import p_is
 
@@ -140,7 +141,7 @@ class ExperimentAnalysis:
     alpha: float
     planned_n: int
     n: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def expected_exposures(
@@ -217,7 +218,7 @@ def srm_check(
 
 def _compare(
     control: ProportionStats, treatment: ProportionStats, alpha_each: float, planned_n: int
-) -> tuple[VariantComparison, tuple[str, ...]]:
+) -> tuple[VariantComparison, tuple[ResultWarning, ...]]:
     fixed = compare_proportions(control, treatment, alpha=alpha_each)
     seq = msprt(control, treatment, alpha=alpha_each, planned_n=planned_n)
     comparison = VariantComparison(
@@ -304,12 +305,15 @@ def analyze_experiment(
             )
         )
 
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     control = variants[0]
     compared = [t for t in variants[1:] if control.users and t.users]
     if len(compared) < k - 1:
         warnings.append(
-            "Some variants have no exposures yet, so they cannot be compared with the control."
+            warning(
+                Code.NO_EXPOSURES,
+                "Some variants have no exposures yet, so they cannot be compared with the control.",
+            )
         )
     comparisons: list[VariantComparison] = []
     for treatment in compared:
@@ -327,8 +331,11 @@ def analyze_experiment(
         ]
     if srm.flagged:
         warnings.append(
-            f"Sample ratio mismatch ({p_is(srm.pvalue, digits=2)}, below {srm.threshold:g}): the "
-            "exposures do not match the traffic weights, so assignment or logging is likely broken."
+            warning(
+                Code.SAMPLE_RATIO_MISMATCH,
+                f"Sample ratio mismatch ({p_is(srm.pvalue, digits=2)}, below {srm.threshold:g}): the "
+                "exposures do not match the traffic weights, so assignment or logging is likely broken.",
+            )
         )
 
     best = max(comparisons, key=lambda c: c.estimate, default=None)

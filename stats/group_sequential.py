@@ -29,6 +29,7 @@ from scipy import optimize, special
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code, ResultWarning, warning
 
 SPENDINGS = ("obrien-fleming", "pocock", "hsd", "classical-obrien-fleming", "classical-pocock")
 SPENDING_FUNCTIONS = ("obrien-fleming", "pocock", "hsd")
@@ -377,7 +378,7 @@ class Boundaries:
     spending: str
     gamma: float | None
     constant: float | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def _design_fractions(looks: int | None, fractions: Sequence[float] | None) -> Float:
@@ -439,9 +440,14 @@ def group_sequential_bounds(
     fixed = float(-special.ndtri(alpha_side) + special.ndtri(power))
     drift = _power_drift(bounds, t, power, two_sided, fixed)
     tail = special.ndtr(-bounds)
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
     if np.isinf(bounds).any():
-        warnings = ("Some looks spend no alpha (their bound is infinite): they cannot stop.",)
+        warnings = (
+            warning(
+                Code.NEVER_STOPS,
+                "Some looks spend no alpha (their bound is infinite): they cannot stop.",
+            ),
+        )
     sign = -1.0 if alternative == "smaller" else 1.0
     return Boundaries(
         fractions=tuple(float(x) for x in t),
@@ -529,7 +535,7 @@ class MonitorResult:
     alpha: float
     alternative: str
     spending: str
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def _look_arms(
@@ -640,15 +646,24 @@ def monitor(
     sign = -1.0 if alternative == "smaller" else 1.0
     directed = np.abs(z) if two_sided else sign * z
     crossed = np.flatnonzero(np.nan_to_num(directed, nan=-np.inf) >= bounds)
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if np.isnan(z).any():
-        warnings.append("Some looks have zero variance: their z statistic is undefined.")
+        warnings.append(
+            warning(
+                Code.ZERO_VARIANCE, "Some looks have zero variance: their z statistic is undefined."
+            )
+        )
     stop_look: int | None
     if crossed.size:
         last = int(crossed[0])
         decision, stop_look = "stop-efficacy", last + 1
         if last + 1 < len(arms):
-            warnings.append(f"The test stopped at look {last + 1}; later looks are ignored.")
+            warnings.append(
+                warning(
+                    Code.STOPPED_EARLY,
+                    f"The test stopped at look {last + 1}; later looks are ignored.",
+                )
+            )
     else:
         last = len(arms) - 1
         final = t[-1] == 1.0

@@ -32,6 +32,7 @@ from scipy import optimize, special
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import ProportionStats
+from stats.warnings import Code, ResultWarning, warning
 
 METRICS = ("binary", "continuous")
 
@@ -124,7 +125,7 @@ class MSPRTResult:
     tau: float
     alpha: float
     n: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def _look(
@@ -136,11 +137,14 @@ def _look(
     bounds: tuple[float, float],
 ) -> MSPRTResult:
     """One look; ``tau`` is None only while the variance is 0 (no evidence either way)."""
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
     if variance == 0 or tau is None:
         warnings = (
-            "The difference has zero variance so far (no spread in either arm): "
-            "the test cannot weigh evidence yet.",
+            warning(
+                Code.ZERO_VARIANCE,
+                "The difference has zero variance so far (no spread in either arm): "
+                "the test cannot weigh evidence yet.",
+            ),
         )
         log_lr, half = 0.0, math.inf
     else:
@@ -460,8 +464,11 @@ class SequentialTest:
         warnings = now.warnings
         if low > high:
             warnings += (
-                "The running intersection of the confidence sequence is empty "
-                "(a rare event, probability <= alpha under the model).",
+                warning(
+                    Code.EMPTY_CONFIDENCE_SEQUENCE,
+                    "The running intersection of the confidence sequence is empty "
+                    "(a rare event, probability <= alpha under the model).",
+                ),
             )
         return MSPRTResult(
             estimate=now.estimate,

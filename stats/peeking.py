@@ -27,6 +27,7 @@ from stats.group_sequential import (
     naive_peeking_curve,
 )
 from stats.msprt import cs_halfwidth, mixture_log_lr, tau_for_planned_n
+from stats.warnings import Code, ResultWarning, warning
 
 MAX_SIMULATIONS = 100_000
 MAX_N_PER_ARM = 100_000_000
@@ -104,7 +105,7 @@ class PeekingResult:
     alpha: float
     spending: str
     seed: int | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 # --------------------------------------------------------------------------- sampling
@@ -307,7 +308,7 @@ def simulate_peeking(
     n_paths = _validate.count("paths", paths)
     if n_paths > MAX_PATHS:
         raise InvalidInput(f"paths must be <= {MAX_PATHS}, got {paths!r}", field="paths")
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if metric == "proportion":
         if baseline is None:
             raise InvalidInput(
@@ -322,8 +323,11 @@ def simulate_peeking(
         unit_variance = 2 * p_a * (1 - p_a)
         if p_a * n_arm / k < 10:
             warnings.append(
-                "Fewer than 10 expected conversions per arm at the first look: early z "
-                "statistics are far from normal."
+                warning(
+                    Code.SMALL_COUNTS,
+                    "Fewer than 10 expected conversions per arm at the first look: early z "
+                    "statistics are far from normal.",
+                )
             )
     else:
         p_a = 0.0 if baseline is None else _validate.finite("baseline", baseline)  # A's mean

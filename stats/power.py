@@ -38,6 +38,7 @@ from scipy import optimize, special
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.warnings import Code, ResultWarning, warning
 
 FloatOrArray = Any  # a float or a numpy array of floats (numpy typing does not follow ufuncs)
 
@@ -77,7 +78,7 @@ class PowerResult:
     method: str  # "fleiss", "fleiss-cc" or "t-test"
     days: int | None  # ceil(n_total / daily_traffic) when daily_traffic is given
     daily_traffic: float | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
     baseline_mean: float | None = None  # control mean for means when given, else None
 
 
@@ -702,11 +703,14 @@ def _result(
     daily_traffic: float | None,
     baseline_mean: float | None = None,
 ) -> PowerResult:
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if solved_for == "n_per_group" and n_exact <= 2.0:
         warnings.append(
-            "The effect is so large that the minimum of 2 users per group already reaches the "
-            "target power; at such tiny sizes the approximations behind this are rough."
+            warning(
+                Code.MINIMUM_SIZE,
+                "The effect is so large that the minimum of 2 users per group already reaches the "
+                "target power; at such tiny sizes the approximations behind this are rough.",
+            )
         )
         n_exact = 2.0
     n = _ceil(n_exact) if solved_for == "n_per_group" else int(n_exact)
@@ -725,9 +729,15 @@ def _result(
         days = max(1, _ceil(span))  # a run lasts at least a day
     lever = "a larger MDE or more traffic" if design.rho > 0 else "a larger MDE or CUPED"
     if days is not None and days > LONG_RUN_DAYS:
-        warnings.append(f"This needs {days:,} days at your traffic; consider {lever}.")
+        warnings.append(
+            warning(
+                Code.LARGE_SAMPLE, f"This needs {days:,} days at your traffic; consider {lever}."
+            )
+        )
     elif n_total > HUGE_TOTAL:
-        warnings.append(f"This needs {n_total:,} users in total; consider {lever}.")
+        warnings.append(
+            warning(Code.LARGE_SAMPLE, f"This needs {n_total:,} users in total; consider {lever}.")
+        )
     if baseline is not None:
         warnings.extend(_small_count_warnings(baseline, mde, n, n_treatment))
     return PowerResult(
@@ -764,7 +774,9 @@ def _result(
     )
 
 
-def _small_count_warnings(baseline: float, mde: float, n: int, n_treatment: int) -> list[str]:
+def _small_count_warnings(
+    baseline: float, mde: float, n: int, n_treatment: int
+) -> list[ResultWarning]:
     expected = {
         "conversions in the control group": n * baseline,
         "non-conversions in the control group": n * (1.0 - baseline),
@@ -775,6 +787,9 @@ def _small_count_warnings(baseline: float, mde: float, n: int, n_treatment: int)
     if fewest >= MIN_EXPECTED_COUNT:
         return []
     return [
-        f"Expect only about {fewest:.2g} {what}; the normal approximation behind this "
-        "calculation is rough at such small counts, so treat the result as indicative."
+        warning(
+            Code.SMALL_COUNTS,
+            f"Expect only about {fewest:.2g} {what}; the normal approximation behind this "
+            "calculation is rough at such small counts, so treat the result as indicative.",
+        )
     ]

@@ -30,9 +30,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
-
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code, ResultWarning, warning
 
 Kind = Literal["binary", "continuous"]
 Layout = Literal["users", "variants"]
@@ -562,7 +562,7 @@ class Summary:
     """Rows left out for a blank variant or metric cell."""
     duplicate_ids: int = 0
     """Rows whose user id already appeared on an earlier row."""
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 def _column(table: Table, name: str, role: str) -> pd.Series:
@@ -658,7 +658,7 @@ def factorize_labels(labels: pd.Series, column: str) -> tuple[np.ndarray, list[s
 
 def _duplicate_id_warnings(
     table: Table, user_id: str, labels: pd.Series
-) -> tuple[int, tuple[str, ...]]:
+) -> tuple[int, tuple[ResultWarning, ...]]:
     ids = _column(table, user_id, "user id")
     dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
     count = int(dup.sum())
@@ -666,14 +666,20 @@ def _duplicate_id_warnings(
         return 0, ()
     pos = int(np.flatnonzero(dup)[0])
     out = [
-        f"{_plural(count, 'row repeats', 'rows repeat')} a user id from an earlier row (first: {ids.iloc[pos]!r} on "
-        f"row {pos + 1}, column {user_id!r}); each row was counted as a separate observation"
+        warning(
+            Code.DUPLICATE_IDS,
+            f"{_plural(count, 'row repeats', 'rows repeat')} a user id from an earlier row (first: {ids.iloc[pos]!r} on "
+            f"row {pos + 1}, column {user_id!r}); each row was counted as a separate observation",
+        )
     ]
     crossed = int((labels.groupby(ids.to_numpy()).nunique() > 1).sum())
     if crossed:
         out.append(
-            f"{_plural(crossed, 'user id appears', 'user ids appear')} in more than one variant, which suggests broken "
-            "assignment; check the randomisation before trusting the result"
+            warning(
+                Code.IDS_IN_SEVERAL_VARIANTS,
+                f"{_plural(crossed, 'user id appears', 'user ids appear')} in more than one variant, which suggests broken "
+                "assignment; check the randomisation before trusting the result",
+            )
         )
     return count, tuple(out)
 
@@ -701,18 +707,24 @@ def summarize(
     labels = variant_labels(_column(table, variant, "variant"))
     values = _column(table, metric, "metric")
     x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     blank_variant = labels.isna().to_numpy()
     if blank_variant.any():
         pos = np.flatnonzero(blank_variant)
         warnings.append(
-            f"{_plural(len(pos), 'row', 'rows')} with a blank {variant!r} cell left out ({_rows(pos)})"
+            warning(
+                Code.ROWS_LEFT_OUT,
+                f"{_plural(len(pos), 'row', 'rows')} with a blank {variant!r} cell left out ({_rows(pos)})",
+            )
         )
     blank_metric = np.isnan(x) & ~blank_variant
     if blank_metric.any():
         pos = np.flatnonzero(blank_metric)
         warnings.append(
-            f"{_plural(len(pos), 'blank cell', 'blank cells')} in column {metric!r} left out ({_rows(pos)})"
+            warning(
+                Code.ROWS_LEFT_OUT,
+                f"{_plural(len(pos), 'blank cell', 'blank cells')} in column {metric!r} left out ({_rows(pos)})",
+            )
         )
     keep = ~(blank_variant | blank_metric)
     duplicates = 0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 import orjson
+from blueprints._api import ApiError, Fields, envelope
 
-from blueprints._api import ApiError, Fields
 from blueprints.abtest import bp
 from stats.tabular import CSVError, read_csv
 
@@ -41,7 +41,7 @@ def analyze_command(
     except ApiError as exc:
         raise click.ClickException(f"{file.name}: {exc.detail}") from None
     if as_json:
-        out = {"result": result, "figures": figures, "readout": readout, "warnings": list(warnings)}
+        out = envelope(result, figures, readout, warnings)
         click.echo(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY).decode())
         return
     click.echo(readout)

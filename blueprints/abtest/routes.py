@@ -15,16 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from flask import Response, render_template
-
 from blueprints._api import Fields, respond, stats_errors, unprocessable
 from blueprints._upload import csv_errors, request_fields, uploaded_csv
-from blueprints.abtest import bp
 from blueprints.abtest.figures import analysis_figures
 from blueprints.abtest.readout import readout
+from flask import Response, render_template
 from stats.abtest import Analysis, Guardrail, analyze
-from stats.distribution import Distribution, table_distribution
 from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
+from stats.warnings import Code, ResultWarning, warning
+
+from blueprints.abtest import bp
+from stats.distribution import Distribution, table_distribution
 from stats.tabular import (
     MAX_VARIANTS,
     Roles,
@@ -54,7 +55,7 @@ class Outcome:
     mapping: dict[str, Any] | None = None
     csv: dict[str, Any] | None = None
     distribution: Distribution | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
 
     def result(self) -> dict[str, Any]:
         body: dict[str, Any] = {f.name: getattr(self.analysis, f.name) for f in fields(Analysis)}
@@ -64,7 +65,7 @@ class Outcome:
         body["distribution"] = self.distribution
         return body
 
-    def all_warnings(self) -> tuple[str, ...]:
+    def all_warnings(self) -> tuple[ResultWarning, ...]:
         return self.warnings + self.analysis.warnings
 
 
@@ -215,7 +216,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
     blanks = {k: v for k, v in table.blank_cells.items() if v}
     if blanks:
         listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
-        warnings = (f"Blank cells: {listed}.", *warnings)
+        warnings = (warning(Code.ROWS_LEFT_OUT, f"Blank cells: {listed}."), *warnings)
     return Outcome(
         analysis,
         summary.variants,
@@ -315,7 +316,9 @@ def analyse(f: Fields, table: Table | None) -> Outcome:
     return analyse_csv(f, table, opts)
 
 
-def body(outcome: Outcome) -> tuple[dict[str, Any], dict[str, Any], str, tuple[str, ...]]:
+def body(
+    outcome: Outcome,
+) -> tuple[dict[str, Any], dict[str, Any], str, tuple[ResultWarning, ...]]:
     """The response's four parts: result, figures, readout, warnings."""
     return (
         outcome.result(),

@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
-
 from blueprints._api import Fields, unprocessable
 from blueprints._upload import csv_errors
+from pandas.api import types as ptypes
 from stats.bayes_decision import MAX_SUM_TERMS
 from stats.bayesian import MAX_PERIODS
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code, ResultWarning, warning
+
 from stats.tabular import (
     CSVError,
     Kind,
@@ -81,7 +82,7 @@ class CsvRecords:
     records: list[Record]
     periods: list[str]
     by_period: list[list[Record]]
-    warnings: tuple[str, ...]
+    warnings: tuple[ResultWarning, ...]
 
 
 def _parse_dates(s: pd.Series) -> pd.Series:
@@ -176,7 +177,7 @@ def _record(s: ProportionStats | MeanStats, metric: str) -> Record:
 
 def _user_records(
     table: Table, metric: str, variant: str, value: str, user_id: str | None
-) -> tuple[list[Record], tuple[str, ...]]:
+) -> tuple[list[Record], tuple[ResultWarning, ...]]:
     """Records from a row-per-user table (CSVError names the row and column)."""
     summary = summarize(table, variant=variant, metric=value, kind=KIND[metric], user_id=user_id)
     if metric == "revenue":
@@ -265,7 +266,7 @@ def _cumulative_records(
 
 def _thinned(
     periods: list[str], by_period: list[list[Record]], metric: str
-) -> tuple[list[str], list[list[Record]], tuple[str, ...]]:
+) -> tuple[list[str], list[list[Record]], tuple[ResultWarning, ...]]:
     """At most ``MAX_LOSS_DAYS`` days (and ``MAX_LOSS_TERMS`` for two conversion arms),
     evenly spaced with the last day kept; a warning says so when days were left out."""
     d = len(periods)
@@ -279,8 +280,11 @@ def _thinned(
         return periods, by_period, ()
     picked = np.unique(np.linspace(0, d - 1, keep).round().astype(int))
     note = (
-        f"The expected loss over time is shown for {len(picked):,} of {d:,} days, evenly "
-        "spaced (the last day included), to bound the work per request.",
+        warning(
+            Code.DAYS_SAMPLED,
+            f"The expected loss over time is shown for {len(picked):,} of {d:,} days, evenly "
+            "spaced (the last day included), to bound the work per request.",
+        ),
     )
     return [periods[i] for i in picked], [by_period[i] for i in picked], note
 
@@ -318,7 +322,10 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
         undated = int(days.isna().sum())
         if undated:
             warnings += (
-                f"{undated:,} rows without a date are left out of the expected loss over time.",
+                warning(
+                    Code.ROWS_LEFT_OUT,
+                    f"{undated:,} rows without a date are left out of the expected loss over time.",
+                ),
             )
         dated = days.notna().to_numpy()
         order = np.argsort(days.to_numpy()[dated], kind="stable")

@@ -134,7 +134,6 @@ RESULT = {
         "r_squared": NUMBER_OR_NULL,
         "n": {"type": "integer"},
         "n_missing_covariate": {"type": "integer"},
-        "warnings": {"type": "array", "items": {"type": "string"}},
     },
 }
 

@@ -515,7 +515,8 @@ export function bindPage({
       warnings.replaceChildren(
         ...(data.warnings || []).map((w) => {
           const li = document.createElement("li");
-          li.textContent = w;
+          li.textContent = w.message;
+          li.dataset.code = w.code;
           return li;
         }),
       );

@@ -33,6 +33,7 @@ from stats.comparisons import (
     variant_estimate,
 )
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 PAIRS = [((1000, 120), (1000, 160)), ((2500, 300), (1800, 190)), ((400, 40), (600, 75))]
@@ -154,7 +155,7 @@ def test_fisher_is_used_when_an_expected_count_is_small(alternative):
     assert res.test == "fisher"
     assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-9)
     assert res.statistic == pytest.approx(ref.statistic, rel=1e-9)
-    assert any("Fisher" in w for w in res.warnings)
+    assert any(w.code == Code.FISHER_EXACT and "Fisher" in w.message for w in res.warnings)
 
 
 def test_zero_conversions_everywhere_is_a_warning_not_nan_soup():
@@ -162,7 +163,10 @@ def test_zero_conversions_everywhere_is_a_warning_not_nan_soup():
     assert res.test == "fisher" and res.pvalue == pytest.approx(1.0)
     assert res.estimate == 0 and res.ci_low < 0 < res.ci_high
     assert math.isnan(res.relative_lift)
-    assert any("relative lift is undefined" in w for w in res.warnings)
+    assert any(
+        w.code == Code.LIFT_UNDEFINED and "relative lift is undefined" in w.message
+        for w in res.warnings
+    )
 
 
 def test_cohens_h_matches_statsmodels():
@@ -245,7 +249,7 @@ def test_welch_interval_covers_the_true_difference():
 def test_zero_variance_means_warn():
     res = compare_means(MeanStats("A", 10, 1.0, 0.0), MeanStats("B", 10, 2.0, 0.0))
     assert res.pvalue == 0.0 and math.isinf(res.statistic)
-    assert any("zero variance" in w for w in res.warnings)
+    assert any(w.code == Code.ZERO_VARIANCE and "zero variance" in w.message for w in res.warnings)
 
 
 # --- several variants ----------------------------------------------------------------------

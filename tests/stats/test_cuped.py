@@ -29,6 +29,7 @@ from stats.cuped import (
     cuped_planning,
     regression_adjustment,
 )
+from stats.warnings import Code
 
 
 def make_frame(
@@ -142,7 +143,9 @@ def test_imbalanced_covariate_is_flagged() -> None:
     df.loc[df.arm == "B", "x"] += 0.5  # a pre-period difference: an assignment bug
     res = cuped_from_frame(df, variant="arm", outcome="y", covariate="x", control="A")
     assert res.balance.pvalue < BALANCE_ALPHA and res.balance.flagged
-    assert any("assignment bug" in w for w in res.warnings)
+    assert any(
+        w.code == Code.COVARIATE_IMBALANCE and "assignment bug" in w.message for w in res.warnings
+    )
 
 
 def test_sufficient_statistics_match_pandas_even_with_a_large_offset() -> None:
@@ -192,7 +195,10 @@ def test_missing_covariate_is_ols_on_filled_value_and_indicator() -> None:
     for comp in res.comparisons:
         assert comp.estimate == pytest.approx(ols.params[f"C(arm)[T.{comp.variant}]"], rel=1e-8)
     assert res.theta == pytest.approx(ols.params["xf"], rel=1e-8)
-    assert any(f"{int(missing.sum())} of {len(df)} users" in w for w in res.warnings)
+    assert any(
+        w.code == Code.MISSING_COVARIATE and f"{int(missing.sum())} of {len(df)} users" in w.message
+        for w in res.warnings
+    )
     # Balance and arm means use the users who have a pre-period value.
     have = df.dropna()
     ref = sps.f_oneway(*(have.x[have.arm == g] for g in "ABC"))
@@ -231,7 +237,10 @@ def test_zero_variance_covariate_warns_and_leaves_estimate_unadjusted() -> None:
         c.unadjusted_ci_low,
         c.unadjusted_ci_high,
     )
-    assert any("no adjustment is possible" in w for w in res.warnings)
+    assert any(
+        w.code == Code.NO_ADJUSTMENT and "no adjustment is possible" in w.message
+        for w in res.warnings
+    )
 
 
 def test_constant_outcome_gives_degenerate_but_finite_result() -> None:
@@ -242,14 +251,19 @@ def test_constant_outcome_gives_degenerate_but_finite_result() -> None:
     res = cuped(arms, control="A")
     (c,) = res.comparisons
     assert (c.estimate, c.pvalue, c.ci_low, c.ci_high) == (0.0, 1.0, 0.0, 0.0)
-    assert any("outcome does not vary" in w for w in res.warnings)
+    assert any(
+        w.code == Code.ZERO_VARIANCE and "outcome does not vary" in w.message for w in res.warnings
+    )
 
 
 def test_near_perfect_covariate_warns() -> None:
     df = make_frame(9, {"A": 100, "B": 100}, {"A": 0, "B": 0.5})
     df["x2"] = 2 * df.y + 1  # not the outcome itself, but a linear copy of it
     res = cuped_from_frame(df, variant="arm", outcome="y", covariate="x2", control="A")
-    assert any("almost perfectly" in w for w in res.warnings)
+    assert any(
+        w.code == Code.COVARIATE_NEAR_PERFECT and "almost perfectly" in w.message
+        for w in res.warnings
+    )
 
 
 # --------------------------------------------------------------------------- simulation
@@ -419,7 +433,9 @@ def test_lin_drops_a_constant_covariate(lin_frame: pd.DataFrame) -> None:
     df = lin_frame.assign(k=1.0)
     res = regression_adjustment(df, variant="arm", outcome="y", covariates=["x", "k"], control="A")
     one = regression_adjustment(df, variant="arm", outcome="y", covariates=["x"], control="A")
-    assert any("'k' does not vary" in w for w in res.warnings)
+    assert any(
+        w.code == Code.CONSTANT_COVARIATE and "'k' does not vary" in w.message for w in res.warnings
+    )
     assert res.comparisons[0].estimate == pytest.approx(one.comparisons[0].estimate, rel=1e-10)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from stats.warnings import Code
 
 from stats.distribution import QUANTILE_LEVELS, binned_distribution, table_distribution
 from stats.tabular import read_csv
@@ -33,7 +34,7 @@ def test_long_tail_is_clipped_into_the_last_bin() -> None:
     assert d.edges[-1] == pytest.approx(np.quantile(x, 0.99))
     assert d.clipped == int((x > d.edges[-1]).sum()) > 0
     assert sum(d.variants[1].counts) == 500  # clipped values still counted
-    assert "last bar" in d.warnings[0]
+    assert d.warnings[0].code == Code.VALUES_CLIPPED and "last bar" in d.warnings[0].message
 
 
 def test_constant_metric_gets_a_unit_range() -> None:

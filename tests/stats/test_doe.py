@@ -15,6 +15,7 @@ from scipy import stats as sps
 from statsmodels.stats.anova import anova_lm
 
 from stats.doe import MAX_ROWS, AnovaResult, two_way_anova
+from stats.warnings import Code
 
 # Montgomery, Design and Analysis of Experiments (8th ed., 2013), Example 5.1, Table 5.1:
 # battery life (hours) by plate material (1-3) and temperature (15, 70, 125 °F), 4 replicates.
@@ -334,7 +335,9 @@ def test_unbalanced_type2_with_interaction_warns() -> None:
     # Interaction p = 0.058 on this subset (Type II = Type III for the highest-order term).
     res2 = two_way_anova(rows, factor_a="material", factor_b="temperature", alpha=0.1)
     assert row(res2, "a:b").significant
-    assert any("Type III" in w for w in res2.warnings)
+    assert any(
+        w.code == Code.TYPE_II_INTERACTION and "Type III" in w.message for w in res2.warnings
+    )
     assert two_way_anova(rows, anova_type=3, alpha=0.1).warnings == ()
     assert two_way_anova(rows, alpha=0.05).warnings == ()
 
@@ -359,8 +362,9 @@ def test_single_replicate_fits_additive_model() -> None:
         assert row(res, term).f == pytest.approx(f, rel=1e-9)
         assert row(res, term).pvalue == pytest.approx(sps.f.sf(f, df, 8), rel=1e-7)
     assert len(res.warnings) == 1
-    assert "interaction cannot be tested" in res.warnings[0]
-    assert "temperature × pressure" in res.warnings[0]
+    assert res.warnings[0].code == Code.INTERACTION_UNTESTABLE
+    assert "interaction cannot be tested" in res.warnings[0].message
+    assert "temperature × pressure" in res.warnings[0].message
 
 
 def test_single_replicate_intervals() -> None:
@@ -403,7 +407,9 @@ def test_exact_fit_warns_instead_of_infinite_f() -> None:
     assert row(res, "residual").sum_sq == 0.0
     assert all(r.f is None and r.pvalue is None and r.significant is None for r in res.anova)
     assert row(res, "a").partial_eta_sq == pytest.approx(1.0)
-    assert any("fits the data exactly" in w for w in res.warnings)
+    assert any(
+        w.code == Code.PERFECT_FIT and "fits the data exactly" in w.message for w in res.warnings
+    )
     json.dumps(dataclasses.asdict(res), allow_nan=False)
 
 
@@ -411,7 +417,9 @@ def test_constant_response() -> None:
     rows = [{"a": a, "b": b, "y": 0.1} for a in "xy" for b in "uvw" for _ in range(2)]
     res = two_way_anova(rows)
     assert all(r.sum_sq == 0.0 and r.partial_eta_sq is None for r in res.anova)
-    assert any("fits the data exactly" in w for w in res.warnings)
+    assert any(
+        w.code == Code.PERFECT_FIT and "fits the data exactly" in w.message for w in res.warnings
+    )
 
 
 # ------------------------------------------------------------------------ bad input

@@ -16,6 +16,7 @@ from stats.experiment_analysis import (
     srm_check,
 )
 from stats.sufficient import ProportionStats as P
+from stats.warnings import Code
 
 
 def test_expected_exposures_sum_periods_times_weights() -> None:
@@ -100,7 +101,10 @@ def test_no_winner_without_rejection_or_with_a_negative_lift() -> None:
 def test_srm_blocks_the_winner() -> None:
     a = analyze_experiment([P("control", 4000, 400), P("B", 6000, 780)], [0.5, 0.5])
     assert a.srm.flagged and a.decision == "srm" and a.winner is None
-    assert any("Sample ratio mismatch" in w for w in a.warnings)
+    assert any(
+        w.code == Code.SAMPLE_RATIO_MISMATCH and "Sample ratio mismatch" in w.message
+        for w in a.warnings
+    )
 
 
 def test_several_treatments_are_bonferroni_adjusted() -> None:

@@ -18,6 +18,7 @@ from stats.group_sequential import (
     naive_peeking_curve,
     naive_peeking_rate,
 )
+from stats.warnings import Code
 
 # Jennison & Turnbull (2000), Table 2.1 (Pocock C_P) and Table 2.3 (O'Brien-Fleming C_B),
 # two-sided, K = 1..10. Values as given in the issue brief; all 40 are reproduced.
@@ -337,7 +338,10 @@ def test_monitor_stops_for_efficacy_at_the_first_crossing():
     res = monitor(looks, planned_n_per_arm=5000)
     assert res.decision == "stop-efficacy" and res.stop_look == 2
     assert len(res.z_statistics) == 2
-    assert any("later looks are ignored" in w for w in res.warnings)
+    assert any(
+        w.code == Code.STOPPED_EARLY and "later looks are ignored" in w.message
+        for w in res.warnings
+    )
 
 
 def test_monitor_final_look_is_forced_to_fraction_one():

@@ -14,6 +14,7 @@ from statsmodels.stats.power import NormalIndPower
 from stats.group_sequential import critical_values, group_sequential_bounds, naive_peeking_rate
 from stats.msprt import cs_halfwidth
 from stats.peeking import _Binomial, simulate_peeking
+from stats.warnings import Code
 
 METHODS = ("naive", "obrien_fleming", "pocock", "msprt")
 
@@ -147,7 +148,8 @@ def test_classical_constants_and_seed_reproducibility():
 
 def test_sparse_conversions_warn():
     res = simulate_peeking(looks=10, n_per_arm=200, baseline=0.02, simulations=200, seed=1)
-    assert res.warnings and "first look" in res.warnings[0]
+    assert res.warnings and "first look" in res.warnings[0].message
+    assert res.warnings[0].code == Code.SMALL_COUNTS
 
 
 # --------------------------------------------------------------------------- validation

@@ -25,6 +25,7 @@ from stats.power import (
     solve_power_means,
     solve_power_proportions,
 )
+from stats.warnings import Code
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 
@@ -396,29 +397,39 @@ def test_cuped_scales_sample_size_by_one_minus_rho_squared(rho):
 def test_days_and_long_run_warning():
     result = solve_power_proportions(0.03, 0.003, power=0.8, daily_traffic=200)
     assert result.days == math.ceil(result.n_total / 200) and result.days > 365
-    assert result.warnings == (
-        f"This needs {result.days:,} days at your traffic; consider a larger MDE or CUPED.",
-    )
+    assert [(w.code, w.message) for w in result.warnings] == [
+        (
+            Code.LARGE_SAMPLE,
+            f"This needs {result.days:,} days at your traffic; consider a larger MDE or CUPED.",
+        )
+    ]
     with_cuped = solve_power_proportions(0.03, 0.003, power=0.8, daily_traffic=200, rho=0.5)
     assert with_cuped.days < result.days
-    assert "more traffic" in with_cuped.warnings[0]
+    assert "more traffic" in with_cuped.warnings[0].message
     assert solve_power_means(1.0, 0.5, power=0.8).days is None
 
 
 def test_huge_total_warning():
     result = solve_power_means(1.0, 0.0003, power=0.8)
     assert result.n_total > 100_000_000
-    assert result.warnings[0].startswith(f"This needs {result.n_total:,} users in total")
+    assert result.warnings[0].code == Code.LARGE_SAMPLE
+    assert result.warnings[0].message.startswith(f"This needs {result.n_total:,} users in total")
 
 
 def test_small_counts_and_minimum_size_warnings():
     tiny = solve_power_proportions(0.001, n_per_group=200, mde=0.2)
-    assert any("Expect only about 0.2 conversions in the control group" in w for w in tiny.warnings)
+    assert any(
+        w.code == Code.SMALL_COUNTS
+        and "Expect only about 0.2 conversions in the control group" in w.message
+        for w in tiny.warnings
+    )
     huge_effect = solve_power_means(1.0, 50.0, power=0.8)
     assert huge_effect.n_per_group == 2 and huge_effect.n_exact == 2.0
-    assert "minimum of 2 users per group" in huge_effect.warnings[0]
+    assert huge_effect.warnings[0].code == Code.MINIMUM_SIZE
+    assert "minimum of 2 users per group" in huge_effect.warnings[0].message
     jump = solve_power_proportions(0.05, 0.9, power=0.6, alpha=0.2)
-    assert jump.n_per_group == 2 and "minimum of 2 users" in jump.warnings[0]
+    assert jump.n_per_group == 2 and "minimum of 2 users" in jump.warnings[0].message
+    assert jump.warnings[0].code == Code.MINIMUM_SIZE
 
 
 def test_result_type_and_fields():

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code
+
 from stats.tabular import (
     CSVError,
     guess_control,
@@ -216,18 +217,21 @@ def test_blank_cells_are_left_out_and_reported_with_rows():
     data = b"variant,revenue\nA,1\nB,\nA,2\n,5\nB,4\nA,\nB,6\n"
     s = summarize_table(read_csv(data))
     assert [v.n for v in s.variants] == [2, 2] and s.excluded_rows == 3
-    assert "2 blank cells in column 'revenue' left out (rows 2, 6)" in s.warnings
-    assert "1 row with a blank 'variant' cell left out (row 4)" in s.warnings
+    left_out = [w.message for w in s.warnings if w.code == Code.ROWS_LEFT_OUT]
+    assert "2 blank cells in column 'revenue' left out (rows 2, 6)" in left_out
+    assert "1 row with a blank 'variant' cell left out (row 4)" in left_out
 
 
 def test_duplicate_user_ids_are_warned():
     data = b"user_id,variant,converted\nu1,A,1\nu2,B,0\nu1,B,1\nu3,A,0\nu2,B,0\n"
     s = summarize_table(read_csv(data))
     assert s.duplicate_ids == 2
-    assert s.warnings[0].startswith(
+    assert s.warnings[0].code == Code.DUPLICATE_IDS
+    assert s.warnings[0].message.startswith(
         "2 rows repeat a user id from an earlier row (first: 'u1' on row 3"
     )
-    assert s.warnings[1].startswith("1 user id appears in more than one variant")
+    assert s.warnings[1].code == Code.IDS_IN_SEVERAL_VARIANTS
+    assert s.warnings[1].message.startswith("1 user id appears in more than one variant")
 
 
 def test_the_summary_is_json_friendly():

@@ -214,7 +214,7 @@ def test_fisher_is_used_for_small_counts(client: FlaskClient) -> None:
     ref = sps.fisher_exact([[6, 34], [1, 39]])
     assert c["test"] == "fisher"
     assert c["pvalue"] == pytest.approx(ref.pvalue, rel=1e-6)
-    assert any("Fisher" in w for w in data["warnings"])
+    assert any(w["code"] == "fisher_exact" and "Fisher" in w["message"] for w in data["warnings"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,15 +319,24 @@ def test_blank_cells_are_counted_and_reported(client: FlaskClient) -> None:
     data = upload(client, text.encode()).json
     assert data["result"]["csv"]["blank_cells"] == {"variant": 1, "converted": 2}
     assert data["result"]["csv"]["rows_excluded"] == 3
-    assert any("Blank cells" in w and "2 in 'converted'" in w for w in data["warnings"])
-    assert any("row 5" in w for w in data["warnings"])  # the blank variant cell's row
+    assert any(
+        w["code"] == "rows_left_out"
+        and "Blank cells" in w["message"]
+        and "2 in 'converted'" in w["message"]
+        for w in data["warnings"]
+    )
+    assert any(
+        w["code"] == "rows_left_out" and "row 5" in w["message"] for w in data["warnings"]
+    )  # the blank variant cell's row
 
 
 def test_duplicate_user_ids_are_warned(client: FlaskClient) -> None:
     text = "user_id,variant,converted\nu1,A,1\nu2,A,0\nu1,A,1\nu3,B,0\nu4,B,1\n"
     data = upload(client, text.encode()).json
     assert data["result"]["csv"]["duplicate_ids"] == 1
-    assert any("'u1' on row 3" in w for w in data["warnings"])
+    assert any(
+        w["code"] == "duplicate_ids" and "'u1' on row 3" in w["message"] for w in data["warnings"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------

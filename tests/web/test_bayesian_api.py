@@ -178,7 +178,7 @@ def test_revenue_with_few_buyers_warns(client: FlaskClient) -> None:
         {"name": "B", "amounts": revenue(4, 100, 0.15, 20.0)},
     ]
     data = post(client, metric="revenue", threshold=0.5, variants=variants, draws=10000).json
-    assert any("buyers" in w for w in data["warnings"])
+    assert any(w["code"] == "few_buyers" and "buyers" in w["message"] for w in data["warnings"])
 
 
 def test_guardrail_conflict_is_named(client: FlaskClient) -> None:

@@ -169,7 +169,10 @@ def test_sample_csv_keeps_users_without_pre_period(client: FlaskClient) -> None:
     fit = smf.ols("spend ~ C(variant) + filled + gap", data=df).fit()
     assert r["comparisons"][0]["estimate"] == pytest.approx(fit.params["C(variant)[T.B]"])
     assert f"{missing:,} of 2,000 users had no pre-period value and were kept" in data["readout"]
-    assert any("no pre-period value" in w for w in data["warnings"])
+    assert any(
+        w["code"] == "missing_covariate" and "no pre-period value" in w["message"]
+        for w in data["warnings"]
+    )
     scatter = data["figures"]["scatter"]
     assert {t["type"] for t in scatter["data"]} == {"scatter"}  # SVG, never scattergl
     points = sum(len(t["x"]) for t in scatter["data"] if t["mode"] == "markers")
@@ -247,7 +250,9 @@ def test_zero_variance_covariate_is_a_warning(client: FlaskClient) -> None:
     assert r["theta"] == 0 and r["variance_reduction"] == 1
     c = r["comparisons"][0]
     assert c["estimate"] == pytest.approx(c["unadjusted_estimate"])
-    assert any("does not vary" in w for w in data["warnings"])
+    assert any(
+        w["code"] == "no_adjustment" and "does not vary" in w["message"] for w in data["warnings"]
+    )
 
 
 def test_imbalanced_covariate_warns_of_an_assignment_bug(client: FlaskClient) -> None:
@@ -255,7 +260,10 @@ def test_imbalanced_covariate_warns_of_an_assignment_bug(client: FlaskClient) ->
     arms[1]["mean_x"] += 3.0  # 3 / (5 * sqrt(2/400)) ≈ 8.5 standard errors apart
     data = client.post("/api/cuped", json={"control": "A", "variants": arms}).json
     assert data["result"]["balance"]["flagged"] is True
-    assert any("assignment bug" in w for w in data["warnings"])
+    assert any(
+        w["code"] == "covariate_imbalance" and "assignment bug" in w["message"]
+        for w in data["warnings"]
+    )
 
 
 # --------------------------------------------------------------------------- analysis errors

@@ -195,7 +195,10 @@ def test_single_replicate_fits_additive_model(client: FlaskClient) -> None:
     expected = anova_lm(smf.ols("y ~ C(a) + C(b)", pd.DataFrame(rows)).fit(), typ=2)
     assert by_source(r)["temperature"]["pvalue"] == pytest.approx(expected.loc["C(b)", "PR(>F)"])
     assert "interaction cannot be tested" in data["readout"]
-    assert any("single observation" in w for w in data["warnings"])
+    assert any(
+        w["code"] == "interaction_untestable" and "single observation" in w["message"]
+        for w in data["warnings"]
+    )
     assert all(c["ci_low"] is None for c in r["cell_means"])
     assert "error_y" not in data["figures"]["interaction"]["data"][0]
 

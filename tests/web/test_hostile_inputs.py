@@ -681,4 +681,7 @@ def test_bayesian_csv_over_1000_dates_is_fast(client: FlaskClient) -> None:
     answer: dict[str, Any] = orjson.loads(response.get_data())
     loss = answer["result"]["loss_over_time"]
     assert 2 <= len(loss["periods"]) <= 200
-    assert any("days, evenly spaced" in w for w in answer["warnings"])
+    assert any(
+        w["code"] == "days_sampled" and "days, evenly spaced" in w["message"]
+        for w in answer["warnings"]
+    )
