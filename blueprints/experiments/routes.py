@@ -53,14 +53,12 @@ def _experiment(e: Experiment, status: int = 200) -> Response:
 
 @bp.get("/api/experiments")
 def list_experiments() -> Response:
-    """Every experiment (newest first) with its winner so far, and the summary counts."""
+    """Every experiment (newest first) with the winner of its latest analysis, and the
+    summary counts. Nothing is analysed here: two queries, however many experiments."""
     require_admin()
-    items = []
-    for e in get_store().list_experiments():
-        winner = None
-        if e.status != "draft":
-            winner = analyse(e.id, update_bandit=False).analysis.winner
-        items.append({**asdict(e), "winner": winner})
+    store = get_store()
+    winners = store.winners()
+    items = [{**asdict(e), "winner": winners.get(e.id)} for e in store.list_experiments()]
     summary = {
         "total": len(items),
         "running": sum(1 for e in items if e["status"] == "running"),
@@ -98,13 +96,11 @@ def delete_experiment(experiment_id: int) -> Response:
 
 @bp.post("/api/experiments/<int:experiment_id>/variants")
 def add_variant(experiment_id: int) -> Response:
-    """Append a variant ``{name, weight}`` to a draft; the weights are normalised again."""
+    """Append a variant ``{name, weight}`` to a draft; the weights are normalised again. One
+    store transaction reads and writes the variants, so concurrent adds all land."""
     require_admin()
     new = _variant(Fields(json_body()))
-    current = get_store().get_experiment(experiment_id)
-    variants = [{"name": v.name, "weight": v.weight} for v in current.variants]
-    updated = get_store().update_experiment(experiment_id, {"variants": [*variants, new]})
-    return _experiment(updated, 201)
+    return _experiment(get_store().add_variant(experiment_id, new), 201)
 
 
 @bp.post("/api/experiments/<int:experiment_id>/launch")
@@ -129,6 +125,7 @@ def analyze(experiment_id: int) -> Response:
     with stats_errors():
         done = analyse(experiment_id, alpha=alpha, planned_n=planned_n)
     a = done.analysis
+    get_store().record_analysis(experiment_id, a.winner)  # what the list shows
     result = {
         **asdict(a),
         "experiment_id": experiment_id,

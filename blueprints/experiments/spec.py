@@ -43,6 +43,11 @@ ERRORS: dict[str, Any] = {
         {"WWW-Authenticate": {"schema": {"type": "string"}}},
     ),
     "404": _problem("No experiment with this id."),
+    "429": _problem(
+        "Too many wrong tokens from this address lately (AUTH_MAX_FAILURES within "
+        "AUTH_FAILURE_WINDOW seconds); retry after Retry-After seconds.",
+        {"Retry-After": {"schema": {"type": "string"}}},
+    ),
     "409": _problem("The experiment's status does not allow this (e.g. launching a running one)."),
 }
 
@@ -215,26 +220,48 @@ ANALYSIS = {
     },
 }
 
+LISTED = {
+    "allOf": [
+        _ref("Experiment"),
+        {
+            "type": "object",
+            "required": ["winner"],
+            "properties": {
+                "winner": {
+                    "type": ["string", "null"],
+                    "description": "The winner named by the latest analysis (POST "
+                    ".../analyze); null if it named none or none ran. The list analyses "
+                    "nothing.",
+                }
+            },
+        },
+    ]
+}
+
 OPENAPI: dict[str, Any] = {
     "schemas": SCHEMAS,
     "securitySchemes": SECURITY_SCHEMES,
     "paths": {
         "/api/experiments": {
             "get": _op(
-                "Every experiment with its winner so far, and summary counts",
+                "Every experiment with the winner of its latest analysis, and summary counts",
                 {
                     "200": _json(
                         {
                             "type": "object",
                             "required": ["experiments", "summary"],
                             "properties": {
-                                "experiments": {"type": "array", "items": _ref("Experiment")},
+                                "experiments": {"type": "array", "items": LISTED},
                                 "summary": {
                                     "type": "object",
                                     "properties": {
                                         "total": {"type": "integer"},
                                         "running": {"type": "integer"},
-                                        "winners": {"type": "integer"},
+                                        "winners": {
+                                            "type": "integer",
+                                            "description": "Experiments whose latest "
+                                            "analysis named a winner.",
+                                        },
                                     },
                                 },
                             },
@@ -278,7 +305,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/experiments/{experiment_id}/variants": {
             "post": _op(
-                "Add a variant to a draft (weights normalised again)",
+                "Add a variant to a draft (weights normalised again); 409 once it has 20, "
+                "422 naming `name` for a duplicate",
                 {"201": EXPERIMENT},
                 params=[ID_PARAM],
                 body=VARIANT_IN,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
 from blueprints.experiments import analysis as experiment_analysis
+from experiments.store import MAX_VARIANTS, Store
 
 from ..conftest import ADMIN_TOKEN
 
@@ -188,6 +191,70 @@ def test_status_conflicts_are_409(client: FlaskClient, method: str, suffix: str,
     )
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
+
+
+def test_concurrent_variant_adds_keep_both(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: the route read the variants, then wrote the whole list back in a second
+    transaction, so two adds that read at the same moment kept only the later one. Both
+    requests run on their own threads against the app's SQLite file; a barrier holds any
+    read of the experiment until both requests have made it (the worst interleaving)."""
+    exp = create(client)
+    barrier = threading.Barrier(2)
+    read = Store.get_experiment
+
+    def both_read(self: Store, experiment_id: int) -> Any:
+        found = read(self, experiment_id)
+        with suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+        return found
+
+    monkeypatch.setattr(Store, "get_experiment", both_read)
+    statuses: list[int] = []
+
+    def add(name: str) -> None:
+        response = app.test_client().post(
+            f"/api/experiments/{exp['id']}/variants", json={"name": name, "weight": 1},
+            headers=ADMIN,
+        )  # fmt: skip
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=add, args=(name,)) for name in ("C", "D")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.undo()
+    assert statuses == [201, 201]
+    variants = client.get(f"/api/experiments/{exp['id']}", headers=ADMIN).json["variants"]
+    assert sorted(v["name"] for v in variants) == ["B", "C", "D", "control"]
+    assert sum(v["weight"] for v in variants) == pytest.approx(1)
+
+
+def test_adding_a_duplicate_variant_names_the_name_field(client: FlaskClient) -> None:
+    """The request has fields name and weight; the duplicate was reported on
+    variants[2].name, a field the client never sent."""
+    exp = create(client)
+    response = client.post(f"/api/experiments/{exp['id']}/variants",
+                           json={"name": "B", "weight": 1}, headers=ADMIN)  # fmt: skip
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "name"
+    assert "unique" in response.json["detail"]
+
+
+def test_adding_a_variant_beyond_the_cap_is_409(client: FlaskClient) -> None:
+    """A well-formed variant that the experiment has no room for is a conflict with its
+    state (409), as Store.add_variant says, not an invalid value (422)."""
+    full = [{"name": f"v{i}", "weight": 1} for i in range(MAX_VARIANTS)]
+    exp = create(client, variants=full)
+    response = client.post(f"/api/experiments/{exp['id']}/variants",
+                           json={"name": "one more", "weight": 1}, headers=ADMIN)  # fmt: skip
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert str(MAX_VARIANTS) in response.json["detail"]
+    got = client.get(f"/api/experiments/{exp['id']}", headers=ADMIN).json["variants"]
+    assert len(got) == MAX_VARIANTS
 
 
 def test_stop_a_draft_and_assign_a_draft_are_409(client: FlaskClient) -> None:
@@ -381,6 +448,33 @@ def test_clear_winner_and_list_summary(client: FlaskClient) -> None:
     create(client, name="Draft")
     summary = client.get("/api/experiments", headers=ADMIN).json["summary"]
     assert summary == {"total": 2, "running": 1, "winners": 1}
+
+
+def test_listing_analyses_nothing(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the list ran a full analysis (and, for a bandit, 20,000 Thompson draws) for
+    every experiment it listed. It now shows the winner of each experiment's latest
+    analysis, stored when that analysis ran."""
+    bandit = running(client, bandit=True)
+    send(client, bandit, traffic({"control": (400, 20), "B": (400, 60)}))
+    fixed = running(client, name="Fixed")
+    send(client, fixed, traffic({"control": (3000, 300), "B": (3000, 420)}))
+    create(client, name="Draft")
+    assert client.post(f"/api/experiments/{fixed['id']}/analyze", headers=ADMIN).status_code == 200
+    calls: list[str] = []
+    for name in ("analyze_experiment", "thompson_weights", "analyse", "thompson"):
+        real = getattr(experiment_analysis, name)
+
+        def counted(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(experiment_analysis, name, counted)
+    listed = client.get("/api/experiments", headers=ADMIN).json
+    assert calls == []
+    winners = {e["name"]: e["winner"] for e in listed["experiments"]}
+    # The bandit experiment was never analysed: no winner yet, whatever its data says.
+    assert winners == {"Draft": None, "Fixed": "B", "Checkout copy": None}
+    assert listed["summary"] == {"total": 3, "running": 2, "winners": 1}
 
 
 @pytest.mark.parametrize(
