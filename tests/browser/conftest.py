@@ -57,9 +57,25 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app on a free loopback port, served by werkzeug in a thread."""
-    db = tmp_path_factory.mktemp("db") / "abacus.sqlite3"
-    app = create_app({"TESTING": True, "DATABASE": str(db), "ADMIN_TOKEN": ADMIN_TOKEN})
+    """The app on a free loopback port, served by werkzeug in a thread, with one configured
+    data source: a DuckDB file holding the A/B sample as table ``users``."""
+    import ibis
+
+    folder = tmp_path_factory.mktemp("db")
+    db = folder / "abacus.sqlite3"
+    warehouse = folder / "warehouse.duckdb"
+    con = ibis.duckdb.connect(warehouse)
+    sample = Path(__file__).parents[2] / "static" / "samples" / "abtest_users.csv"
+    con.create_table("users", con.read_csv(sample).to_pyarrow())
+    con.disconnect()
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(db),
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "SOURCES": {"warehouse": f"duckdb:///{warehouse}"},
+        }
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
