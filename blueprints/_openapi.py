@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stats.vocabulary import ALTERNATIVES
 from stats.warnings import Code
 
 PROBLEM_RESPONSES: dict[str, Any] = {
@@ -42,7 +43,7 @@ COMPONENTS: dict[str, Any] = {
                 },
             },
         },
-        "Alternative": {"type": "string", "enum": ["two-sided", "larger", "smaller"]},
+        "Alternative": {"type": "string", "enum": list(ALTERNATIVES)},
         "Warning": {
             "type": "object",
             "description": "A warning about the data or the result: a stable code to key on "

@@ -12,8 +12,7 @@ import math
 from collections.abc import Sequence
 
 from stats.errors import InvalidInput
-
-ALTERNATIVES = ("two-sided", "larger", "smaller")
+from stats.vocabulary import ALTERNATIVES
 
 
 def finite(name: str, value: float) -> float:

@@ -32,11 +32,11 @@ from scipy.optimize import brentq
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
+from stats.vocabulary import Alternative
 from stats.warnings import Code, ResultWarning, warning
 
 from ._text import p_is
 
-Alternative = Literal["two-sided", "larger", "smaller"]
 Direction = Literal["higher", "lower"]
 Interval = Literal["score", "wald"]
 Test = Literal["z", "fisher", "welch"]

@@ -29,11 +29,10 @@ from scipy import optimize, special
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
+from stats.vocabulary import BOUNDARY_SPENDINGS, METRICS
 from stats.warnings import Code, ResultWarning, warning
 
-SPENDINGS = ("obrien-fleming", "pocock", "hsd", "classical-obrien-fleming", "classical-pocock")
 SPENDING_FUNCTIONS = ("obrien-fleming", "pocock", "hsd")
-METRICS = ("proportion", "mean")
 MAX_LOOKS = 100
 
 # Grid size of J&T section 19.2: r points per unit near the mean; they report errors below
@@ -424,7 +423,7 @@ def group_sequential_bounds(
     t = _design_fractions(looks, fractions)
     alpha = design_alpha(alpha)
     alternative = _validate.alternative(alternative)
-    spending = _validate.choice("spending", spending, SPENDINGS)
+    spending = _validate.choice("spending", spending, BOUNDARY_SPENDINGS)
     power = _validate.finite("power", power)
     if not alpha < power < 1.0:
         raise InvalidInput(

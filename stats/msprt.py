@@ -32,9 +32,11 @@ from scipy import optimize, special
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import ProportionStats
+from stats.vocabulary import METRICS
 from stats.warnings import Code, ResultWarning, warning
 
-METRICS = ("binary", "continuous")
+_METRIC_ALIASES = {"binary": "proportion", "continuous": "mean"}
+"""Earlier names of :class:`SequentialTest`'s metrics, still accepted."""
 
 
 class ArmStats(Protocol):
@@ -360,21 +362,24 @@ class _Arm:
 class SequentialTest:
     """Streaming mSPRT for notebooks: feed new data with :meth:`update`, read :meth:`result`.
 
-    ``metric="binary"``: ``update(users_a=, conversions_a=, users_b=, conversions_b=)`` with
-    the NEW users and conversions since the last update (or ``a=``/``b=`` arrays of 0/1
-    observations). ``metric="continuous"``: ``update(a=[...], b=[...])`` with new
+    ``metric="proportion"``: ``update(users_a=, conversions_a=, users_b=, conversions_b=)``
+    with the NEW users and conversions since the last update (or ``a=``/``b=`` arrays of 0/1
+    observations). ``metric="mean"``: ``update(a=[...], b=[...])`` with new
     observations. The result keeps the always-valid p-value as the running minimum over
     updates and the interval as the running intersection of the confidence sequence
     (Johari et al. 2022, section 4); once rejected, it stays rejected. With ``planned_n``,
     tau is fixed at the first update where both arms have a non-zero variance (see
     :func:`tau_for_planned_n`) and kept, so the mixture does not move with the data.
 
-    >>> test = SequentialTest(metric="binary", planned_n=20000)
+    The metric names are :data:`stats.vocabulary.METRICS`; the earlier ``"binary"`` and
+    ``"continuous"`` are accepted for them.
+
+    >>> test = SequentialTest(metric="proportion", planned_n=20000)
     >>> test.update(users_a=500, conversions_a=50, users_b=500, conversions_b=62).decision
     'continue'
     """
 
-    metric: str = "binary"
+    metric: str = "proportion"
     alpha: float = 0.05
     tau: float | None = None
     planned_n: int | None = None
@@ -384,7 +389,8 @@ class SequentialTest:
     _history: list[MSPRTResult] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.metric = _validate.choice("metric", self.metric, METRICS)
+        metric = _METRIC_ALIASES.get(self.metric, self.metric)
+        self.metric = _validate.choice("metric", metric, METRICS)
         self.alpha = _validate.alpha(self.alpha)
         _check_tau_choice(self.tau, self.planned_n)
 
@@ -404,7 +410,7 @@ class SequentialTest:
         x = np.asarray(values, dtype=float).ravel()
         if not np.isfinite(x).all():
             raise InvalidInput(f"{key} must contain finite numbers only", field=key)
-        if self.metric == "binary" and not np.isin(x, (0.0, 1.0)).all():
+        if self.metric == "proportion" and not np.isin(x, (0.0, 1.0)).all():
             raise InvalidInput(f"{key} must contain only 0 and 1 for a binary metric", field=key)
         if x.size:
             arm.add(x.size, float(x.mean()), float(((x - x.mean()) ** 2).sum()))
@@ -421,9 +427,9 @@ class SequentialTest:
     ) -> MSPRTResult:
         """Add new data to both arms and return :meth:`result`."""
         counts = any(v != 0 for v in (users_a, conversions_a, users_b, conversions_b))
-        if self.metric == "continuous" and counts:
+        if self.metric == "mean" and counts:
             raise InvalidInput(
-                "users_a must not be given for a continuous metric; pass a= and b=", field="users_a"
+                "users_a must not be given for a mean metric; pass a= and b=", field="users_a"
             )
         if counts and (a is not None or b is not None):
             raise InvalidInput("a must not be given together with counts (users_a, ...)", field="a")
@@ -442,7 +448,7 @@ class SequentialTest:
             raise InvalidInput(
                 "users_a must be >= 1 in each arm before a result exists", field="users_a"
             )
-        binary = self.metric == "binary"
+        binary = self.metric == "proportion"
         # A binary arm's variance is p(1 - p) (ddof 0), as ProportionStats.var.
         var_a, var_b = ((arm.m2 / arm.n if binary else arm.var) for arm in (arm_a, arm_b))
         if self.tau is None and var_a + var_b > 0:

@@ -27,13 +27,12 @@ from stats.group_sequential import (
     naive_peeking_curve,
 )
 from stats.msprt import cs_halfwidth, mixture_log_lr, tau_for_planned_n
+from stats.vocabulary import METRICS, PEEKING_SPENDINGS
 from stats.warnings import Code, ResultWarning, warning
 
 MAX_SIMULATIONS = 100_000
 MAX_N_PER_ARM = 100_000_000
 MAX_PATHS = 100
-METRICS = ("proportion", "mean")
-SPENDINGS = ("lan-demets", "classical")
 
 # Work per chunk (simulations x looks): small enough that the arrays stay in cache.
 _CHUNK = 1 << 16
@@ -304,7 +303,7 @@ def simulate_peeking(
         )
     if seed is not None:
         seed = _validate.count("seed", seed)
-    spending = _validate.choice("spending", spending, SPENDINGS)
+    spending = _validate.choice("spending", spending, PEEKING_SPENDINGS)
     n_paths = _validate.count("paths", paths)
     if n_paths > MAX_PATHS:
         raise InvalidInput(f"paths must be <= {MAX_PATHS}, got {paths!r}", field="paths")

@@ -11,6 +11,7 @@ from blueprints.power import bp
 from blueprints.power.figures import power_figures
 from blueprints.power.readout import readout
 from stats.power import PowerResult, solve_power_means, solve_power_proportions
+from stats.vocabulary import ALTERNATIVES, METRICS
 
 UNKNOWNS = ("n_per_group", "power", "mde")
 
@@ -22,13 +23,13 @@ def page() -> str:
 
 def solve(f: Fields) -> PowerResult:
     """Read the request's fields and call the matching solver; the unknown is left out."""
-    metric = f.choice("metric", ("proportion", "mean"), "proportion")
+    metric = f.choice("metric", METRICS, "proportion")
     common: dict[str, Any] = {
         "mde": f.number("mde", None),
         "n_per_group": f.number("n_per_group", None),
         "power": f.number("power", None),
         "alpha": f.number("alpha", 0.05),
-        "alternative": f.choice("alternative", ("two-sided", "larger", "smaller"), "two-sided"),
+        "alternative": f.choice("alternative", ALTERNATIVES, "two-sided"),
         "ratio": f.number("ratio", 1.0),
         "arms": f.number("arms", 1),
         "bonferroni": f.boolean("bonferroni", False),

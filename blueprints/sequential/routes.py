@@ -15,18 +15,16 @@ from blueprints.sequential import bp, figures, readout
 from stats.group_sequential import (
     MAX_LOOKS,
     SPENDING_FUNCTIONS,
-    SPENDINGS,
     group_sequential_bounds,
     monitor,
 )
 from stats.msprt import msprt, msprt_projection
 from stats.peeking import simulate_peeking
 from stats.sufficient import mean_variants, proportion_variants
+from stats.vocabulary import ALTERNATIVES, BOUNDARY_SPENDINGS, METRICS, PEEKING_SPENDINGS
 
-ALTERNATIVES = ("two-sided", "larger", "smaller")
 # The mSPRT chart runs to the planned size (or twice the observed one), at most this many users.
 MAX_PROJECTED_N = 10**12
-METRICS = ("proportion", "mean")
 _LOOK = re.compile(r"looks\[(\d+)\](?:\.(\w+)(?:\[(\d+)\])?)?")
 """A look's field path (``looks[2].conversions[1]``): the error's ``field``, not its message."""
 
@@ -80,7 +78,7 @@ def simulate() -> Response:
             alpha=f.number("alpha", 0.05),
             simulations=f.integer("simulations", 20_000),
             seed=f.integer("seed", None),
-            spending=f.choice("spending", ("lan-demets", "classical"), "lan-demets"),
+            spending=f.choice("spending", PEEKING_SPENDINGS, "lan-demets"),
             paths=f.integer("paths", 30),
         )
     return respond(
@@ -97,7 +95,7 @@ def boundaries() -> Response:
             fractions=f.numbers("fractions", None),
             alpha=f.number("alpha", 0.05),
             alternative=f.choice("alternative", ALTERNATIVES, "two-sided"),
-            spending=f.choice("spending", SPENDINGS, "obrien-fleming"),
+            spending=f.choice("spending", BOUNDARY_SPENDINGS, "obrien-fleming"),
             gamma=f.number("gamma", -4.0),
             power=f.number("power", 0.8),
         )

@@ -3,13 +3,15 @@
 from typing import Any
 
 from blueprints._openapi import post_json
+from stats.group_sequential import SPENDING_FUNCTIONS as FUNCTIONS
 from stats.peeking import MAX_N_PER_ARM, MAX_PATHS, MAX_SIMULATIONS
+from stats.vocabulary import BOUNDARY_SPENDINGS, PEEKING_SPENDINGS
 
 TAG = "sequential"
 NUM: dict[str, Any] = {"type": ["number", "null"], "description": "null when not finite"}
 NUMS: dict[str, Any] = {"type": "array", "items": NUM}
 ALPHA = {"type": "number", "minimum": 1e-6, "exclusiveMaximum": 0.5, "default": 0.05}
-SPENDING_FUNCTIONS = ["obrien-fleming", "pocock", "hsd"]
+SPENDING_FUNCTIONS = list(FUNCTIONS)
 GAMMA = {
     "type": "number",
     "minimum": -40,
@@ -57,7 +59,7 @@ SIMULATE = {
         "seed": {"type": "integer", "minimum": 0},
         "spending": {
             "type": "string",
-            "enum": ["lan-demets", "classical"],
+            "enum": list(PEEKING_SPENDINGS),
             "default": "lan-demets",
         },
         "paths": {"type": "integer", "minimum": 0, "maximum": MAX_PATHS, "default": 30},
@@ -114,7 +116,7 @@ BOUNDARIES = {
         "alternative": {"$ref": "#/components/schemas/Alternative"},
         "spending": {
             "type": "string",
-            "enum": [*SPENDING_FUNCTIONS, "classical-obrien-fleming", "classical-pocock"],
+            "enum": list(BOUNDARY_SPENDINGS),
             "default": "obrien-fleming",
         },
         "gamma": GAMMA,

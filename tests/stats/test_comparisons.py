@@ -33,9 +33,9 @@ from stats.comparisons import (
     variant_estimate,
 )
 from stats.sufficient import MeanStats, ProportionStats
+from stats.vocabulary import ALTERNATIVES
 from stats.warnings import Code
 
-ALTERNATIVES = ("two-sided", "larger", "smaller")
 PAIRS = [((1000, 120), (1000, 160)), ((2500, 300), (1800, 190)), ((400, 40), (600, 75))]
 
 

@@ -48,6 +48,7 @@ from stats.comparisons import (
 )
 from stats.cuped import _arm_moments, cuped_from_frame
 from stats.sufficient import MeanStats, ProportionStats
+from stats.vocabulary import ALTERNATIVES
 
 # ------------------------------------------------------------------ frozen old algorithm
 
@@ -169,7 +170,6 @@ def _old_compare(c: ProportionStats, t: ProportionStats, alpha: float, alternati
 
 # ------------------------------------------------------------------ the grid
 
-ALTERNATIVES = ("two-sided", "larger", "smaller")
 COUNTS = [
     (0, 10, 0, 10),
     (0, 40, 3, 35),

@@ -25,9 +25,8 @@ from stats.power import (
     solve_power_means,
     solve_power_proportions,
 )
+from stats.vocabulary import ALTERNATIVES
 from stats.warnings import Code
-
-ALTERNATIVES = ("two-sided", "larger", "smaller")
 
 
 def sm_n_proportions(baseline, delta, power, *, ratio=1.0, alpha=0.05, alternative="two-sided"):

@@ -1,0 +1,38 @@
+"""The words every ``stats`` module, blueprint and API document shares, defined once.
+
+``ALTERNATIVES`` are statsmodels' names for the alternative hypothesis; ``METRICS`` the kinds
+of metric a frequentist module analyses (a conversion rate or a mean), ``BAYES_METRICS`` those
+the Bayesian engine models (adding Poisson counts and revenue per user). Group-sequential
+designs name their boundary family from ``BOUNDARY_SPENDINGS``; the peeking simulation names
+how it builds the same bounds from ``PEEKING_SPENDINGS`` (re-spending by Lan–DeMets at the
+observed information, or the classical fixed bounds).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Alternative = Literal["two-sided", "larger", "smaller"]
+ALTERNATIVES: tuple[Alternative, ...] = ("two-sided", "larger", "smaller")
+"""The alternative hypothesis, as statsmodels names it (``larger``: treatment > control)."""
+
+Metric = Literal["proportion", "mean"]
+METRICS: tuple[Metric, ...] = ("proportion", "mean")
+"""Metric kinds of the frequentist modules: a conversion rate or a mean."""
+
+BAYES_METRICS = (*METRICS, "count", "revenue")
+"""Metric kinds of the Bayesian engine: :data:`METRICS`, Poisson counts and revenue."""
+
+BOUNDARY_SPENDINGS = (
+    "obrien-fleming",
+    "pocock",
+    "hsd",
+    "classical-obrien-fleming",
+    "classical-pocock",
+)
+"""Boundary families of a group-sequential design (:func:`stats.group_sequential.group_sequential_bounds`):
+Lan–DeMets spending functions, Hwang–Shih–DeCani, or Pocock's and O'Brien–Fleming's
+classical constant-shape bounds."""
+
+PEEKING_SPENDINGS = ("lan-demets", "classical")
+"""How :func:`stats.peeking.simulate_peeking` builds its group-sequential bounds."""
