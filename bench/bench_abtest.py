@@ -2,8 +2,8 @@
 
 ``python -m bench.bench_abtest`` (or ``python -m bench abtest``). The CSV (``variant``,
 ``converted``, ``revenue``; three variants) is built in memory as an upload arrives. Two
-measurements: the stats path alone (:func:`stats.tabular.read_csv`,
-:func:`~stats.tabular.infer_roles`, :func:`~stats.tabular.summarize_table` for both metrics,
+measurements: the stats path alone (:func:`sources.upload.read_upload`,
+:func:`~sources.tabular.infer_roles`, :func:`~sources.tabular.summarize_table` for both metrics,
 :func:`stats.abtest.analyze` with revenue as a guardrail; target <= 1.5 s), and the whole
 request: a multipart upload to ``POST /api/abtest`` through the Flask test client, with
 revenue as a guardrail, to the JSON answer with figures and the revenue distribution
@@ -24,8 +24,8 @@ import pyarrow.csv as pacsv
 from flask.testing import FlaskClient
 
 from bench._timing import median_seconds, report
+from sources.tabular import guess_control, infer_roles, read_upload, summarize_table
 from stats.abtest import Analysis, Guardrail, analyze
-from stats.tabular import guess_control, infer_roles, read_csv, summarize_table
 
 ROWS = 1_000_000
 REPEAT = 5
@@ -44,7 +44,7 @@ def make_csv(rows: int = ROWS, seed: int = 0) -> bytes:
 
 def pipeline(data: bytes) -> Analysis:
     """Upload bytes to the analysis, as the web layer runs it."""
-    table = read_csv(data)
+    table = read_upload(data)
     roles = infer_roles(table)
     primary = summarize_table(table, roles, metric="converted")
     revenue = summarize_table(table, roles, metric="revenue")

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from app import create_app
+from sources.tabular import MAX_ROWS, MAX_VARIANTS
 from stats.bayes_stopping import MAX_WORK
 from stats.cuped import MAX_ARMS as CUPED_MAX_ARMS
 from stats.cuped import MAX_COVARIATES
 from stats.doe import MAX_LEVELS
 from stats.doe import MAX_ROWS as DOE_MAX_ROWS
-from stats.tabular import MAX_ROWS, MAX_VARIANTS
 
 LIMIT_SECONDS = 2.0
 

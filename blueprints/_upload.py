@@ -4,7 +4,8 @@ A request may carry a CSV as a multipart file (field ``file``), as pasted text (
 ``csv``) or as a ``csv`` string in a JSON body. Options travel beside it: as JSON fields, or as
 form fields that ``request_fields`` converts (``"0.05"`` → 0.05, ``"true"`` → True, JSON text
 for lists and objects), so one parser serves both. The body size limit (413) is Flask's
-``MAX_CONTENT_LENGTH``; the CSV itself is parsed by :mod:`stats.tabular`.
+``MAX_CONTENT_LENGTH``; the file itself (CSV in any dialect, or Parquet, told apart by its
+content) is read by the one reader, :func:`sources.upload.read_upload`, on every page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 from flask import request
 
 from blueprints._api import ApiError, Fields, invalid_input, json_body
-from stats.tabular import MAX_ROWS, CSVError, Table, read_csv
+from sources.upload import MAX_ROWS, CSVError, Upload, read_upload
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -60,8 +61,8 @@ def csv_errors() -> Iterator[None]:
         raise invalid_input(exc) from None
 
 
-def uploaded_csv(fields: Fields | None = None) -> Table | None:
-    """The CSV the request carries, parsed; ``None`` when it carries none."""
+def uploaded_csv(fields: Fields | None = None) -> Upload | None:
+    """The file (CSV or Parquet) the request carries, read; ``None`` when it carries none."""
     data: bytes | str | None = None
     if is_multipart():
         upload = request.files.get("file")
@@ -80,4 +81,4 @@ def uploaded_csv(fields: Fields | None = None) -> Table | None:
     if data is None:
         return None
     with csv_errors():
-        return read_csv(data, max_rows=MAX_ROWS)
+        return read_upload(data, max_rows=MAX_ROWS)

@@ -40,7 +40,7 @@ Kind = Literal["binary", "continuous"]
 VariantStats = ProportionStats | MeanStats
 
 MAX_VARIANTS = 50
-"""More distinct values than this is not a variant column (as :mod:`stats.tabular`)."""
+"""More distinct values than this is not a variant column (as :mod:`sources.tabular`)."""
 MAX_SEGMENTS = 100
 """Most distinct segment values one reduction returns."""
 MAX_DAYS = 1_000
@@ -158,7 +158,7 @@ def combine_all(moments: Iterable[Moments]) -> Moments:
 
 
 def label(value: object) -> str | None:
-    """A group key as text, as :func:`stats.tabular.variant_labels` reads it: whole floats
+    """A group key as text, as :func:`sources.tabular.variant_labels` reads it: whole floats
     as integers (``1.0`` → ``"1"``), text stripped, blanks and NULL as None."""
     if value is None:
         return None

@@ -3,7 +3,7 @@
 A million rows must not travel to the browser: :func:`binned_distribution` turns them into
 shared histogram bins (counts and within-variant shares) and a few quantiles per variant for
 a box summary, in one vectorised pass (``numpy.bincount`` over variant × bin codes).
-:func:`table_distribution` reads the columns of a :class:`stats.tabular.Table` first.
+:func:`sources.tabular.table_distribution` reads the columns of an uploaded table first.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+
 from stats.errors import InvalidInput
 from stats.warnings import Code, ResultWarning, warning
-
-from stats.tabular import Table, factorize_labels, numeric_values, variant_labels
 
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 MAX_BINS = 200
@@ -134,19 +133,4 @@ def binned_distribution(
         variants=tuple(variants),
         clipped=clipped,
         warnings=warnings,
-    )
-
-
-def table_distribution(
-    table: Table, *, variant: str, metric: str, bins: int = 30, upper_quantile: float = 0.995
-) -> Distribution:
-    """:func:`binned_distribution` of a row-per-user table's ``metric`` column by ``variant``
-    (rows with a blank variant or metric cell left out, as :func:`stats.tabular.summarize`
-    does; variants sorted by name, as there)."""
-    labels = variant_labels(table.frame[variant])
-    x = numeric_values(table.frame[metric], metric)
-    keep = labels.notna().to_numpy() & ~np.isnan(x)
-    codes, names = factorize_labels(labels[keep], variant)
-    return binned_distribution(
-        x[keep], codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
     )

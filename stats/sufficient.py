@@ -1,6 +1,6 @@
 """Sufficient statistics per variant, shared by every ``stats`` module.
 
-Row-level data is reduced once (see :mod:`stats.tabular`) to one of these per variant, and
+Row-level data is reduced once (see :mod:`sources.tabular`) to one of these per variant, and
 every test, interval and model works from them, so the same math serves 100 rows or 100
 million and a warehouse can hand in its own aggregates. Shaped like gbstats'
 ``ProportionStatistic`` and ``SampleMeanStatistic`` (growthbook/growthbook,
@@ -108,7 +108,7 @@ class MeanStats:
         Sample variance ``(Σx² − (Σx)²/n) / (n − 1)`` (the textbook computational formula,
         e.g. Chan, Golub & LeVeque 1983, "Algorithms for computing the sample variance",
         eq. 1.2). It loses precision when the mean is huge relative to the spread, so
-        :func:`stats.tabular.summarize` computes sums of values shifted by a reference point
+        :func:`sources.tabular.summarize` computes sums of values shifted by a reference point
         instead; a tiny negative variance from rounding is clipped to 0. With ``n < 2`` the
         sd is 0 (undefined; callers that need it warn).
         """

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 import orjson
-from blueprints._api import ApiError, Fields, envelope
 
+from blueprints._api import ApiError, Fields, envelope
 from blueprints.abtest import bp
-from stats.tabular import CSVError, read_csv
+from sources.upload import CSVError, read_upload
 
 
 @bp.cli.command("analyze")
@@ -33,7 +33,7 @@ def analyze_command(
 
     options = {"control": control, "metric": metric, "alpha": alpha, "min_effect": min_effect}
     try:
-        table = read_csv(file.read_bytes())
+        table = read_upload(file.read_bytes(), max_rows=None)
         result, figures, readout, warnings = body(analyse(Fields(options), table))
     except CSVError as exc:
         where = f" (row {exc.row})" if exc.row is not None else ""

@@ -4,7 +4,7 @@ The analysis takes typed per-variant numbers (JSON ``variants``) or a CSV (multi
 pasted ``csv`` form text, or a JSON ``csv`` string) with an optional column mapping: for one
 row per user ``variant``, ``metric``, ``kind`` and ``user_id``; for one row per variant
 ``variant``, ``users``, ``metric`` (the conversions or the mean column) and ``sd``. Columns
-left out are detected (:func:`stats.tabular.infer_roles`), and the answer says what was
+left out are detected (:func:`sources.tabular.infer_roles`), and the answer says what was
 detected (``result.mapping``) so the page can show it and let the user change it.
 :func:`analyse` is shared with the ``flask analyze`` command.
 """
@@ -15,18 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from flask import Response, render_template
+
 from blueprints._api import Fields, respond, stats_errors, unprocessable
 from blueprints._upload import csv_errors, request_fields, uploaded_csv
+from blueprints.abtest import bp
 from blueprints.abtest.figures import analysis_figures
 from blueprints.abtest.readout import readout
-from flask import Response, render_template
-from stats.abtest import Analysis, Guardrail, analyze
-from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
-from stats.warnings import Code, ResultWarning, warning
-
-from blueprints.abtest import bp
-from stats.distribution import Distribution, table_distribution
-from stats.tabular import (
+from sources.tabular import (
     MAX_VARIANTS,
     Roles,
     Summary,
@@ -34,7 +30,12 @@ from stats.tabular import (
     guess_control,
     infer_roles,
     summarize_table,
+    table_distribution,
 )
+from stats.abtest import Analysis, Guardrail, analyze
+from stats.distribution import Distribution
+from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
+from stats.warnings import Code, ResultWarning, warning
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 KINDS = ("binary", "continuous")

@@ -1,7 +1,7 @@
 """A CSV reduced to the per-variant records :func:`stats.bayesian.analyze_bayesian` takes.
 
 Reuses the analyzer's reading (:func:`blueprints._upload.uploaded_csv`) and reduction
-(:mod:`stats.tabular`): a row-per-user table gives users and conversions (``proportion``),
+(:mod:`sources.tabular`): a row-per-user table gives users and conversions (``proportion``),
 n, mean and sd (``mean``), users and total events (``count``) or the per-user amounts
 (``revenue``) of each variant; a row-per-variant table of aggregates gives ``proportion`` or
 ``mean`` records. A date column (named by ``date``, or detected) splits the rows into days so
@@ -17,15 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
+
 from blueprints._api import Fields, unprocessable
 from blueprints._upload import csv_errors
-from pandas.api import types as ptypes
-from stats.bayes_decision import MAX_SUM_TERMS
-from stats.bayesian import MAX_PERIODS
-from stats.sufficient import MeanStats, ProportionStats
-from stats.warnings import Code, ResultWarning, warning
-
-from stats.tabular import (
+from sources.tabular import (
     CSVError,
     Kind,
     Roles,
@@ -37,6 +33,10 @@ from stats.tabular import (
     summarize_aggregates,
     variant_labels,
 )
+from stats.bayes_decision import MAX_SUM_TERMS
+from stats.bayesian import MAX_PERIODS
+from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code, ResultWarning, warning
 
 Record = dict[str, Any]
 KIND: dict[str, Kind] = {
@@ -291,7 +291,7 @@ def _thinned(
 
 def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
     """Reduce ``table`` for ``metric``; columns come from ``variant``, ``value`` and ``date``
-    when given, else from :func:`stats.tabular.infer_roles`."""
+    when given, else from :func:`sources.tabular.infer_roles`."""
     with csv_errors():
         roles = infer_roles(table)
         variant = f.string("variant", None) or roles.variant

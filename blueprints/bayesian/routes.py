@@ -21,6 +21,7 @@ from blueprints.bayesian import bp
 from blueprints.bayesian.data import CsvRecords, Record, csv_records
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
+from sources.tabular import MAX_VARIANTS, guess_control
 from stats.bayes_stopping import simulate_loss_stopping
 from stats.bayesian import (
     MAX_TOTAL_DRAWS,
@@ -31,7 +32,6 @@ from stats.bayesian import (
     expected_loss_over_time,
 )
 from stats.errors import InvalidInput
-from stats.tabular import MAX_VARIANTS, guess_control
 
 FIELDS = {
     "proportion": ("users", "conversions"),

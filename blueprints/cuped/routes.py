@@ -16,10 +16,11 @@ import pandas as pd
 from flask import Response, render_template
 
 from blueprints._api import Fields, bad_request, json_body, respond, stats_errors, unprocessable
-from blueprints._upload import request_fields, uploaded_csv
+from blueprints._upload import csv_errors, request_fields, uploaded_csv
 from blueprints.cuped import bp
 from blueprints.cuped.figures import analysis_figures, planning_figures
 from blueprints.cuped.readout import analysis_readout, planning_readout
+from sources.tabular import Table, guess_control, infer_roles, numeric_frame
 from stats.cuped import (
     MAX_ARMS,
     CupedResult,
@@ -30,7 +31,6 @@ from stats.cuped import (
     cuped_planning,
     regression_adjustment,
 )
-from stats.tabular import Table, guess_control, infer_roles
 
 RHO_GRID = np.arange(96) / 100  # 0, 0.01, …, 0.95
 """The ρ values the planning chart is drawn on."""
@@ -96,10 +96,12 @@ def _covariate_columns(f: Fields) -> tuple[str | None, list[str] | None]:
 
 def analyse_rows(f: Fields, table: Table) -> Analysis:
     """CUPED (one covariate) or Lin's regression adjustment (several) on row-level data."""
-    frame = table.frame
     variant = _variant_column(f, table)
     outcome = f.string("outcome")
     covariate, covariates = _covariate_columns(f)
+    with csv_errors():
+        numeric = [outcome, *([covariate] if covariate else []), *(covariates or [])]
+        frame = numeric_frame(table, [c for c in numeric if isinstance(c, str)])
     alpha = f.number("alpha", 0.05)
     labels = (
         [str(v) for v in pd.unique(frame[variant].dropna())][: MAX_ARMS + 1]

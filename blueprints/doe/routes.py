@@ -23,10 +23,11 @@ from blueprints._api import (
     stats_errors,
     unprocessable,
 )
-from blueprints._upload import is_multipart, request_fields, uploaded_csv
+from blueprints._upload import csv_errors, is_multipart, request_fields, uploaded_csv
 from blueprints.doe import bp
 from blueprints.doe.figures import doe_figures
 from blueprints.doe.readout import readout
+from sources.tabular import numeric_frame
 from stats.doe import MAX_LEVELS, MAX_ROWS, AnovaResult, two_way_anova
 from stats.errors import InvalidInput
 
@@ -161,9 +162,11 @@ def analyse(f: Fields) -> AnovaResult:
             f.string("factor_b", None),
             f.string("response", None),
         )
+        with csv_errors():
+            frame = numeric_frame(table, [response])
         with stats_errors(), _data_errors(None, (factor_a, factor_b)):
             return two_way_anova(
-                table.frame, factor_a=factor_a, factor_b=factor_b, response=response, **options
+                frame, factor_a=factor_a, factor_b=factor_b, response=response, **options
             )
     if not f.has("rows"):
         bad_request(

@@ -1,4 +1,4 @@
-"""The same rows as an uploaded CSV (today's reader, :mod:`stats.tabular`) and through the data
+"""The same rows as an uploaded CSV (the one reader, :mod:`sources.upload`) and through the data
 layer (DuckDB via Arrow) give the same per-variant statistics: the contract the four data
 pages rely on when they move onto :mod:`sources`."""
 
@@ -13,8 +13,8 @@ import pytest
 
 from sources.local import local_table
 from sources.reduce import sufficient_statistics
+from sources.tabular import read_upload, summarize
 from stats.sufficient import MeanStats, ProportionStats
-from stats.tabular import read_csv, summarize
 from tests.sources.conftest import make_rows
 
 
@@ -37,7 +37,7 @@ def csv_bytes(rows: pa.Table) -> bytes:
 def test_upload_and_duckdb_agree(
     rows: pa.Table, csv_bytes: bytes, metric: str, kind: str, rtol: float
 ) -> None:
-    upload = summarize(read_csv(csv_bytes), variant="variant", metric=metric, kind=kind)  # type: ignore[arg-type]
+    upload = summarize(read_upload(csv_bytes), variant="variant", metric=metric, kind=kind)  # type: ignore[arg-type]
     duck = sufficient_statistics(ibis.memtable(rows), variant="variant", metric=metric)
     assert duck.kind == upload.kind == kind
     assert [v.name for v in duck.variants] == [v.name for v in upload.variants]

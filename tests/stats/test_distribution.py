@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from stats.warnings import Code
 
-from stats.distribution import QUANTILE_LEVELS, binned_distribution, table_distribution
-from stats.tabular import read_csv
+from sources.tabular import read_upload, table_distribution
+from stats.distribution import QUANTILE_LEVELS, binned_distribution
+from stats.warnings import Code
 
 
 def test_counts_and_quantiles_match_numpy_per_variant() -> None:
@@ -44,7 +44,7 @@ def test_constant_metric_gets_a_unit_range() -> None:
 
 
 def test_table_distribution_leaves_out_blanks() -> None:
-    table = read_csv("variant,revenue\nA,1\nA,\nB,3\n,4\nB,5\n")
+    table = read_upload("variant,revenue\nA,1\nA,\nB,3\n,4\nB,5\n")
     d = table_distribution(table, variant="variant", metric="revenue", bins=2)
     frame = pd.DataFrame({"v": ["A", "B", "B"], "x": [1.0, 3.0, 5.0]})
     assert [v.n for v in d.variants] == frame.groupby("v").size().tolist()

@@ -279,7 +279,13 @@ ROWS = make_rows(n=30)
 @pytest.mark.parametrize(
     ("body", "status", "field", "words"),
     [
-        (_bad_csv(ROWS.assign(pre=["x"] * 60)), 422, "covariate", "numeric column"),
+        # The one upload reader's error, as on every page: the column and the row.
+        (
+            _bad_csv(ROWS.assign(pre=["x"] * 60)),
+            422,
+            "pre",
+            "row 1, column 'pre': 'x' is not a number",
+        ),
         (_bad_csv(ROWS, covariate="post"), 422, "covariate", "not the outcome itself"),
         (_bad_csv(ROWS.assign(pre=ROWS.post)), 422, "covariate", "not the outcome itself"),
         (_bad_csv(ROWS.assign(arm="A")), 422, "variant", "at least 2"),

@@ -1,10 +1,10 @@
-"""Reading the CSV files users have, and reducing them once to sufficient statistics.
+"""Uploaded tables (from :mod:`sources.upload`) reduced once to sufficient statistics.
 
-Three steps, each usable alone (the A/B analyzer, Bayesian, CUPED and DoE modules share them):
+Moved here from ``stats/tabular.py`` (issue 12): reading files and handling data frames
+belong to :mod:`sources`; :mod:`stats` works on the sufficient statistics this produces.
 
-1. :func:`read_csv` parses bytes or text with pandas' pyarrow engine, after detecting what a
-   spreadsheet export may throw at us: a UTF-8 byte-order mark, the delimiter (``,`` ``;``
-   tab ``|``), a missing header row, quoted fields. Problems raise :class:`CSVError`, which
+1. :func:`sources.upload.read_upload` reads the bytes (CSV in any dialect, or Parquet) into an
+   :class:`~sources.upload.Upload` (``Table`` here). Problems raise :class:`CSVError`, which
    names the column (``field``) and the 1-based data row (``row``) where that applies.
 2. :func:`infer_roles` guesses the layout (one row per user, or one row per variant with
    aggregates) and which column plays which role, and lists the candidates for each role so
@@ -20,8 +20,6 @@ lines are skipped and not counted.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,30 +28,38 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+
+from sources.upload import MAX_COLUMNS, MAX_ROWS, MISSING, CSVError, read_upload
+from sources.upload import Upload as Table
+from stats.distribution import Distribution, binned_distribution
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "MAX_VARIANTS",
+    "MISSING",
+    "CSVError",
+    "Kind",
+    "Roles",
+    "Summary",
+    "Table",
+    "guess_control",
+    "infer_roles",
+    "read_upload",
+    "summarize",
+    "summarize_aggregates",
+    "summarize_table",
+    "table_distribution",
+]
+
 Kind = Literal["binary", "continuous"]
 Layout = Literal["users", "variants"]
 
-DELIMITERS = (",", ";", "\t", "|")
 MAX_VARIANTS = 50
 """A column with more distinct values than this is not a variant column."""
-MAX_ROWS = 2_000_000
-"""Most data rows an uploaded CSV may have (the web layer's cap; ``read_csv`` takes any)."""
-MAX_COLUMNS = 200
-"""A CSV with more columns than this is refused (no A/B table needs them; each costs work)."""
-MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None")
-"""Cell contents read as blank (left out and counted)."""
-
-_BOM = b"\xef\xbb\xbf"
-_SNIFF_BYTES = 64 * 1024
-_SNIFF_LINES = 50
-_MAX_LINE_BYTES = 8 * 1024 * 1024
-_LINE_BREAK = re.compile(rb"\r\n?|\n")
-_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
-_MAX_CONTROL_SHARE = 0.01
 _INFER_ROWS = 50_000
 _ROWS_LISTED = 5
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -63,272 +69,8 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE = frozenset({"0", "false", "f", "no", "n"})
 
 
-class CSVError(InvalidInput):
-    """A CSV that cannot be used, saying what is wrong and where (an :class:`InvalidInput`).
-
-    ``field`` is the column name, or ``"file"`` for the file as a whole; ``row`` is the
-    1-based data row, or ``None`` when the problem is not on one row.
-    """
-
-    field: str
-
-    def __init__(self, message: str, *, field: str = "file", row: int | None = None) -> None:
-        super().__init__(message, field=field, row=row)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_csv_error, (self.message, self.field, self.row))
-
-
-def _csv_error(message: str, field: str, row: int | None) -> CSVError:
-    return CSVError(message, field=field, row=row)
-
-
 def _cell_error(column: str, row: int, problem: str) -> CSVError:
     return CSVError(f"row {row}, column {column!r}: {problem}", field=column, row=row)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A parsed CSV and what was detected while reading it."""
-
-    frame: pd.DataFrame
-    delimiter: str
-    had_bom: bool
-    encoding: str
-    """The file's encoding: utf-8, utf-16, or windows-1252 / latin-1 (Excel's plain CSV)."""
-    has_header: bool
-    n_rows: int
-    blank_cells: Mapping[str, int]
-    """Blank (or NA/null) cells per column."""
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(str(c) for c in self.frame.columns)
-
-
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def _to_bytes(data: bytes | str) -> tuple[bytes, bool, str]:
-    """UTF-8 bytes without a BOM, whether there was one, and the encoding the file was in.
-
-    UTF-8 first; UTF-16 when it starts with its BOM (Excel's "Unicode text"); otherwise
-    Windows-1252, what Excel's plain "CSV" uses on Windows (every byte decodes in it but five,
-    which fall back to Latin-1). Binary content (NUL bytes, a zip/xlsx archive) is refused.
-    """
-    if isinstance(data, str):
-        had_bom = data.startswith("\ufeff")
-        raw = data.removeprefix("\ufeff").encode("utf-8", errors="surrogatepass")
-        return _not_binary(raw), had_bom, "utf-8"
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise CSVError(f"file must be bytes or text, got {type(data).__name__}")
-    raw = bytes(data)
-    if raw.startswith(_UTF16_BOMS):
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise CSVError(
-                "file is not a text CSV: it starts like UTF-16 but does not decode"
-            ) from None
-        return _not_binary(text.encode("utf-8")), True, "utf-16"
-    had_bom = raw.startswith(_BOM)
-    raw = _not_binary(raw.removeprefix(_BOM))
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-            encoding = "windows-1252"
-        except UnicodeDecodeError:
-            text, encoding = raw.decode("latin-1"), "latin-1"
-        return text.encode("utf-8"), had_bom, encoding
-    return raw, had_bom, "utf-8"
-
-
-def _not_binary(raw: bytes) -> bytes:
-    if raw.startswith(b"PK\x03\x04"):
-        raise CSVError(
-            "file is not a text CSV: it looks like an Excel workbook or a zip archive; "
-            "save it as 'CSV UTF-8' and try again"
-        )
-    if b"\x00" in raw:
-        raise CSVError("file is not a text CSV: it contains binary data (NUL bytes)")
-    sample = raw[:_SNIFF_BYTES]
-    control = len(sample) - len(sample.translate(None, _CONTROL))
-    if control > 2 and control > _MAX_CONTROL_SHARE * len(sample):
-        raise CSVError(
-            f"file is not a text CSV: {control:,} of its first {len(sample):,} bytes are "
-            "control characters (binary data)"
-        )
-    return raw
-
-
-def _sample_rows(text: str) -> list[str]:
-    """The first non-empty lines of the file, for sniffing."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[:_SNIFF_LINES]
-
-
-def detect_delimiter(lines: Sequence[str]) -> str:
-    """The candidate delimiter giving the most consistent field count (> 1) across lines.
-
-    Scored by the share of lines whose field count equals the most common count, then by
-    that count; quotes are honoured (``csv.reader``). Falls back to ``,`` for one column.
-    """
-    best, best_score = ",", (0.0, 1)
-    for delim in DELIMITERS:
-        try:
-            counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
-        except csv.Error:  # a field over csv.field_size_limit: not this delimiter's table
-            continue
-        if not counts:
-            continue
-        mode = max(set(counts), key=counts.count)
-        score = (counts.count(mode) / len(counts), mode)
-        if mode > 1 and score > best_score:
-            best, best_score = delim, score
-    return best
-
-
-def _looks_numeric(cell: str) -> bool:
-    return bool(_NUMBER.match(cell))
-
-
-def _has_header(rows: list[list[str]]) -> bool:
-    """A first row is data, not a header, when a cell in it looks like a number and so does
-    that column further down (column names are not numbers); otherwise it is a header."""
-    first, rest = rows[0], rows[1:]
-    for j, cell in enumerate(first):
-        below = [r[j] for r in rest if j < len(r) and r[j].strip()]
-        if _looks_numeric(cell) and (not below or all(_looks_numeric(c) for c in below)):
-            return False
-    return True
-
-
-def _column_names(header: list[str]) -> list[str]:
-    """Header cells stripped; blanks become ``colN``; repeats get a ``_2``, ``_3`` suffix."""
-    names: list[str] = []
-    for j, cell in enumerate(header, start=1):
-        base = cell.strip() or f"col{j}"
-        name, k = base, 2
-        while name in names:
-            name, k = f"{base}_{k}", k + 1
-        names.append(name)
-    return names
-
-
-def _ragged_row(text: str, delimiter: str, width: int, skip: int) -> tuple[int, int] | None:
-    """The first data row (1-based) whose field count differs from ``width``, and its count."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    row = 0
-    try:
-        for fields in reader:
-            if not fields or (not "".join(fields).strip() and len(fields) == 1):
-                continue
-            if skip:
-                skip -= 1
-                continue
-            row += 1
-            if len(fields) != width:
-                return row, len(fields)
-    except csv.Error:  # a field over csv.field_size_limit, a stray quote: no row to name
-        return None
-    return None
-
-
-def _sniff_end(raw: bytes) -> int:
-    """Where the sample for sniffing ends: the last line break in the first 64 KB, or after
-    the first data row when the header alone is longer (a very wide file)."""
-    head = raw[:_SNIFF_BYTES]
-    if len(raw) <= _SNIFF_BYTES:
-        return len(raw)
-    last = max(head.rfind(b"\n"), head.rfind(b"\r"))
-    breaks = 0
-    for match in _LINE_BREAK.finditer(raw, 0, _MAX_LINE_BYTES):
-        breaks += 1
-        if breaks == 2:
-            return max(last + 1, match.start())
-    if last > 0 and breaks:
-        return last + 1
-    raise CSVError(
-        f"the first lines of the file are longer than {_MAX_LINE_BYTES // (1024 * 1024)} MB; "
-        "is it a CSV?"
-    )
-
-
-def read_csv(data: bytes | str, *, max_rows: int | None = None) -> Table:
-    """Parse a CSV into a :class:`Table`, detecting BOM, delimiter and header.
-
-    Parsing uses pandas with ``engine="pyarrow"`` (multi-threaded, strings kept in Arrow
-    memory); types are inferred per column (integers, floats, ``true/false`` as booleans,
-    text). ``max_rows`` caps the number of data rows. Raises :class:`CSVError` for an empty
-    file, binary content, a header without data, rows with a different number
-    of fields than the header (naming the row), or more than ``max_rows`` rows.
-    """
-    raw, had_bom, encoding = _to_bytes(data)
-    raw = raw.lstrip(b"\r\n")
-    if not raw.strip():
-        raise CSVError("file is empty")
-    head = raw[: _sniff_end(raw)].decode("utf-8", errors="ignore")
-    lines = _sample_rows(head)
-    delimiter = detect_delimiter(lines)
-    try:
-        rows = list(csv.reader(lines, delimiter=delimiter))
-    except csv.Error as exc:
-        raise CSVError(f"file could not be parsed as CSV: {exc}") from None
-    if len(rows[0]) > MAX_COLUMNS:
-        raise CSVError(f"file has {len(rows[0]):,} columns; at most {MAX_COLUMNS:,} are supported")
-    has_header = _has_header(rows)
-    if has_header and len(rows) == 1:
-        raise CSVError("file has only a header row and no data rows")
-    names = _column_names(rows[0]) if has_header else [f"col{j + 1}" for j in range(len(rows[0]))]
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(raw),
-            engine="pyarrow",
-            sep=delimiter,
-            header=None,
-            names=names,
-            skiprows=1 if has_header else 0,
-            keep_default_na=False,
-            na_values=list(MISSING),
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        text = raw.decode("utf-8")
-        ragged = _ragged_row(text, delimiter, len(names), 1 if has_header else 0)
-        if ragged is not None:
-            row, width = ragged
-            raise CSVError(
-                f"row {row} has {width} fields but the {'header' if has_header else 'first row'}"
-                f" has {len(names)}; check for a missing or extra {_delimiter_name(delimiter)}"
-                " or an unquoted value containing one",
-                row=row,
-            ) from None
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        reason = reason if len(reason) <= 200 else reason[:200] + "…"
-        raise CSVError(f"file could not be parsed as CSV: {reason}") from None
-    if frame.empty:
-        raise CSVError("file has only a header row and no data rows")
-    if max_rows is not None and len(frame) > max_rows:
-        raise CSVError(f"file has {len(frame):,} rows; the limit is {max_rows:,}")
-    blanks = frame.isna().sum()
-    return Table(
-        frame=frame,
-        delimiter=delimiter,
-        had_bom=had_bom,
-        encoding=encoding,
-        has_header=has_header,
-        n_rows=len(frame),
-        blank_cells={str(k): int(v) for k, v in blanks.items()},
-    )
-
-
-def _delimiter_name(delimiter: str) -> str:
-    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -878,3 +620,30 @@ def summarize_table(
             )
         kind = detected
     return summarize(table, variant=roles.variant, metric=metric, kind=kind, user_id=roles.user_id)
+
+
+def table_distribution(
+    table: Table, *, variant: str, metric: str, bins: int = 30, upper_quantile: float = 0.995
+) -> Distribution:
+    """:func:`stats.distribution.binned_distribution` of a row-per-user table's ``metric``
+    column by ``variant`` (rows with a blank variant or metric cell left out, as
+    :func:`summarize` does; variants sorted by name, as there)."""
+    labels = variant_labels(table.frame[variant])
+    x = numeric_values(table.frame[metric], metric)
+    keep = labels.notna().to_numpy() & ~np.isnan(x)
+    codes, names = factorize_labels(labels[keep], variant)
+    return binned_distribution(
+        x[keep], codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
+    )
+
+
+def numeric_frame(table: Table, numeric: Sequence[str]) -> pd.DataFrame:
+    """The upload's rows with the ``numeric`` columns read as numbers the way every page reads
+    them (:func:`numeric_values`: a decimal comma accepted, blanks as NaN, a value that is not
+    a finite number refused naming its row and column). Columns not in the table are left for
+    the caller to name."""
+    frame = table.frame
+    wanted = [c for c in dict.fromkeys(numeric) if c in frame.columns]
+    if not wanted:
+        return frame
+    return frame.assign(**{c: numeric_values(frame[c], c) for c in wanted})

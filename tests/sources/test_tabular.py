@@ -1,4 +1,4 @@
-"""stats.tabular: reading what users have, and every bad input the issue lists.
+"""sources.tabular (moved from stats.tabular): reading what users have, and every bad input the issue lists.
 
 Reference reductions come from plain pandas groupby on the same rows (an independent path
 from the factorize + bincount reduction under test).
@@ -12,25 +12,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from stats.sufficient import MeanStats, ProportionStats
-from stats.warnings import Code
 
-from stats.tabular import (
+from sources.tabular import (
     CSVError,
     guess_control,
     infer_roles,
-    read_csv,
+    read_upload,
     summarize,
     summarize_aggregates,
     summarize_table,
 )
+from stats.sufficient import MeanStats, ProportionStats
+from stats.warnings import Code
 
 SAMPLES = Path(__file__).resolve().parents[2] / "static" / "samples"
 
 
 def csv_error(data: bytes | str, **kwargs) -> CSVError:
     with pytest.raises(CSVError) as err:
-        summarize_table(read_csv(data), **kwargs)
+        summarize_table(read_upload(data), **kwargs)
     return err.value
 
 
@@ -47,31 +47,31 @@ def csv_error(data: bytes | str, **kwargs) -> CSVError:
     ],
 )
 def test_delimiters_are_detected(data, delimiter):
-    table = read_csv(data)
+    table = read_upload(data)
     assert table.delimiter == delimiter
     assert table.columns[:2] == ("variant", "converted") and table.n_rows == 2
 
 
 def test_semicolon_file_with_decimal_commas_reads_numbers():
-    table = read_csv(b"variant;converted;revenue\nA;1;1,5\nB;0;2\nA;0;0,25\n")
+    table = read_upload(b"variant;converted;revenue\nA;1;1,5\nB;0;2\nA;0;0,25\n")
     s = summarize(table, variant="variant", metric="revenue", kind="continuous")
     assert [v.mean for v in s.variants] == pytest.approx([(1.5 + 0.25) / 2, 2.0])
 
 
 def test_utf8_bom_is_stripped_and_reported():
-    table = read_csv(b"\xef\xbb\xbfvariant,converted\nA,1\nB,0\n")
+    table = read_upload(b"\xef\xbb\xbfvariant,converted\nA,1\nB,0\n")
     assert table.had_bom and table.columns == ("variant", "converted")
-    assert read_csv("\ufeffvariant,converted\nA,1\nB,0\n").had_bom
+    assert read_upload("\ufeffvariant,converted\nA,1\nB,0\n").had_bom
 
 
 def test_quoted_fields_with_commas_stay_whole():
-    table = read_csv(b'variant,converted,note\n"A, the control",1,"x, y"\nB,0,z\n')
+    table = read_upload(b'variant,converted,note\n"A, the control",1,"x, y"\nB,0,z\n')
     assert table.frame["variant"].tolist() == ["A, the control", "B"]
     assert table.frame["note"].tolist() == ["x, y", "z"]
 
 
 def test_missing_header_is_detected_and_named():
-    table = read_csv(b"A,1,2.5\nB,0,3\nA,1,1\n")
+    table = read_upload(b"A,1,2.5\nB,0,3\nA,1,1\n")
     assert not table.has_header and table.columns == ("col1", "col2", "col3")
     assert table.n_rows == 3
     roles = infer_roles(table)
@@ -79,12 +79,12 @@ def test_missing_header_is_detected_and_named():
 
 
 def test_blank_and_repeated_header_names_get_unique_names():
-    table = read_csv(b"variant,,x,x\nA,1,2,3\nB,0,2,3\n")
+    table = read_upload(b"variant,,x,x\nA,1,2,3\nB,0,2,3\n")
     assert table.columns == ("variant", "col2", "x", "x_2")
 
 
 def test_blank_cells_are_counted_per_column():
-    table = read_csv(b"variant,converted,revenue\nA,1,\nB,,NA\nA,0,3\n")
+    table = read_upload(b"variant,converted,revenue\nA,1,\nB,,NA\nA,0,3\n")
     assert table.blank_cells == {"variant": 0, "converted": 1, "revenue": 2}
 
 
@@ -103,7 +103,7 @@ def test_blank_cells_are_counted_per_column():
 )
 def test_unreadable_files_say_why(data, message):
     with pytest.raises(CSVError) as err:
-        read_csv(data)
+        read_upload(data)
     assert str(err.value).startswith(message)
     assert err.value.field == "file" and err.value.row is None
 
@@ -118,7 +118,7 @@ def test_unreadable_files_say_why(data, message):
     ],
 )
 def test_text_in_other_encodings_is_read(data, encoding):
-    table = read_csv(data)
+    table = read_upload(data)
     assert table.encoding == encoding
     assert table.frame["variant"].iloc[0].startswith("Café")
     assert list(table.frame["converted"]) == [1, 0]
@@ -126,21 +126,21 @@ def test_text_in_other_encodings_is_read(data, encoding):
 
 def test_ragged_row_is_named():
     with pytest.raises(CSVError) as err:
-        read_csv(b"variant,converted\nA,1\nB,0\nA,1,7\nB,0\n")
+        read_upload(b"variant,converted\nA,1\nB,0\nA,1,7\nB,0\n")
     assert err.value.row == 3 and err.value.field == "file"
     assert str(err.value).startswith("row 3 has 3 fields but the header has 2")
 
 
 def test_row_limit():
     with pytest.raises(CSVError, match="file has 3 rows; the limit is 2"):
-        read_csv(b"v,c\nA,1\nB,0\nA,1\n", max_rows=2)
+        read_upload(b"v,c\nA,1\nB,0\nA,1\n", max_rows=2)
 
 
 # --- roles ---------------------------------------------------------------------------------
 
 
 def test_roles_of_the_user_sample():
-    table = read_csv((SAMPLES / "abtest_users.csv").read_bytes())
+    table = read_upload((SAMPLES / "abtest_users.csv").read_bytes())
     roles = infer_roles(table)
     assert roles.layout == "users" and roles.variant == "variant" and roles.user_id == "user_id"
     assert [(m.name, m.kind) for m in roles.metrics] == [
@@ -152,7 +152,7 @@ def test_roles_of_the_user_sample():
 
 
 def test_roles_of_the_summary_sample():
-    table = read_csv((SAMPLES / "abtest_summary.csv").read_bytes())
+    table = read_upload((SAMPLES / "abtest_summary.csv").read_bytes())
     roles = infer_roles(table)
     assert (roles.layout, roles.variant, roles.users, roles.conversions) == (
         "variants",
@@ -164,7 +164,7 @@ def test_roles_of_the_summary_sample():
 
 
 def test_variant_named_columns_win_and_yes_no_is_binary():
-    table = read_csv(b"country,arm,purchased\nFR,x,yes\nDE,y,no\nFR,x,no\nDE,y,yes\n")
+    table = read_upload(b"country,arm,purchased\nFR,x,yes\nDE,y,no\nFR,x,no\nDE,y,yes\n")
     roles = infer_roles(table)
     assert roles.variant == "arm" and roles.metrics[0].kind == "binary"
     assert set(roles.candidates["variant"]) == {"country", "arm", "purchased"}
@@ -183,7 +183,7 @@ def test_guess_control(names, control):
 
 def test_reduction_matches_a_pandas_groupby():
     raw = (SAMPLES / "abtest_users.csv").read_bytes()
-    table = read_csv(raw)
+    table = read_upload(raw)
     ref = pd.read_csv(SAMPLES / "abtest_users.csv").groupby("variant")
     conv = summarize(table, variant="variant", metric="converted", kind="binary")
     assert conv.variants == tuple(
@@ -200,13 +200,13 @@ def test_large_offset_does_not_lose_the_variance():
     # values 1e9 + {0, 1, 2}: the naive Σx² − (Σx)²/n formula loses every digit here
     rows = "\n".join(f"{v},{1e9 + x}" for v in "AB" for x in (0, 1, 2))
     s = summarize(
-        read_csv(f"variant,x\n{rows}\n"), variant="variant", metric="x", kind="continuous"
+        read_upload(f"variant,x\n{rows}\n"), variant="variant", metric="x", kind="continuous"
     )
     assert [v.sd for v in s.variants] == pytest.approx([1.0, 1.0], rel=1e-9)
 
 
 def test_aggregates_read_both_metric_kinds():
-    table = read_csv((SAMPLES / "abtest_summary.csv").read_bytes())
+    table = read_upload((SAMPLES / "abtest_summary.csv").read_bytes())
     conv = summarize_table(table)
     assert conv.kind == "binary" and conv.variants[0] == ProportionStats("control", 1998, 215)
     rev = summarize_table(table, metric="revenue_mean")
@@ -215,7 +215,7 @@ def test_aggregates_read_both_metric_kinds():
 
 def test_blank_cells_are_left_out_and_reported_with_rows():
     data = b"variant,revenue\nA,1\nB,\nA,2\n,5\nB,4\nA,\nB,6\n"
-    s = summarize_table(read_csv(data))
+    s = summarize_table(read_upload(data))
     assert [v.n for v in s.variants] == [2, 2] and s.excluded_rows == 3
     left_out = [w.message for w in s.warnings if w.code == Code.ROWS_LEFT_OUT]
     assert "2 blank cells in column 'revenue' left out (rows 2, 6)" in left_out
@@ -224,7 +224,7 @@ def test_blank_cells_are_left_out_and_reported_with_rows():
 
 def test_duplicate_user_ids_are_warned():
     data = b"user_id,variant,converted\nu1,A,1\nu2,B,0\nu1,B,1\nu3,A,0\nu2,B,0\n"
-    s = summarize_table(read_csv(data))
+    s = summarize_table(read_upload(data))
     assert s.duplicate_ids == 2
     assert s.warnings[0].code == Code.DUPLICATE_IDS
     assert s.warnings[0].message.startswith(
@@ -235,7 +235,7 @@ def test_duplicate_user_ids_are_warned():
 
 
 def test_the_summary_is_json_friendly():
-    s = summarize_table(read_csv(b"variant,converted\nA,1\nB,0\n"))
+    s = summarize_table(read_upload(b"variant,converted\nA,1\nB,0\n"))
     assert dataclasses.asdict(s)["variants"][0] == {"name": "A", "users": 1, "conversions": 1}
 
 
@@ -342,7 +342,7 @@ def test_bad_data_names_row_and_column(data, kwargs, field, row, message):
 
 
 def test_unmapped_aggregate_roles_name_the_role():
-    table = read_csv(b"variant,users,conversions\nA,10,1\nB,10,2\n")
+    table = read_upload(b"variant,users,conversions\nA,10,1\nB,10,2\n")
     roles = dataclasses.replace(infer_roles(table), users=None)
     with pytest.raises(CSVError) as err:
         summarize_aggregates(table, roles)
@@ -356,7 +356,7 @@ def test_too_many_variants_suggests_an_id_column():
 
 
 def test_kind_is_checked():
-    table = read_csv(b"variant,converted\nA,1\nB,0\n")
+    table = read_upload(b"variant,converted\nA,1\nB,0\n")
     with pytest.raises(ValueError, match=r"^kind must be one of binary, continuous"):
         summarize(table, variant="variant", metric="converted", kind="count")  # type: ignore[arg-type]
 
@@ -369,7 +369,7 @@ def test_million_rows_parse_and_reduce_quickly():
     frame = pd.DataFrame(
         {"variant": rng.choice(["A", "B", "C"], n), "converted": rng.integers(0, 2, n)}
     )
-    table = read_csv(frame.to_csv(index=False).encode())
+    table = read_upload(frame.to_csv(index=False).encode())
     s = summarize_table(table)
     assert sum(v.n for v in s.variants) == n
     assert [v.conversions for v in s.variants] == frame.groupby("variant")[

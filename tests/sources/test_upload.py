@@ -1,0 +1,99 @@
+"""sources.upload: the one reader detects what a file is from its content.
+
+(The reader's older cases, from the A/B analyzer's reader, live in tests/sources/test_tabular.py.)
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sources.upload import MAX_COLUMNS, CSVError, read_upload
+
+PLAIN = "variant,y\nA,0.25\nB,1.5\nA,2\n"
+
+
+def _parquet(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def test_decimal_comma_with_a_semicolon_reads_as_numbers() -> None:
+    up = read_upload(b"variant;y;n\nA;0,25;1\nB;1,5;2\nA;-2,0;3\n")
+    assert (up.delimiter, up.decimal) == (";", ",")
+    assert up.arrow.column("y").to_pylist() == [0.25, 1.5, -2.0]
+    assert up.arrow.column("n").to_pylist() == [1, 2, 3]
+
+
+def test_a_decimal_point_with_a_semicolon_stays_a_point() -> None:
+    up = read_upload(b"variant;y\nA;0.25\nB;1,5\n")
+    assert up.decimal == "."
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "bom"),
+    [
+        (PLAIN.encode(), "utf-8", False),
+        (b"\xef\xbb\xbf" + PLAIN.encode(), "utf-8", True),
+        (PLAIN.encode("utf-16"), "utf-16", True),
+        (PLAIN.replace("A", "Ä").encode("cp1252"), "windows-1252", False),
+    ],
+)
+def test_encodings(data: bytes, encoding: str, bom: bool) -> None:
+    up = read_upload(data)
+    assert (up.encoding, up.had_bom, up.n_rows, up.columns) == (encoding, bom, 3, ("variant", "y"))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(newline: str) -> None:
+    up = read_upload(PLAIN.replace("\n", newline).encode())
+    assert up.arrow.column("y").to_pylist() == [0.25, 1.5, 2.0]
+
+
+def test_parquet_is_told_by_its_magic_bytes_not_its_name() -> None:
+    table = pa.table({"variant": ["A", "B", None], "y": [0.25, None, 2.0], "k": [1, 2, 3]})
+    up = read_upload(_parquet(table))
+    assert up.format == "parquet"
+    assert up.columns == ("variant", "y", "k")
+    assert dict(up.blank_cells) == {"variant": 1, "y": 1, "k": 0}
+    assert up.frame["y"].tolist()[0] == 0.25
+
+
+def test_parquet_limits_are_checked_from_its_footer() -> None:
+    with pytest.raises(CSVError, match="rows; the limit is 2"):
+        read_upload(_parquet(pa.table({"y": [1, 2, 3]})), max_rows=2)
+    wide = pa.table({f"c{i}": [1] for i in range(MAX_COLUMNS + 1)})
+    with pytest.raises(CSVError, match="columns; at most"):
+        read_upload(_parquet(wide))
+
+
+def test_a_broken_or_unusable_parquet_names_the_file_or_column() -> None:
+    with pytest.raises(CSVError, match="starts like Parquet") as err:
+        read_upload(_parquet(pa.table({"y": [1.0]}))[:40])
+    assert err.value.field == "file"
+    nested = pa.table({"variant": ["A"], "tags": [[1, 2]]})
+    with pytest.raises(CSVError, match="'tags' holds list") as err:
+        read_upload(_parquet(nested))
+    assert err.value.field == "tags"
+
+
+def test_dictionary_and_decimal_parquet_columns_read_as_text_and_numbers() -> None:
+    import decimal
+
+    table = pa.table(
+        {
+            "variant": pa.array(["A", "B"]).dictionary_encode(),
+            "y": pa.array([decimal.Decimal("0.25"), decimal.Decimal("1.50")], pa.decimal128(5, 2)),
+        }
+    )
+    up = read_upload(_parquet(table))
+    assert up.arrow.schema.types == [pa.string(), pa.float64()]
+
+
+def test_the_frame_is_built_once() -> None:
+    up = read_upload(PLAIN)
+    assert up.frame is up.frame
