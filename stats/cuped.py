@@ -26,6 +26,7 @@ from scipy import special
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.power import solve_power_means
 from stats.sufficient import stats_records
 from stats.warnings import Code, ResultWarning, warning
 
@@ -1011,16 +1012,21 @@ def cuped_planning(
     """What-if for planning: interval half-width, MDE and users needed against ρ.
 
     Two equal arms of ``n_per_group`` users, outcome standard deviation ``sd``. CUPED
-    multiplies the variance of the difference by ``1 − ρ²`` (Deng 2013 eq. 4), so with the
-    normal approximation for a two-sample comparison (e.g. Chow, Shao & Wang, *Sample Size
-    Calculations in Clinical Research*, 2nd ed., section 3.2.1)::
+    multiplies the variance of the difference by ``1 − ρ²`` (Deng 2013 eq. 4)::
 
         se           = sd · sqrt(2 / n) · sqrt(1 − ρ²)
         half_width   = z(1 − α/2) · se
-        mde          = (z(1 − α/2) + z(power)) · se
+        mde          = mde_t(n, α, power; sd) · sqrt(1 − ρ²)
         n_required   = ceil(n · (1 − ρ²))   (at least 2)
 
-    ``n_required`` users per arm with CUPED match the precision (and MDE) of ``n_per_group``
+    The MDE is the power page's: :func:`stats.power.solve_power_means`, the two-sample t-test
+    with the noncentral t (statsmodels ``TTestIndPower``), solved once for the plain design.
+    The t-test's power depends on the effect only through ``mde / (sd·sqrt(1 − ρ²))`` (its
+    degrees of freedom, ``2n − 2``, do not involve ρ), which is how the power solver applies
+    its own ``rho``, so scaling that one MDE by ``sqrt(1 − ρ²)`` gives, for every ρ of the
+    grid, the MDE ``solve_power_means(sd, n_per_group=n, power=power, rho=|ρ|)`` would
+    give. The half-width is the normal (large-sample) interval, and ``n_required`` users per
+    arm with CUPED match the precision (the variance of the difference) of ``n_per_group``
     without it. Vectorised over ``rho_grid`` (at most ``MAX_RHO_GRID`` values in (−1, 1));
     ``n_per_group`` is at most ``MAX_N_PER_GROUP``.
     """
@@ -1055,12 +1061,12 @@ def cuped_planning(
     factor = 1.0 - rho**2
     se = sd * np.sqrt(2.0 / n * factor)
     z_alpha = float(special.ndtri(1.0 - alpha / 2.0))
-    z_power = float(special.ndtri(power))
+    plain = solve_power_means(sd, n_per_group=n, power=power, alpha=alpha)
     required = np.maximum(np.ceil(n * factor - 1e-9), 2).astype(int)
     return CupedPlanning(
         rho=tuple(rho.tolist()),
         half_width=tuple((z_alpha * se).tolist()),
-        mde=tuple(((z_alpha + z_power) * se).tolist()),
+        mde=tuple((plain.mde * np.sqrt(factor)).tolist()),
         n_per_group_required=tuple(required.tolist()),
         effective_multiplier=tuple((1.0 / factor).tolist()),
         n_per_group=n,

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 from scipy import stats as sps
-from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
 from stats.cuped import (
     BALANCE_ALPHA,
@@ -29,6 +29,7 @@ from stats.cuped import (
     cuped_planning,
     regression_adjustment,
 )
+from stats.power import solve_power_means
 from stats.warnings import Code
 
 
@@ -442,7 +443,7 @@ def test_lin_drops_a_constant_covariate(lin_frame: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- planning
 
 
-def test_planning_against_statsmodels_normal_power() -> None:
+def test_planning_against_statsmodels_power() -> None:
     rho = [0.0, 0.3, 0.7, 0.95]
     n, sd, alpha, power = 1000, 2.0, 0.05, 0.9
     plan = cuped_planning(rho, n_per_group=n, sd=sd, alpha=alpha, power=power)
@@ -451,15 +452,32 @@ def test_planning_against_statsmodels_normal_power() -> None:
     for i, r in enumerate(rho):
         sd_adj = sd * math.sqrt(1 - r**2)
         assert plan.half_width[i] == pytest.approx(z * sd_adj * math.sqrt(2 / n), rel=1e-12)
-        # At the MDE, statsmodels' two-sided power (which also counts the far tail, ~1e-8
-        # here) equals the requested power.
-        got = solver.power(effect_size=plan.mde[i] / sd_adj, nobs1=n, alpha=alpha)
+        # At the MDE, statsmodels' two-sided t-test power (which also counts the far tail,
+        # ~1e-8 here) equals the requested power: the power page's solver (issue 13).
+        got = TTestIndPower().power(effect_size=plan.mde[i] / sd_adj, nobs1=n, alpha=alpha)
         assert got == pytest.approx(power, abs=1e-6)
-        # Users CUPED needs to detect the plain analysis's MDE.
+        # Users CUPED needs for the plain analysis's precision (normal approximation).
         need = solver.solve_power(effect_size=plan.mde[0] / sd_adj, alpha=alpha, power=power)
         assert plan.n_per_group_required[i] == math.ceil(need - 1e-6)
         assert plan.effective_multiplier[i] == pytest.approx(1 / (1 - r**2))
     assert plan.n_per_group_required[0] == n
+
+
+@pytest.mark.parametrize("sd", [1.0, 3.5])
+def test_planning_agrees_with_the_power_page(sd: float) -> None:
+    """One power solver (issue 13): for n = 20 per group and ρ = 0.7 the CUPED planner gave
+    0.6327 sd (normal approximation) where the power page gives 0.6493 sd (noncentral t).
+    Both now give the power page's MDE, which is statsmodels' TTestIndPower MDE on the
+    CUPED-reduced standard deviation sd·sqrt(1 − ρ²)."""
+    n, rho, alpha, power = 20, 0.7, 0.05, 0.8
+    plan = cuped_planning([rho, -rho], n_per_group=n, sd=sd, alpha=alpha, power=power)
+    page = solve_power_means(sd, n_per_group=n, power=power, alpha=alpha, rho=rho)
+    sd_adj = sd * math.sqrt(1 - rho**2)
+    reference = sd_adj * TTestIndPower().solve_power(nobs1=n, alpha=alpha, power=power)
+    assert plan.mde[0] == pytest.approx(page.mde, rel=1e-9)
+    assert plan.mde[1] == plan.mde[0]
+    assert page.mde == pytest.approx(reference, rel=1e-6)
+    assert plan.mde[0] / sd == pytest.approx(0.6493, abs=1e-4)
 
 
 def test_planning_is_vectorised_and_symmetric_in_rho() -> None:

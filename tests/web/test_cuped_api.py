@@ -20,6 +20,7 @@ import pytest
 import statsmodels.formula.api as smf
 from flask.testing import FlaskClient
 from scipy import stats as sps
+from statsmodels.stats.power import TTestIndPower
 
 SAMPLE = Path(__file__).parents[2] / "static" / "samples" / "cuped_users.csv"
 
@@ -386,11 +387,13 @@ def test_plan_matches_the_normal_formula(client: FlaskClient) -> None:
     assert response.status_code == 200
     data = response.json
     r = data["result"]
-    z, zp = sps.norm.ppf(0.975), sps.norm.ppf(0.8)
+    z = sps.norm.ppf(0.975)
     se0 = 10 * math.sqrt(2 / 5000)
     assert r["unadjusted_half_width"] == pytest.approx(z * se0, rel=1e-12)
     assert r["half_width"] == pytest.approx(z * se0 * 0.8, rel=1e-12)  # sqrt(1 - 0.36) = 0.8
-    assert r["mde"] == pytest.approx((z + zp) * se0 * 0.8, rel=1e-12)
+    # The MDE is the power page's (noncentral t, issue 13): TTestIndPower on sd·sqrt(1 − ρ²).
+    power = TTestIndPower().power(effect_size=r["mde"] / (10 * 0.8), nobs1=5000, alpha=0.05)
+    assert power == pytest.approx(0.8, abs=1e-6)
     assert r["n_per_group_required"] == 3200  # 5000 * 0.64
     assert r["effective_multiplier"] == pytest.approx(1 / 0.64)
     grid = r["grid"]
