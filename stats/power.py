@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from stats import _validate
 from stats.errors import InvalidInput
@@ -50,6 +50,32 @@ HUGE_TOTAL = 100_000_000
 MIN_EXPECTED_COUNT = 5  # rule of thumb for the normal approximation to the binomial
 MAX_EFFECT_SIZE = 1e3  # |mde| / sd beyond this is not a planning question
 _MDE_GRID = 256  # cells scanned for the first rate that reaches the target power
+TARGETS = (0.8, 0.9, 0.95)  # power targets whose MDE at n_per_group the curves mark
+MDE_FACTORS = (0.75, 1.0, 1.25)  # the sample-size curves are drawn at these multiples of mde
+CURVE_POINTS = 60  # effects on the power curve
+SIZE_POINTS = 30  # power targets on each sample-size curve
+
+
+@dataclass(frozen=True, slots=True)
+class PowerCurves:
+    """The design as curves (the power page's two charts), from the same power functions.
+
+    - ``mde``, ``power``: the power at ``n_per_group`` for signed effects from 1% to 2.5× the
+      design's ``mde`` (for rates, kept inside the room the baseline leaves).
+    - ``target_power``, ``target_mde``: the signed effect, in the direction of ``mde``, that
+      reaches each of ``TARGETS`` at ``n_per_group``, for the targets this size can reach.
+    - ``size_power``, ``size_mde``, ``size_n``: the exact control-arm size (unrounded, floored
+      at 2; NaN beyond ``MAX_N_PER_GROUP``) for each power target in ``size_power``, one row per
+      effect in ``size_mde`` (``MDE_FACTORS`` × ``mde``, those that keep a rate inside (0, 1)).
+    """
+
+    mde: tuple[float, ...]
+    power: tuple[float, ...]
+    target_power: tuple[float, ...]
+    target_mde: tuple[float, ...]
+    size_power: tuple[float, ...]
+    size_mde: tuple[float, ...]
+    size_n: tuple[tuple[float, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +106,7 @@ class PowerResult:
     daily_traffic: float | None
     warnings: tuple[ResultWarning, ...] = ()
     baseline_mean: float | None = None  # control mean for means when given, else None
+    curves: PowerCurves | None = None  # the design as curves; None when asked for none
 
 
 class DesignOptions(TypedDict, total=False):
@@ -272,10 +299,17 @@ def _power_proportions(
     the two-sided power ignores the far tail (negligible once power is useful; at mde = 0 the
     two-sided value is alpha/2, not alpha).
     """
+    return special.ndtr(_z_proportions(baseline, delta, n, design, cc))
+
+
+def _z_proportions(
+    baseline: float, delta: FloatOrArray, n: float, design: _Design, cc: bool
+) -> FloatOrArray:
+    """The normal quantile of :func:`_power_proportions` (nearly linear in ``delta``)."""
     sd0, sd1 = _fleiss_sds(baseline, delta, design)
     r = design.ratio
     shift = (r + 1.0) / (2.0 * r * math.sqrt(n)) if cc else 0.0
-    return special.ndtr((np.abs(delta) * math.sqrt(n) - shift - design.z_alpha * sd0) / sd1)
+    return (np.abs(delta) * math.sqrt(n) - shift - design.z_alpha * sd0) / sd1
 
 
 def _n_proportions(
@@ -290,14 +324,21 @@ def _n_proportions(
     algebraically identical form ``sqrt(n') = (A + sqrt(A^2 + 2 |delta| (r+1)/r)) / (2 |delta|)``
     with ``A = sqrt(n) |delta|``, which stays finite when ``n`` is 0.
     """
+    return _checked_n(_n_proportions_unchecked(baseline, delta, power, design, cc))
+
+
+def _n_proportions_unchecked(
+    baseline: float, delta: FloatOrArray, power: FloatOrArray, design: _Design, cc: bool
+) -> FloatOrArray:
+    """:func:`_n_proportions` without the MAX_N_PER_GROUP check (broadcasts over both)."""
     sd0, sd1 = _fleiss_sds(baseline, delta, design)
     a = np.maximum(design.z_alpha * sd0 + special.ndtri(power) * sd1, 0.0)
-    e = abs(delta)
+    e = np.abs(delta)
     r = design.ratio
     with np.errstate(over="ignore"):  # absurdly small effects: caught by _checked_n
         if not cc:
-            return _checked_n((a / e) ** 2)
-        return _checked_n(((a + np.sqrt(a**2 + 2.0 * e * (r + 1.0) / r)) / (2.0 * e)) ** 2)
+            return (a / e) ** 2
+        return ((a + np.sqrt(a**2 + 2.0 * e * (r + 1.0) / r)) / (2.0 * e)) ** 2
 
 
 def power_curve_proportions(
@@ -347,6 +388,7 @@ def solve_power_proportions(
     mde_type: str = "absolute",
     continuity_correction: bool = False,
     daily_traffic: float | None = None,
+    curves: bool = True,
     **options: Unpack[DesignOptions],
 ) -> PowerResult:
     """Solve the two-proportion design for whichever of mde, n_per_group, power is None.
@@ -354,8 +396,9 @@ def solve_power_proportions(
     ``baseline`` is the control conversion rate; ``mde`` is absolute (0.02 = +2 points) or, with
     ``mde_type="relative"``, a fraction of the baseline (0.2 = +20%). Sample size and power are
     closed form (Fleiss et al. 2003 eq. 4.14; Fleiss, Tytun & Ury 1980 with
-    ``continuity_correction``); the MDE is found with ``scipy.optimize.brentq`` on the same
-    power function.
+    ``continuity_correction``); the MDE is found by :func:`_mdes_proportions` on the same
+    power function. With ``curves=True`` (the default) the result carries the design's
+    :class:`PowerCurves`.
     """
     unknown = _unknown(mde, n_per_group, power)
     b = _validate.in_open_unit("baseline", baseline)
@@ -397,22 +440,17 @@ def solve_power_proportions(
         design=design,
         method="fleiss-cc" if cc else "fleiss",
         daily_traffic=traffic,
+        curves=(lambda n: _curves_proportions(b, delta, n, design, cc)) if curves else None,
     )
 
 
 def _mde_proportions(baseline: float, n: int, target: float, design: _Design, cc: bool) -> float:
-    """Smallest |effect| reaching the target power at n.
-
-    Power need not rise all the way to a treatment rate of 0 or 1 (at tiny n the pooled H0
-    variance can grow faster than the effect), so a vectorised scan over the feasible rates
-    finds the first grid cell where the target is reached, and ``scipy.optimize.brentq``
-    refines the root inside it.
-    """
+    """Smallest |effect| reaching the target power at n, signed by the alternative."""
     sign = -1.0 if design.alternative == "smaller" else 1.0
-    room = baseline if sign < 0 else 1.0 - baseline
-    grid = room * np.linspace(0.0, 1.0, _MDE_GRID + 1)
-    reached = np.flatnonzero(_power_proportions(baseline, sign * grid, n, design, cc) >= target)
-    if reached.size == 0:
+    root = float(_mdes_proportions(baseline, n, np.array([target]), design, cc, sign)[0])
+    if math.isnan(root):
+        room = baseline if sign < 0 else 1.0 - baseline
+        grid = room * np.linspace(0.0, 1.0, _MDE_GRID + 1)
         best = float(np.max(_power_proportions(baseline, sign * grid, n, design, cc)))
         raise InvalidInput(
             f"n_per_group {n} is too small to reach power {target:g} for any treatment rate "
@@ -420,13 +458,82 @@ def _mde_proportions(baseline: float, n: int, target: float, design: _Design, cc
             f"{best:.3g}); increase n_per_group or lower power",
             field="n_per_group",
         )
-
-    def gap(m: float) -> float:
-        return float(_power_proportions(baseline, sign * m, n, design, cc)) - target
-
-    k = int(reached[0])  # k >= 1: at mde = 0 the power is at most alpha < target
-    root: float = optimize.brentq(gap, grid[k - 1], grid[k], xtol=1e-12 * room, rtol=1e-12)
     return sign * root
+
+
+def _mdes_proportions(
+    baseline: float, n: int, targets: np.ndarray, design: _Design, cc: bool, sign: float
+) -> np.ndarray:
+    """Smallest |effect| in the direction ``sign`` reaching each target power at n (NaN for a
+    target no treatment rate reaches).
+
+    Power need not rise all the way to a treatment rate of 0 or 1 (at tiny n the pooled H0
+    variance can grow faster than the effect), so one vectorised scan over the feasible rates
+    finds, for every target, the first grid cell where it is reached, and the roots inside
+    those cells are refined together by :func:`_bracketed_roots`.
+    """
+    room = baseline if sign < 0 else 1.0 - baseline
+    grid = room * np.linspace(0.0, 1.0, _MDE_GRID + 1)
+    z = _z_proportions(baseline, sign * grid, n, design, cc)
+    reached = special.ndtr(z)[None, :] >= targets[:, None]
+    ok = np.flatnonzero(reached.any(axis=1))
+    k = reached[ok].argmax(axis=1)  # k >= 1: at mde = 0 the power is at most alpha < target
+    goal = special.ndtri(targets[ok])
+
+    def gap(m: np.ndarray, i: np.ndarray) -> np.ndarray:
+        # in normal quantiles, where the power is nearly linear in the effect
+        return np.asarray(_z_proportions(baseline, sign * m, n, design, cc)) - goal[i]
+
+    roots = np.full(targets.shape, np.nan)
+    if ok.size:
+        lo, hi = grid[k - 1], grid[k]
+        roots[ok] = _bracketed_roots(gap, lo, hi, z[k - 1] - goal, z[k] - goal, ftol=1e-13)
+    return roots
+
+
+def _bracketed_roots(
+    gap: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    f_lo: np.ndarray,
+    f_hi: np.ndarray,
+    *,
+    xtol: float = 1e-11,
+    ftol: float = 1e-11,
+) -> np.ndarray:
+    """A root of ``gap`` inside each bracket ``[lo, hi]`` (``f_lo``, ``f_hi`` of opposite signs),
+    all solved at once.
+
+    ``scipy.optimize.brentq`` is scalar (a loop takes ~25 ms for 50 points) and
+    ``scipy.optimize.elementwise.find_root`` costs ~10 ms for 50 points here, so this runs the
+    Anderson-Bjorck variant of regula falsi (Anderson & Bjorck 1973, BIT 13:253-264)
+    vectorised over the points, evaluating only the points not yet converged (``gap(x, i)``
+    is the function at ``x`` for the points ``i``). A point has converged when two successive
+    iterates agree to ``xtol`` relative, or ``|gap| <= ftol``.
+    """
+    lo, hi, f_lo, f_hi = (np.array(v, dtype=float) for v in (lo, hi, f_lo, f_hi))
+    x = hi.copy()
+    active = np.arange(lo.size)
+    for _ in range(100):
+        if active.size == 0:
+            break
+        a, b, fa, fb = lo[active], hi[active], f_lo[active], f_hi[active]
+        c = b - fb * (b - a) / (fb - fa)
+        fc = gap(c, active)
+        same_side = np.sign(fc) == np.sign(fb)
+        # Anderson-Bjorck step: shrink the stale end's value when the new point lands on the
+        # same side (by 1 - fc/fb, or by half when that is not in (0, 1)).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = 1.0 - fc / fb
+        m = np.where((m > 0) & (m < 1), m, 0.5)
+        lo[active] = np.where(same_side, a, b)
+        f_lo[active] = np.where(same_side, fa * m, fb)
+        hi[active], f_hi[active] = c, fc
+        converged = (np.abs(c - x[active]) <= xtol * np.abs(c)) | (np.abs(fc) <= ftol)
+        converged |= ~np.isfinite(c)
+        x[active] = np.where(np.isfinite(c), c, x[active])
+        active = active[~converged]
+    return x
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,31 +575,30 @@ def _power_means(d: FloatOrArray, n: FloatOrArray, design: _Design) -> FloatOrAr
     return 1.0 - _miss_means(d, n, design)
 
 
-def _n_means(d: float, powers: np.ndarray, design: _Design) -> np.ndarray:
-    """Exact control-arm size for each target power, all points solved at once.
+def _n_means(d: FloatOrArray, powers: np.ndarray, design: _Design) -> np.ndarray:
+    """Exact control-arm size for each target power (and effect size ``d``, a scalar or one
+    per power), all points solved at once by :func:`_bracketed_roots`.
 
-    ``scipy.optimize.brentq`` is scalar (a loop takes ~25 ms for 50 points) and
-    ``scipy.optimize.elementwise.find_root`` costs ~10 ms for 50 points here, so this runs the
-    Anderson-Bjorck variant of regula falsi (Anderson & Bjorck 1973, BIT 13:253-264)
-    vectorised over the points, evaluating only the points not yet converged. It solves ``Phi^-1(power(u^2)) = Phi^-1(target)`` in
-    ``u = sqrt(n)``, where the function is nearly linear (exactly linear for a z-test), so a
-    few steps suffice. The bracket is centred on the normal approximation with
-    Guenther's t correction, ``n = (z_alpha + z_beta)^2 (1 + 1/r) / d'^2 + z_alpha^2 / (2 (1 + r))``
+    It solves ``Phi^-1(power(u^2)) = Phi^-1(target)`` in ``u = sqrt(n)``, where the function is
+    nearly linear (exactly linear for a z-test), so a few steps suffice. The bracket is centred
+    on the normal approximation with Guenther's t correction,
+    ``n = (z_alpha + z_beta)^2 (1 + 1/r) / d'^2 + z_alpha^2 / (2 (1 + r))``
     (Guenther 1981, The American Statistician 35:243), and widened until it holds the root.
     Solutions below 2 per group are returned as 2.
     """
     r = design.ratio
     z_a = design.z_alpha
-    d_eff = abs(d) / math.sqrt(design.variance_factor)
-    with np.errstate(over="ignore", divide="ignore"):  # absurdly small effects
-        guess = (z_a + special.ndtri(powers)) ** 2 * (1.0 + 1.0 / r) / d_eff**2
-    guess = np.sqrt(_checked_n(guess + z_a**2 / (2.0 * (1.0 + r))))
     z_target = special.ndtri(powers)
+    d_abs = np.broadcast_to(np.abs(d), powers.shape)
+    d_eff = d_abs / math.sqrt(design.variance_factor)
+    with np.errstate(over="ignore", divide="ignore"):  # absurdly small effects
+        guess = (z_a + z_target) ** 2 * (1.0 + 1.0 / r) / d_eff**2
+    guess = np.sqrt(_checked_n(guess + z_a**2 / (2.0 * (1.0 + r))))
     u_min = math.sqrt(2.0)
 
     def gap(u: np.ndarray, i: np.ndarray) -> np.ndarray:
         # clipped so that a power of exactly 0 or 1 far from the root stays finite
-        return -np.clip(special.ndtri(_miss_means(d, u**2, design)), -40, 40) - z_target[i]
+        return -np.clip(special.ndtri(_miss_means(d_abs[i], u**2, design)), -40, 40) - z_target[i]
 
     every = np.arange(powers.size)
     width = 0.15 + 5e-4 * guess
@@ -509,27 +615,30 @@ def _n_means(d: float, powers: np.ndarray, design: _Design) -> np.ndarray:
         f_lo[low_bad] = gap(lo[low_bad], low_bad)
         f_hi[high_bad] = gap(hi[high_bad], high_bad)
     x = np.where(f_lo >= 0, u_min, hi)  # f_lo >= 0 at the minimum size: already powered there
-    active = np.flatnonzero(f_lo < 0)
-    for _ in range(100):
-        if active.size == 0:
-            break
-        a, b, fa, fb = lo[active], hi[active], f_lo[active], f_hi[active]
-        c = b - fb * (b - a) / (fb - fa)
-        fc = gap(c, active)
-        same_side = np.sign(fc) == np.sign(fb)
-        # Anderson-Bjorck step: shrink the stale end's value when the new point lands on the
-        # same side (by 1 - fc/fb, or by half when that is not in (0, 1)).
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m = 1.0 - fc / fb
-        m = np.where((m > 0) & (m < 1), m, 0.5)
-        lo[active] = np.where(same_side, a, b)
-        f_lo[active] = np.where(same_side, fa * m, fb)
-        hi[active], f_hi[active] = c, fc
-        converged = (np.abs(c - x[active]) <= 1e-11 * c) | (np.abs(fc) <= 1e-11)
-        converged |= ~np.isfinite(c)
-        x[active] = np.where(np.isfinite(c), c, x[active])
-        active = active[~converged]
+    todo = np.flatnonzero(f_lo < 0)
+    if todo.size:
+
+        def gap_todo(u: np.ndarray, i: np.ndarray) -> np.ndarray:
+            return gap(u, todo[i])
+
+        x[todo] = _bracketed_roots(gap_todo, lo[todo], hi[todo], f_lo[todo], f_hi[todo])
     return np.where(x <= u_min, 2.0, x**2)
+
+
+def _n_means_curves(d: np.ndarray, powers: np.ndarray, design: _Design) -> np.ndarray:
+    """:func:`_n_means` for every effect size in ``d`` (rows) and power (columns) in one
+    solve; NaN where the size would exceed MAX_N_PER_GROUP."""
+    d_all = np.repeat(d, powers.size)
+    p_all = np.tile(powers, d.size)
+    with np.errstate(over="ignore", divide="ignore"):
+        z = design.z_alpha + special.ndtri(p_all)
+        guess = z**2 * (1.0 + 1.0 / design.ratio) * design.variance_factor / d_all**2
+    # the t-test needs a little more than the normal approximation: leave room for it
+    feasible = np.flatnonzero(guess <= MAX_N_PER_GROUP / 2)
+    n = np.full(d_all.shape, np.nan)
+    if feasible.size:
+        n[feasible] = _n_means(d_all[feasible], p_all[feasible], design)
+    return n.reshape(d.size, powers.size)
 
 
 def power_curve_means(
@@ -570,6 +679,7 @@ def solve_power_means(
     daily_traffic: float | None = None,
     baseline_mean: float | None = None,
     mde_type: str = "absolute",
+    curves: bool = True,
     **options: Unpack[DesignOptions],
 ) -> PowerResult:
     """Solve the two-sample t-test design for whichever of mde, n_per_group, power is None.
@@ -578,7 +688,8 @@ def solve_power_means(
     difference of means or, with ``mde_type="relative"``, a fraction of the control mean
     ``baseline_mean`` (0.1 = +10%, so the absolute difference is 0.1 * baseline_mean).
     Power is the noncentral t of ``TTestIndPower``; n is solved by :func:`_n_means` and the MDE
-    by ``scipy.optimize.brentq`` on the effect size.
+    by :func:`_mdes_means` on the effect size. With ``curves=True`` (the default) the result
+    carries the design's :class:`PowerCurves`.
     """
     unknown = _unknown(mde, n_per_group, power)
     s = _validate.positive("sd", sd)
@@ -633,6 +744,7 @@ def solve_power_means(
         method="t-test",
         daily_traffic=traffic,
         baseline_mean=base,
+        curves=(lambda n: _curves_means(effect, s, n, design)) if curves else None,
     )
 
 
@@ -648,25 +760,147 @@ def _effect_size(mde: float, sd: float) -> float:
 
 
 def _mde_means(n: int, target: float, design: _Design) -> float:
-    """Smallest effect size reaching the target power at n, by brentq (bracket widened from the
-    normal approximation)."""
-
-    def gap(d: float) -> float:
-        return float(_power_means(d, float(n), design)) - target
-
-    r = design.ratio
-    z = design.z_alpha + float(special.ndtri(target))
-    hi = max(1.5 * z * math.sqrt((1.0 + 1.0 / r) * design.variance_factor / n), 1e-6)
-    while gap(hi) < 0:
-        if hi > MAX_EFFECT_SIZE:
-            raise InvalidInput(
-                f"n_per_group {n} is too small to reach power {target:g} for any effect below "
-                f"{MAX_EFFECT_SIZE:g} standard deviations; increase n_per_group or lower power",
-                field="n_per_group",
-            )
-        hi *= 2.0
-    root: float = optimize.brentq(gap, 0.0, hi, xtol=1e-14, rtol=1e-12)
+    """Smallest effect size reaching the target power at n; see :func:`_mdes_means`."""
+    root = float(_mdes_means(n, np.array([target]), design)[0])
+    if math.isnan(root):
+        raise InvalidInput(
+            f"n_per_group {n} is too small to reach power {target:g} for any effect below "
+            f"{MAX_EFFECT_SIZE:g} standard deviations; increase n_per_group or lower power",
+            field="n_per_group",
+        )
     return root
+
+
+def _mdes_means(n: int, targets: np.ndarray, design: _Design) -> np.ndarray:
+    """Smallest effect size reaching each target power at n (NaN beyond MAX_EFFECT_SIZE).
+
+    Solves ``Phi^-1(power(d)) = Phi^-1(target)`` with :func:`_bracketed_roots` on ``[0, hi]``,
+    ``hi`` starting at 1.5 times the normal approximation
+    ``(z_alpha + z_beta) sqrt((1 + 1/r)(1 - rho^2) / n)`` and doubled until it holds the root.
+    """
+    r = design.ratio
+    z_target = special.ndtri(targets)
+
+    def gap(d: np.ndarray, i: np.ndarray) -> np.ndarray:
+        # clipped so that a power of exactly 0 or 1 far from the root stays finite
+        miss = _miss_means(d, float(n), design)
+        return -np.clip(special.ndtri(miss), -40, 40) - z_target[i]
+
+    every = np.arange(targets.size)
+    z = design.z_alpha + z_target
+    hi = np.maximum(1.5 * z * math.sqrt((1.0 + 1.0 / r) * design.variance_factor / n), 1e-6)
+    lo = np.zeros_like(hi)
+    f_hi = gap(hi, every)
+    for _ in range(64):
+        short = np.flatnonzero((f_hi < 0) & (hi <= MAX_EFFECT_SIZE))
+        if short.size == 0:
+            break
+        lo[short] = hi[short]
+        hi[short] *= 2.0
+        f_hi[short] = gap(hi[short], short)
+    ok = np.flatnonzero(f_hi >= 0)
+    roots = np.full(targets.shape, np.nan)
+    if ok.size:
+
+        def gap_ok(d: np.ndarray, i: np.ndarray) -> np.ndarray:
+            return gap(d, ok[i])
+
+        roots[ok] = _bracketed_roots(
+            gap_ok, lo[ok], hi[ok], gap(lo[ok], ok), f_hi[ok], xtol=1e-13, ftol=1e-13
+        )
+    return roots
+
+
+# --------------------------------------------------------------------------------------------
+# Curves: the design drawn, every curve solved at once
+
+
+def _curve_mdes(mde: float, baseline: float | None) -> np.ndarray:
+    """Effects from 1% to 2.5 times ``mde``, kept inside the room a rate's baseline leaves."""
+    top = 2.5 * mde
+    if baseline is not None:
+        limit = (1.0 - baseline if mde > 0 else -baseline) * 0.999
+        top = top if abs(top) < abs(limit) else limit
+    return np.linspace(top / 100, top, CURVE_POINTS)
+
+
+def _size_powers(design: _Design) -> np.ndarray:
+    return np.linspace(max(0.5, design.alpha_per_test + 0.01), 0.99, SIZE_POINTS)
+
+
+def _targets(design: _Design) -> np.ndarray:
+    return np.array([t for t in TARGETS if t > design.alpha_per_test])
+
+
+def _tuple(x: np.ndarray) -> tuple[float, ...]:
+    return tuple(np.asarray(x, dtype=float).tolist())
+
+
+def _curves(
+    mdes: np.ndarray,
+    powers: np.ndarray,
+    targets: np.ndarray,
+    target_mdes: np.ndarray,
+    size_powers: np.ndarray,
+    size_mdes: np.ndarray,
+    sizes: np.ndarray,
+) -> PowerCurves:
+    reached = np.isfinite(target_mdes)
+    return PowerCurves(
+        mde=_tuple(mdes),
+        power=_tuple(powers),
+        target_power=_tuple(targets[reached]),
+        target_mde=_tuple(target_mdes[reached]),
+        size_power=_tuple(size_powers),
+        size_mde=_tuple(size_mdes),
+        size_n=tuple(_tuple(row) for row in sizes),
+    )
+
+
+def _curves_proportions(
+    baseline: float, delta: float, n: int, design: _Design, cc: bool
+) -> PowerCurves:
+    """:class:`PowerCurves` of a two-proportion design: closed-form power and sizes over
+    every point at once, the target MDEs by one scan and one vectorised refinement."""
+    sign = -1.0 if delta < 0 else 1.0
+    mdes = _curve_mdes(delta, baseline)
+    targets = _targets(design)
+    size_powers = _size_powers(design)
+    size_mdes = delta * np.array(MDE_FACTORS)
+    size_mdes = size_mdes[(baseline + size_mdes > 0.0) & (baseline + size_mdes < 1.0)]
+    sizes = np.asarray(
+        _n_proportions_unchecked(baseline, size_mdes[:, None], size_powers[None, :], design, cc),
+        dtype=float,
+    ).reshape(size_mdes.size, size_powers.size)
+    return _curves(
+        mdes,
+        np.asarray(_power_proportions(baseline, mdes, n, design, cc), dtype=float),
+        targets,
+        sign * _mdes_proportions(baseline, n, targets, design, cc, sign),
+        size_powers,
+        size_mdes,
+        np.where(sizes > MAX_N_PER_GROUP, np.nan, np.maximum(sizes, 2.0)),
+    )
+
+
+def _curves_means(d: float, sd: float, n: int, design: _Design) -> PowerCurves:
+    """:class:`PowerCurves` of a t-test design: the power curve in one noncentral t call, the
+    target effect sizes in one vectorised solve and every sample size in another."""
+    mde = float(_directed(d * sd, design.alternative))
+    sign = -1.0 if mde < 0 else 1.0
+    mdes = _curve_mdes(mde, None)
+    targets = _targets(design)
+    size_powers = _size_powers(design)
+    size_mdes = mde * np.array(MDE_FACTORS)
+    return _curves(
+        mdes,
+        np.asarray(_power_means(mdes / sd, float(n), design), dtype=float),
+        targets,
+        sign * sd * _mdes_means(n, targets, design),
+        size_powers,
+        size_mdes,
+        _n_means_curves(size_mdes / sd, size_powers, design),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -702,6 +936,7 @@ def _result(
     method: str,
     daily_traffic: float | None,
     baseline_mean: float | None = None,
+    curves: Callable[[int], PowerCurves] | None = None,
 ) -> PowerResult:
     warnings: list[ResultWarning] = []
     if solved_for == "n_per_group" and n_exact <= 2.0:
@@ -771,6 +1006,7 @@ def _result(
         daily_traffic=daily_traffic,
         warnings=tuple(warnings),
         baseline_mean=baseline_mean,
+        curves=None if curves is None else curves(n),
     )
 
 

@@ -68,6 +68,8 @@ REQUEST = {
     },
 }
 
+_NUMBERS = {"type": "array", "items": {"type": "number"}}
+
 RESULT = {
     "type": "object",
     "properties": {
@@ -87,6 +89,28 @@ RESULT = {
         "baseline_mean": {"type": ["number", "null"]},
         "method": {"type": "string", "enum": ["fleiss", "fleiss-cc", "t-test"]},
         "days": {"type": ["integer", "null"]},
+        "curves": {
+            "type": "object",
+            "description": (
+                "The design as curves (the page's two charts). mde/power: power at "
+                "n_per_group for effects from 1% to 2.5x mde. target_power/target_mde: the "
+                "effect reaching 80/90/95% power at n_per_group (targets it can reach). "
+                "size_power/size_mde/size_n: the exact users per group (unrounded; null beyond "
+                "10^12) for each power target, one row per effect (0.75, 1 and 1.25 x mde)."
+            ),
+            "properties": {
+                "mde": _NUMBERS,
+                "power": _NUMBERS,
+                "target_power": _NUMBERS,
+                "target_mde": _NUMBERS,
+                "size_power": _NUMBERS,
+                "size_mde": _NUMBERS,
+                "size_n": {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": ["number", "null"]}},
+                },
+            },
+        },
     },
 }
 

@@ -591,3 +591,94 @@ def test_a_run_lasts_at_least_one_day():
     # 7,682 users at 1e20 a day is a fraction of a day: still one day, never zero.
     r = solve_power_proportions(0.10, mde=0.02, power=0.8, daily_traffic=1e20)
     assert r.days == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The result's curves (what the page's charts draw) against statsmodels
+
+
+@pytest.mark.parametrize(
+    ("alternative", "ratio", "alpha", "rho"),
+    [("two-sided", 1.0, 0.05, 0.0), ("larger", 2.0, 0.01, 0.0), ("smaller", 0.5, 0.1, 0.6)],
+)
+def test_mean_curves_match_ttestindpower(alternative, ratio, alpha, rho):
+    sd = 4.0
+    kw = {"alpha": alpha, "alternative": alternative, "ratio": ratio, "rho": rho}
+    r = solve_power_means(sd, 1.0, power=0.8, **kw)
+    c = r.curves
+    assert c is not None and len(c.mde) == len(c.power) == 60
+    assert c.mde[-1] == pytest.approx(2.5 * r.mde) and np.all(np.diff(c.power) > 0)
+    scale = sd * math.sqrt(1 - rho**2)  # CUPED: the effect size in the adjusted sd
+
+    def sm_power(mde, n):
+        es = sm_effect_size(mde, scale, alternative)
+        return TTestIndPower().power(es, n, alpha, ratio=ratio, alternative=alternative)
+
+    for i in (0, 17, 40, 59):
+        assert c.power[i] == pytest.approx(sm_power(c.mde[i], r.n_per_group), rel=1e-9)
+    # each marked MDE reaches its target at n_per_group, in the direction of the design's mde
+    assert c.target_power == (0.8, 0.9, 0.95)
+    for target, mde in zip(c.target_power, c.target_mde, strict=True):
+        assert np.sign(mde) == np.sign(r.mde)
+        assert sm_power(mde, r.n_per_group) == pytest.approx(target, rel=1e-9)
+    # the sample-size curves: 0.75, 1 and 1.25 times the mde, each point powered at its target
+    assert c.size_mde == pytest.approx([0.75 * r.mde, r.mde, 1.25 * r.mde])
+    assert c.size_power[0] == 0.5 and c.size_power[-1] == 0.99 and len(c.size_power) == 30
+    for mde, row in zip(c.size_mde, c.size_n, strict=True):
+        for j in (0, 12, 29):
+            assert sm_power(mde, row[j]) == pytest.approx(c.size_power[j], rel=1e-9)
+    # the middle curve at the design's power is the design's own exact n
+    j = int(np.argmin(np.abs(np.array(c.size_power) - 0.8)))
+    sm_n = TTestIndPower().solve_power(
+        sm_effect_size(r.mde, scale, alternative),
+        power=c.size_power[j],
+        alpha=alpha,
+        ratio=ratio,
+        alternative=alternative,
+    )
+    assert c.size_n[1][j] == pytest.approx(sm_n, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("alternative", "ratio"), [("two-sided", 1.0), ("larger", 2.0), ("smaller", 0.5)]
+)
+def test_proportion_curves_match_normalindpower(alternative, ratio):
+    r = solve_power_proportions(0.2, 0.03, power=0.8, alternative=alternative, ratio=ratio)
+    c = r.curves
+    assert c is not None and np.all(np.diff(c.power) > 0)
+    signed = -1 if alternative == "smaller" else 1
+
+    def sm_power(mde, n):
+        # statsmodels' one-tail Fleiss power, its diff = control - treatment (see
+        # test_proportions_power_matches_statsmodels); two-sided is one tail at alpha / 2
+        alpha = 0.025 if alternative == "two-sided" else 0.05
+        side = "smaller" if mde > 0 else "larger"
+        return power_proportions_2indep(
+            -mde, 0.2 + mde, n, ratio=ratio, alpha=alpha, alternative=side, return_results=False
+        )
+
+    for i in (0, 30, 59):
+        assert c.power[i] == pytest.approx(sm_power(c.mde[i], r.n_per_group), rel=1e-6)
+    for target, mde in zip(c.target_power, c.target_mde, strict=True):
+        assert np.sign(mde) == signed
+        assert sm_power(mde, r.n_per_group) == pytest.approx(target, rel=1e-6)
+    for mde, row in zip(c.size_mde, c.size_n, strict=True):
+        expected = sm_n_proportions(0.2, mde, np.array(c.size_power), ratio=ratio,
+                                    alternative=alternative)  # fmt: skip
+        np.testing.assert_allclose(row, expected, rtol=1e-9)
+
+
+def test_curves_at_the_limits():
+    # a rate near 1: the power curve stops short of 100%, the 1.25x curve is left out
+    near_one = solve_power_proportions(0.9, 0.08, power=0.8).curves
+    assert near_one is not None
+    assert max(near_one.mde) < 0.1 and near_one.size_mde == pytest.approx((0.06, 0.08))
+    # a design at the edge of MAX_N_PER_GROUP: the larger sizes are NaN, not an error
+    edge = solve_power_means(1.0, 4e-6, power=0.8).curves
+    assert edge is not None and np.isnan(edge.size_n[0][-1]) and np.isfinite(edge.size_n[2][0])
+    # a tiny n cannot reach every target: the unreachable ones are left out
+    kw = {"alpha": 0.2, "ratio": 0.5, "alternative": "smaller"}
+    small = solve_power_proportions(0.001, n_per_group=100, power=0.202, **kw).curves
+    assert small is not None and small.target_power == ()
+    # solvers can skip the curves
+    assert solve_power_means(1.0, 0.5, power=0.8, curves=False).curves is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -40,6 +41,19 @@ def test_issue_example_answers_3841(client: FlaskClient) -> None:
         figure = data["figures"][name]
         assert figure["data"] and figure["layout"]["title"]["text"]
     assert len(data["figures"]["n_vs_power"]["data"]) == 3  # three MDEs around the chosen one
+
+
+def test_figures_draw_the_result_curves(client: FlaskClient) -> None:
+    data = post(client).json
+    curves = data["result"]["curves"]
+    drawn = data["figures"]["power_vs_mde"]["data"]
+    assert drawn[0]["x"] == pytest.approx([m * 100 for m in curves["mde"]])  # points
+    assert drawn[0]["y"] == pytest.approx(curves["power"])
+    assert drawn[1]["y"] == curves["target_power"] == [0.8, 0.9, 0.95]
+    assert drawn[1]["x"][0] == pytest.approx(2.0, rel=1e-4)  # 80% power at the chosen n: +2 pts
+    for trace, row in zip(data["figures"]["n_vs_power"]["data"], curves["size_n"], strict=True):
+        assert trace["x"] == pytest.approx(curves["size_power"])
+        assert trace["y"] == [math.ceil(n) for n in row]
 
 
 @pytest.mark.parametrize(
