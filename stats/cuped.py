@@ -25,9 +25,10 @@ from numpy.typing import NDArray
 from scipy import special
 
 from stats import _validate
+from stats.comparisons import compare_means
 from stats.errors import InvalidInput
 from stats.power import solve_power_means
-from stats.sufficient import stats_records
+from stats.sufficient import MeanStats, stats_records
 from stats.warnings import Code, ResultWarning, warning
 
 FloatArray = NDArray[np.float64]
@@ -334,26 +335,21 @@ def _arm_moments(codes: Codes, arms: int, y: FloatArray, z: FloatArray) -> _Mome
 
 
 def _welch(
-    diff: float, var1: float, n1: float, var0: float, n0: float, alpha: float
-) -> tuple[float, float, float, float]:
-    """Welch's t test and interval for a difference of two means: (t, p, ci_low, ci_high).
+    name: str, mean: FloatArray, var: FloatArray, n: FloatArray, i: int, c: int, alpha: float
+) -> tuple[float, float, float, float, float]:
+    """Arm ``i`` against arm ``c`` by Welch's t: (estimate, t, p, ci_low, ci_high).
 
-    Standard error ``sqrt(v1/n1 + v0/n0)``; Welch–Satterthwaite degrees of freedom (Welch
-    1947, eq. 9; Satterthwaite 1946) — the same as ``scipy.stats.ttest_ind(equal_var=False)``,
-    computed here from sufficient statistics. With a zero standard error the interval
-    collapses to the estimate and the p-value is 1 (no difference) or 0.
+    The one Welch test, :func:`stats.comparisons.compare_means` (scipy
+    ``ttest_ind_from_stats(equal_var=False)``; Welch 1947, eq. 9), on each arm's ``n``,
+    (adjusted) mean and (residual) standard deviation. With a zero standard error the
+    interval collapses to the estimate and the p-value is 1 (no difference) or 0.
     """
-    a, b = var1 / n1, var0 / n0
-    se2 = a + b
-    if se2 <= 0.0:
-        stat = 0.0 if diff == 0 else math.copysign(math.inf, diff)
-        return stat, 1.0 if diff == 0 else 0.0, diff, diff
-    se = math.sqrt(se2)
-    df = se2 * se2 / (a * a / (n1 - 1) + b * b / (n0 - 1))
-    stat = diff / se
-    pvalue = float(2.0 * special.stdtr(df, -abs(stat)))
-    q = float(special.stdtrit(df, 1.0 - alpha / 2.0))
-    return stat, pvalue, diff - q * se, diff + q * se
+    arm, control = (
+        MeanStats(name if k == i else "control", int(n[k]), float(mean[k]), math.sqrt(var[k]))
+        for k in (i, c)
+    )
+    r = compare_means(control, arm, alpha=alpha)
+    return r.estimate, r.statistic, r.pvalue, r.ci_low, r.ci_high
 
 
 def _balance(n: FloatArray, mean: FloatArray, var: FloatArray) -> Balance:
@@ -474,14 +470,11 @@ def _analyse(
     comparisons = []
     for i, name in enumerate(names):
         if i != c:
-            est, raw = float(adjusted[i] - adjusted[c]), float(y[i] - y[c])
             comparisons.append(
                 Comparison(
                     name,
-                    est,
-                    *_welch(est, resid_var[i], n[i], resid_var[c], n[c], alpha),
-                    raw,
-                    *_welch(raw, vy[i], n[i], vy[c], n[c], alpha),
+                    *_welch(name, adjusted, resid_var, n, i, c, alpha),
+                    *_welch(name, y, vy, n, i, c, alpha),
                 )
             )
     if w_yy > 0.0 and not resid_var.any():
