@@ -114,7 +114,8 @@ class VariantEstimate:
 
 @dataclass(frozen=True, slots=True)
 class SampleRatioMismatch:
-    """Chi-square goodness of fit of users per variant against the planned split."""
+    """Chi-square goodness of fit of users per variant against the planned split, with
+    ``df`` degrees of freedom (one less than the variants planned to get traffic)."""
 
     statistic: float
     pvalue: float
@@ -123,6 +124,7 @@ class SampleRatioMismatch:
     expected: tuple[float, ...]
     threshold: float
     explanation: str
+    df: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -667,33 +669,63 @@ def sample_ratio_mismatch(
     planned_split: Sequence[float] | None = None,
     *,
     threshold: float = SRM_THRESHOLD,
+    expected: Sequence[float] | None = None,
 ) -> SampleRatioMismatch:
     """Chi-square goodness of fit (``scipy.stats.chisquare``) of users per variant against
     ``planned_split`` (weights, normalised; default equal). Flagged at ``p < threshold``
     (0.001, as Fabijan et al. 2019, "Diagnosing Sample Ratio Mismatch in Online Controlled
-    Experiments", KDD, recommend)."""
+    Experiments", KDD, recommend).
+
+    Instead of a planned split, ``expected`` may give expected counts (the Experiments
+    service passes the exposures the weights in force predict), where 0 is allowed: a
+    variant expected to get no traffic is left out of the test unless it got users, and then
+    the split is broken for certain (p = 0, statistic ∞). With fewer than two variants
+    expected to get traffic p = 1; with no users yet p is NaN and nothing is flagged.
+    """
     observed = np.array([v.n for v in variants], dtype=float)
     k = len(observed)
-    weights = np.ones(k) if planned_split is None else np.asarray(planned_split, dtype=float)
-    if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
-        raise InvalidInput(
-            f"planned_split must hold one positive weight per variant ({k}), got "
-            f"{list(planned_split or [])!r}",
-            field="planned_split",
-        )
-    expected = observed.sum() * weights / weights.sum()
-    # scipy.stats.chisquare's arithmetic (power_divergence, lambda_=1) and its chi2.sf, the
-    # regularised upper incomplete gamma special.chdtrc, without ~1 ms of axis/NaN-policy
-    # wrapping per call (Pearson 1900; Abramowitz & Stegun 26.4.2).
-    statistic = float((((observed - expected) ** 2) / expected).sum())
-    pvalue = float(special.chdtrc(k - 1, statistic))
-    flagged = pvalue < threshold
+    if expected is not None:
+        if planned_split is not None:
+            raise InvalidInput("expected must not be given with planned_split", field="expected")
+        weights = np.asarray(expected, dtype=float)
+        if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise InvalidInput(
+                f"expected must hold one count >= 0 per variant ({k}), got {list(expected)!r}",
+                field="expected",
+            )
+    else:
+        weights = np.ones(k) if planned_split is None else np.asarray(planned_split, dtype=float)
+        if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+            raise InvalidInput(
+                f"planned_split must hold one positive weight per variant ({k}), got "
+                f"{list(planned_split or [])!r}",
+                field="planned_split",
+            )
+    total = observed.sum()
+    share = weights / weights.sum() if weights.sum() > 0 else weights
+    expected_n = total * share
+    live = weights > 0
+    df = int(live.sum()) - 1
+    if total == 0 or df < 1:
+        statistic, pvalue, df = 0.0, math.nan if total == 0 else 1.0, 0
+    elif np.any(observed[~live] > 0):
+        statistic, pvalue = math.inf, 0.0
+    else:
+        # scipy.stats.chisquare's arithmetic (power_divergence, lambda_=1) and its chi2.sf,
+        # the regularised upper incomplete gamma special.chdtrc, without ~1 ms of
+        # axis/NaN-policy wrapping per call (Pearson 1900; Abramowitz & Stegun 26.4.2).
+        o, e = observed[live], expected_n[live]
+        statistic = float((((o - e) ** 2) / e).sum())
+        pvalue = float(special.chdtrc(df, statistic))
+    flagged = bool(pvalue < threshold)
     names = [v.name for v in variants]
     shares = ", ".join(
-        f"{name} {o / observed.sum():.1%}" for name, o in zip(names, observed, strict=True)
+        f"{name} {o / max(total, 1.0):.1%}" for name, o in zip(names, observed, strict=True)
     )
-    planned = "/".join(f"{w:.1%}" for w in weights / weights.sum())
-    if flagged:
+    planned = "/".join(f"{w:.1%}" for w in share)
+    if total == 0:
+        explanation = "No users yet, so the split cannot be checked."
+    elif flagged:
         explanation = (
             f"Sample ratio mismatch: users split {shares} against a planned {planned} "
             f"({p_is(pvalue, 'chi-square p', 2)}, below {threshold:g}). A gap this large is very unlikely "
@@ -710,9 +742,10 @@ def sample_ratio_mismatch(
         pvalue=pvalue,
         flagged=flagged,
         observed=tuple(int(o) for o in observed),
-        expected=tuple(float(e) for e in expected),
+        expected=tuple(float(e) for e in expected_n),
         threshold=threshold,
         explanation=explanation,
+        df=df,
     )
 
 

@@ -17,11 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from stats import _validate
-from stats.comparisons import SRM_THRESHOLD, compare_proportions, variant_estimate
+from stats.comparisons import (
+    SampleRatioMismatch,
+    compare_proportions,
+    sample_ratio_mismatch,
+    variant_estimate,
+)
 from stats.errors import InvalidInput
 from stats.msprt import msprt
 from stats.sufficient import ProportionStats
@@ -80,20 +84,6 @@ class VariantComparison:
 
 
 @dataclass(frozen=True, slots=True)
-class SRMCheck:
-    """Pearson chi-square of exposures against the weights in force (see
-    :func:`expected_exposures`); flagged at ``pvalue < threshold``."""
-
-    statistic: float
-    pvalue: float
-    flagged: bool
-    df: int
-    observed: tuple[int, ...]
-    expected: tuple[float, ...]
-    threshold: float
-
-
-@dataclass(frozen=True, slots=True)
 class MSPRTSummary:
     """The always-valid test of the best treatment: ``log_lr`` = log Lambda, rejected once
     it reaches ``threshold`` = log((k − 1)/alpha); ``pvalue`` is Bonferroni-adjusted,
@@ -130,7 +120,7 @@ class ExperimentAnalysis:
 
     variants: tuple[VariantSummary, ...]
     comparisons: tuple[VariantComparison, ...]
-    srm: SRMCheck
+    srm: SampleRatioMismatch
     best: str | None
     pvalue: float
     msprt: MSPRTSummary | None
@@ -183,37 +173,6 @@ def expected_exposures(
         raise InvalidInput("period_exposures must be counts >= 0", field="period_exposures")
     shares = w / w.sum(axis=1, keepdims=True)
     return tuple(float(x) for x in (n.sum(axis=1, keepdims=True) * shares).sum(axis=0))
-
-
-def srm_check(
-    observed: Sequence[int], expected: Sequence[float], threshold: float = SRM_THRESHOLD
-) -> SRMCheck:
-    """Pearson chi-square goodness of fit (``scipy.stats.chisquare``) of ``observed`` against
-    ``expected`` counts with the same total. A variant expected to get no traffic (weight 0
-    throughout) is left out of the test, unless it got some: then the split is broken for
-    certain (p = 0). NaN when nothing is observed yet."""
-    obs = np.asarray(observed, dtype=float)
-    exp = np.asarray(expected, dtype=float)
-    live = exp > 0
-    if obs.sum() == 0 or live.sum() < 2:
-        pvalue = math.nan if obs.sum() == 0 else 1.0
-        return SRMCheck(
-            0.0, pvalue, False, 0, tuple(map(int, obs)), tuple(map(float, exp)), threshold
-        )
-    if np.any(obs[~live] > 0):
-        statistic, pvalue = math.inf, 0.0
-    else:
-        res = sps.chisquare(obs[live], exp[live] * obs[live].sum() / exp[live].sum())
-        statistic, pvalue = float(res.statistic), float(res.pvalue)
-    return SRMCheck(
-        statistic=statistic,
-        pvalue=pvalue,
-        flagged=pvalue < threshold,
-        df=int(live.sum()) - 1,
-        observed=tuple(int(o) for o in obs),
-        expected=tuple(float(e) for e in exp),
-        threshold=threshold,
-    )
 
 
 def _compare(
@@ -287,7 +246,7 @@ def analyze_experiment(
         raise InvalidInput(
             f"expected must hold one count per variant ({k}), got {len(expected)}", field="expected"
         )
-    srm = srm_check(observed, expected)
+    srm = sample_ratio_mismatch(variants, expected=expected)
     alpha_each = alpha / (k - 1)
     summaries = []
     for v, w, e in zip(variants, weights, expected, strict=True):
@@ -399,7 +358,7 @@ def _recommendation(
     best: VariantComparison | None,
     winner: str | None,
     worse: Sequence[str],
-    srm: SRMCheck,
+    srm: SampleRatioMismatch,
     alpha: float,
 ) -> str:
     if decision == "collecting" or best is None:

@@ -10,13 +10,19 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
+from stats.comparisons import SampleRatioMismatch, sample_ratio_mismatch
 from stats.experiment_analysis import (
     analyze_experiment,
     expected_exposures,
-    srm_check,
 )
 from stats.sufficient import ProportionStats as P
 from stats.warnings import Code
+
+
+def srm_check(observed: list[int], expected: list[float]) -> SampleRatioMismatch:
+    """The experiments' SRM check: the one SRM test, against expected exposures."""
+    variants = [P(f"v{i}", n, 0) for i, n in enumerate(observed)]
+    return sample_ratio_mismatch(variants, expected=expected)
 
 
 def test_expected_exposures_sum_periods_times_weights() -> None:
