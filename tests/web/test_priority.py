@@ -5,17 +5,21 @@ from __future__ import annotations
 import threading
 
 from app import create_app
-from priority import WEIGHT, Gate
+from priority import WINDOW, Gate
 
 
-def test_the_running_mean_classifies_endpoints():
+def test_the_median_of_recent_requests_classifies_endpoints():
     gate = Gate(1, heavy_ms=2.0)
     assert not gate.is_heavy("power.api")  # unmeasured: cheap
     gate.record("power.api", 0.001)
     gate.record("bayesian.api", 0.010)
     assert not gate.is_heavy("power.api") and gate.is_heavy("bayesian.api")
-    gate.record("bayesian.api", 0.0)
-    assert gate.cost["bayesian.api"] == (1 - WEIGHT) * 0.010
+    gate.record("power.api", 0.050)  # one slow outlier does not make it expensive
+    gate.record("power.api", 0.001)
+    assert not gate.is_heavy("power.api")
+    for _ in range(WINDOW):  # the old times leave the window
+        gate.record("bayesian.api", 0.001)
+    assert not gate.is_heavy("bayesian.api")
 
 
 def test_a_cheap_request_passes_while_the_expensive_slot_is_taken():
@@ -27,7 +31,7 @@ def test_a_cheap_request_passes_while_the_expensive_slot_is_taken():
         assert client.get("/healthz").status_code == 200  # cheap: does not wait
     finally:
         gate.slots.release()
-    assert "healthz" in "".join(gate.cost)
+    assert "healthz" in "".join(gate.recent)
 
 
 def test_an_expensive_request_waits_for_the_slot_and_releases_it():
