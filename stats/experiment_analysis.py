@@ -21,6 +21,7 @@ from statsmodels.stats.multitest import multipletests
 
 from stats import _validate
 from stats.comparisons import (
+    Comparison,
     SampleRatioMismatch,
     compare_proportions,
     sample_ratio_mismatch,
@@ -54,26 +55,21 @@ class VariantSummary:
 
 @dataclass(frozen=True, slots=True)
 class VariantComparison:
-    """A treatment against the control (``estimate`` = rate difference, treatment − control).
+    """A treatment against the control: the fixed-horizon :class:`Comparison` beside the
+    always-valid test.
 
-    ``pvalue`` is the fixed-horizon test (pooled z, or Fisher when a cell is small: ``test``),
-    valid only at a sample size fixed in advance; ``ci_low``/``ci_high`` its score interval and
-    ``relative_*`` the delta-method lift interval, both at level 1 − alpha/(k − 1).
-    ``msprt_pvalue`` is the always-valid p-value at this look (1/Lambda) and ``msprt_ci_*``
-    the confidence sequence for the difference: both may be watched continuously.
-    ``*_adjusted`` are Bonferroni-adjusted over the k − 1 treatments.
+    ``fixed`` is :func:`stats.comparisons.compare_proportions` (``estimate`` = rate
+    difference, treatment − control; pooled z, or Fisher when a cell is small), valid only
+    at a sample size fixed in advance; its score and delta-method lift intervals are at level
+    1 − alpha/(k − 1), its ``pvalue_adjusted`` Bonferroni-adjusted over the k − 1
+    treatments. ``msprt_pvalue`` is the always-valid p-value at this look (1/Lambda) and
+    ``msprt_ci_*`` the confidence sequence for the difference: both may be watched
+    continuously; ``msprt_pvalue_adjusted`` is Bonferroni-adjusted too. The fixed test's
+    fields read through (``name``, ``estimate``, ``pvalue`` …); :meth:`as_dict` is the
+    API's flat row.
     """
 
-    name: str
-    estimate: float
-    ci_low: float
-    ci_high: float
-    relative_lift: float
-    relative_ci_low: float
-    relative_ci_high: float
-    test: str
-    pvalue: float
-    pvalue_adjusted: float
+    fixed: Comparison
     msprt_log_lr: float
     msprt_pvalue: float
     msprt_pvalue_adjusted: float
@@ -81,6 +77,68 @@ class VariantComparison:
     msprt_ci_high: float
     msprt_tau: float
     rejects: bool
+
+    @property
+    def name(self) -> str:
+        return self.fixed.variant
+
+    @property
+    def estimate(self) -> float:
+        return self.fixed.estimate
+
+    @property
+    def ci_low(self) -> float:
+        return self.fixed.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self.fixed.ci_high
+
+    @property
+    def relative_lift(self) -> float:
+        return self.fixed.relative_lift
+
+    @property
+    def relative_ci_low(self) -> float:
+        return self.fixed.relative_ci_low
+
+    @property
+    def relative_ci_high(self) -> float:
+        return self.fixed.relative_ci_high
+
+    @property
+    def test(self) -> str:
+        return self.fixed.test
+
+    @property
+    def pvalue(self) -> float:
+        return self.fixed.pvalue
+
+    @property
+    def pvalue_adjusted(self) -> float:
+        return self.fixed.pvalue_adjusted
+
+    def as_dict(self) -> dict[str, object]:
+        """One flat row, as the Experiments API answers it."""
+        return {
+            "name": self.name,
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "relative_lift": self.relative_lift,
+            "relative_ci_low": self.relative_ci_low,
+            "relative_ci_high": self.relative_ci_high,
+            "test": self.test,
+            "pvalue": self.pvalue,
+            "pvalue_adjusted": self.pvalue_adjusted,
+            "msprt_log_lr": self.msprt_log_lr,
+            "msprt_pvalue": self.msprt_pvalue,
+            "msprt_pvalue_adjusted": self.msprt_pvalue_adjusted,
+            "msprt_ci_low": self.msprt_ci_low,
+            "msprt_ci_high": self.msprt_ci_high,
+            "msprt_tau": self.msprt_tau,
+            "rejects": self.rejects,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,16 +239,7 @@ def _compare(
     fixed = compare_proportions(control, treatment, alpha=alpha_each)
     seq = msprt(control, treatment, alpha=alpha_each, planned_n=planned_n)
     comparison = VariantComparison(
-        name=treatment.name,
-        estimate=fixed.estimate,
-        ci_low=fixed.ci_low,
-        ci_high=fixed.ci_high,
-        relative_lift=fixed.relative_lift,
-        relative_ci_low=fixed.relative_ci_low,
-        relative_ci_high=fixed.relative_ci_high,
-        test=fixed.test,
-        pvalue=fixed.pvalue,
-        pvalue_adjusted=fixed.pvalue,
+        fixed=fixed,
         msprt_log_lr=seq.log_lr,
         msprt_pvalue=seq.pvalue,
         msprt_pvalue_adjusted=seq.pvalue,
@@ -285,7 +334,11 @@ def analyze_experiment(
         fixed_adj = _bonferroni([c.pvalue for c in comparisons] + missing)
         seq_adj = _bonferroni([c.msprt_pvalue for c in comparisons] + missing)
         comparisons = [
-            replace(c, pvalue_adjusted=p, msprt_pvalue_adjusted=q)
+            replace(
+                c,
+                fixed=replace(c.fixed, pvalue_adjusted=p, significant=p < alpha),
+                msprt_pvalue_adjusted=q,
+            )
             for c, p, q in zip(comparisons, fixed_adj, seq_adj, strict=False)
         ]
     if srm.flagged:

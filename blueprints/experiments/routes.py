@@ -128,6 +128,7 @@ def analyze(experiment_id: int) -> Response:
     get_store().record_analysis(experiment_id, a.winner)  # what the list shows
     result = {
         **asdict(a),
+        "comparisons": [c.as_dict() for c in a.comparisons],
         "experiment_id": experiment_id,
         "status": done.experiment.status,
         "bandit": done.bandit,
