@@ -1054,7 +1054,7 @@ def cuped_planning(
     factor = 1.0 - rho**2
     se = sd * np.sqrt(2.0 / n * factor)
     z_alpha = float(special.ndtri(1.0 - alpha / 2.0))
-    plain = solve_power_means(sd, n_per_group=n, power=power, alpha=alpha)
+    plain = solve_power_means(sd, n_per_group=n, power=power, alpha=alpha, curves=False)
     required = np.maximum(np.ceil(n * factor - 1e-9), 2).astype(int)
     return CupedPlanning(
         rho=tuple(rho.tolist()),
