@@ -23,10 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from sources.upload import MAX_COLUMNS, MAX_ROWS, MISSING, CSVError, read_upload
@@ -202,10 +204,8 @@ def infer_roles(table: Table) -> Roles:
     (users/n/visitors) beside conversions or a mean; otherwise ``users``. Inference looks at
     an evenly spaced sample of at most 50,000 rows.
     """
-    frame = table.frame
-    step = max(1, len(frame) // _INFER_ROWS)
-    sample = frame.iloc[::step]
-    columns = [str(c) for c in frame.columns]
+    sample = table.sample(_INFER_ROWS)
+    columns = list(table.columns)
     distinct = {c: int(sample[c].nunique()) for c in columns}
     filled = {c: int(sample[c].notna().sum()) for c in columns}
 
@@ -228,7 +228,7 @@ def infer_roles(table: Table) -> Roles:
     mean, sd = pick(_MEAN_NAMES), pick(_SD_NAMES)
     aggregate = (
         variant is not None
-        and len(frame) <= MAX_VARIANTS
+        and table.n_rows <= MAX_VARIANTS
         and users is not None
         and (conversions is not None or mean is not None)
     )
@@ -308,12 +308,16 @@ class Summary:
 
 
 def _column(table: Table, name: str, role: str) -> pd.Series:
-    if name not in table.frame.columns:
+    _column_check(table, name, role)
+    return table.column(name)
+
+
+def _column_check(table: Table, name: str, role: str) -> None:
+    if name not in table.columns:
         raise CSVError(
             f"{role} column {name!r} not found; the columns are {', '.join(table.columns)}",
             field=name,
         )
-    return table.frame[name]
 
 
 def _plural(count: int, one: str, many: str) -> str:
@@ -399,22 +403,54 @@ def factorize_labels(labels: pd.Series, column: str) -> tuple[np.ndarray, list[s
 
 
 def _duplicate_id_warnings(
-    table: Table, user_id: str, labels: pd.Series
+    table: Table, user_id: str, label_codes: np.ndarray
 ) -> tuple[int, tuple[ResultWarning, ...]]:
-    ids = _column(table, user_id, "user id")
-    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
-    count = int(dup.sum())
+    """Rows repeating an earlier row's user id, and ids seen in more than one variant
+    (``label_codes``: the variant of each row as an integer, -1 for a blank).
+
+    The ids are sorted in Arrow (a stable sort: no Python object per row, no hash table of 2M
+    strings); in sorted order an id equal to its predecessor repeats an earlier row."""
+    _column_check(table, user_id, "user id")
+    ids = table.arrow.column(user_id)
+    pool = pa.system_memory_pool()
+    blank = np.asarray(pc.is_null(ids, nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
+    values = ids.filter(pa.array(~blank)) if blank.any() else ids
+    if len(values) < 2:
+        return 0, ()
+    order = pc.sort_indices(values, memory_pool=pool)  # stable: equal ids keep row order
+    ordered = pc.take(values, order, memory_pool=pool)
+    same = np.asarray(
+        pc.equal(ordered[1:], ordered[:-1], memory_pool=pool).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    del ordered
+    count = int(same.sum())
     if not count:
         return 0, ()
-    pos = int(np.flatnonzero(dup)[0])
+    rows = order.to_numpy().view(np.int64)  # the row of each sorted id
+    if blank.any():
+        rows = np.flatnonzero(~blank)[rows]
+    pos = int(rows[1:][same].min())
     out = [
         warning(
             Code.DUPLICATE_IDS,
-            f"{_plural(count, 'row repeats', 'rows repeat')} a user id from an earlier row (first: {ids.iloc[pos]!r} on "
+            f"{_plural(count, 'row repeats', 'rows repeat')} a user id from an earlier row (first: {ids[pos].as_py()!r} on "
             f"row {pos + 1}, column {user_id!r}); each row was counted as a separate observation",
         )
     ]
-    crossed = int((labels.groupby(ids.to_numpy()).nunique() > 1).sum())
+    # An id is in several variants when two of its rows carry different (non-blank) labels.
+    labels = label_codes[rows]
+    group = np.cumsum(np.concatenate(([True], ~same)), dtype=np.int32)
+    has = labels >= 0
+    if has.all():  # two different labels in a run of one id sit side by side somewhere
+        change = (group[1:] == group[:-1]) & (labels[1:] != labels[:-1])
+        crossed = int(np.unique(group[1:][change]).size)
+    elif has.any():  # blank labels do not count: distinct (id, label) pairs per id
+        width = int(labels.max()) + 1
+        pairs = np.unique(group[has].astype(np.int64) * width + labels[has])
+        crossed = int((np.bincount(pairs // width) > 1).sum())
+    else:
+        crossed = 0
     if crossed:
         out.append(
             warning(
@@ -424,6 +460,168 @@ def _duplicate_id_warnings(
             )
         )
     return count, tuple(out)
+
+
+def _blank_warnings(
+    variant: str, metric: str, blank_variant: np.ndarray, blank_metric: np.ndarray
+) -> list[ResultWarning]:
+    warnings: list[ResultWarning] = []
+    if blank_variant.any():
+        pos = np.flatnonzero(blank_variant)
+        warnings.append(
+            warning(
+                Code.ROWS_LEFT_OUT,
+                f"{_plural(len(pos), 'row', 'rows')} with a blank {variant!r} cell left out ({_rows(pos)})",
+            )
+        )
+    if blank_metric.any():
+        pos = np.flatnonzero(blank_metric)
+        warnings.append(
+            warning(
+                Code.ROWS_LEFT_OUT,
+                f"{_plural(len(pos), 'blank cell', 'blank cells')} in column {metric!r} left out ({_rows(pos)})",
+            )
+        )
+    return warnings
+
+
+_VARIANT = "__variant"
+"""The cleaned variant column's name in an upload's DuckDB relation."""
+
+
+def _clean_labels(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """Variant labels as :func:`variant_labels` reads them (stripped, blank as null), as a
+    dictionary: the few distinct labels are stripped, not the million rows."""
+    encoded = pc.dictionary_encode(column).unify_dictionaries()  # one dictionary, no copy
+    dictionary = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], pa.string())
+    stripped = pc.utf8_trim_whitespace(dictionary).to_pylist()
+    names = sorted({x for x in stripped if x})
+    lookup = np.array([names.index(x) if x else -1 for x in stripped] + [-1], dtype=np.int32)
+    # A null cell takes the last lookup entry (-1): blank, as an empty label is.
+    raw = np.concatenate(
+        [c.indices.fill_null(len(stripped)).to_numpy() for c in encoded.chunks] or [[]]
+    ).astype(np.int32, copy=False)
+    indices = lookup[raw]
+    del raw
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, mask=indices < 0), pa.array(names, pa.string())
+    )
+
+
+def _labels(table: Table, variant: str) -> tuple[pa.DictionaryArray, list[str], np.ndarray]:
+    """The variant column's cleaned labels (:func:`_clean_labels`), the sorted names and
+    which rows have a blank variant; computed once per upload and column."""
+    key = f"labels:{variant}"
+    if key not in table.cache:
+        labels = _clean_labels(table.arrow.column(variant))
+        blank = np.asarray(pc.is_null(labels).to_numpy(zero_copy_only=False), dtype=bool)
+        table.cache[key] = (labels, labels.dictionary.to_pylist(), blank)
+    labels, names, blank = table.cache[key]
+    return labels, list(names), blank
+
+
+def _engine_table(table: Table, variant: str) -> Any:
+    """The upload registered with DuckDB once per variant column (:func:`sources.local.
+    local_table`, zero-copy from Arrow): its numeric columns and the cleaned labels."""
+    key = f"engine:{variant}"
+    if key not in table.cache:
+        from sources.local import local_table
+
+        labels = _labels(table, variant)[0]
+        numeric = [
+            c
+            for c, t in zip(table.arrow.column_names, table.arrow.schema.types, strict=True)
+            if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+        ]
+        table.cache[key] = local_table(table.arrow.select(numeric).append_column(_VARIANT, labels))
+    return table.cache[key]
+
+
+_ENGINE_METRICS = 20
+"""Numeric columns reduced together in one DuckDB scan (a wider file: the asked one alone)."""
+
+
+def _engine_means(table: Table, variant: str, metric: str) -> tuple[MeanStats, ...]:
+    """Per-variant n, mean and sd of ``metric`` from DuckDB (:func:`sources.reduce.
+    metrics_statistics`): the upload's numeric columns (up to ``_ENGINE_METRICS``) are
+    reduced in one scan on first use, so a page's primary metric and its guardrails cost
+    one query."""
+    key = f"means:{variant}"
+    cached: dict[str, tuple[MeanStats, ...]] = table.cache.setdefault(key, {})
+    if metric not in cached:
+        from sources.reduce import metrics_statistics
+
+        engine = _engine_table(table, variant)
+        numeric = [c for c in engine.columns if c != _VARIANT]
+        wanted = numeric if len(numeric) <= _ENGINE_METRICS else [metric]
+        reduced = metrics_statistics(
+            engine, variant=_VARIANT, metrics=wanted, kinds=dict.fromkeys(wanted, "continuous")
+        )
+        for name, stats in reduced.items():
+            cached[name] = tuple(v for v in stats.variants if isinstance(v, MeanStats))
+    return cached[metric]
+
+
+def _summarize_in_engine(
+    table: Table, *, variant: str, metric: str, kind: Kind, user_id: str | None
+) -> Summary | None:
+    """:func:`summarize` on DuckDB, from the Arrow table (:func:`sources.local.local_table`,
+    :func:`sources.reduce.sufficient_statistics`), for the common case: a text variant
+    column and a numeric metric column whose values are all valid. ``None`` otherwise, and
+    the pandas path below reads the values and names the row of a bad one."""
+    names_needed = [variant, metric] + ([user_id] if user_id is not None else [])
+    if any(n not in table.columns for n in names_needed):
+        return None
+    v, m = table.arrow.column(variant), table.arrow.column(metric)
+    if not (pa.types.is_string(v.type) or pa.types.is_large_string(v.type)):
+        return None
+    if not (
+        pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)
+    ):
+        return None
+    x = m.cast(pa.float64())
+    if pc.any(pc.is_nan(x)).as_py():
+        return None  # NaN (from Parquet) is a blank: the pandas path treats it so
+    if kind == "binary":
+        if pc.any(pc.and_(pc.not_equal(x, 0.0), pc.not_equal(x, 1.0))).as_py():
+            return None
+    else:
+        top = pc.max(pc.abs(x)).as_py()
+        if top is not None and not top <= MAX_ABS_VALUE:  # inf, or too large: name the row
+            return None
+    labels, names, blank_variant = _labels(table, variant)
+    if not 2 <= len(names) <= MAX_VARIANTS:
+        return None  # the pandas path says why
+    blank_metric = np.asarray(pc.is_null(x).to_numpy(zero_copy_only=False), dtype=bool)
+    blank_metric &= ~blank_variant
+    keep = ~(blank_variant | blank_metric)
+    if not keep.any():
+        return None
+    warnings = _blank_warnings(variant, metric, blank_variant, blank_metric)
+    duplicates = 0
+    if user_id is not None:
+        label_codes = labels.indices.fill_null(-1).to_numpy().astype(np.int8)  # <= 50 names
+        duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, label_codes)
+        warnings.extend(dup_warnings)
+
+    # After the duplicate check: its buffers are freed before DuckDB takes its own memory.
+    means = _engine_means(table, variant, metric)
+    if [v.name for v in means] != names:  # a variant with no metric value
+        return None
+    variants: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+    if kind == "binary":  # as sources.reduce.Moments.variant: conversions = n × mean
+        variants = tuple(ProportionStats(v.name, v.n, round(v.mean * v.n)) for v in means)
+    else:
+        variants = means
+    return Summary(
+        metric=metric,
+        kind=kind,
+        variants=variants,
+        n_rows=int(keep.sum()),
+        excluded_rows=int((~keep).sum()),
+        duplicate_ids=duplicates,
+        warnings=tuple(warnings),
+    )
 
 
 def summarize(
@@ -446,32 +644,20 @@ def summarize(
     """
     if kind not in ("binary", "continuous"):
         raise InvalidInput(f"kind must be one of binary, continuous, got {kind!r}", field="kind")
+    fast = _summarize_in_engine(table, variant=variant, metric=metric, kind=kind, user_id=user_id)
+    if fast is not None:
+        return fast
     labels = variant_labels(_column(table, variant, "variant"))
     values = _column(table, metric, "metric")
     x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)
-    warnings: list[ResultWarning] = []
     blank_variant = labels.isna().to_numpy()
-    if blank_variant.any():
-        pos = np.flatnonzero(blank_variant)
-        warnings.append(
-            warning(
-                Code.ROWS_LEFT_OUT,
-                f"{_plural(len(pos), 'row', 'rows')} with a blank {variant!r} cell left out ({_rows(pos)})",
-            )
-        )
     blank_metric = np.isnan(x) & ~blank_variant
-    if blank_metric.any():
-        pos = np.flatnonzero(blank_metric)
-        warnings.append(
-            warning(
-                Code.ROWS_LEFT_OUT,
-                f"{_plural(len(pos), 'blank cell', 'blank cells')} in column {metric!r} left out ({_rows(pos)})",
-            )
-        )
+    warnings = _blank_warnings(variant, metric, blank_variant, blank_metric)
     keep = ~(blank_variant | blank_metric)
     duplicates = 0
     if user_id is not None:
-        duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, labels)
+        label_codes = pd.factorize(labels)[0].astype(np.int32)
+        duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, label_codes)
         warnings.extend(dup_warnings)
     codes, names = factorize_labels(labels[keep], variant)
     x = x[keep]
@@ -622,14 +808,50 @@ def summarize_table(
     return summarize(table, variant=roles.variant, metric=metric, kind=kind, user_id=roles.user_id)
 
 
+def _arrow_codes_and_values(
+    table: Table, variant: str, metric: str
+) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """Variant codes, metric values and variant names of the rows with both, straight from
+    Arrow (no pandas objects), when the variant is text and the metric's values are valid
+    numbers; ``None`` otherwise (the pandas path then names the bad cell)."""
+    if variant not in table.columns or metric not in table.columns:
+        return None
+    v, m = table.arrow.column(variant), table.arrow.column(metric)
+    if not (pa.types.is_string(v.type) or pa.types.is_large_string(v.type)):
+        return None
+    if not (
+        pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)
+    ):
+        return None
+    x = m.cast(pa.float64())
+    top = pc.max(pc.abs(x)).as_py()
+    if pc.any(pc.is_nan(x)).as_py() or (top is not None and not top <= MAX_ABS_VALUE):
+        return None
+    labels, names, blank = _labels(table, variant)
+    values = np.asarray(x.to_numpy(), dtype=np.float64)  # nulls as NaN
+    keep = ~blank & ~np.isnan(values)
+    codes = np.asarray(labels.indices.fill_null(0).to_numpy(), dtype=np.intp)
+    if not keep.all():
+        codes, values = codes[keep], values[keep]
+    if not 2 <= len(names) <= MAX_VARIANTS or not np.bincount(codes, minlength=len(names)).all():
+        return None
+    return codes, values, names
+
+
 def table_distribution(
     table: Table, *, variant: str, metric: str, bins: int = 30, upper_quantile: float = 0.995
 ) -> Distribution:
     """:func:`stats.distribution.binned_distribution` of a row-per-user table's ``metric``
     column by ``variant`` (rows with a blank variant or metric cell left out, as
     :func:`summarize` does; variants sorted by name, as there)."""
-    labels = variant_labels(table.frame[variant])
-    x = numeric_values(table.frame[metric], metric)
+    fast = _arrow_codes_and_values(table, variant, metric)
+    if fast is not None:
+        codes, x, names = fast
+        return binned_distribution(
+            x, codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
+        )
+    labels = variant_labels(_column(table, variant, "variant"))
+    x = numeric_values(_column(table, metric, "metric"), metric)
     keep = labels.notna().to_numpy() & ~np.isnan(x)
     codes, names = factorize_labels(labels[keep], variant)
     return binned_distribution(

@@ -94,6 +94,11 @@ def test_dictionary_and_decimal_parquet_columns_read_as_text_and_numbers() -> No
     assert up.arrow.schema.types == [pa.string(), pa.float64()]
 
 
-def test_the_frame_is_built_once() -> None:
+def test_columns_become_pandas_once_and_only_when_read() -> None:
     up = read_upload(PLAIN)
-    assert up.frame is up.frame
+    assert up.column("y") is up.column("y")
+    assert list(up.frame.columns) == ["variant", "y"]
+    assert up.sample(2).index.tolist() == [0, 1, 2]  # every 3 // 2 = 1st row: all of them
+    ten = read_upload("y\n" + "\n".join(map(str, range(10))) + "\n")
+    assert ten.sample(3)["y"].tolist() == [0, 3, 6, 9]
+    assert ten.sample(3).index.tolist() == [0, 3, 6, 9]  # rows keep their numbers
