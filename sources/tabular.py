@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
-from sources.upload import MAX_COLUMNS, MAX_ROWS, MISSING, CSVError, read_upload
+from sources.upload import MAX_COLUMNS, MAX_ROWS, MISSING, CSVError, memory_pool, read_upload
 from sources.upload import Upload as Table
 from stats.distribution import Distribution, binned_distribution
 from stats.errors import InvalidInput
@@ -412,7 +412,7 @@ def _duplicate_id_warnings(
     strings); in sorted order an id equal to its predecessor repeats an earlier row."""
     _column_check(table, user_id, "user id")
     ids = table.arrow.column(user_id)
-    pool = pa.system_memory_pool()
+    pool = memory_pool()
     blank = np.asarray(pc.is_null(ids, nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
     values = ids.filter(pa.array(~blank)) if blank.any() else ids
     if len(values) < 2:
@@ -559,6 +559,9 @@ def _engine_means(table: Table, variant: str, metric: str) -> tuple[MeanStats, .
         )
         for name, stats in reduced.items():
             cached[name] = tuple(v for v in stats.variants if isinstance(v, MeanStats))
+        if wanted == numeric:  # every column is reduced: free DuckDB's memory for the rest
+            table.cache.pop(f"engine:{variant}")
+            engine.get_backend().disconnect()
     return cached[metric]
 
 

@@ -95,8 +95,12 @@ def binned_distribution(
     if high <= low:
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, bins + 1)
-    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
-    counts = np.bincount(g * bins + idx, minlength=k * bins).reshape(k, bins)
+    idx = np.searchsorted(edges, x, side="right")  # in place below: one array, not four
+    idx -= 1
+    np.clip(idx, 0, bins - 1, out=idx)
+    idx += g * bins
+    counts = np.bincount(idx, minlength=k * bins).reshape(k, bins)
+    del idx
     n = counts.sum(axis=1)
     clipped = int((x > high).sum())
     variants = []
