@@ -1,9 +1,14 @@
 """``flask --app app analyze FILE.csv [--control A] [--metric M] [--json]``: the analyzer on a
-CSV from the command line, printing the readout (or the JSON the API returns)."""
+CSV or Parquet file from the command line, printing the readout (or the JSON the API returns).
+
+``flask --app app analyze --source NAME --table T --variant V --metric M`` analyzes a table of
+a configured source (``SOURCES`` / ``ABACUS_SOURCES``), reduced where it lives, as
+``POST /api/abtest`` with ``{"source", "table", …}`` does."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -14,24 +19,46 @@ from sources.upload import CSVError, read_upload
 
 
 @bp.cli.command("analyze")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--source", help="A configured source (instead of FILE).")
+@click.option("--table", "table_name", help="A table of --source.")
+@click.option("--variant", help="The variant column (detected in a file when left out).")
 @click.option("--control", help="The control variant (guessed when left out).")
 @click.option("--metric", help="The metric column (the first metric column when left out).")
 @click.option("--alpha", type=float, default=0.05, show_default=True)
 @click.option("--min-effect", type=float, default=0.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
 def analyze_command(
-    file: Path,
+    file: Path | None,
+    source: str | None,
+    table_name: str | None,
+    variant: str | None,
     control: str | None,
     metric: str | None,
     alpha: float,
     min_effect: float,
     as_json: bool,
 ) -> None:
-    """Analyze an A/B test from FILE.csv (one row per user, or one row per variant)."""
+    """Analyze an A/B test from FILE (CSV or Parquet; one row per user, or one row per
+    variant), or from --source NAME --table T (one row per user; name --variant and --metric)."""
     from blueprints.abtest.routes import analyse, body
 
     options = {"control": control, "metric": metric, "alpha": alpha, "min_effect": min_effect}
+    options["variant"] = variant
+    if source is not None or table_name is not None:
+        if file is not None or source is None or table_name is None:
+            raise click.UsageError("Give FILE, or --source and --table (not both).")
+        try:
+            options |= {"source": source, "table": table_name}
+            result, figures, readout, warnings = body(analyse(Fields(options), None))
+        except ApiError as exc:
+            raise click.ClickException(f"{source}.{table_name}: {exc.detail}") from None
+        _print(result, figures, readout, warnings, as_json)
+        return
+    if file is None:
+        raise click.UsageError("Give FILE, or --source and --table.")
     try:
         table = read_upload(file.read_bytes(), max_rows=None)
         result, figures, readout, warnings = body(analyse(Fields(options), table))
@@ -40,6 +67,11 @@ def analyze_command(
         raise click.ClickException(f"{file.name}{where}: {exc}") from None
     except ApiError as exc:
         raise click.ClickException(f"{file.name}: {exc.detail}") from None
+    _print(result, figures, readout, warnings, as_json)
+
+
+def _print(result: Any, figures: Any, readout: str, warnings: Any, as_json: bool) -> None:
+    """The readout and warnings, or (``--json``) the JSON the API returns."""
     if as_json:
         out = envelope(result, figures, readout, warnings)
         click.echo(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY).decode())

@@ -11,9 +11,9 @@ detected (``result.mapping``) so the page can show it and let the user change it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, render_template
 
@@ -57,6 +57,7 @@ class Outcome:
     csv: dict[str, Any] | None = None
     distribution: Distribution | None = None
     warnings: tuple[ResultWarning, ...] = ()
+    source: dict[str, Any] | None = None
 
     def result(self) -> dict[str, Any]:
         body: dict[str, Any] = {f.name: getattr(self.analysis, f.name) for f in fields(Analysis)}
@@ -64,6 +65,7 @@ class Outcome:
         body["mapping"] = self.mapping
         body["csv"] = self.csv
         body["distribution"] = self.distribution
+        body["source"] = self.source
         return body
 
     def all_warnings(self) -> tuple[ResultWarning, ...]:
@@ -261,6 +263,85 @@ def mapping(table: Table, roles: Roles, summary: Summary) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# A configured source (one row per user), reduced in the engine
+
+
+def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
+    """``source`` and ``table`` with ``variant``, ``metric`` (and ``kind``) naming columns,
+    and guardrails naming theirs: every metric reduced in one query (:mod:`sources.reduce`);
+    or ``events`` (the event schema, :func:`event_outcome`)."""
+    from blueprints._source import column_name, open_table, reducing
+    from sources.reduce import metrics_statistics
+
+    if f.has("events"):
+        return event_outcome(f, opts)
+    st = open_table(f)
+    variant = column_name(f, "variant", st)
+    metric = column_name(f, "metric", st)
+    metrics: dict[str, Any] = {metric: f.choice("kind", KINDS, None)}
+    gs = guardrail_fields(f)
+    for g in gs:
+        metrics.setdefault(column_name(g, "metric", st), g.choice("kind", KINDS, None))
+    with reducing(st):
+        reduced = metrics_statistics(
+            st.table, variant=variant, metrics=list(metrics), kinds=metrics
+        )
+    primary = reduced[metric]
+    guardrails, inputs = [], {}
+    for g in gs:
+        name = g.string("metric")
+        guardrails.append(guardrail(g, name, cast(Stats, reduced[name].variants)))
+        inputs[name] = cast(Stats, reduced[name].variants)
+    analysis = run_analysis(f, cast(Stats, primary.variants), guardrails, opts, metric)
+    kinds = {m: reduced[m].kind for m in metrics}
+    return Outcome(
+        analysis,
+        cast(Stats, primary.variants),
+        inputs,
+        mapping={
+            "layout": "users",
+            "variant": variant,
+            "metric": metric,
+            "kind": primary.kind,
+            "user_id": None,
+            "users": None,
+            "sd": None,
+            "metrics": [{"name": m, "kind": k} for m, k in kinds.items()],
+            "columns": list(st.columns),
+            "candidates": {},
+            "variants": [v.name for v in primary.variants],
+        },
+        warnings=source_warnings(r.warnings for r in reduced.values()),
+        source=st.describe(primary.rows, primary.rows - primary.dropped),
+    )
+
+
+def event_outcome(f: Fields, opts: dict[str, Any]) -> Outcome:
+    """``source`` with ``events``: exposures and metric events reduced per unit within an
+    attribution window (:func:`sources.events.event_statistics`)."""
+    from blueprints._source import event_request
+
+    if f.has("guardrails"):
+        unprocessable("guardrails", "guardrails name columns of a table: not with events.")
+    stats, described = event_request(f)
+    variants = cast(Stats, stats.variants)
+    analysis = run_analysis(f, variants, [], opts, described["events"]["metric"])
+    return Outcome(
+        analysis,
+        variants,
+        {},
+        warnings=source_warnings([stats.warnings]),
+        source=described,
+    )
+
+
+def source_warnings(groups: Iterable[Iterable[str]]) -> tuple[ResultWarning, ...]:
+    """A reduction's messages (rows left out, units exposed twice) as result warnings."""
+    found = dict.fromkeys(w for group in groups for w in group)
+    return tuple(warning(Code.ROWS_LEFT_OUT, w) for w in found)
+
+
+# ---------------------------------------------------------------------------------------------
 # Shared
 
 
@@ -310,6 +391,10 @@ def run_analysis(
 def analyse(f: Fields, table: Table | None) -> Outcome:
     """The analysis a request (or the command line) asks for."""
     opts = options(f)
+    if f.has("source"):
+        if table is not None or f.has("variants"):
+            unprocessable("source", "Send a source, a CSV or typed variants: only one of them.")
+        return analyse_source(f, opts)
     if table is None:
         return analyse_typed(f, opts)
     if f.has("variants"):

@@ -3,6 +3,7 @@
 from typing import Any
 
 from blueprints._openapi import post_json
+from blueprints.sources.spec import EVENTS, SOURCE_FIELDS, SOURCE_RESULT
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 
@@ -75,7 +76,8 @@ REQUEST = {
     "type": "object",
     "description": (
         "Typed numbers in variants, or a csv string with an optional column mapping "
-        "(columns left out are detected)."
+        "(columns left out are detected), or a configured source and table with variant and "
+        "metric (and guardrails) naming columns, or a source with events (the event schema)."
     ),
     "properties": {
         "metric": {
@@ -96,6 +98,8 @@ REQUEST = {
             },
         },
         "csv": {"type": "string", "description": "CSV text (instead of variants)."},
+        **SOURCE_FIELDS,
+        "events": EVENTS,
         **OPTIONS,
         **{k: v for k, v in MAPPING.items() if k != "metric"},
     },
@@ -167,6 +171,7 @@ RESULT = {
             "type": ["object", "null"],
             "description": "Row-level continuous data: binned shares and quantiles per variant.",
         },
+        "source": SOURCE_RESULT,
     },
 }
 
@@ -192,6 +197,22 @@ OPENAPI = {
                     "csv": "variant,converted\nA,0\nA,1\nA,0\nB,1\nB,1\nB,0\n",
                     "metric": "converted",
                     "control": "A",
+                },
+                "source": {
+                    "source": "warehouse",
+                    "table": "users",
+                    "variant": "variant",
+                    "metric": "converted",
+                },
+                "events": {
+                    "source": "warehouse",
+                    "events": {
+                        "exposures": "exposures",
+                        "metric_events": "metric_events",
+                        "experiment": "checkout-2024",
+                        "metric": "purchase",
+                        "window_days": 14,
+                    },
                 },
             },
             multipart=MULTIPART,

@@ -357,3 +357,51 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
         warnings += note
     source = CsvSource("users", variant, value, date, table.n_rows)
     return CsvRecords(source, records, periods, by_period, warnings)
+
+
+def source_records(f: Fields, metric: str) -> CsvRecords:
+    """The records of a configured source's table (``source``, ``table``) whose ``variant``
+    and ``value`` (and optional ``date``) name columns, one row per user: reduced in the
+    engine (:mod:`sources.reduce`; per day with a date), except ``revenue``, whose model
+    takes every amount: those two columns are read, at most the upload's row cap."""
+    from blueprints._source import column_name, open_table, reducing, select_rows
+    from sources.reduce import daily_statistics, sufficient_statistics
+    from sources.tabular import MAX_ROWS
+
+    st = open_table(f)
+    variant = column_name(f, "variant", st)
+    value = column_name(f, "value", st)
+    date = column_name(f, "date", st, None)
+    roles = {"metric": "value"}
+    periods: list[str] = []
+    by_period: list[list[Record]] = []
+    note: tuple[ResultWarning, ...] = ()
+    if metric == "revenue":
+        if date is not None:
+            unprocessable("date", "revenue over time needs every amount: leave date out.")
+        frame = select_rows(st, [variant, value], MAX_ROWS).to_pandas()
+        with csv_errors():
+            labels, amounts = _labelled_amounts(frame, variant, value)
+        names = sorted({str(x) for x in labels if x is not None})
+        records = _amount_records(names, labels, amounts)
+        rows = len(frame)
+        warnings: tuple[ResultWarning, ...] = ()
+    else:
+        with reducing(st, roles):
+            stats = sufficient_statistics(
+                st.table, variant=variant, metric=value, kind=KIND[metric]
+            )
+            if date is not None:
+                daily = daily_statistics(
+                    st.table, variant=variant, metric=value, date=date, kind=KIND[metric]
+                )
+                if len(daily.periods) > MAX_PERIODS:
+                    unprocessable("date", f"date column {date!r}: more than {MAX_PERIODS:,} days.")
+                periods = list(daily.periods)
+                by_period = [[_record(v, metric) for v in day] for day in daily.by_period]
+                periods, by_period, note = _thinned(periods, by_period, metric)
+        records = [_record(v, metric) for v in stats.variants]
+        rows = stats.rows
+        warnings = tuple(warning(Code.ROWS_LEFT_OUT, w) for w in stats.warnings)
+    source = CsvSource("users", variant, value, date, rows)
+    return CsvRecords(source, records, periods, by_period, warnings + note)

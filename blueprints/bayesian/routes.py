@@ -18,7 +18,7 @@ from flask import Response, current_app, render_template
 from blueprints._api import Fields, bad_request, respond, stats_errors, unprocessable
 from blueprints._upload import request_fields, uploaded_csv
 from blueprints.bayesian import bp
-from blueprints.bayesian.data import CsvRecords, Record, csv_records
+from blueprints.bayesian.data import CsvRecords, Record, csv_records, source_records
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from sources.tabular import MAX_VARIANTS, guess_control
@@ -134,7 +134,12 @@ def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecord
         "guardrails": guardrails(f),
     }
     data = None
-    if table is not None:
+    if f.has("source"):
+        if table is not None or f.has("variants"):
+            unprocessable("source", "Send a source, a CSV or variants: only one of them.")
+        data = source_records(f, metric)
+        records = data.records
+    elif table is not None:
         if f.has("variants"):
             bad_request("variants", "Send a CSV or variants (per-variant records), not both.")
         data = csv_records(f, table, metric)

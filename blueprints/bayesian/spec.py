@@ -3,6 +3,7 @@
 from typing import Any
 
 from blueprints._openapi import post_json
+from blueprints.sources.spec import SOURCE_FIELDS
 
 NUMBER = {"type": "number"}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -95,12 +96,17 @@ OPTIONS: dict[str, Any] = {
 }
 REQUEST = {
     "type": "object",
-    "description": "Give variants (JSON records) or csv (CSV text, one row per user or per variant).",
+    "description": (
+        "Give variants (JSON records) or csv (CSV text, one row per user or per variant), or a "
+        "configured source and table (one row per user) with variant, value and optional date "
+        "naming columns."
+    ),
     "required": ["threshold"],
     "properties": {
         **OPTIONS,
         "variants": {"type": "array", "items": VARIANT},
         "csv": {"type": "string"},
+        **SOURCE_FIELDS,
         **CSV_OPTIONS,
     },
 }

@@ -144,8 +144,43 @@ def analyse_summaries(f: Fields) -> Analysis:
         return Analysis(cuped(arms, control=control, alpha=alpha))
 
 
+def analyse_source(f: Fields) -> Analysis:
+    """``source`` and ``table`` with ``variant``, ``outcome`` and ``covariate`` naming its
+    columns (the covariate moments reduced in the engine, :mod:`sources.reduce`), or
+    ``source`` with ``events``: the event schema, the covariate being the same metric in
+    the pre-period (:func:`sources.events.event_statistics`)."""
+    from blueprints._source import column_name, event_request, open_table, reducing
+    from sources.reduce import sufficient_statistics
+
+    alpha = f.number("alpha", 0.05)
+    if f.has("events"):
+        stats, _ = event_request(f, pre_period=True)
+    else:
+        if f.has("covariates"):
+            unprocessable(
+                "covariates",
+                "covariates (regression adjustment) needs the rows: with a source, name one "
+                "covariate column (CUPED).",
+            )
+        st = open_table(f)
+        variant = column_name(f, "variant", st)
+        outcome = column_name(f, "outcome", st)
+        covariate = column_name(f, "covariate", st)
+        with reducing(st, {"metric": "outcome"}):
+            stats = sufficient_statistics(
+                st.table, variant=variant, metric=outcome, covariate=covariate
+            )
+    control = _control(f, [a.name for a in stats.covariates])
+    with stats_errors():
+        return Analysis(cuped(stats.covariates, control=control, alpha=alpha))
+
+
 def analyse(f: Fields) -> Analysis:
     table = uploaded_csv(f)
+    if f.has("source"):
+        if table is not None or f.has("variants"):
+            unprocessable("source", "Send a source, a CSV or variants: only one of them.")
+        return analyse_source(f)
     if table is not None:
         if f.has("variants"):
             bad_request("variants", "Send a CSV or variants (per-variant summaries), not both.")

@@ -1,6 +1,7 @@
 """The CUPED module's part of the OpenAPI document."""
 
 from blueprints._openapi import post_json
+from blueprints.sources.spec import EVENTS, SOURCE_FIELDS
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 ALPHA = {"type": "number", "exclusiveMinimum": 0, "maximum": 0.5, "default": 0.05}
@@ -44,10 +45,14 @@ REQUEST = {
     "description": (
         "Row-level data as csv text (one row per user) with the variant, outcome and "
         "covariate column names; covariates (a list of columns) instead of covariate runs "
-        "Lin's regression adjustment. Or per-variant summaries in variants."
+        "Lin's regression adjustment. Or per-variant summaries in variants. Or a configured "
+        "source and table with variant, outcome and covariate naming columns, or a source with "
+        "events (the event schema; the covariate is the metric's pre-period sum)."
     ),
     "properties": {
         "csv": {"type": "string", "description": "CSV text, one row per user."},
+        **SOURCE_FIELDS,
+        "events": EVENTS,
         **COLUMNS,
         "covariates": {
             "type": "array",

@@ -148,13 +148,35 @@ def _check_declared_levels(
         )
 
 
+def source_frame(f: Fields) -> tuple[pd.DataFrame, str, str, str]:
+    """``source`` and ``table`` with ``factor_a``, ``factor_b`` and ``response`` naming its
+    columns (those left out detected as for a CSV): the ANOVA takes observations, so those
+    three columns of at most ``MAX_ROWS`` rows are read (an Ibis select, in the engine)."""
+    from blueprints._source import column_name, open_table, select_rows
+
+    st = open_table(f)
+    names = [column_name(f, key, st, None) for key in ("factor_a", "factor_b", "response")]
+    wanted = list(st.columns) if None in names else names
+    frame = select_rows(st, wanted, MAX_ROWS).to_pandas()
+    factor_a, factor_b, response = csv_columns(frame, *names)
+    return frame, factor_a, factor_b, response
+
+
 def analyse(f: Fields) -> AnovaResult:
-    """Read the request (JSON rows or a CSV) and run the two-way ANOVA."""
+    """Read the request (JSON rows, a CSV or a source) and run the two-way ANOVA."""
     options: dict[str, Any] = {
         "anova_type": f.integer("anova_type", 2),
         "alpha": f.number("alpha", 0.05),
     }
     table = uploaded_csv(f)
+    if f.has("source"):
+        if table is not None or f.has("rows"):
+            unprocessable("source", "Send a source, a CSV or rows: only one of them.")
+        frame, factor_a, factor_b, response = source_frame(f)
+        with stats_errors(), _data_errors(None, (factor_a, factor_b)):
+            return two_way_anova(
+                frame, factor_a=factor_a, factor_b=factor_b, response=response, **options
+            )
     if table is not None:
         factor_a, factor_b, response = csv_columns(
             table.frame,

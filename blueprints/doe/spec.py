@@ -1,6 +1,7 @@
 """The DoE module's part of the OpenAPI document."""
 
 from blueprints._openapi import post_json
+from blueprints.sources.spec import SOURCE_FIELDS
 
 LEVEL = {"type": ["string", "number"], "description": "A level name (text or a number)."}
 NUMBER_OR_NULL = {
@@ -36,7 +37,8 @@ REQUEST = {
         "One observation per row: the levels of factor A (a) and B (b) and the response (y). "
         "Each factor needs 2 to 5 levels and every combination at least one observation; "
         "more than one per cell lets the interaction be tested. Instead of rows, csv may "
-        "hold the same long format as CSV text."
+        "hold the same long format as CSV text, or source and table name a configured "
+        "source's table in that format (factor_a, factor_b and response naming its columns)."
     ),
     "properties": {
         "levels_a": {
@@ -59,6 +61,7 @@ REQUEST = {
             },
         },
         "csv": {"type": "string", "description": "Long-format CSV text (instead of rows)."},
+        **SOURCE_FIELDS,
         **OPTIONS,
     },
 }

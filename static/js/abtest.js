@@ -14,6 +14,7 @@ import {
   rowEditor,
   upgradeLink,
 } from "./app.js";
+import { bindSourcePicker } from "./sources.js";
 
 const form = document.getElementById("params");
 const mappingBox = form.querySelector("[data-mapping]");
@@ -23,6 +24,7 @@ let metricColumns = []; // those detected as metrics (0/1 or numbers)
 let page = null;
 
 const csvMode = () => form.querySelector('[name="source"]:checked').value === "csv";
+const tableMode = () => form.querySelector('[name="source"]:checked').value === "table";
 const meanMetric = () => form.metric.value === "mean";
 
 // ---------------------------------------------------------------- typed variants (row editor)
@@ -117,16 +119,50 @@ form.variant.addEventListener("change", () => {
 for (const radio of form.querySelectorAll('[name="source"]')) {
   radio.addEventListener("change", () => {
     form.control.replaceChildren();
+    if (tableMode()) {
+      newData();
+      picker.load();
+    }
     page?.run();
   });
 }
 
+// ---------------------------------------------------------------- data source (a table)
+
+/** A table's columns shown as a CSV's mapping: text columns for the variant, numbers for metrics. */
+function tableColumns(cols) {
+  newData();
+  if (!cols.length) return page?.run();
+  const names = cols.map((c) => c.name);
+  const numbers = cols.filter((c) => c.numeric).map((c) => c.name);
+  const texts = cols.filter((c) => !c.numeric).map((c) => c.name);
+  const variant = texts.find((c) => /variant|group|arm|bucket/i.test(c)) ?? texts[0] ?? names[0];
+  showMapping({
+    layout: "users",
+    columns: names,
+    metrics: numbers.map((name) => ({ name })),
+    candidates: { variant: names, metric: numbers.length ? numbers : names },
+    variant,
+    metric: numbers.find((c) => c !== variant) ?? null,
+    kind: "",
+    user_id: null,
+    users: null,
+    sd: null,
+  });
+  form.querySelector('[data-field="user_id"]').hidden = true;
+  page?.run();
+}
+
+const picker = bindSourcePicker(form, { onColumns: tableColumns });
+
 // ---------------------------------------------------------------- request
 
 function sync() {
-  const csv = csvMode();
+  const table = tableMode();
+  const csv = csvMode() || table; // a table's columns are mapped as a CSV's
   form.querySelector('[data-panel="typed"]').hidden = csv;
-  form.querySelector('[data-panel="csv"]').hidden = !csv;
+  form.querySelector('[data-panel="csv"]').hidden = !csvMode();
+  form.querySelector('[data-panel="table"]').hidden = !table;
   form.querySelector("[data-guardrails-section]").hidden = !csv || !columns.length;
   if (!csv) mappingBox.hidden = true;
   variants.showColumns(meanMetric() ? ["name", "users", "mean", "sd"] : ["name", "users", "conversions"]);
@@ -158,6 +194,15 @@ function common() {
 
 function payload() {
   const body = common();
+  if (tableMode()) {
+    Object.assign(body, picker.selected());
+    for (const name of ["variant", "metric_column", "kind"]) {
+      if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
+    }
+    const guardrails = readGuardrails();
+    if (guardrails.length) body.guardrails = guardrails;
+    return body;
+  }
   if (!csvMode()) {
     const keys = meanMetric() ? ["name", "users", "mean", "sd"] : ["name", "users", "conversions"];
     body.metric = form.metric.value;
@@ -178,6 +223,10 @@ function payload() {
 /** Where a problem's field goes: CSV problems under the data box, mapping names to their select. */
 function fieldFor(name) {
   if (!name) return null;
+  if (tableMode()) {
+    const target = { source: "source_name", table: "source_table", metric: "metric_column" }[name] ?? name;
+    if (form.elements[target]) return form.elements[target];
+  }
   if (csvMode() && name === "metric") return mappingBox.hidden ? form.csv : form.metric_column;
   if (name === "file" || name === "csv" || (csvMode() && (columns.includes(name) || !form.elements[name]))) {
     return form.csv;
@@ -367,6 +416,11 @@ function render(data) {
 
 /** A typed row not yet filled in (a new variant) is incomplete, not an error: no request yet. */
 function incomplete() {
+  if (tableMode()) {
+    return picker.selected() && form.variant.value && form.metric_column.value
+      ? null
+      : "Pick a source and a table, then its variant and metric columns, to see the results.";
+  }
   // An empty CSV box (or a shared link, which cannot carry the data) is a hint, not an error.
   if (csvMode()) {
     return csvFile() || form.csv.value.trim()
@@ -384,3 +438,4 @@ const linked = variants.linkCount();
 variants.set(linked >= 2 ? Array.from({ length: linked }, () => ({})) : DEFAULT_VARIANTS);
 guardrails.set(Array.from({ length: guardrails.linkCount() }, () => ({})));
 page = bindPage({ form, sync, render, payload, fieldFor, incomplete });
+if (tableMode()) picker.load(); // a shared link in Data source mode

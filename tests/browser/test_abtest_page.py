@@ -95,3 +95,17 @@ def test_added_variant_starts_empty_and_is_incomplete_not_an_error(
     row.locator('input[data-key="conversions"]').fill("130")
     expect(page.locator("[data-readout]")).to_contain_text("130 of 1,000 users converted on C")
     expect(page.locator("[data-readout]")).not_to_contain_text("sample ratio")
+
+
+def test_data_source_mode_shows_a_verdict(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/abtest")
+    expect(page.locator("[data-verdict]")).to_be_visible()
+    page.get_by_label("Data source").check()
+    expect(page.locator("#f-source_name")).to_have_value("warehouse")
+    expect(page.locator("#f-source_table")).to_have_value("users")
+    expect(page.locator("#f-variant")).to_have_value("variant")
+    page.select_option("#f-metric_column", "converted")
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("users converted on B against 215 of 1,998 on control")
+    expect(page.locator("[data-verdict]")).to_have_class(re.compile(r"verdict-\w+"))
+    expect(page.locator("#fig-forest .main-svg").first).to_be_visible()
