@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from bench._timing import median_seconds, report
-from stats.bayesian import analyze_bayesian
+from stats.bayes.engine import analyze_bayesian
 
 DRAWS = 100_000
 TWO = [

@@ -19,7 +19,7 @@ import numpy as np
 
 from app import create_app
 from sources.tabular import MAX_ROWS, MAX_VARIANTS
-from stats.bayes_stopping import MAX_WORK
+from stats.bayes.stopping import MAX_WORK
 from stats.cuped import MAX_ARMS as CUPED_MAX_ARMS
 from stats.cuped import MAX_COVARIATES
 from stats.doe import MAX_LEVELS

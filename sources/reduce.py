@@ -44,7 +44,7 @@ MAX_VARIANTS = 50
 MAX_SEGMENTS = 100
 """Most distinct segment values one reduction returns."""
 MAX_DAYS = 1_000
-"""Most distinct dates of a per-day reduction (as :data:`stats.bayesian.MAX_PERIODS`)."""
+"""Most distinct dates of a per-day reduction (as :data:`stats.bayes.engine.MAX_PERIODS`)."""
 MAX_LEVELS = 5
 """Most levels of a DoE factor (as :data:`stats.doe.MAX_LEVELS`)."""
 

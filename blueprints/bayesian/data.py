@@ -1,4 +1,4 @@
-"""A CSV reduced to the per-variant records :func:`stats.bayesian.analyze_bayesian` takes.
+"""A CSV reduced to the per-variant records :func:`stats.bayes.engine.analyze_bayesian` takes.
 
 Reuses the analyzer's reading (:func:`blueprints._upload.uploaded_csv`) and reduction
 (:mod:`sources.tabular`): a row-per-user table gives users and conversions (``proportion``),
@@ -33,8 +33,8 @@ from sources.tabular import (
     summarize_aggregates,
     variant_labels,
 )
-from stats.bayes_decision import MAX_SUM_TERMS
-from stats.bayesian import MAX_PERIODS
+from stats.bayes.decision import MAX_SUM_TERMS
+from stats.bayes.engine import MAX_PERIODS
 from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
@@ -55,7 +55,7 @@ MAX_LOSS_DAYS = 200
 day always kept), with a warning."""
 MAX_LOSS_TERMS = 4_000_000
 """Budget of Miller-sum terms for two conversion arms over time (each day's closed form costs
-about 4 × its smallest Beta parameter, up to ``stats.bayes_decision.MAX_SUM_TERMS``)."""
+about 4 × its smallest Beta parameter, up to ``stats.bayes.decision.MAX_SUM_TERMS``)."""
 MAX_REVENUE_CELLS = 5_000_000
 """Revenue over time lists every amount again for each day: days × dated rows at most this."""
 DATE_SHARE = 0.9

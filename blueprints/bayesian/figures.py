@@ -13,8 +13,8 @@ import numpy as np
 
 from blueprints._figures import MUTED, color, esc, hline, layout, line, vline
 from stats._text import sig
-from stats.bayes_stopping import StoppingSimulation
-from stats.bayesian import BayesianAnalysis, LossOverTime
+from stats.bayes.engine import BayesianAnalysis, LossOverTime
+from stats.bayes.stopping import StoppingSimulation
 
 LABELS = {
     "proportion": "Conversion rate",

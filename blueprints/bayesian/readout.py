@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from stats._text import points, sig
-from stats.bayes_stopping import StoppingSimulation
-from stats.bayesian import BayesianAnalysis
+from stats.bayes.engine import BayesianAnalysis
+from stats.bayes.stopping import StoppingSimulation
 
 UNITS = {
     "proportion": "points of conversion",

@@ -22,8 +22,7 @@ from blueprints.bayesian.data import CsvRecords, Record, csv_records, source_rec
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from sources.tabular import MAX_VARIANTS, guess_control
-from stats.bayes_stopping import simulate_loss_stopping
-from stats.bayesian import (
+from stats.bayes.engine import (
     MAX_TOTAL_DRAWS,
     METRICS,
     BayesianAnalysis,
@@ -31,6 +30,7 @@ from stats.bayesian import (
     analyze_bayesian,
     expected_loss_over_time,
 )
+from stats.bayes.stopping import simulate_loss_stopping
 from stats.errors import InvalidInput
 
 FIELDS = {

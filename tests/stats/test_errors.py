@@ -14,9 +14,9 @@ import pytest
 from stats import _validate
 from stats.abtest import analyze
 from stats.bandit import thompson_weights
-from stats.bayes_models import beta_binomial_posterior
-from stats.bayes_stopping import simulate_loss_stopping
-from stats.bayesian import analyze_bayesian, expected_loss_over_time
+from stats.bayes.engine import analyze_bayesian, expected_loss_over_time
+from stats.bayes.models import beta_binomial_posterior
+from stats.bayes.stopping import simulate_loss_stopping
 from stats.comparisons import compare_proportions, sample_ratio_mismatch
 from stats.cuped import CovariateStats, cuped
 from stats.distribution import binned_distribution

@@ -33,9 +33,9 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from stats.bayes_decision import best_by_quadrature, expected_loss_beta, prob_beta_greater
-from stats.bayes_models import BetaPosterior, GammaPosterior, StudentTPosterior
-from stats.bayesian import analyze_bayesian
+from stats.bayes.decision import best_by_quadrature, expected_loss_beta, prob_beta_greater
+from stats.bayes.engine import analyze_bayesian
+from stats.bayes.models import BetaPosterior, GammaPosterior, StudentTPosterior
 from stats.comparisons import (
     _critical,
     _pvalue,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from stats.bayes_models import (
+from stats.bayes.models import (
     BetaPosterior,
     GammaPosterior,
     StudentTPosterior,

@@ -2,7 +2,7 @@
 
 :func:`analyze_bayesian` is the orchestrator behind ``POST /api/bayesian``;
 :func:`expected_loss_over_time` feeds the loss-over-time chart when the data has dates.
-Models live in :mod:`stats.bayes_models`, decision quantities in :mod:`stats.bayes_decision`.
+Models live in :mod:`stats.bayes.models`, decision quantities in :mod:`stats.bayes.decision`.
 
 Pairwise quantities (P(better), lift, HDI, ROPE, guardrail risk) are computed by numerical
 convolution of closed-form posteriors; joint quantities (P(best), expected loss, CVaR) come
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from stats import _validate
-from stats.bayes_decision import (
+from stats.bayes.decision import (
     GridDistribution,
     JointSummary,
     best_by_quadrature,
@@ -32,7 +32,7 @@ from stats.bayes_decision import (
     pair_summary,
     prob_beta_greater,
 )
-from stats.bayes_models import (
+from stats.bayes.models import (
     BetaPosterior,
     ClosedFormPosterior,
     FloatArray,
@@ -81,10 +81,15 @@ class VariantPosterior:
 
 
 @dataclass(frozen=True, slots=True)
-class Comparison:
+class PosteriorComparison:
     """One non-control variant against control; lifts are variant − control (absolute) and
     variant / control − 1 (relative, None when control's posterior is not positive).
-    ``prob_better_and_safe`` is P(primary improves and no guardrail degrades)."""
+    ``prob_better_and_safe`` is P(primary improves and no guardrail degrades).
+
+    Not :class:`stats.comparisons.Comparison`: that one is a frequentist difference (estimate,
+    test statistic, p-value, confidence interval); this one carries posterior quantities
+    (P(better), highest-density interval, ROPE masses) that have no frequentist reading, so
+    the two stay separate types with separate names."""
 
     variant: str
     prob_better: float
@@ -101,9 +106,13 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
-class GuardrailResult:
+class PosteriorGuardrail:
     """P(guardrail metric of ``variant`` degrades beyond ``tolerance`` versus control);
-    ``fails`` when that probability exceeds the guardrail's ``max_risk``."""
+    ``fails`` when that probability exceeds the guardrail's ``max_risk``.
+
+    Not :class:`stats.abtest.GuardrailResult`, which is a non-inferiority test (pass, fail or
+    inconclusive at level α): this is a posterior risk against a risk cap, a different
+    decision rule with different fields."""
 
     guardrail: str
     variant: str
@@ -139,11 +148,11 @@ class BayesianAnalysis:
     threshold: float
     rope: tuple[float, float]
     variants: tuple[VariantPosterior, ...]
-    comparisons: tuple[Comparison, ...]
+    comparisons: tuple[PosteriorComparison, ...]
     decision: str
     best: str
     reasons: tuple[str, ...]
-    guardrails: tuple[GuardrailResult, ...]
+    guardrails: tuple[PosteriorGuardrail, ...]
     conflicts: tuple[str, ...]
     densities: tuple[Density, ...]
     lift_histograms: tuple[LiftHistogram, ...]
@@ -328,7 +337,7 @@ def _summaries(
 ) -> tuple[JointSummary, _Pairs]:
     """P(best), expected loss and CVaR: exact or by quadrature for two closed-form arms;
     for more, P(best) and expected loss by quadrature when every posterior is closed-form
-    (:func:`~stats.bayes_decision.best_by_quadrature`) and CVaR from joint draws, else all
+    (:func:`~stats.bayes.decision.best_by_quadrature`) and CVaR from joint draws, else all
     three from joint draws; with the pairwise lifts against control."""
     if len(posts) == 2 and all(isinstance(p, ClosedFormPosterior) for p in posts):
         pairs = _Pairs(posts, control, rng, draws, None)
@@ -562,7 +571,7 @@ def analyze_bayesian(
         below, at_or_below_high = (float(p) for p in lift.cdf(np.array(band)))
         safe = float(np.prod([1.0 - r[i] for r in risks]))
         comparisons.append(
-            Comparison(
+            PosteriorComparison(
                 name,
                 p_better,
                 variant_rows[i].mean - variant_rows[c].mean,
@@ -586,7 +595,7 @@ def analyze_bayesian(
             if i == c:
                 continue
             fails = r[i] > g.max_risk
-            guard_rows.append(GuardrailResult(g.name, name, r[i], fails))
+            guard_rows.append(PosteriorGuardrail(g.name, name, r[i], fails))
             if fails and decision.decision == "ship" and name == decision.best:
                 conflicts.append(
                     f"{name} wins on the primary metric but guardrail {g.name} degrades beyond "
@@ -634,7 +643,7 @@ def expected_loss_over_time(
 
     ``variants_by_period[t]`` holds the cumulative variant records up to ``periods[t]``, in the
     shape :func:`analyze_bayesian` takes. Two Beta arms use Stucchio's closed form
-    (:func:`stats.bayes_decision.expected_loss_beta`); other cases as in
+    (:func:`stats.bayes.decision.expected_loss_beta`); other cases as in
     :func:`analyze_bayesian` (quadrature for two closed-form arms, else ``draws`` joint draws
     per period).
     """

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 from scipy import stats as st
 
-from stats.bayesian import analyze_bayesian, expected_loss_over_time
+from stats.bayes.engine import analyze_bayesian, expected_loss_over_time
 from stats.warnings import Code
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import integrate, signal, special
 
-from stats.bayes_models import BetaPosterior, ClosedFormPosterior, FloatArray
+from stats.bayes.models import BetaPosterior, ClosedFormPosterior, FloatArray
 
-from ._text import points as pct_points
+from stats._text import points as pct_points
 
 MAX_SUM_TERMS = 1_000_000
 """Longest Miller sum evaluated; beyond it (or for non-integer parameters) use quadrature."""

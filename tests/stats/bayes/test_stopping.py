@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from stats.bayes_decision import expected_loss_beta
-from stats.bayes_stopping import expected_loss_normal, simulate_loss_stopping
+from stats.bayes.decision import expected_loss_beta
+from stats.bayes.stopping import expected_loss_normal, simulate_loss_stopping
 
 
 @pytest.mark.parametrize(

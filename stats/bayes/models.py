@@ -4,7 +4,7 @@ Every posterior has a ``mean``, an equal-tailed credible ``interval(level)`` and
 ``draws(rng, size)``. The three closed-form ones (Beta, Student-t, Gamma) also expose
 ``pdf``, ``cdf`` and ``ppf`` through :mod:`scipy.special` (the frozen ``scipy.stats``
 distributions cost ~0.5 ms per call, too slow for a 5 ms analysis), which lets
-:mod:`stats.bayes_decision` compute pairwise lift distributions by quadrature instead of draws.
+:mod:`stats.bayes.decision` compute pairwise lift distributions by quadrature instead of draws.
 The revenue posterior has no closed form for its mean revenue per user; it summarises draws.
 """
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from scipy import special
 
 from stats import _validate
-from stats.bayes_models import FloatArray
+from stats.bayes.models import FloatArray
 from stats.errors import InvalidInput
 from stats.warnings import Code, ResultWarning, warning
 

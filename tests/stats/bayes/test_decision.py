@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, optimize
 from scipy import stats as st
 
-from stats.bayes_decision import (
+from stats.bayes.decision import (
     GridDistribution,
     JointSummary,
     decide,
@@ -17,7 +17,7 @@ from stats.bayes_decision import (
     pair_summary,
     prob_beta_greater,
 )
-from stats.bayes_models import BetaPosterior, GammaPosterior, StudentTPosterior
+from stats.bayes.models import BetaPosterior, GammaPosterior, StudentTPosterior
 
 # Reference values from the issue (Beta(1, 1) prior), also given by Evan Miller's calculator.
 REFERENCE = [
@@ -205,6 +205,6 @@ def test_huge_counts_use_the_normal_limit_and_keep_the_direction():
     # Just above the switch the normal limit agrees with quadrature (Jeffreys-prior halves
     # keep the parameters non-integer, so the sum is not used).
     a = (1_500_000.5, 9_000_000.5, 1_498_000.5, 9_002_000.5)
-    from stats.bayes_decision import _prob_greater_normal, _prob_greater_quad
+    from stats.bayes.decision import _prob_greater_normal, _prob_greater_quad
 
     assert _prob_greater_normal(*a) == pytest.approx(_prob_greater_quad(*a), abs=2e-4)

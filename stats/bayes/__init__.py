@@ -1,0 +1,27 @@
+"""Bayesian A/B testing: conjugate posteriors, decision quantities, honest stopping.
+
+- :mod:`stats.bayes.models`: one posterior per metric (Beta, Student-t, Gamma, hurdle
+  log-normal revenue), built from the typed sufficient statistics of :mod:`stats.sufficient`.
+- :mod:`stats.bayes.decision`: P(better), P(best), expected loss, CVaR, lift distributions.
+- :mod:`stats.bayes.engine`: :func:`analyze_bayesian` (the orchestrator behind
+  ``POST /api/bayesian``) and :func:`expected_loss_over_time`.
+- :mod:`stats.bayes.stopping`: the expected-loss stopping-rule simulation.
+"""
+
+from stats.bayes.engine import (
+    BayesianAnalysis,
+    LossOverTime,
+    PosteriorComparison,
+    PosteriorGuardrail,
+    analyze_bayesian,
+    expected_loss_over_time,
+)
+
+__all__ = [
+    "BayesianAnalysis",
+    "LossOverTime",
+    "PosteriorComparison",
+    "PosteriorGuardrail",
+    "analyze_bayesian",
+    "expected_loss_over_time",
+]
