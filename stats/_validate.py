@@ -26,6 +26,21 @@ def finite(name: str, value: float) -> float:
     return x
 
 
+MAX_ABS_VALUE = 1e100
+"""Largest magnitude of a data value (a mean, an observation) anywhere in ``stats``; uploads
+refuse larger cells with the same cap. Beyond it, sums of a few million squares overflow."""
+
+
+def bounded(name: str, value: float, limit: float = MAX_ABS_VALUE) -> float:
+    """A finite number of magnitude at most ``limit`` (``MAX_ABS_VALUE`` unless given)."""
+    x = finite(name, value)
+    if abs(x) > limit:
+        raise InvalidInput(
+            f"{name} must be at most {limit:g} in absolute value, got {value!r}", field=name
+        )
+    return x
+
+
 def in_open_unit(name: str, value: float) -> float:
     """A probability strictly between 0 and 1 (a rate, a power)."""
     x = finite(name, value)

@@ -79,8 +79,13 @@ class CovariateStats:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InvalidInput(f"name must be a non-empty string, got {self.name!r}", field="name")
         object.__setattr__(self, "n", _validate.count("n", self.n, minimum=2))
-        for field in ("mean_y", "mean_x", "cov_xy"):
-            object.__setattr__(self, field, _validate.finite(field, getattr(self, field)))
+        # Means at most MAX_ABS_VALUE (the cap on an uploaded value), second moments at most
+        # its square: beyond that (n − 1)·var overflows and the results turn to NaN.
+        for field in ("mean_y", "mean_x"):
+            object.__setattr__(self, field, _validate.bounded(field, getattr(self, field)))
+        for field in ("var_y", "var_x", "cov_xy"):
+            value = _validate.bounded(field, getattr(self, field), _validate.MAX_ABS_VALUE**2)
+            object.__setattr__(self, field, value)
         for field in ("var_y", "var_x"):
             object.__setattr__(self, field, _validate.non_negative(field, getattr(self, field)))
         bound = math.sqrt(self.var_x * self.var_y)
