@@ -43,7 +43,7 @@ def analyze_command(
 ) -> None:
     """Analyze an A/B test from FILE (CSV or Parquet; one row per user, or one row per
     variant), or from --source NAME --table T (one row per user; name --variant and --metric)."""
-    from blueprints.abtest.routes import analyse, body
+    from blueprints.abtest.analysis import analyse, body
 
     options = {"control": control, "metric": metric, "alpha": alpha, "min_effect": min_effect}
     options["variant"] = variant

@@ -12,7 +12,7 @@ from stats._text import p_is
 from stats.distribution import Distribution
 
 if TYPE_CHECKING:
-    from blueprints.abtest.routes import Outcome
+    from blueprints.abtest.analysis import Outcome
 
 
 def _interval_trace(

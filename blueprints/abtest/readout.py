@@ -10,7 +10,7 @@ from stats.comparisons import Comparison
 from stats.sufficient import MeanStats, ProportionStats
 
 if TYPE_CHECKING:
-    from blueprints.abtest.routes import Outcome
+    from blueprints.abtest.analysis import Outcome
 
 VERDICTS = {
     "ship": "Ship it",

@@ -4,6 +4,7 @@ from typing import Any
 
 from blueprints._openapi import post_json
 from blueprints.sources.spec import EVENTS, SOURCE_FIELDS, SOURCE_RESULT
+from stats.vocabulary import ALTERNATIVES
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 
@@ -113,7 +114,7 @@ MULTIPART = {
         "csv": {"type": "string", "description": "Pasted CSV text (when no file is sent)."},
         **MAPPING,
         **{k: {**v, "type": "string"} for k, v in OPTIONS.items() if k not in ("alternative",)},
-        "alternative": {"type": "string", "enum": ["two-sided", "larger", "smaller"]},
+        "alternative": {"type": "string", "enum": list(ALTERNATIVES)},
         "guardrails": {
             "type": "string",
             "description": 'JSON list: [{"metric": "revenue", "direction": "higher", "tolerance": 0.5}].',

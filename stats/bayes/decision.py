@@ -15,9 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import integrate, signal, special
 
-from stats.bayes.models import BetaPosterior, ClosedFormPosterior, FloatArray
-
 from stats._text import points as pct_points
+from stats.bayes.models import BetaPosterior, ClosedFormPosterior, FloatArray
 
 MAX_SUM_TERMS = 1_000_000
 """Longest Miller sum evaluated; beyond it (or for non-integer parameters) use quadrature."""

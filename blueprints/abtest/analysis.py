@@ -1,0 +1,408 @@
+"""The A/B analysis a request (or the ``flask analyze`` command) asks for: typed per-variant
+numbers (JSON ``variants``), a CSV or Parquet upload with an optional column mapping, or a
+configured source, turned into an :class:`Outcome` (the stats result with what the figures,
+readout and JSON result need beside it).
+
+The routes, the figures, the readout and the command line all import from here, so none of
+them imports another's internals. For a CSV: for one row per user ``variant``, ``metric``,
+``kind`` and ``user_id``; for one row per variant ``variant``, ``users``, ``metric`` (the
+conversions or the mean column) and ``sd``. Columns left out are detected
+(:func:`sources.tabular.infer_roles`), and the answer says what was detected
+(``result.mapping``) so the page can show it and let the user change it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, cast
+
+from blueprints._api import Fields, stats_errors, unprocessable
+from blueprints._upload import csv_errors
+from blueprints.abtest.figures import analysis_figures
+from blueprints.abtest.readout import readout
+from sources.tabular import (
+    MAX_VARIANTS,
+    Roles,
+    Summary,
+    Table,
+    guess_control,
+    infer_roles,
+    summarize_table,
+    table_distribution,
+)
+from stats.abtest import Analysis, Guardrail, analyze
+from stats.distribution import Distribution
+from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
+from stats.vocabulary import ALTERNATIVES, METRICS
+from stats.warnings import Code, ResultWarning, warning
+
+KINDS = ("binary", "continuous")
+MAX_USERS = 10**12
+"""Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
+MAX_GUARDRAILS = 20
+"""Most guardrail metrics in one request (each is a full comparison of every variant)."""
+Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An analysis with what the figures, readout and result need beside it."""
+
+    analysis: Analysis
+    inputs: Stats
+    guardrail_inputs: Mapping[str, Stats]
+    mapping: dict[str, Any] | None = None
+    csv: dict[str, Any] | None = None
+    distribution: Distribution | None = None
+    warnings: tuple[ResultWarning, ...] = ()
+    source: dict[str, Any] | None = None
+
+    def result(self) -> dict[str, Any]:
+        body: dict[str, Any] = {f.name: getattr(self.analysis, f.name) for f in fields(Analysis)}
+        body["inputs"] = {"primary": self.inputs, "guardrails": dict(self.guardrail_inputs)}
+        body["mapping"] = self.mapping
+        body["csv"] = self.csv
+        body["distribution"] = self.distribution
+        body["source"] = self.source
+        return body
+
+    def all_warnings(self) -> tuple[ResultWarning, ...]:
+        return self.warnings + self.analysis.warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed numbers
+
+
+def typed_variants(f: Fields, key: str) -> Stats:
+    """``[{name, users, conversions}]`` or ``[{name, users, mean, sd}]``: types are checked
+    here (400), ranges by :mod:`stats.sufficient` (422)."""
+    if len(f.array(key)) > MAX_VARIANTS:
+        unprocessable(
+            f.name(key),
+            f"{f.name(key)} must hold at most {MAX_VARIANTS} variants, got {len(f.data[key]):,}.",
+        )
+    items = f.objects(key)
+    if not items:
+        unprocessable(f.name(key), f"{f.name(key)} must hold at least 2 variants, got 0.")
+    means = items[0].has("mean") or items[0].has("sd")
+    for item in items:
+        item.string("name")
+        if item.number("users") > MAX_USERS:
+            unprocessable(
+                item.name("users"),
+                f"{item.name('users')} must be <= {MAX_USERS:,}, got {item.data['users']!r}.",
+            )
+        if means:
+            item.number("mean")
+            item.number("sd")
+        else:
+            item.number("conversions")
+    with stats_errors():
+        records = [item.data for item in items]
+        if means:
+            return mean_variants(records, f.name(key))
+        return proportion_variants(records, f.name(key))
+
+
+def guardrail_fields(f: Fields) -> list[Fields]:
+    """The ``guardrails`` objects, at most ``MAX_GUARDRAILS`` of them."""
+    items = f.array("guardrails", [])
+    if len(items) > MAX_GUARDRAILS:
+        unprocessable(
+            "guardrails",
+            f"guardrails must hold at most {MAX_GUARDRAILS} metrics, got {len(items):,}.",
+        )
+    result: list[Fields] = f.objects("guardrails", [])
+    return result
+
+
+def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
+    metric = f.choice("metric", METRICS, None)
+    primary = typed_variants(f, "variants")
+    kind = "mean" if isinstance(primary[0], MeanStats) else "proportion"
+    if metric is not None and metric != kind:
+        needs = "users, mean and sd" if metric == "mean" else "users and conversions"
+        unprocessable("metric", f"metric is {metric!r}, so each variant needs {needs}.")
+    guardrails, inputs = [], {}
+    for g in guardrail_fields(f):
+        name = g.string("metric")
+        variants = typed_variants(g, "variants")
+        guardrails.append(guardrail(g, name, variants))
+        inputs[guardrails[-1].metric] = variants
+    analysis = run_analysis(
+        f, primary, guardrails, options, "conversion rate" if kind == "proportion" else "metric"
+    )
+    return Outcome(analysis, primary, inputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def column(f: Fields, key: str, table: Table, default: str | None) -> str | None:
+    """A mapping field naming a column: checked against the table's columns (422)."""
+    name = f.string(key, None)
+    if name is None:
+        return default
+    if name not in table.columns:
+        unprocessable(
+            f.name(key),
+            f"{f.name(key)} column {name!r} not found; the columns are {', '.join(table.columns)}.",
+        )
+    return name
+
+
+def summarize_csv(table: Table, roles: Roles, metric: str | None, kind: str | None) -> Summary:
+    with stats_errors(), csv_errors():
+        return summarize_table(table, roles, metric=metric, kind=kind)  # type: ignore[arg-type]
+
+
+def csv_roles(f: Fields, table: Table) -> tuple[Roles, str | None, str | None]:
+    """The detected roles with the request's overrides; the metric column and its kind."""
+    roles = infer_roles(table)
+    roles = replace(roles, variant=column(f, "variant", table, roles.variant))
+    metric = column(f, "metric", table, None)
+    kind = f.choice("kind", KINDS, None)
+    if roles.layout == "users":
+        return replace(roles, user_id=column(f, "user_id", table, roles.user_id)), metric, kind
+    roles = replace(
+        roles, users=column(f, "users", table, roles.users), sd=column(f, "sd", table, roles.sd)
+    )
+    if metric is not None:
+        if f.has("sd") or metric == roles.mean:
+            roles = replace(roles, conversions=None, mean=metric)
+        else:
+            roles = replace(roles, conversions=metric, mean=None)
+    return roles, metric, kind
+
+
+def csv_guardrail_summary(g: Fields, table: Table, roles: Roles) -> Summary:
+    name = column(g, "metric", table, None)
+    if name is None:
+        unprocessable(g.name("metric"), f"{g.name('metric')} is required: name a column.")
+    if roles.layout == "users":
+        return summarize_csv(
+            table, replace(roles, user_id=None), name, g.choice("kind", KINDS, None)
+        )
+    sd = column(g, "sd", table, roles.sd if name == roles.mean else None)
+    if sd is not None:
+        return summarize_csv(table, replace(roles, conversions=None, mean=name, sd=sd), name, None)
+    return summarize_csv(table, replace(roles, conversions=name, mean=None), name, None)
+
+
+def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
+    roles, metric, kind = csv_roles(f, table)
+    summary = summarize_csv(table, roles, metric, kind)
+    guardrails, inputs, summaries = [], {}, []
+    for g in guardrail_fields(f):
+        s = csv_guardrail_summary(g, table, roles)
+        guardrails.append(guardrail(g, s.metric, s.variants))
+        inputs[s.metric] = s.variants
+        summaries.append(s)
+    analysis = run_analysis(f, summary.variants, guardrails, options, summary.metric)
+    continuous = [s.metric for s in (summary, *summaries) if s.kind == "continuous"]
+    distribution = None
+    if roles.layout == "users" and continuous and roles.variant is not None:
+        with stats_errors(), csv_errors():
+            distribution = table_distribution(table, variant=roles.variant, metric=continuous[0])
+    warnings = tuple(dict.fromkeys(w for s in (summary, *summaries) for w in s.warnings))
+    if distribution is not None:
+        warnings += distribution.warnings
+    blanks = {k: v for k, v in table.blank_cells.items() if v}
+    if blanks:
+        listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
+        warnings = (warning(Code.ROWS_LEFT_OUT, f"Blank cells: {listed}."), *warnings)
+    return Outcome(
+        analysis,
+        summary.variants,
+        inputs,
+        mapping=mapping(table, roles, summary),
+        csv={
+            "rows": table.n_rows,
+            "columns": table.columns,
+            "blank_cells": dict(table.blank_cells),
+            "delimiter": table.delimiter,
+            "had_bom": table.had_bom,
+            "encoding": table.encoding,
+            "has_header": table.has_header,
+            "rows_used": summary.n_rows,
+            "rows_excluded": summary.excluded_rows,
+            "duplicate_ids": summary.duplicate_ids,
+        },
+        distribution=distribution,
+        warnings=warnings,
+    )
+
+
+def mapping(table: Table, roles: Roles, summary: Summary) -> dict[str, Any]:
+    """What the page shows as the column mapping, with the choices for each role."""
+    candidates = {k: list(v) for k, v in roles.candidates.items()}
+    if roles.layout == "variants":
+        candidates["metric"] = [c for c in candidates.get("mean", []) if c != roles.users]
+    return {
+        "layout": roles.layout,
+        "variant": roles.variant,
+        "metric": summary.metric,
+        "kind": summary.kind,
+        "user_id": roles.user_id,
+        "users": roles.users,
+        "sd": roles.sd if summary.kind == "continuous" else None,
+        "metrics": [{"name": m.name, "kind": m.kind} for m in roles.metrics],
+        "columns": list(table.columns),
+        "candidates": candidates,
+        "variants": [v.name for v in summary.variants],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# A configured source (one row per user), reduced in the engine
+
+
+def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
+    """``source`` and ``table`` with ``variant``, ``metric`` (and ``kind``) naming columns,
+    and guardrails naming theirs: every metric reduced in one query (:mod:`sources.reduce`);
+    or ``events`` (the event schema, :func:`event_outcome`)."""
+    from blueprints._source import column_name, open_table, reducing
+    from sources.reduce import metrics_statistics
+
+    if f.has("events"):
+        return event_outcome(f, opts)
+    st = open_table(f)
+    variant = column_name(f, "variant", st)
+    metric = column_name(f, "metric", st)
+    metrics: dict[str, Any] = {metric: f.choice("kind", KINDS, None)}
+    gs = guardrail_fields(f)
+    for g in gs:
+        metrics.setdefault(column_name(g, "metric", st), g.choice("kind", KINDS, None))
+    with reducing(st):
+        reduced = metrics_statistics(
+            st.table, variant=variant, metrics=list(metrics), kinds=metrics
+        )
+    primary = reduced[metric]
+    guardrails, inputs = [], {}
+    for g in gs:
+        name = g.string("metric")
+        guardrails.append(guardrail(g, name, cast(Stats, reduced[name].variants)))
+        inputs[name] = cast(Stats, reduced[name].variants)
+    analysis = run_analysis(f, cast(Stats, primary.variants), guardrails, opts, metric)
+    kinds = {m: reduced[m].kind for m in metrics}
+    return Outcome(
+        analysis,
+        cast(Stats, primary.variants),
+        inputs,
+        mapping={
+            "layout": "users",
+            "variant": variant,
+            "metric": metric,
+            "kind": primary.kind,
+            "user_id": None,
+            "users": None,
+            "sd": None,
+            "metrics": [{"name": m, "kind": k} for m, k in kinds.items()],
+            "columns": list(st.columns),
+            "candidates": {},
+            "variants": [v.name for v in primary.variants],
+        },
+        warnings=source_warnings(r.warnings for r in reduced.values()),
+        source=st.describe(primary.rows, primary.rows - primary.dropped),
+    )
+
+
+def event_outcome(f: Fields, opts: dict[str, Any]) -> Outcome:
+    """``source`` with ``events``: exposures and metric events reduced per unit within an
+    attribution window (:func:`sources.events.event_statistics`)."""
+    from blueprints._source import event_request
+
+    if f.has("guardrails"):
+        unprocessable("guardrails", "guardrails name columns of a table: not with events.")
+    stats, described = event_request(f)
+    variants = cast(Stats, stats.variants)
+    analysis = run_analysis(f, variants, [], opts, described["events"]["metric"])
+    return Outcome(
+        analysis,
+        variants,
+        {},
+        warnings=source_warnings([stats.warnings]),
+        source=described,
+    )
+
+
+def source_warnings(groups: Iterable[Iterable[str]]) -> tuple[ResultWarning, ...]:
+    """A reduction's messages (rows left out, units exposed twice) as result warnings."""
+    found = dict.fromkeys(w for group in groups for w in group)
+    return tuple(warning(Code.ROWS_LEFT_OUT, w) for w in found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared
+
+
+def options(f: Fields) -> dict[str, Any]:
+    return {
+        "alpha": f.number("alpha", 0.05),
+        "alternative": f.choice("alternative", ALTERNATIVES, "two-sided"),
+        "direction": f.choice("direction", ("higher", "lower"), "higher"),
+        "min_effect": f.number("min_effect", 0.0),
+        "min_effect_type": f.choice("min_effect_type", ("absolute", "relative"), "absolute"),
+        "planned_split": f.numbers("planned_split", None),
+        "noninferiority_margin": f.number("noninferiority_margin", None),
+    }
+
+
+def guardrail(g: Fields, metric: str, variants: Stats) -> Guardrail:
+    return Guardrail(
+        metric=metric,
+        variants=variants,
+        direction=g.choice("direction", ("higher", "lower"), "higher"),
+        tolerance=g.number("tolerance", 0.0),
+        tolerance_type=g.choice("tolerance_type", ("absolute", "relative"), "absolute"),
+    )
+
+
+def run_analysis(
+    f: Fields,
+    primary: Stats,
+    guardrails: Sequence[Guardrail],
+    opts: dict[str, Any],
+    metric: str,
+) -> Analysis:
+    names = [v.name for v in primary]
+    control = f.string("control", None) or guess_control(names)
+    with stats_errors():
+        try:
+            return analyze(primary, control=control, metric=metric, guardrails=guardrails, **opts)
+        except (OverflowError, ZeroDivisionError):
+            # Means or sds near the float limits (1e308) overflow the variance arithmetic.
+            unprocessable(
+                "variants",
+                "variants hold numbers too extreme to analyse (a mean or sd near 1e308 "
+                "overflows the variance); rescale the metric, e.g. to thousands.",
+            )
+
+
+def analyse(f: Fields, table: Table | None) -> Outcome:
+    """The analysis a request (or the command line) asks for."""
+    opts = options(f)
+    if f.has("source"):
+        if table is not None or f.has("variants"):
+            unprocessable("source", "Send a source, a CSV or typed variants: only one of them.")
+        return analyse_source(f, opts)
+    if table is None:
+        return analyse_typed(f, opts)
+    if f.has("variants"):
+        unprocessable("variants", "Send a CSV or typed variants, not both.")
+    return analyse_csv(f, table, opts)
+
+
+def body(
+    outcome: Outcome,
+) -> tuple[dict[str, Any], dict[str, Any], str, tuple[ResultWarning, ...]]:
+    """The response's four parts: result, figures, readout, warnings."""
+    return (
+        outcome.result(),
+        analysis_figures(outcome),
+        readout(outcome),
+        outcome.all_warnings(),
+    )
