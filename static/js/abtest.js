@@ -417,6 +417,7 @@ function render(data) {
 /** A typed row not yet filled in (a new variant) is incomplete, not an error: no request yet. */
 function incomplete() {
   if (tableMode()) {
+    if (picker.missing()) return picker.missing();
     return picker.selected() && form.variant.value && form.metric_column.value
       ? null
       : "Pick a source and a table, then its variant and metric columns, to see the results.";

@@ -15,6 +15,7 @@ import {
   rowEditor,
   toast,
 } from "./app.js";
+import { bindSourcePicker, fillColumn } from "./sources.js";
 
 const form = document.getElementById("params");
 const rowsBox = form.querySelector("[data-variants]");
@@ -127,7 +128,7 @@ function syncControl() {
   const select = form.control;
   const chosen = select.value;
   const names =
-    form.source.value === "csv"
+    form.source.value !== "typed"
       ? csvNames
       : readRows()
           .map((r) => r.name.trim())
@@ -216,6 +217,33 @@ function addGuardrail() {
   page?.run();
 }
 
+// ---------------------------------------------------------------- data source (a table)
+
+const TABLE_ROLES = ["variant", "value", "date"]; // the selects table_<role>
+// The metric column a name suggests, per metric.
+const VALUE_NAMES = {
+  proportion: /convert|conversion|click|signup|success/i,
+  mean: /time|value|score|duration|amount/i,
+  count: /count|events|purchases|orders|sessions/i,
+  revenue: /revenue|spend|amount|sales/i,
+};
+
+/** A table's columns fill the role selects: a text column for the variant, a number for the
+ * metric, a date (none for revenue, whose model takes every amount) for the loss over time. */
+function tableColumns(cols) {
+  const names = cols.map((c) => c.name);
+  const texts = cols.filter((c) => !c.numeric && !/date|time/.test(c.type)).map((c) => c.name);
+  const numbers = cols.filter((c) => c.numeric && !/(^|_)id$/i.test(c.name)).map((c) => c.name);
+  const dates = cols.filter((c) => /date|timestamp/.test(c.type) || /^(date|day)$/i.test(c.name)).map((c) => c.name);
+  const variant = texts.find((c) => /variant|group|arm|bucket/i.test(c)) ?? texts[0];
+  fillColumn(form.table_variant, names, variant);
+  fillColumn(form.table_value, names, numbers.find((c) => VALUE_NAMES[metric()].test(c)) ?? numbers[0]);
+  fillColumn(form.table_date, names, metric() === "revenue" ? "" : (dates[0] ?? ""), "(none)");
+  page?.run();
+}
+
+const picker = bindSourcePicker(form, { onColumns: tableColumns });
+
 // ---------------------------------------------------------------- request and errors
 
 const num = (v) => (v === "" ? null : Number(v));
@@ -260,8 +288,13 @@ function options() {
 
 function payload() {
   const body = options();
-  if (form.source.value !== "csv") {
+  if (form.source.value === "typed") {
     body.variants = readRows().map((r) => recordOf(r, FIELDS[metric()]));
+    return body;
+  }
+  if (form.source.value === "table") {
+    Object.assign(body, picker.selected());
+    for (const key of TABLE_ROLES) if (form[`table_${key}`].value) body[key] = form[`table_${key}`].value;
     return body;
   }
   const data = new FormData();
@@ -279,6 +312,11 @@ function payload() {
 /** The input an error belongs to: rope[0] → low end, variants[i] fields, CSV columns → the CSV box. */
 function fieldFor(name) {
   if (!name) return null;
+  if (form.source.value === "table") {
+    if (TABLE_ROLES.includes(name)) return form[`table_${name}`];
+    const picked = { source: form.source_name, table: form.source_table }[name];
+    if (picked) return picked;
+  }
   if (name.startsWith("rope")) return name === "rope[1]" ? form.rope_high : form.rope_low;
   const prior = /^prior\.(\w+)$/.exec(name);
   if (prior) return byName(`prior_${prior[1]}`);
@@ -397,8 +435,7 @@ function render(data) {
 }
 
 function sync() {
-  const csv = form.source.value === "csv";
-  for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== (csv ? "csv" : "typed");
+  for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== form.source.value;
   const m = metric();
   for (const name of ["prior_alpha", "prior_beta"])
     form.querySelector(`[data-field="${name}"]`).hidden = !(m === "proportion" || m === "revenue");
@@ -455,8 +492,10 @@ function switchMetric() {
 }
 form.metric.addEventListener("change", switchMetric);
 form.source.addEventListener("change", () => {
+  csvNames = []; // the last answer's variants were another data's
   sync();
   syncControl();
+  if (form.source.value === "table") picker.load();
 });
 rowsBox.addEventListener("change", (e) => {
   if (e.target.name?.endsWith(".name")) {
@@ -481,6 +520,12 @@ shownMetric = metric();
 
 /** A row not yet filled in is incomplete, not an error: no request until it is. */
 function incomplete() {
+  if (form.source.value === "table") {
+    if (picker.missing()) return picker.missing();
+    return picker.selected() && form.table_variant.value && form.table_value.value
+      ? null
+      : "Pick a source and a table, then its variant and metric columns, to see the results.";
+  }
   if (form.source.value === "csv") return null;
   const fields = FIELDS[metric()];
   const empty = readRows().some((r) => fields.some(([key]) => (r[key] ?? "").trim() === ""));
@@ -497,6 +542,7 @@ function fieldShown(name) {
 
 page = bindPage({ form, payload, render, sync, fieldFor: fieldShown, incomplete });
 syncControl();
+if (form.source.value === "table") picker.load(); // a shared link in Data source mode
 
 // ---------------------------------------------------------------- honest stopping
 

@@ -11,8 +11,10 @@ import {
   renderTable,
   toast,
 } from "./app.js";
+import { bindSourcePicker } from "./sources.js";
 
 const form = document.getElementById("params");
+const tableMode = () => form.source.value === "table";
 let header = [];
 let linkedControl = linkValue("control") !== null; // a shared link's control, kept for its first request
 let analysis = null; // bindPage's handle, once the sample is in the text box
@@ -64,7 +66,30 @@ function setHeader(columns) {
 }
 
 function sync() {
-  if (!csvFile()) setHeader(parseHeader(form.csv.value));
+  for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== form.source.value;
+  if (!tableMode() && !csvFile()) setHeader(parseHeader(form.csv.value));
+}
+
+// ---------------------------------------------------------------- data source (a table)
+
+// A table's columns take the place of the CSV header: the same guesses fill the roles.
+const picker = bindSourcePicker(form, {
+  onColumns: (cols) => {
+    setHeader(cols.map((c) => c.name));
+    analysis?.run();
+  },
+});
+form.source.addEventListener("change", () => {
+  if (tableMode()) picker.load();
+});
+
+/** Data source mode waits (a hint, not an error) until a table and its roles are picked. */
+function incomplete() {
+  if (!tableMode()) return null;
+  if (picker.missing()) return picker.missing();
+  return picker.selected() && form.variant.value && form.outcome.value && form.covariate.value
+    ? null
+    : "Pick a source and a table, then its variant, outcome and pre-experiment columns, to see the results.";
 }
 
 // ---------------------------------------------------------------- request and response
@@ -75,6 +100,7 @@ function payload() {
     if (form[name].value) fields[name] = form[name].value;
   }
   if (form.alpha.value.trim() !== "") fields.alpha = Number(form.alpha.value);
+  if (tableMode()) return { ...picker.selected(), ...fields };
   const upload = csvFile();
   if (!upload) return { csv: form.csv.value, ...fields };
   const body = new FormData();
@@ -85,6 +111,7 @@ function payload() {
 
 /** Errors about the CSV itself (or one of its columns) go under the data field. */
 function fieldFor(name) {
+  if (tableMode()) return { source: form.source_name, table: form.source_table }[name] ?? null;
   if (name === "file" || name === "csv" || (name && header.includes(name) && !form[name])) return form.csv;
   return null;
 }
@@ -207,4 +234,5 @@ if (!form.csv.value.trim()) {
     toast(`Could not load the sample: ${err.message}`);
   }
 }
-analysis = bindPage({ form, payload, render, sync, fieldFor });
+analysis = bindPage({ form, payload, render, sync, fieldFor, incomplete });
+if (tableMode()) picker.load(); // a shared link in Data source mode

@@ -11,8 +11,10 @@ import {
   renderKpis,
   renderTable,
 } from "./app.js";
+import { bindSourcePicker, fillColumn } from "./sources.js";
 
 const form = document.getElementById("params");
+const ROLES = ["factor_a", "factor_b", "response"]; // in Data source mode, selects table_<role>
 const gridBox = form.querySelector("[data-grid]");
 const MAX_GRID = 8; // the API allows 5 levels; a few more are drawn so it can say so
 
@@ -119,6 +121,12 @@ function sync() {
 
 /** The first cell whose text cannot be read without guessing (a lone "2,7"), with why. */
 function unreadableCell() {
+  if (form.source.value === "table") {
+    return (
+      picker.missing() ??
+      (picker.selected() ? null : "Pick a source and a table (one row per observation) to see the results.")
+    );
+  }
   if (form.source.value === "csv") return null;
   for (const area of gridBox.querySelectorAll("textarea")) {
     const { error } = parseNumbers(area.value);
@@ -129,6 +137,11 @@ function unreadableCell() {
 
 function payload() {
   const options = { anova_type: Number(form.anova_type.value), alpha: Number(form.alpha.value) };
+  if (form.source.value === "table") {
+    const body = { ...picker.selected() };
+    for (const key of ROLES) if (form[`table_${key}`].value) body[key] = form[`table_${key}`].value;
+    return { ...body, ...options };
+  }
   if (form.source.value === "csv") {
     const data = new FormData();
     const file = csvFile();
@@ -163,6 +176,11 @@ function payload() {
 /** The input an error belongs to: a cell for rows[i], the first empty cell for an empty one. */
 function fieldFor(name) {
   if (!name) return null;
+  if (form.source.value === "table") {
+    if (ROLES.includes(name)) return form[`table_${name}`];
+    if (["alpha", "anova_type"].includes(name)) return form[name];
+    return name === "source" ? form.source_name : form.source_table; // the table's data
+  }
   if (form.source.value === "csv") {
     if (["factor_a", "factor_b", "response"].includes(name)) return form[`csv_${name}`];
     if (["alpha", "anova_type"].includes(name)) return form[name];
@@ -256,5 +274,18 @@ for (const key of ["levels_a", "levels_b", "factor_a", "factor_b", "response"]) 
   form[key].addEventListener("input", rebuildKeepingValues);
 }
 
+// Data source mode: a table's columns fill the role selects ("(detect)" as a CSV's empty field).
+const picker = bindSourcePicker(form, {
+  onColumns: (cols) => {
+    const names = cols.map((c) => c.name);
+    for (const key of ROLES) fillColumn(form[`table_${key}`], names, null, "(detect)");
+    page.run();
+  },
+});
+form.source.addEventListener("change", () => {
+  if (form.source.value === "table") picker.load();
+});
+
 const csvFile = bindCsvInput(form, { onChange: () => page.run() });
 const page = bindPage({ form, payload, render, sync, fieldFor, incomplete: unreadableCell });
+if (form.source.value === "table") picker.load(); // a shared link in Data source mode

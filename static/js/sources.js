@@ -16,12 +16,35 @@ function fill(select, values, wanted) {
 }
 
 const NUMERIC = /^(u?int|float|decimal|boolean)/;
+export const NO_SOURCE = "No data source is configured on this server (SOURCES / ABACUS_SOURCES in its settings).";
+
+const opened = new URLSearchParams(location.search); // the link this page was opened with
+
+/**
+ * Fill a column-role select with a table's column names, keeping the choice that still fits:
+ * the opening link's (the first time this role is filled), else the current one, else
+ * ``guess``. With ``blank`` (a label such as "(none)" or "(detect)"), an empty first option
+ * stands for "no column"; only a link's empty choice keeps it over the guess.
+ */
+export function fillColumn(select, names, guess, blank = null) {
+  const fromLink = opened.get(select.name);
+  opened.delete(select.name);
+  const wanted = fromLink ?? select.value;
+  const fits = wanted === "" ? blank !== null && fromLink === "" : names.includes(wanted);
+  const opts = names.map((n) => new Option(n, n));
+  if (blank !== null) opts.unshift(new Option(blank, ""));
+  select.replaceChildren(...opts);
+  select.value = fits ? wanted : (guess ?? (blank !== null ? "" : (names[0] ?? "")));
+}
 
 /** Bind the selects named source_name and source_table of ``form``; ``onColumns`` gets the
- * chosen table's columns as {name, type, numeric}. Returns {load, selected}. */
+ * chosen table's columns as {name, type, numeric}. Returns {load, selected, missing}: when no
+ * source is configured, the mode says so in the source's hint and missing() gives the message
+ * (a page shows it as its status, not as an error). */
 export function bindSourcePicker(form, { onColumns = () => {} } = {}) {
   const source = form.source_name;
   const table = form.source_table;
+  const hint = form.querySelector('[data-field="source_name"] .hint');
   let listed = null;
 
   const report = (error) => toast(error.message, source);
@@ -42,7 +65,15 @@ export function bindSourcePicker(form, { onColumns = () => {} } = {}) {
   async function load() {
     if (listed) return;
     listed = (await getJSON("/api/sources")).sources.filter((s) => s.tables?.length);
-    if (!listed.length) throw new Error("No data source is configured (SOURCES / ABACUS_SOURCES).");
+    if (!listed.length) {
+      // Not an error: this server has no source (a shared link's choice is dropped too).
+      for (const select of [source, table]) {
+        select.replaceChildren();
+        select.disabled = true;
+      }
+      if (hint) hint.textContent = NO_SOURCE;
+      return onColumns([]);
+    }
     fill(
       source,
       listed.map((s) => s.name),
@@ -56,5 +87,6 @@ export function bindSourcePicker(form, { onColumns = () => {} } = {}) {
   return {
     load: () => load().catch(report),
     selected: () => (source.value && table.value ? { source: source.value, table: table.value } : null),
+    missing: () => (listed && !listed.length ? NO_SOURCE : null),
   };
 }

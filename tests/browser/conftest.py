@@ -41,6 +41,14 @@ document.addEventListener('securitypolicyviolation', (e) => {
 });
 """
 
+# The live server's source ``warehouse``: table -> the sample in static/samples it holds.
+SOURCE_TABLES = {
+    "users": "abtest_users.csv",  # A/B: one row per user
+    "cuped_users": "cuped_users.csv",  # CUPED: outcome and pre-period covariate
+    "daily": "bayesian_daily.csv",  # Bayesian: one row per user with a date
+    "battery": "doe_battery.csv",  # DoE: Montgomery's battery life, long format
+}
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -58,15 +66,16 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free loopback port, served by werkzeug in a thread, with one configured
-    data source: a DuckDB file holding the A/B sample as table ``users``."""
+    data source: a DuckDB file holding the pages' samples as tables (``SOURCE_TABLES``)."""
     import ibis
 
     folder = tmp_path_factory.mktemp("db")
     db = folder / "abacus.sqlite3"
     warehouse = folder / "warehouse.duckdb"
     con = ibis.duckdb.connect(warehouse)
-    sample = Path(__file__).parents[2] / "static" / "samples" / "abtest_users.csv"
-    con.create_table("users", con.read_csv(sample).to_pyarrow())
+    samples = Path(__file__).parents[2] / "static" / "samples"
+    for table, sample in SOURCE_TABLES.items():
+        con.create_table(table, con.read_csv(samples / sample).to_pyarrow())
     con.disconnect()
     app = create_app(
         {
