@@ -9,6 +9,7 @@ import numpy as np
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.sufficient import ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
 MAX_DRAWS = 1_000_000
@@ -35,8 +36,7 @@ class ThompsonWeights:
 
 
 def thompson_weights(
-    users: Sequence[int],
-    conversions: Sequence[int],
+    variants: Sequence[ProportionStats],
     *,
     prior: tuple[float, float] = (1.0, 1.0),
     draws: int = 10_000,
@@ -45,36 +45,32 @@ def thompson_weights(
 ) -> ThompsonWeights:
     """Thompson-sampling allocation: P(each variant is best) under independent Beta posteriors.
 
-    Variant ``i`` has posterior Beta(prior_a + conversions_i, prior_b + users_i -
-    conversions_i). Thompson sampling assigns the next unit to variant ``i`` with probability
-    P(p_i = max_j p_j), so serving that probability as a traffic weight is the batched form
-    of the algorithm (Russo, Van Roy, Kazerouni, Osband & Wen, "A Tutorial on Thompson
-    Sampling", Found. Trends Mach. Learn. 11(1), 2018, sec. 3 and Algorithm 2). It is
-    estimated from ``draws`` joint posterior draws (the arg-max frequency); there is no
-    closed form beyond two arms (Evan Miller, "Formulas for Bayesian A/B Testing", 2015).
+    ``variants`` are the users and conversions of each arm, as the rest of ``stats`` takes
+    them (:class:`~stats.sufficient.ProportionStats`; parse JSON records with
+    :func:`~stats.sufficient.proportion_variants`). Variant ``i`` has posterior
+    Beta(prior_a + conversions_i, prior_b + users_i - conversions_i). Thompson sampling
+    assigns the next unit to variant ``i`` with probability P(p_i = max_j p_j), so serving
+    that probability as a traffic weight is the batched form of the algorithm (Russo, Van
+    Roy, Kazerouni, Osband & Wen, "A Tutorial on Thompson Sampling", Found. Trends Mach.
+    Learn. 11(1), 2018, sec. 3 and Algorithm 2). It is estimated from ``draws`` joint
+    posterior draws (the arg-max frequency); there is no closed form beyond two arms (Evan
+    Miller, "Formulas for Bayesian A/B Testing", 2015).
 
     ``floor`` mixes the allocation with the uniform one, ``w_i = floor + (1 - k*floor) *
     prob_best_i``, so no arm is starved (a starved arm never gathers the data that could
     revive it); it must be in [0, 1/k].
     """
-    k = len(users)
+    k = len(variants)
     if k < 2:
         raise InvalidInput(f"variants must hold at least 2 variants, got {k}", field="variants")
-    if len(conversions) != k:
-        raise InvalidInput(
-            f"conversions must have one count per variant ({k}), got {len(conversions)}",
-            field="conversions",
-        )
-    n_users = np.array([_validate.count(f"variants[{i}].users", u) for i, u in enumerate(users)])
-    n_conv = np.array(
-        [_validate.count(f"variants[{i}].conversions", c) for i, c in enumerate(conversions)]
-    )
-    for i in range(k):
-        if n_conv[i] > n_users[i]:
+    for i, v in enumerate(variants):
+        if not isinstance(v, ProportionStats):
             raise InvalidInput(
-                f"variants[{i}].conversions must be <= users ({n_users[i]}), got {n_conv[i]}",
-                field=f"variants[{i}].conversions",
+                f"variants[{i}] must be ProportionStats (users, conversions), got {v!r}",
+                field=f"variants[{i}]",
             )
+    n_users = np.array([v.users for v in variants])
+    n_conv = np.array([v.conversions for v in variants])
     if len(prior) != 2:
         raise InvalidInput(
             f"prior must be a pair (alpha, beta) of numbers > 0, got {prior!r}", field="prior"

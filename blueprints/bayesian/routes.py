@@ -22,16 +22,9 @@ from blueprints.bayesian.data import CsvRecords, Record, csv_records, source_rec
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from sources.tabular import MAX_VARIANTS, guess_control
-from stats.bayes.engine import (
-    MAX_TOTAL_DRAWS,
-    METRICS,
-    BayesianAnalysis,
-    LossOverTime,
-    analyze_bayesian,
-    expected_loss_over_time,
-)
+from stats.bayes.engine import BayesianAnalysis, LossOverTime, analyze_bayesian, loss_over_time
 from stats.bayes.stopping import simulate_loss_stopping
-from stats.errors import InvalidInput
+from stats.vocabulary import BAYES_METRICS as METRICS
 
 FIELDS = {
     "proportion": ("users", "conversions"),
@@ -40,8 +33,6 @@ FIELDS = {
 }
 """The numbers each metric's variant record holds (besides ``name``; revenue has ``amounts``)."""
 SAMPLES = ("bayesian_daily.csv", "abtest_users.csv")
-LOSS_DRAWS = 10_000
-"""Most joint draws per day for the loss-over-time chart."""
 
 
 @bp.get("/bayesian")
@@ -96,32 +87,6 @@ def guardrails(f: Fields) -> list[dict[str, Any]]:
     return out
 
 
-def _loss_over_time(
-    metric: str, data: CsvRecords, options: dict[str, Any], control: str
-) -> LossOverTime | None:
-    """Expected loss day by day; days too early for the model (a variant with too few users
-    or buyers) are left out, as stats names the first such day."""
-    periods, by_period = data.periods, data.by_period
-    units = max(1, len(data.records) * len(periods))
-    draws = min(options["draws"], LOSS_DRAWS, max(1_000, MAX_TOTAL_DRAWS // units))
-    while periods:
-        try:
-            return expected_loss_over_time(
-                metric,
-                periods,
-                by_period,
-                control=control,
-                prior=options["prior"],
-                draws=draws,
-                seed=options["seed"],
-            )
-        except InvalidInput as exc:  # a day too early for the model: start after it
-            if exc.row is None or not (exc.field or "").startswith("variants_by_period["):
-                raise
-            periods, by_period = periods[exc.row :], by_period[exc.row :]
-    return None
-
-
 def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None]:
     table = uploaded_csv(f)
     metric = f.choice("metric", METRICS, "proportion")
@@ -153,7 +118,15 @@ def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecord
         analysis = analyze_bayesian(metric, records, control=control or "", **options)
         loss = None
         if data is not None and data.periods:
-            loss = _loss_over_time(metric, data, options, analysis.control)
+            loss = loss_over_time(
+                metric,
+                data.periods,
+                data.by_period,
+                control=analysis.control,
+                prior=options["prior"],
+                draws=options["draws"],
+                seed=options["seed"],
+            )
     return analysis, loss, data
 
 

@@ -45,8 +45,7 @@ def thompson(experiment_id: int, counts: Counts) -> ThompsonWeights:
     seeded by the experiment id so the same counts give the same weights."""
     k = len(counts.variants)
     return thompson_weights(
-        [v.exposures for v in counts.variants],
-        [v.conversions for v in counts.variants],
+        _arms(counts),
         draws=BANDIT_DRAWS,
         seed=experiment_id,
         floor=BANDIT_FLOOR / k,

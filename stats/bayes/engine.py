@@ -46,9 +46,11 @@ from stats.bayes.models import (
 )
 from stats.errors import InvalidInput
 from stats.sufficient import mean_variants, named_records, proportion_variants
+from stats.vocabulary import BAYES_METRICS
 from stats.warnings import Code, ResultWarning, warning
 
-METRICS = ("proportion", "mean", "count", "revenue")
+METRICS = BAYES_METRICS
+"""The metrics the engine models (:data:`stats.vocabulary.BAYES_METRICS`)."""
 PRIORS: dict[str, dict[str, float]] = {
     "proportion": {"alpha": 1.0, "beta": 1.0},
     "mean": {},
@@ -696,3 +698,48 @@ def expected_loss_over_time(
         names,
         tuple(tuple(s[i] for s in series) for i in range(len(names))),
     )
+
+
+LOSS_DRAWS = 10_000
+"""Most joint draws per period for :func:`loss_over_time` (a chart, not a decision)."""
+
+
+def loss_over_time(
+    metric: str,
+    periods: Sequence[str],
+    variants_by_period: Sequence[Sequence[Mapping[str, Any]]],
+    *,
+    control: str,
+    prior: Mapping[str, float] | None = None,
+    draws: int = LOSS_DRAWS,
+    seed: int | None = None,
+) -> LossOverTime | None:
+    """:func:`expected_loss_over_time` within the work cap, from the first period the model
+    can take.
+
+    The draws per period are ``draws`` capped at :data:`LOSS_DRAWS` and at what
+    :data:`MAX_TOTAL_DRAWS` allows over every variant and period (never fewer than 1,000).
+    Early periods whose data the model refuses (a variant with too few users or buyers so
+    far) are left out: the series starts after the last such period, and is None when every
+    period is too early. Other invalid input raises :class:`~stats.errors.InvalidInput`.
+    """
+    periods, by_period = list(periods), list(variants_by_period)
+    variants = max((len(records) for records in by_period), default=0)
+    units = max(1, variants * len(periods))
+    n_draws = min(draws, LOSS_DRAWS, max(1_000, MAX_TOTAL_DRAWS // units))
+    while periods:
+        try:
+            return expected_loss_over_time(
+                metric,
+                periods,
+                by_period,
+                control=control,
+                prior=prior,
+                draws=n_draws,
+                seed=seed,
+            )
+        except InvalidInput as exc:  # a period too early for the model: start after it
+            if exc.row is None or not (exc.field or "").startswith("variants_by_period["):
+                raise
+            periods, by_period = periods[exc.row :], by_period[exc.row :]
+    return None

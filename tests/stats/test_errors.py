@@ -64,7 +64,13 @@ CASES: list[tuple[str, Callable[[], Any], str, int | None]] = [
     ("comparisons", lambda: compare_proportions(A, B, alpha=0), "alpha", None),
     ("comparisons.srm", lambda: sample_ratio_mismatch([A, B], [1.0]), "planned_split", None),
     ("abtest", lambda: analyze([A, B], control="C"), "control", None),
-    ("bandit", lambda: thompson_weights([100, 100], [10, 200]), "variants[1].conversions", None),
+    (
+        "bandit",
+        lambda: thompson_weights(proportion_variants([PAIR[0], {**PAIR[1], "conversions": 200}])),
+        "variants[1].conversions",
+        None,
+    ),
+    ("bandit.variants", lambda: thompson_weights([A]), "variants", None),
     ("bayes_models", lambda: beta_binomial_posterior(10, 20), "conversions", None),
     ("bayes_stopping", lambda: simulate_loss_stopping(0.1, 100, 10, -1.0), "threshold", None),
     (
