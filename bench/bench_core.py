@@ -25,11 +25,11 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 
 from bench._timing import fmt_seconds, median_seconds, report
 from bench.bench_cuped import make_rows, unadjusted
+from sources.cuped import cuped_from_frame
 from stats.abtest import analyze
 from stats.bayes.decision import best_by_quadrature, joint_summary
 from stats.bayes.models import BetaPosterior
 from stats.comparisons import compare_proportions, sample_ratio_mismatch
-from stats.cuped import cuped_from_frame
 from stats.sufficient import ProportionStats
 
 GBSTATS_PYTHON = os.environ.get("GBSTATS_PYTHON", "/work/gbstats-venv/bin/python")

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from stats import _validate
@@ -32,8 +31,10 @@ from stats.sufficient import MeanStats, stats_records
 from stats.warnings import Code, ResultWarning, warning
 
 FloatArray = NDArray[np.float64]
-Codes = NDArray[np.signedinteger[Any]]
-"""Arm codes 0, 1, … (−1 for missing before checks): intp, or int8 straight from a categorical."""
+Codes = NDArray[np.integer[Any]]
+"""Arm codes 0, 1, … (−1 for missing before checks): any integer width, as a dictionary-encoded
+column or a categorical carries them (int8, int32) or intp."""
+Order = NDArray[np.intp]
 
 BALANCE_ALPHA = 0.001
 """The covariate-balance test flags an assignment problem below this p-value."""
@@ -44,6 +45,9 @@ NEAR_PERFECT_RHO = 0.995
 MAX_ARMS = 50
 """Cap on the number of arms in row-level data (more usually means the wrong column)."""
 
+RHO_GRID = np.arange(96) / 100
+"""The ρ values 0, 0.01, …, 0.95 a planning chart is drawn on."""
+
 MAX_RHO_GRID = 10_001
 MAX_COVARIATES = 20
 """Most covariates in one regression adjustment."""
@@ -52,7 +56,7 @@ MAX_COVARIATES = 20
 MAX_N_PER_GROUP = 10**12
 """Cap on :func:`cuped_planning`'s ``n_per_group`` (keeps the required sizes in int64)."""
 
-_OUTCOME_ITSELF = "must be a pre-experiment measurement, not the outcome itself"
+OUTCOME_ITSELF = "must be a pre-experiment measurement, not the outcome itself"
 
 
 # --------------------------------------------------------------------------- results
@@ -95,38 +99,6 @@ class CovariateStats:
                 f"got {self.cov_xy!r}",
                 field="cov_xy",
             )
-
-    @classmethod
-    def from_frame(
-        cls, df: pd.DataFrame, *, variant: str, outcome: str, covariate: str
-    ) -> tuple[CovariateStats, ...]:
-        """One ``CovariateStats`` per arm (sorted by name) from row-level data.
-
-        A single grouped pass of sums, sums of squares and cross-products (see
-        :func:`_arm_moments`). Rows with a missing covariate are refused here; use
-        :func:`cuped_from_frame`, which keeps them with a missing-value indicator.
-        """
-        rows = _read_frame(df, variant=variant, outcome=outcome, covariate=covariate)
-        n_missing = int(np.isnan(rows.x).sum())
-        if n_missing:
-            raise InvalidInput(
-                f"covariate has {n_missing} missing values; cuped_from_frame keeps those users "
-                "with a missing-value indicator",
-                field="covariate",
-            )
-        m = _arm_moments(rows.codes, len(rows.names), rows.y, rows.x[:, None])
-        return tuple(
-            cls(
-                name,
-                int(m.n[i]),
-                float(m.mean_y[i]),
-                float(m.mean_z[i, 0]),
-                float(m.var_y[i]),
-                float(m.cov_zz[i, 0, 0]),
-                float(m.cov_zy[i, 0]),
-            )
-            for i, name in enumerate(rows.names)
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +160,7 @@ class CupedResult:
     adjusted variance is 47% of the unadjusted one) and ``effective_multiplier = 1/(1 − ρ²)``
     the sample-size equivalent ("as if you had 1.9× as many users"). ``n`` counts all users
     and ``n_missing_covariate`` those without a pre-period value (kept, see
-    :func:`cuped_from_frame`).
+    :func:`cuped_rows`).
     """
 
     control: str
@@ -274,15 +246,16 @@ class _Moments:
             self.cov_zy[:, keep],
         )
 
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """Row-level data after checks: arm codes into ``names`` (sorted), outcome, covariate."""
-
-    codes: Codes
-    names: tuple[str, ...]
-    y: FloatArray
-    x: FloatArray
+    def arms(self, order: NDArray[np.intp]) -> _Moments:
+        """The same moments with the arms in ``order``."""
+        return _Moments(
+            self.n[order],
+            self.mean_y[order],
+            self.var_y[order],
+            self.mean_z[order],
+            self.cov_zz[order],
+            self.cov_zy[order],
+        )
 
 
 _CHUNK = 1 << 15
@@ -559,7 +532,7 @@ def cuped(arms: Sequence[CovariateStats], *, control: str, alpha: float = 0.05) 
     names = _check_arms(arms, control)
     alpha = _validate.alpha(alpha)
     if _is_outcome_itself(arms):
-        raise InvalidInput(f"covariate {_OUTCOME_ITSELF}", field="covariate")
+        raise InvalidInput(f"covariate {OUTCOME_ITSELF}", field="covariate")
     n = np.array([a.n for a in arms], dtype=np.float64)
     mean_x = np.array([a.mean_x for a in arms])
     var_x = np.array([a.var_x for a in arms])
@@ -606,141 +579,147 @@ def covariate_variants(
 # --------------------------------------------------------------------------- row-level data
 
 
-def _column(df: pd.DataFrame, column: str, field: str) -> pd.Series:
-    if not isinstance(column, str) or column not in df.columns:
-        listed = ", ".join(map(str, df.columns[:20]))
+def _float_rows(values: ArrayLike, field: str, rows: int) -> FloatArray:
+    """``values`` as a one-dimensional float64 array of ``rows`` entries (NaN where missing);
+    infinite values are refused, naming the (1-based) row."""
+    try:
+        x = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} must be an array of numbers", field=field) from None
+    if x.ndim != 1 or x.size != rows:
         raise InvalidInput(
-            f"{field} must name a column of the data ({listed}), got {column!r}", field=field
+            f"{field} must hold one number per row ({rows}), got shape {x.shape}", field=field
         )
-    return df[column]
-
-
-def _numeric(df: pd.DataFrame, column: str, field: str) -> FloatArray:
-    """Column ``column`` as float64 (NaN where missing); ``field`` names it in errors.
-
-    Numeric and boolean columns convert directly; text columns must parse as numbers
-    (blank text counts as missing). Infinite values are refused.
-    """
-    series = _column(df, column, field)
-    if not pd.api.types.is_numeric_dtype(series.dtype):
-        text = series.astype("string").str.strip().replace("", pd.NA)
-        parsed = pd.to_numeric(text, errors="coerce")
-        bad = parsed.isna() & text.notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InvalidInput(
-                f"{field} must be a numeric column, got {series.iloc[i]!r} in row {i + 1}",
-                field=field,
-            )
-        series = parsed
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    infinite = np.isinf(values)
+    infinite = np.isinf(x)
     if infinite.any():
         i = int(np.flatnonzero(infinite)[0])
         raise InvalidInput(
-            f"{field} must hold finite numbers, got {values[i]!r} in row {i + 1}", field=field
+            f"{field} must hold finite numbers, got {x[i]!r} in row {i + 1}", field=field
         )
-    return values
+    return x
 
 
-def _factorize(series: pd.Series) -> tuple[Codes, list[object]]:
-    """Integer codes (−1 where missing) and the distinct values they index.
-
-    A categorical column (what a parser that dictionary-encodes text hands over) already
-    carries its codes: they are used as they are, categories no row uses dropped, instead of
-    hashing a million labels again (``pd.factorize`` costs ~12 ms per million text labels,
-    most of CUPED's time). Anything else goes through ``pd.factorize`` (Arrow's
-    ``dictionary_encode`` for Arrow-backed text).
-    """
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()  # int8 up to 127 categories: no copy, 1 byte a row
-        categories = list(series.cat.categories)
-        used = np.array([np.count_nonzero(codes == i) for i in range(min(len(categories), 64))])
-        if len(categories) > 64 or not used.all():  # categories no row uses: renumber
-            wide = codes.astype(np.intp)
-            used = np.bincount(wide + 1, minlength=len(categories) + 1)[1:] > 0
-            table = np.concatenate([[-1], np.where(used, np.cumsum(used) - 1, -1)])
-            return table[wide + 1], [c for c, u in zip(categories, used, strict=True) if u]
-        return codes, categories
-    codes, uniques = pd.factorize(series, sort=False)
-    return codes.astype(np.intp, copy=False), list(uniques)
-
-
-def _arm_codes(df: pd.DataFrame, variant: str) -> tuple[Codes, tuple[str, ...]]:
-    """Integer arm codes into the sorted arm names: 2 to ``MAX_ARMS`` arms of >= 2 rows each."""
-    if not isinstance(df, pd.DataFrame):
-        raise InvalidInput(f"data must be a table of rows, got {type(df).__name__}", field="data")
-    codes, uniques = _factorize(_column(df, variant, "variant"))
-    missing = codes < 0
+def _outcome_rows(values: ArrayLike, rows: int) -> FloatArray:
+    """The outcome: finite numbers, none missing."""
+    y = _float_rows(values, "outcome", rows)
+    missing = np.isnan(y)
     if missing.any():
+        raise InvalidInput(
+            f"outcome has {int(missing.sum())} missing values "
+            f"(first in row {int(np.flatnonzero(missing)[0]) + 1}); every user needs one",
+            field="outcome",
+        )
+    return y
+
+
+def _covariate_rows(values: ArrayLike, field: str, y: FloatArray) -> FloatArray:
+    """A covariate (NaN where missing) that is not the outcome itself (the same values)."""
+    x = _float_rows(values, field, y.size)
+    if x.size and x[0] == y[0] and np.array_equal(x, y):
+        raise InvalidInput(f"{field} {OUTCOME_ITSELF} (the values are identical)", field=field)
+    return x
+
+
+def _arm_rows(codes: ArrayLike, names: Sequence[str]) -> tuple[Codes, tuple[str, ...], Order]:
+    """Checked arm codes: 2 to ``MAX_ARMS`` distinct names, each row's code an index into
+    ``names`` (no missing arm), at least 2 rows per arm. Returns the codes, the names and the
+    order that sorts the names (results list the arms by name; the rows are not renumbered)."""
+    codes = np.asarray(codes)
+    if codes.ndim != 1 or codes.dtype.kind not in "iu":
+        raise InvalidInput("variant codes must be a one-dimensional integer array", field="variant")
+    if isinstance(names, str | bytes) or not all(isinstance(n, str) for n in names):
+        raise InvalidInput(f"variant names must be text, got {names!r}", field="variant")
+    names = tuple(names)
+    if codes.size and codes.min() < 0:
+        missing = codes < 0
         raise InvalidInput(
             f"variant has {int(missing.sum())} rows with no value "
             f"(first in row {int(np.flatnonzero(missing)[0]) + 1})",
             field="variant",
         )
-    if len(uniques) > MAX_ARMS:
+    if len(names) > MAX_ARMS:
         raise InvalidInput(
-            f"variant must hold at most {MAX_ARMS} arms, got {len(uniques)} distinct values "
+            f"variant must hold at most {MAX_ARMS} arms, got {len(names)} distinct values "
             "(is it the right column?)",
             field="variant",
         )
-    labels = [str(u) for u in uniques]
-    if len(set(labels)) < len(labels):
+    if len(set(names)) < len(names):
         raise InvalidInput(
-            f"variant labels must be distinct as text, got {labels!r}", field="variant"
+            f"variant labels must be distinct as text, got {list(names)!r}", field="variant"
         )
-    if len(labels) < 2:
+    if len(names) < 2:
         raise InvalidInput(
-            f"variant must hold at least 2 distinct arms, got {labels!r}", field="variant"
+            f"variant must hold at least 2 distinct arms, got {list(names)!r}", field="variant"
         )
-    order = np.argsort(labels, kind="stable")
-    rank = np.empty(len(labels), dtype=codes.dtype)
-    rank[order] = np.arange(len(labels))
-    names = tuple(labels[i] for i in order)
-    if np.any(order != np.arange(len(labels))):
-        codes = rank[codes]
-    sizes = np.bincount(codes, minlength=len(names))
+    if codes.size and codes.max() >= len(names):
+        raise InvalidInput(
+            f"variant codes must index the {len(names)} names, got {int(codes.max())}",
+            field="variant",
+        )
+    order = np.array(sorted(range(len(names)), key=names.__getitem__), dtype=np.intp)
+    if len(names) <= 8:  # a compare per arm beats bincount's cast of every code to intp
+        sizes = np.array([np.count_nonzero(codes == a) for a in range(len(names))])
+    else:
+        sizes = np.bincount(codes, minlength=len(names))
+    sizes = sizes[order]
     if sizes.min() < 2:
-        small = names[int(sizes.argmin())]
+        small = names[int(order[int(sizes.argmin())])]
         raise InvalidInput(
             f"variant {small!r} has {int(sizes.min())} row; every arm needs at least 2",
             field="variant",
         )
-    return codes, names
+    return codes, names, order
 
 
-def _covariate(
-    df: pd.DataFrame, column: str, field: str, outcome: str, y: FloatArray
-) -> FloatArray:
-    """A numeric covariate column that is not the outcome column (same name or same values)."""
-    if column == outcome:
-        raise InvalidInput(f"{field} {_OUTCOME_ITSELF} (both name column {column!r})", field=field)
-    x = _numeric(df, column, field)
-    if np.array_equal(x, y):
+def covariate_stats(
+    codes: ArrayLike, names: Sequence[str], y: ArrayLike, x: ArrayLike
+) -> tuple[CovariateStats, ...]:
+    """One :class:`CovariateStats` per arm (sorted by name) from row-level arrays.
+
+    ``codes[i]`` indexes ``names`` for row ``i``; ``y`` the outcome, ``x`` the covariate. A
+    single grouped pass of sums, sums of squares and cross-products (see
+    :func:`_arm_moments`). Rows with a missing covariate are refused here; use
+    :func:`cuped_rows`, which keeps them with a missing-value indicator.
+    """
+    codes, names, order = _arm_rows(codes, names)
+    y = _outcome_rows(y, codes.size)
+    x = _covariate_rows(x, "covariate", y)
+    n_missing = int(np.isnan(x).sum())
+    if n_missing:
         raise InvalidInput(
-            f"{field} {_OUTCOME_ITSELF} (columns {column!r} and {outcome!r} are identical)",
-            field=field,
+            f"covariate has {n_missing} missing values; cuped_rows keeps those users "
+            "with a missing-value indicator",
+            field="covariate",
         )
-    return x
+    m = _arm_moments(codes, len(names), y, x[:, None]).arms(order)
+    return tuple(
+        CovariateStats(
+            names[a],
+            int(m.n[i]),
+            float(m.mean_y[i]),
+            float(m.mean_z[i, 0]),
+            float(m.var_y[i]),
+            float(m.cov_zz[i, 0, 0]),
+            float(m.cov_zy[i, 0]),
+        )
+        for i, a in enumerate(order)
+    )
 
 
-def _read_frame(df: pd.DataFrame, *, variant: str, outcome: str, covariate: str) -> _Rows:
-    """Checked arm codes, outcome (no missing values) and covariate (NaN where missing)."""
-    codes, names = _arm_codes(df, variant)
-    y = _outcome(df, outcome)
-    return _Rows(codes, names, y, _covariate(df, covariate, "covariate", outcome, y))
-
-
-def cuped_from_frame(
-    df: pd.DataFrame,
+def cuped_rows(
+    codes: ArrayLike,
+    names: Sequence[str],
+    y: ArrayLike,
+    x: ArrayLike,
     *,
-    variant: str,
-    outcome: str,
-    covariate: str,
     control: str,
     alpha: float = 0.05,
 ) -> CupedResult:
-    """CUPED from row-level data: one row per user, columns ``variant``, ``outcome``, ``covariate``.
+    """CUPED from row-level arrays, one entry per user: ``codes[i]`` is user ``i``'s arm, an
+    index into ``names`` (in any order: results list the arms sorted by name; small integer
+    codes, as a dictionary-encoded column carries them, are used without a copy), ``y`` the
+    outcome and ``x`` the pre-period covariate (NaN where missing). :mod:`sources.cuped`
+    builds these from a data frame or an upload.
 
     Users without a pre-period value (NaN covariate) are kept, following Deng 2013 section
     4.2: the covariate is filled with its mean over the users who have one and a 0/1
@@ -751,30 +730,32 @@ def cuped_from_frame(
     multiple of the indicator, which the regression absorbs). ``theta`` is then the slope on ``x_filled`` and ``rho`` the multiple correlation;
     the balance check uses the users who have a pre-period value; ``n_missing_covariate``
     says how many did not. Without missing values this is exactly
-    ``cuped(CovariateStats.from_frame(...))``.
+    ``cuped(covariate_stats(...))``.
 
     Raises ``ValueError`` naming ``variant``, ``outcome``, ``covariate``, ``control`` or
-    ``alpha``: unknown columns, non-numeric values, missing outcomes or arm labels, a single
-    arm or an arm with fewer than 2 rows, an unknown control, or a covariate column equal to
-    the outcome.
+    ``alpha``: infinite values, missing outcomes or arm codes, a single arm or an arm with
+    fewer than 2 rows, an unknown control, or a covariate equal to the outcome.
     """
-    rows = _read_frame(df, variant=variant, outcome=outcome, covariate=covariate)
-    _validate.choice("control", control, rows.names)
+    codes, names, order = _arm_rows(codes, names)
+    y = _outcome_rows(y, codes.size)
+    x = _covariate_rows(x, "covariate", y)
+    sorted_names = tuple(names[i] for i in order)
+    _validate.choice("control", control, sorted_names)
     alpha = _validate.alpha(alpha)
-    arms = len(rows.names)
-    missing = np.isnan(rows.x)
-    n_missing = int(missing.sum())
+    arms = len(names)
+    missing = np.isnan(x)
+    n_missing = int(np.count_nonzero(missing))
     if not n_missing:
-        moments = _arm_moments(rows.codes, arms, rows.y, rows.x[:, None])
+        moments = _arm_moments(codes, arms, y, x[:, None])
         observed = moments
         notes: tuple[ResultWarning, ...] = ()
     else:
         have = ~missing
-        observed = _arm_moments(rows.codes[have], arms, rows.y[have], rows.x[have, None])
-        share = f"{n_missing} of {rows.y.size} users ({n_missing / rows.y.size:.1%})"
+        observed = _arm_moments(codes[have], arms, y[have], x[have, None])
+        share = f"{n_missing} of {y.size} users ({n_missing / y.size:.1%})"
         if have.any():
-            fill = float(rows.x[have].mean())
-            z = np.column_stack([np.where(missing, fill, rows.x), missing.astype(np.float64)])
+            fill = float(x[have].mean())
+            z = np.column_stack([np.where(missing, fill, x), missing.astype(np.float64)])
             notes = (
                 warning(
                     Code.MISSING_COVARIATE,
@@ -783,12 +764,13 @@ def cuped_from_frame(
                 ),
             )
         else:
-            z = np.zeros((rows.y.size, 1))
+            z = np.zeros((y.size, 1))
             notes = (warning(Code.MISSING_COVARIATE, f"{share} have no pre-period value."),)
-        moments = _arm_moments(rows.codes, arms, rows.y, z)
+        moments = _arm_moments(codes, arms, y, z)
+    moments, observed = moments.arms(order), observed.arms(order)
     mean_x, var_x = observed.mean_z[:, 0], observed.cov_zz[:, 0, 0]
     return _analyse(
-        rows.names,
+        sorted_names,
         moments,
         control=control,
         alpha=alpha,
@@ -802,10 +784,11 @@ def cuped_from_frame(
 # --------------------------------------------------------------------------- several covariates
 
 
-def _covariate_names(covariates: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(covariates, str | bytes) or not isinstance(covariates, Sequence):
+def _covariate_columns(covariates: Mapping[str, ArrayLike]) -> tuple[str, ...]:
+    if not isinstance(covariates, Mapping):
         raise InvalidInput(
-            f"covariates must be a list of column names, got {covariates!r}", field="covariates"
+            f"covariates must map names to columns, got {type(covariates).__name__}",
+            field="covariates",
         )
     if not covariates:
         raise InvalidInput("covariates must name at least one column, got []", field="covariates")
@@ -814,36 +797,23 @@ def _covariate_names(covariates: Sequence[str]) -> tuple[str, ...]:
             f"covariates must name at most {MAX_COVARIATES} columns, got {len(covariates)}",
             field="covariates",
         )
-    for j, col in enumerate(covariates):
-        if col in covariates[:j]:
-            raise InvalidInput(
-                f"covariates[{j}] must be unique, got {col!r} twice", field=f"covariates[{j}]"
-            )
-    return tuple(covariates)
-
-
-def _outcome(df: pd.DataFrame, outcome: str) -> FloatArray:
-    y = _numeric(df, outcome, "outcome")
-    missing = np.isnan(y)
-    if missing.any():
-        raise InvalidInput(
-            f"outcome has {int(missing.sum())} missing values "
-            f"(first in row {int(np.flatnonzero(missing)[0]) + 1}); every user needs one",
-            field="outcome",
-        )
-    return y
+    return tuple(str(name) for name in covariates)
 
 
 def regression_adjustment(
-    df: pd.DataFrame,
+    codes: ArrayLike,
+    names: Sequence[str],
+    y: ArrayLike,
+    covariates: Mapping[str, ArrayLike],
     *,
-    variant: str,
-    outcome: str,
-    covariates: Sequence[str],
     control: str,
     alpha: float = 0.05,
 ) -> RegressionAdjustmentResult:
     """Regression adjustment with several covariates (Lin 2013), by OLS with HC2 errors.
+
+    Row-level arrays as :func:`cuped_rows` takes them (``codes`` into ``names``, outcome
+    ``y``) and ``covariates`` mapping each covariate's name to its column (NaN where
+    missing); :func:`sources.cuped.regression_adjustment` reads them from a data frame.
 
     Lin, W. (2013), "Agnostic notes on regression adjustments to experimental data:
     reexamining Freedman's critique", *Annals of Applied Statistics* 7(1), 295–318: regress
@@ -863,7 +833,7 @@ def regression_adjustment(
     is the same OLS without covariates: the difference in means with Welch's (Neyman's)
     variance and a normal reference.
 
-    Missing covariate values are kept as in :func:`cuped_from_frame`: mean-filled, with a
+    Missing covariate values are kept as in :func:`cuped_rows`: mean-filled, with a
     missing-value indicator per covariate that has any (centred and interacted like the
     others). A covariate that does not vary is left out with a warning. A user with
     leverage 1 (e.g. the only user of an arm missing a covariate) has a zero residual and,
@@ -873,18 +843,23 @@ def regression_adjustment(
     Raises ``ValueError`` naming ``variant``, ``outcome``, ``covariates`` (``covariates[j]``
     for one of them), ``control`` or ``alpha``.
     """
-    names_in = _covariate_names(covariates)
-    codes, names = _arm_codes(df, variant)
+    names_in = _covariate_columns(covariates)
+    codes, labels, order = _arm_rows(codes, names)
+    names = tuple(labels[i] for i in order)
+    if np.any(order != np.arange(len(names))):  # renumber the rows in name order
+        rank = np.empty(len(names), dtype=np.intp)
+        rank[order] = np.arange(len(names))
+        codes = rank[codes]
     _validate.choice("control", control, names)
     alpha = _validate.alpha(alpha)
-    y = _outcome(df, outcome)
+    y = _outcome_rows(y, codes.size)
     arms = len(names)
     warnings: list[ResultWarning] = []
     columns: list[FloatArray] = []
     balance: list[Balance] = []
     any_missing = np.zeros(y.size, dtype=bool)
-    for j, column in enumerate(names_in):
-        x = _covariate(df, column, f"covariates[{j}]", outcome, y)
+    for j, (column, values) in enumerate(zip(names_in, covariates.values(), strict=True)):
+        x = _covariate_rows(values, f"covariates[{j}]", y)
         missing = np.isnan(x)
         have = ~missing
         any_missing |= missing

@@ -3,48 +3,30 @@ side, and the planning curves against ρ."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from blueprints._figures import MUTED, color, esc, hline, layout, line, vline
+from sources.cuped import Scatter
 from stats.cuped import CupedResult, RegressionAdjustmentResult
-
-SCATTER_POINTS = 2_000
-"""At most this many users are drawn in the scatter (a seeded random subsample)."""
-
-
-def _drawn_rows(frame: pd.DataFrame, variant: str, outcome: str, covariate: str) -> pd.DataFrame:
-    """The users with a pre-period value, as numbers; a seeded subsample above the cap."""
-    rows = pd.DataFrame(
-        {
-            "arm": frame[variant].astype(str),
-            "x": pd.to_numeric(frame[covariate], errors="coerce"),
-            "y": pd.to_numeric(frame[outcome], errors="coerce"),
-        }
-    ).dropna()
-    if len(rows) > SCATTER_POINTS:
-        keep = np.random.default_rng(0).choice(len(rows), SCATTER_POINTS, replace=False)
-        rows = rows.iloc[np.sort(keep)]
-    return rows
 
 
 def outcome_vs_covariate(
-    r: CupedResult, frame: pd.DataFrame, variant: str, outcome: str, covariate: str
+    r: CupedResult, drawn: Scatter, outcome: str, covariate: str
 ) -> dict[str, Any]:
-    """Users by arm, each arm's line of slope θ through its means (the CUPED adjustment)."""
-    rows = _drawn_rows(frame, variant, outcome, covariate)
+    """Users by arm (:func:`sources.cuped.scatter`), each arm's line of slope θ through its
+    means (the CUPED adjustment)."""
     traces: list[dict[str, Any]] = []
-    lo, hi = (rows["x"].min(), rows["x"].max()) if len(rows) else (0.0, 1.0)
+    lo, hi = drawn.low, drawn.high
+    empty: tuple[list[float], list[float]] = ([], [])
     for i, arm in enumerate(r.arms):
-        mine = rows[rows["arm"] == arm.name]
+        xs, ys = drawn.points.get(arm.name, empty)
         traces.append(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "x": mine["x"].to_numpy(),
-                "y": mine["y"].to_numpy(),
+                "x": xs,
+                "y": ys,
                 "name": arm.name,
                 "legendgroup": arm.name,
                 "marker": {"color": color(i), "size": 5, "opacity": 0.45},
@@ -52,12 +34,12 @@ def outcome_vs_covariate(
                 f"<extra>{esc(arm.name)}</extra>",
             }
         )
-        if np.isfinite(arm.mean_x):
-            ends = np.array([lo, hi])
+        if math.isfinite(arm.mean_x):
+            ends = [lo, hi]
             traces.append(
                 line(
                     ends,
-                    arm.mean_y + r.theta * (ends - arm.mean_x),
+                    [arm.mean_y + r.theta * (end - arm.mean_x) for end in ends],
                     f"{arm.name}: slope θ = {r.theta:.3g}",
                     i,
                     legendgroup=arm.name,
@@ -65,7 +47,7 @@ def outcome_vs_covariate(
                     hoverinfo="skip",
                 )
             )
-    shown = f"{len(rows):,} users" + (
+    shown = f"{drawn.shown:,} users" + (
         f"; {r.n_missing_covariate:,} without a pre-period value not drawn"
         if r.n_missing_covariate
         else ""
@@ -154,15 +136,14 @@ def intervals(r: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
 
 def analysis_figures(
     r: CupedResult | RegressionAdjustmentResult,
-    frame: pd.DataFrame | None,
-    variant: str,
+    drawn: Scatter | None,
     outcome: str,
     covariate: str,
 ) -> dict[str, Any]:
     """The intervals always; the scatter when there are rows and one covariate."""
     figures = {"intervals": intervals(r)}
-    if isinstance(r, CupedResult) and frame is not None:
-        figures["scatter"] = outcome_vs_covariate(r, frame, variant, outcome, covariate)
+    if isinstance(r, CupedResult) and drawn is not None:
+        figures["scatter"] = outcome_vs_covariate(r, drawn, outcome, covariate)
     return figures
 
 

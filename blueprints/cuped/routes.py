@@ -11,38 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from flask import Response, render_template
 
 from blueprints._api import Fields, bad_request, json_body, respond, stats_errors, unprocessable
-from blueprints._upload import csv_errors, request_fields, uploaded_csv
+from blueprints._upload import request_fields, uploaded_csv
 from blueprints.cuped import bp
 from blueprints.cuped.figures import analysis_figures, planning_figures
 from blueprints.cuped.readout import analysis_readout, planning_readout
-from sources.tabular import Table, guess_control, infer_roles, numeric_frame
+from sources.cuped import Scatter, covariate_names, scatter, upload_rows
+from sources.tabular import Table, guess_control, infer_roles
 from stats.cuped import (
     MAX_ARMS,
+    RHO_GRID,
     CupedResult,
     RegressionAdjustmentResult,
     covariate_variants,
     cuped,
-    cuped_from_frame,
     cuped_planning,
+    cuped_rows,
     regression_adjustment,
 )
-
-RHO_GRID = np.arange(96) / 100  # 0, 0.01, …, 0.95
-"""The ρ values the planning chart is drawn on."""
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """A result and, for row-level data, the rows and columns the scatter chart needs."""
+    """A result and, for row-level data, the users the scatter chart draws."""
 
     result: CupedResult | RegressionAdjustmentResult
-    frame: pd.DataFrame | None = None
-    variant: str = ""
+    scatter: Scatter | None = None
     outcome: str = ""
     covariate: str = ""
 
@@ -95,42 +91,38 @@ def _covariate_columns(f: Fields) -> tuple[str | None, list[str] | None]:
 
 
 def analyse_rows(f: Fields, table: Table) -> Analysis:
-    """CUPED (one covariate) or Lin's regression adjustment (several) on row-level data."""
+    """CUPED (one covariate) or Lin's regression adjustment (several) on row-level data:
+    :mod:`sources.cuped` reads the columns once (arm codes, numbers), :mod:`stats.cuped`
+    computes, and the scatter's users come from the same arrays."""
     variant = _variant_column(f, table)
     outcome = f.string("outcome")
     covariate, covariates = _covariate_columns(f)
-    with csv_errors():
-        numeric = [outcome, *([covariate] if covariate else []), *(covariates or [])]
-        frame = numeric_frame(table, [c for c in numeric if isinstance(c, str)])
     alpha = f.number("alpha", 0.05)
-    labels = (
-        [str(v) for v in pd.unique(frame[variant].dropna())][: MAX_ARMS + 1]
-        if variant in frame.columns
-        else []
-    )
-    control = _control(f, labels)
     with stats_errors():
         if covariates is not None:
-            return Analysis(
-                regression_adjustment(
-                    frame,
-                    variant=variant,
-                    outcome=outcome,
-                    covariates=covariates,
-                    control=control,
-                    alpha=alpha,
-                )
+            names = covariate_names(covariates)
+            pairs = [(f"covariates[{j}]", c) for j, c in enumerate(names)]
+        else:
+            assert covariate is not None
+            pairs = [("covariate", covariate)]
+        rows = upload_rows(table, variant=variant, outcome=outcome, covariates=pairs)
+    control = _control(f, list(rows.names))
+    with stats_errors():
+        if covariates is not None:
+            adjusted = regression_adjustment(
+                rows.codes, rows.names, rows.y, rows.covariates, control=control, alpha=alpha
             )
+            return Analysis(adjusted)
         assert covariate is not None
-        result = cuped_from_frame(
-            frame,
-            variant=variant,
-            outcome=outcome,
-            covariate=covariate,
+        result = cuped_rows(
+            rows.codes,
+            rows.names,
+            rows.y,
+            rows.covariates[covariate],
             control=control,
             alpha=alpha,
         )
-    return Analysis(result, frame, variant, outcome, covariate)
+    return Analysis(result, scatter(rows, covariate), outcome, covariate)
 
 
 def analyse_summaries(f: Fields) -> Analysis:
@@ -198,7 +190,7 @@ def analyse(f: Fields) -> Analysis:
 @bp.post("/api/cuped")
 def api() -> Response:
     a = analyse(request_fields())
-    figures = analysis_figures(a.result, a.frame, a.variant, a.outcome, a.covariate)
+    figures = analysis_figures(a.result, a.scatter, a.outcome, a.covariate)
     return respond(a.result, figures, analysis_readout(a.result), a.result.warnings)
 
 

@@ -18,6 +18,7 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
+from sources.cuped import covariate_stats_from_frame, cuped_from_frame, regression_adjustment
 from stats.cuped import (
     BALANCE_ALPHA,
     MAX_ARMS,
@@ -25,9 +26,7 @@ from stats.cuped import (
     CovariateStats,
     covariate_variants,
     cuped,
-    cuped_from_frame,
     cuped_planning,
-    regression_adjustment,
 )
 from stats.power import solve_power_means
 from stats.warnings import Code
@@ -154,7 +153,7 @@ def test_sufficient_statistics_match_pandas_even_with_a_large_offset() -> None:
     # the naive sum-of-squares formula; the shifted sums must keep ~9 significant digits.
     df = make_frame(5, {"A": 400, "B": 300}, {"A": 0, "B": 1}, offset=1e9)
     df["y"] += 1e9
-    arms = CovariateStats.from_frame(df, variant="arm", outcome="y", covariate="x")
+    arms = covariate_stats_from_frame(df, variant="arm", outcome="y", covariate="x")
     for arm in arms:
         g = df[df.arm == arm.name]
         assert arm.n == len(g)
@@ -208,7 +207,7 @@ def test_missing_covariate_is_ols_on_filled_value_and_indicator() -> None:
         [have.x[have.arm == g].mean() for g in "ABC"], rel=1e-12
     )
     with pytest.raises(ValueError, match=r"^covariate has \d+ missing values"):
-        CovariateStats.from_frame(df, variant="arm", outcome="y", covariate="x")
+        covariate_stats_from_frame(df, variant="arm", outcome="y", covariate="x")
 
 
 def test_no_pre_period_value_at_all_means_no_adjustment() -> None:

@@ -33,6 +33,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
+from sources.cuped import cuped_from_frame
 from stats.bayes.decision import best_by_quadrature, expected_loss_beta, prob_beta_greater
 from stats.bayes.engine import analyze_bayesian
 from stats.bayes.models import BetaPosterior, GammaPosterior, StudentTPosterior
@@ -46,7 +47,7 @@ from stats.comparisons import (
     score_statistic_diff,
     variant_estimate,
 )
-from stats.cuped import _arm_moments, cuped_from_frame
+from stats.cuped import _arm_moments
 from stats.sufficient import MeanStats, ProportionStats
 from stats.vocabulary import ALTERNATIVES
 
