@@ -664,6 +664,17 @@ def noninferiority(
     )
 
 
+def _weights(values: Sequence[float], k: int) -> list[float] | None:
+    """``values`` as k finite floats, or None when the count or a value is wrong."""
+    try:
+        weights = [float(w) for w in values]
+    except (TypeError, ValueError):
+        return None
+    if len(weights) != k or not all(math.isfinite(w) for w in weights):
+        return None
+    return weights
+
+
 def sample_ratio_mismatch(
     variants: Sequence[ProportionStats] | Sequence[MeanStats],
     planned_split: Sequence[float] | None = None,
@@ -682,40 +693,46 @@ def sample_ratio_mismatch(
     the split is broken for certain (p = 0, statistic ∞). With fewer than two variants
     expected to get traffic p = 1; with no users yet p is NaN and nothing is flagged.
     """
-    observed = np.array([v.n for v in variants], dtype=float)
+    # Plain floats, not numpy arrays: a handful of variants costs less in Python than numpy's
+    # per-call overhead (the SRM runs on every analysis).
+    observed = [float(v.n) for v in variants]
     k = len(observed)
     if expected is not None:
         if planned_split is not None:
             raise InvalidInput("expected must not be given with planned_split", field="expected")
-        weights = np.asarray(expected, dtype=float)
-        if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        weights = _weights(expected, k)
+        if weights is None or any(w < 0 for w in weights):
             raise InvalidInput(
                 f"expected must hold one count >= 0 per variant ({k}), got {list(expected)!r}",
                 field="expected",
             )
     else:
-        weights = np.ones(k) if planned_split is None else np.asarray(planned_split, dtype=float)
-        if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        weights = [1.0] * k if planned_split is None else _weights(planned_split, k)
+        if weights is None or any(w <= 0 for w in weights):
             raise InvalidInput(
                 f"planned_split must hold one positive weight per variant ({k}), got "
                 f"{list(planned_split or [])!r}",
                 field="planned_split",
             )
-    total = observed.sum()
-    share = weights / weights.sum() if weights.sum() > 0 else weights
-    expected_n = total * share
-    live = weights > 0
-    df = int(live.sum()) - 1
+    total = math.fsum(observed)
+    weight_sum = math.fsum(weights)
+    share = [w / weight_sum for w in weights] if weight_sum > 0 else weights
+    expected_n = [total * s for s in share]
+    live = [w > 0 for w in weights]
+    df = sum(live) - 1
     if total == 0 or df < 1:
         statistic, pvalue, df = 0.0, math.nan if total == 0 else 1.0, 0
-    elif np.any(observed[~live] > 0):
+    elif any(o > 0 and not alive for o, alive in zip(observed, live, strict=True)):
         statistic, pvalue = math.inf, 0.0
     else:
         # scipy.stats.chisquare's arithmetic (power_divergence, lambda_=1) and its chi2.sf,
         # the regularised upper incomplete gamma special.chdtrc, without ~1 ms of
         # axis/NaN-policy wrapping per call (Pearson 1900; Abramowitz & Stegun 26.4.2).
-        o, e = observed[live], expected_n[live]
-        statistic = float((((o - e) ** 2) / e).sum())
+        statistic = math.fsum(
+            (o - e) ** 2 / e
+            for o, e, alive in zip(observed, expected_n, live, strict=True)
+            if alive
+        )
         pvalue = float(special.chdtrc(df, statistic))
     flagged = bool(pvalue < threshold)
     names = [v.name for v in variants]
