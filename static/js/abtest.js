@@ -129,9 +129,14 @@ for (const radio of form.querySelectorAll('[name="source"]')) {
 
 // ---------------------------------------------------------------- data source (a table)
 
+// A shared link's choices (columns, kind, control, guardrails) meet its table's columns once:
+// they are kept, not cleared as for new data, so later requests stay the sender's.
+let linkedTable = linkValue("source") === "table";
+
 /** A table's columns shown as a CSV's mapping: text columns for the variant, numbers for metrics. */
 function tableColumns(cols) {
-  newData();
+  if (!linkedTable) newData();
+  linkedTable = false;
   if (!cols.length) return page?.run();
   const names = cols.map((c) => c.name);
   const numbers = cols.filter((c) => c.numeric).map((c) => c.name);

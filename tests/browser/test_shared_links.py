@@ -154,6 +154,39 @@ def doe_csv(page: Page) -> None:
     page.fill("#f-alpha", "0.01")
 
 
+def abtest_source(page: Page) -> None:
+    page.get_by_label("Data source").check()
+    page.select_option("#f-source_table", "users")
+    page.select_option("#f-metric_column", "revenue")
+    settle(page)
+    page.fill("#f-alpha", "0.1")
+
+
+def bayesian_source(page: Page) -> None:
+    page.select_option("#f-source", "table")
+    page.select_option("#f-source_table", "daily")
+    settle(page)
+    page.select_option("#f-metric", "count")
+    page.select_option("#f-table_value", "purchases")
+    page.select_option("#f-table_date", "")  # (none): the link must not bring a date back
+
+
+def cuped_source(page: Page) -> None:
+    page.select_option("#f-source", "table")
+    page.select_option("#f-source_table", "cuped_users")
+    settle(page)
+    page.fill("#f-alpha", "0.1")
+
+
+def doe_source(page: Page) -> None:
+    page.select_option("#f-source", "table")
+    page.select_option("#f-source_table", "battery")
+    page.select_option("#f-table_factor_a", "temperature")
+    page.select_option("#f-table_factor_b", "material")
+    settle(page)
+    page.select_option("#f-anova_type", "3")
+
+
 def sequential_edits(page: Page) -> None:
     page.fill("#f-sim-looks", "5")
     page.fill("#f-gs-fractions", "0.25, 0.5, 1")
@@ -167,12 +200,16 @@ SCENARIOS: dict[str, tuple[str, Callable[[Page], None]]] = {
     "abtest-rows": ("/abtest", abtest_added_and_removed_rows),
     "abtest-mean": ("/abtest", abtest_mean_metric),
     "abtest-csv": ("/abtest", abtest_csv),
+    "abtest-source": ("/abtest", abtest_source),
     "bayesian-removed-variant": ("/bayesian", bayesian_removed_variant),
     "bayesian-metric-round-trip": ("/bayesian", bayesian_metric_round_trip),
     "bayesian-csv": ("/bayesian", bayesian_csv),
+    "bayesian-source": ("/bayesian", bayesian_source),
     "cuped": ("/cuped", cuped_edits),
+    "cuped-source": ("/cuped", cuped_source),
     "doe-levels": ("/doe", doe_reordered_levels),
     "doe-csv": ("/doe", doe_csv),
+    "doe-source": ("/doe", doe_source),
     "sequential": ("/sequential", sequential_edits),
 }
 
@@ -202,6 +239,9 @@ def test_a_shared_link_sends_the_senders_request(
             assert got, f"the shared link sent nothing to {endpoint}"
             differ = {k for k in set(body) | set(got[0]) if body.get(k) != got[0].get(k)}
             assert got[0] == body, f"{endpoint}: the link's request differs in {sorted(differ)}"
+            if scenario.endswith("-source"):  # the table's columns arrive after the first request
+                differ = {k for k in set(body) | set(got[-1]) if body.get(k) != got[-1].get(k)}
+                assert got[-1] == body, f"{endpoint}: a later request differs in {sorted(differ)}"
     finally:
         if fresh is not context:
             fresh.close()
