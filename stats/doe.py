@@ -1,32 +1,37 @@
 """Two-factor factorial experiments: two-way ANOVA with the A × B interaction.
 
-One orchestrator, :func:`two_way_anova`, takes long-format data (one row per observation:
-level of factor A, level of factor B, response), fits the cell-means model with
-statsmodels (``ols`` + ``anova_lm``) and returns an :class:`AnovaResult` holding the ANOVA
-table, cell means and marginal means with intervals, fitted values and residuals for the
-residual plot, and the facts a plain-language readout needs.
+One function, :func:`two_way_anova_codes`, takes one observation per position of three
+arrays (integer level codes of factor A and of factor B, with the level names they index,
+and the response), fits the cell-means model with statsmodels (``ols`` + ``anova_lm``) and
+returns an :class:`AnovaResult` holding the ANOVA table, cell means and marginal means with
+intervals, fitted values and residuals for the residual plot, and the facts a
+plain-language readout needs. Reading long-format data (JSON rows, data frames, uploads)
+into those arrays is :mod:`sources.doe`'s job.
 
 Factor names are user text ("price", "page layout", "discount (%)"): they never enter a
-formula. The data are copied into internal columns ``a``, ``b``, ``y`` and the names are
-mapped back onto the table rows, the interaction row being ``"<A>:<B>"``.
+formula. The codes are handed to the formula as internal columns ``a``, ``b``, ``y`` and
+the names are mapped back onto the table rows, the interaction row being ``"<A>:<B>"``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import pandas as pd
-import statsmodels.formula.api as smf
+import patsy
+import statsmodels.api as sm
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 from statsmodels.stats.anova import anova_lm
 
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.warnings import Code, ResultWarning, warning
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
 
 MAX_LEVELS = 5
 """Most levels a factor may have (the issue's 2-to-5 grid)."""
@@ -38,9 +43,6 @@ ANOVA_TYPES = (2, 3)
 
 MAX_ABS_RESPONSE = 1e100
 """Largest |response|: the sums of squares of MAX_ROWS such values stay finite in float64."""
-
-ROW_KEYS = ("a", "b", "y")
-"""Keys of one observation in the JSON ``rows`` list: level of A, level of B, response."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,120 +140,26 @@ def _factor_name(name: str, value: object) -> str:
     return value.strip()
 
 
-def _level(where: str, value: object, row: int | None = None) -> str:
-    """A level label as text; whole-number floats read as integers (15.0 -> "15").
-
-    Booleans (a CSV's true/false column, e.g. "coupon shown") read as "true" and "false".
-    """
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if not isinstance(value, int | float | np.integer | np.floating):
+def check_settings(
+    factor_a: str, factor_b: str, response: str, anova_type: int, alpha: float
+) -> tuple[str, str, str, int, float]:
+    """The display names (stripped, A and B different), ``anova_type`` (2 or 3) and ``alpha``
+    checked, in the order :func:`two_way_anova_codes` checks them."""
+    factor_a = _factor_name("factor_a", factor_a)
+    factor_b = _factor_name("factor_b", factor_b)
+    response = _factor_name("response", response)
+    if factor_b == factor_a:
         raise InvalidInput(
-            f"{where} must be a level name (text or a number), got {value!r}",
-            field=where,
-            row=row,
+            f"factor_b must differ from factor_a, got {factor_b!r} for both", field="factor_b"
         )
-    if not math.isfinite(value):
-        raise InvalidInput(
-            f"{where} must be a level name (text or a number), got {value!r}",
-            field=where,
-            row=row,
-        )
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+    if isinstance(anova_type, bool) or anova_type not in ANOVA_TYPES:
+        raise InvalidInput(f"anova_type must be 2 or 3, got {anova_type!r}", field="anova_type")
+    return factor_a, factor_b, response, int(anova_type), _validate.alpha(alpha)
 
 
-def _cell(column: str, i: int, value: object) -> float:
-    """Observation ``i``'s response as a finite float; errors name ``rows[i].<column>`` and
-    the 1-based ``row``."""
-    try:
-        return _validate.finite(f"rows[{i}].{column}", value)  # type: ignore[arg-type]
-    except InvalidInput as exc:
-        raise InvalidInput(exc.message, field=exc.field, row=i + 1) from None
-
-
-def _response(values: Sequence[object], column: str) -> np.ndarray:
-    """Responses as float64; the first bad one raises ``rows[i].<column> must be ...``."""
-    series = pd.Series(values)
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        y = series.to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(y))
-        if bad.size:
-            i = int(bad[0])
-            _cell(column, i, values[i])
-    else:
-        y = np.empty(len(values))
-        for i, v in enumerate(values):
-            if isinstance(v, bool):
-                raise InvalidInput(
-                    f"rows[{i}].{column} must be a number, got {v!r}",
-                    field=f"rows[{i}].{column}",
-                    row=i + 1,
-                )
-            y[i] = _cell(column, i, v)
-    huge = np.flatnonzero(np.abs(y) > MAX_ABS_RESPONSE)
-    if huge.size:
-        i = int(huge[0])
-        raise InvalidInput(
-            f"rows[{i}].{column} must be at most {MAX_ABS_RESPONSE:g} in absolute value "
-            f"(rescale the responses), got {values[i]!r}",
-            field=f"rows[{i}].{column}",
-            row=i + 1,
-        )
-    return y
-
-
-def _long_columns(
-    data: pd.DataFrame | Sequence[Mapping[str, Any]],
-    factor_a: str,
-    factor_b: str,
-    response: str,
-) -> tuple[list[object], list[object], list[object], tuple[str, str, str]]:
-    """Split the input into A labels, B labels and responses, with the column names used."""
-    if isinstance(data, pd.DataFrame):
-        cols = (factor_a, factor_b, response)
-        for param, col in zip(("factor_a", "factor_b", "response"), cols, strict=True):
-            if col not in data.columns:
-                have = ", ".join(map(str, data.columns))
-                raise InvalidInput(
-                    f"{param} column {col!r} is not in the data (columns: {have})", field=param
-                )
-        return (
-            data[factor_a].tolist(),
-            data[factor_b].tolist(),
-            data[response].tolist(),
-            cols,
-        )
-    if isinstance(data, str | bytes) or not isinstance(data, Sequence):
-        raise InvalidInput(
-            f"rows must be a list of objects with keys a, b, y, got {data!r}", field="rows"
-        )
-    for i, row in enumerate(data):
-        if not isinstance(row, Mapping):
-            raise InvalidInput(
-                f"rows[{i}] must be an object with keys a, b, y, got {row!r}",
-                field=f"rows[{i}]",
-                row=i + 1,
-            )
-        for key in ROW_KEYS:
-            if key not in row:
-                raise InvalidInput(
-                    f"rows[{i}].{key} is required", field=f"rows[{i}].{key}", row=i + 1
-                )
-    a, b, y = ([row[k] for row in data] for k in ROW_KEYS)
-    return a, b, y, ROW_KEYS
-
-
-def _codes(
-    labels: list[object], column: str, param: str, name: str
-) -> tuple[np.ndarray, list[str]]:
-    """Integer codes and level names (in order of first appearance), checking 2..5 levels."""
-    text = [_level(f"rows[{i}].{column}", v, i + 1) for i, v in enumerate(labels)]
-    codes, uniques = pd.factorize(pd.Series(text, dtype=object), sort=False)
-    levels = [str(u) for u in uniques]
+def check_levels(levels: Sequence[str], param: str, name: str) -> tuple[str, ...]:
+    """A factor's level names: 2 to :data:`MAX_LEVELS` distinct non-empty texts."""
+    levels = list(levels) if isinstance(levels, Sequence) and not isinstance(levels, str) else []
     if len(levels) < 2:
         raise InvalidInput(
             f"{param} ({name}) must have at least 2 levels, got {len(levels)}: {levels!r}",
@@ -262,7 +170,48 @@ def _codes(
             f"{param} ({name}) must have at most {MAX_LEVELS} levels, got {len(levels)}: {levels!r}",
             field=param,
         )
-    return codes.astype(np.intp), levels
+    if any(not isinstance(v, str) or not v for v in levels) or len(set(levels)) < len(levels):
+        raise InvalidInput(
+            f"{param} ({name}) levels must be distinct non-empty names, got {levels!r}",
+            field=param,
+        )
+    return tuple(levels)
+
+
+def _check_codes(codes: ArrayLike, n: int, levels: Sequence[str], param: str) -> IntArray:
+    """One factor's level codes: ``n`` integers indexing ``levels``."""
+    c = np.asarray(codes)
+    if c.shape != (n,) or not np.issubdtype(c.dtype, np.integer):
+        raise InvalidInput(
+            f"{param} codes must be {n} integers (one per observation), got shape {c.shape} "
+            f"of {c.dtype}",
+            field=param,
+        )
+    if n and (int(c.min()) < 0 or int(c.max()) >= len(levels)):
+        raise InvalidInput(
+            f"{param} codes must index its {len(levels)} levels (0 to {len(levels) - 1})",
+            field=param,
+        )
+    return c.astype(np.intp, copy=False)
+
+
+def _check_response(y: ArrayLike) -> FloatArray:
+    """Responses as float64: finite and at most :data:`MAX_ABS_RESPONSE` in magnitude."""
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim != 1:
+        raise InvalidInput(
+            f"y must be one response per observation, got shape {arr.shape}", field="y"
+        )
+    bad = np.flatnonzero(~np.isfinite(arr) | (np.abs(arr) > MAX_ABS_RESPONSE))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidInput(
+            f"y[{i}] must be a finite number at most {MAX_ABS_RESPONSE:g} in absolute value, "
+            f"got {arr[i]!r}",
+            field="y",
+            row=i + 1,
+        )
+    return arr
 
 
 def _partial_eta_sq(ss_effect: float, ss_resid: float) -> float | None:
@@ -303,9 +252,13 @@ def _marginal_means(
     )
 
 
-def two_way_anova(
-    data: pd.DataFrame | Sequence[Mapping[str, Any]],
+def two_way_anova_codes(
+    codes_a: ArrayLike,
+    codes_b: ArrayLike,
+    y: ArrayLike,
     *,
+    levels_a: Sequence[str],
+    levels_b: Sequence[str],
     factor_a: str = "a",
     factor_b: str = "b",
     response: str = "y",
@@ -314,15 +267,12 @@ def two_way_anova(
 ) -> AnovaResult:
     """Two-way ANOVA with the A × B interaction for a two-factor factorial experiment.
 
-    ``data`` is long format, one observation per row, either
-
-    * a list of objects ``{"a": <level of A>, "b": <level of B>, "y": <response>}`` (the
-      JSON API's ``rows``); ``factor_a``, ``factor_b`` and ``response`` are then only the
-      display names, or
-    * a DataFrame whose columns ``factor_a``, ``factor_b`` and ``response`` hold them.
-
-    Levels are text or numbers, kept in order of first appearance; each factor needs 2 to
-    5 levels and every combination of levels at least one observation.
+    One observation per position: ``codes_a[i]`` indexes ``levels_a`` (the level of factor
+    A), ``codes_b[i]`` indexes ``levels_b`` and ``y[i]`` is the response.
+    ``factor_a``, ``factor_b`` and ``response`` are display names only. Each factor needs 2
+    to 5 levels and every combination of levels at least one observation. Reading long-format
+    data (JSON rows, a data frame, an upload) into these arrays is
+    :func:`sources.doe.two_way_anova`'s job.
 
     The model is the fixed-effects two-factor model ``y = μ + τ_i + β_j + (τβ)_ij + ε``
     (Montgomery, *Design and Analysis of Experiments*, 8th ed., 2013, §5.3.2, eq. 5.1),
@@ -350,27 +300,19 @@ def two_way_anova(
     freedom at level ``1 − alpha`` (Montgomery §3.3, the t interval on a treatment mean,
     applied to the a·b cells); see :class:`CellMean` and :class:`MarginalMean`.
     """
-    factor_a = _factor_name("factor_a", factor_a)
-    factor_b = _factor_name("factor_b", factor_b)
-    response = _factor_name("response", response)
-    if factor_b == factor_a:
-        raise InvalidInput(
-            f"factor_b must differ from factor_a, got {factor_b!r} for both", field="factor_b"
-        )
-    if isinstance(anova_type, bool) or anova_type not in ANOVA_TYPES:
-        raise InvalidInput(f"anova_type must be 2 or 3, got {anova_type!r}", field="anova_type")
-    anova_type = int(anova_type)
-    alpha = _validate.alpha(alpha)
-
-    raw_a, raw_b, raw_y, (col_a, col_b, col_y) = _long_columns(data, factor_a, factor_b, response)
-    n = len(raw_y)
+    factor_a, factor_b, response, anova_type, alpha = check_settings(
+        factor_a, factor_b, response, anova_type, alpha
+    )
+    y = _check_response(y)
+    n = y.size
     if n == 0:
         raise InvalidInput("rows must hold at least one observation, got none", field="rows")
     if n > MAX_ROWS:
         raise InvalidInput(f"rows must hold at most {MAX_ROWS} observations, got {n}", field="rows")
-    codes_a, levels_a = _codes(raw_a, col_a, "factor_a", factor_a)
-    codes_b, levels_b = _codes(raw_b, col_b, "factor_b", factor_b)
-    y = _response(raw_y, col_y)
+    levels_a = list(check_levels(levels_a, "factor_a", factor_a))
+    levels_b = list(check_levels(levels_b, "factor_b", factor_b))
+    codes_a = _check_codes(codes_a, n, levels_a, "factor_a")
+    codes_b = _check_codes(codes_b, n, levels_b, "factor_b")
 
     na, nb = len(levels_a), len(levels_b)
     cell = codes_a * nb + codes_b
@@ -387,15 +329,14 @@ def two_way_anova(
 
     interaction_tested = bool(counts.max() > 1)
     balanced = bool(counts.min() == counts.max())
-    frame = pd.DataFrame(
-        {
-            "a": pd.Categorical.from_codes(codes_a, categories=levels_a),
-            "b": pd.Categorical.from_codes(codes_b, categories=levels_b),
-            "y": y,
-        }
-    )
-    formula = "y ~ C(a, Sum) * C(b, Sum)" if interaction_tested else "y ~ C(a, Sum) + C(b, Sum)"
-    fit = smf.ols(formula, frame).fit()
+    # The design sees the integer codes: C() orders the levels 0, 1, ... (every one occurs,
+    # since no cell is empty), the order of ``levels_a``/``levels_b``, so the sum-coded design
+    # matrix is the one of the named levels. patsy (statsmodels' formula engine) builds it from
+    # arrays; statsmodels keeps its terms (``model_spec``) for ``anova_lm``. Column-major, as
+    # ``smf.ols`` on a data frame lays it out, so the least-squares solution is that one's.
+    model = "C(a, Sum) * C(b, Sum)" if interaction_tested else "C(a, Sum) + C(b, Sum)"
+    design = patsy.dmatrix(model, {"a": codes_a, "b": codes_b}, return_type="matrix")
+    fit = sm.OLS(y, np.asfortranarray(design), model_spec=design.design_info).fit()
     table = anova_lm(fit, typ=anova_type)
 
     # Sums of squares below rounding noise (an RMS under 1e-10 of the largest |y|) are
@@ -410,7 +351,7 @@ def two_way_anova(
     df_resid = round(float(fit.df_resid))
     ms_resid = ss_resid / df_resid
     degenerate = ss_resid == 0.0
-    fitted = fit.fittedvalues.to_numpy()
+    fitted = np.asarray(fit.fittedvalues, dtype=np.float64)
     residuals = y - fitted
 
     terms = [("a", "C(a, Sum)", factor_a), ("b", "C(b, Sum)", factor_b)]

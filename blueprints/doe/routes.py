@@ -11,9 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import pandas as pd
 from flask import Response, render_template, request
-from pandas.api import types as ptypes
 
 from blueprints._api import (
     Fields,
@@ -27,8 +25,9 @@ from blueprints._upload import csv_errors, is_multipart, request_fields, uploade
 from blueprints.doe import bp
 from blueprints.doe.figures import doe_figures
 from blueprints.doe.readout import readout
+from sources.doe import detect_columns, frame_of, two_way_anova
 from sources.tabular import numeric_frame
-from stats.doe import MAX_LEVELS, MAX_ROWS, AnovaResult, two_way_anova
+from stats.doe import MAX_LEVELS, MAX_ROWS, AnovaResult
 from stats.errors import InvalidInput
 
 
@@ -37,51 +36,15 @@ def page() -> str:
     return render_template("doe.html")
 
 
-def _is_number(s: pd.Series) -> bool:
-    return ptypes.is_numeric_dtype(s) and not ptypes.is_bool_dtype(s)
-
-
-def _mostly_numbers(s: pd.Series) -> bool:
-    """Whether most values read as numbers (a response with a typo is still a response)."""
-    if _is_number(s):
-        return True
-    return bool(pd.to_numeric(s, errors="coerce").notna().mean() > 0.5)
-
-
 def csv_columns(
-    frame: pd.DataFrame, factor_a: str | None, factor_b: str | None, response: str | None
+    frame: Any, factor_a: str | None, factor_b: str | None, response: str | None
 ) -> tuple[str, str, str]:
-    """The named columns, with the ones left out detected.
-
-    The response is the column most likely to be a measurement: one with more distinct
-    values than a factor may have levels, then one holding mostly numbers, then the last
-    such column. The factors are the remaining columns, text columns first, in file order.
-    """
-    named = {c for c in (factor_a, factor_b, response) if c is not None}
-    free = [c for c in map(str, frame.columns) if c not in named]
-    if response is None and free:
-        response = max(
-            free,
-            key=lambda c: (
-                frame[c].nunique() > MAX_LEVELS,
-                _mostly_numbers(frame[c]),
-                free.index(c),
-            ),
-        )
-        free.remove(response)
-    free.sort(key=lambda c: _is_number(frame[c]))  # stable: text columns first
-    if factor_a is None and free:
-        factor_a = free.pop(0)
-    if factor_b is None and free:
-        factor_b = free.pop(0)
-    if factor_a is None or factor_b is None or response is None:
-        have = ", ".join(map(str, frame.columns))
-        unprocessable(
-            _csv_field(),
-            "The CSV needs three columns in long format: a level of factor A, a level of "
-            f"factor B and the response (one row per observation); it has: {have}.",
-        )
-    return factor_a, factor_b, response
+    """The named columns, with the ones left out detected (:func:`sources.doe.detect_columns`);
+    too few columns name the CSV."""
+    try:
+        return detect_columns(frame, factor_a, factor_b, response)
+    except InvalidInput as exc:
+        unprocessable(_csv_field(), str(exc))
 
 
 def _csv_field() -> str:
@@ -148,7 +111,7 @@ def _check_declared_levels(
         )
 
 
-def source_frame(f: Fields) -> tuple[pd.DataFrame, str, str, str]:
+def source_frame(f: Fields) -> tuple[Any, str, str, str]:
     """``source`` and ``table`` with ``factor_a``, ``factor_b`` and ``response`` naming its
     columns (those left out detected as for a CSV): the ANOVA takes observations, so those
     three columns of at most ``MAX_ROWS`` rows are read (an Ibis select, in the engine)."""
@@ -157,7 +120,7 @@ def source_frame(f: Fields) -> tuple[pd.DataFrame, str, str, str]:
     st = open_table(f)
     names = [column_name(f, key, st, None) for key in ("factor_a", "factor_b", "response")]
     wanted = list(st.columns) if None in names else names
-    frame = select_rows(st, wanted, MAX_ROWS).to_pandas()
+    frame = frame_of(select_rows(st, wanted, MAX_ROWS))
     factor_a, factor_b, response = csv_columns(frame, *names)
     return frame, factor_a, factor_b, response
 

@@ -14,7 +14,7 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.stats.anova import anova_lm
 
-from stats.doe import MAX_ROWS, AnovaResult, two_way_anova
+from sources.doe import MAX_ROWS, AnovaResult, two_way_anova
 from stats.warnings import Code
 
 # Montgomery, Design and Analysis of Experiments (8th ed., 2013), Example 5.1, Table 5.1:
@@ -605,3 +605,47 @@ def test_boolean_levels_read_as_true_and_false() -> None:
     assert res_bool.levels_a == ("true", "false")
     assert row(res_text, "a").sum_sq > 0
     assert [r.sum_sq for r in res_bool.anova] == [r.sum_sq for r in res_text.anova]
+
+
+# ------------------------------------------------------------- arrays (stats.doe proper)
+
+
+def test_codes_give_the_analysis_of_the_rows() -> None:
+    # stats.doe takes level codes, level names and responses; sources.doe reads rows into them.
+    from stats.doe import two_way_anova_codes
+
+    rows = unbalanced_rows()
+    levels_a, levels_b = ("1", "2", "3"), ("15", "70", "125")
+    codes_a = np.array([levels_a.index(str(r["a"])) for r in rows])
+    codes_b = np.array([levels_b.index(str(r["b"])) for r in rows])
+    y = np.array([r["y"] for r in rows], dtype=float)
+    res = two_way_anova_codes(codes_a, codes_b, y, levels_a=levels_a, levels_b=levels_b)
+    assert res == two_way_anova(rows)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"codes_a": np.array([0, 1, 2, 0])}, "factor_a"),
+        ({"codes_b": np.array([0.0, 1.0, 0.0, 1.0])}, "factor_b"),
+        ({"codes_a": np.array([0, 1, 0])}, "factor_a"),
+        ({"levels_a": ("x", "x")}, "factor_a"),
+        ({"levels_b": ("u",)}, "factor_b"),
+        ({"y": np.array([1.0, np.nan, 2.0, 3.0])}, "y"),
+    ],
+)
+def test_codes_are_checked(change: dict[str, object], field: str) -> None:
+    from stats.doe import two_way_anova_codes
+    from stats.errors import InvalidInput
+
+    args: dict[str, object] = {
+        "codes_a": np.array([0, 0, 1, 1]),
+        "codes_b": np.array([0, 1, 0, 1]),
+        "y": np.array([1.0, 2.0, 3.0, 5.0]),
+        "levels_a": ("x", "z"),
+        "levels_b": ("u", "v"),
+    }
+    args.update(change)
+    with pytest.raises(InvalidInput) as err:
+        two_way_anova_codes(**args)  # type: ignore[arg-type]
+    assert err.value.field == field

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sources.doe import two_way_anova
 from stats import _validate
 from stats.abtest import analyze
 from stats.bandit import thompson_weights
@@ -20,7 +21,6 @@ from stats.bayes.stopping import simulate_loss_stopping
 from stats.comparisons import compare_proportions, sample_ratio_mismatch
 from stats.cuped import CovariateStats, cuped
 from stats.distribution import binned_distribution
-from stats.doe import two_way_anova
 from stats.errors import InvalidInput
 from stats.experiment_analysis import analyze_experiment
 from stats.group_sequential import group_sequential_bounds, monitor
