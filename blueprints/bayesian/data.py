@@ -16,35 +16,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from pandas.api import types as ptypes
 
 from blueprints._api import Fields, unprocessable
 from blueprints._upload import csv_errors
+from sources.bayesian import (
+    KIND,
+    Record,
+    amount_records,
+    date_column,
+    dated_records,
+    source_amount_records,
+    whole_numbers,
+)
 from sources.tabular import (
     CSVError,
-    Kind,
     Roles,
     Table,
-    binary_values,
     infer_roles,
-    numeric_values,
     summarize,
     summarize_aggregates,
-    variant_labels,
 )
 from stats.bayes.decision import MAX_SUM_TERMS
 from stats.bayes.engine import MAX_PERIODS
+from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
-Record = dict[str, Any]
-KIND: dict[str, Kind] = {
-    "proportion": "binary",
-    "mean": "continuous",
-    "count": "continuous",
-    "revenue": "continuous",
-}
+__all__ = ["KIND", "CsvRecords", "CsvSource", "Record", "csv_records", "source_records"]
+
 HINTS = {
     "count": re.compile(r"purchase|order|event|count|click|visit|session|item|view", re.I),
     "revenue": re.compile(r"revenue|amount|spend|sales|gmv|value|price|paid", re.I),
@@ -56,10 +55,6 @@ day always kept), with a warning."""
 MAX_LOSS_TERMS = 4_000_000
 """Budget of Miller-sum terms for two conversion arms over time (each day's closed form costs
 about 4 × its smallest Beta parameter, up to ``stats.bayes.decision.MAX_SUM_TERMS``)."""
-MAX_REVENUE_CELLS = 5_000_000
-"""Revenue over time lists every amount again for each day: days × dated rows at most this."""
-DATE_SHARE = 0.9
-"""A column is detected as a date when this share of its non-blank cells parse as dates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,53 +80,15 @@ class CsvRecords:
     warnings: tuple[ResultWarning, ...]
 
 
-def _parse_dates(s: pd.Series) -> pd.Series:
-    """Days (midnight timestamps) of a column of dates or ISO/common date text; NaT if not."""
-    if ptypes.is_datetime64_any_dtype(s):
-        return pd.to_datetime(s).dt.normalize()
-    if ptypes.is_numeric_dtype(s) or ptypes.is_bool_dtype(s):
-        return pd.Series(pd.NaT, index=s.index)
-    # Parse each distinct text once (a million rows hold a few hundred dates), then map back.
-    codes, uniques = pd.factorize(s)
-    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    text = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if counts[parsed.notna().to_numpy()].sum() < DATE_SHARE * counts.sum():
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    days = parsed.dt.tz_localize(None).dt.normalize() if parsed.dt.tz else parsed.dt.normalize()
-    values = days.to_numpy()
-    out = np.full(len(s), np.datetime64("NaT"), dtype=values.dtype)
-    out[codes >= 0] = values[codes[codes >= 0]]
-    return pd.Series(out, index=s.index)
-
-
-def _date_column(f: Fields, table: Table, used: set[str]) -> tuple[str | None, pd.Series | None]:
-    """The ``date`` field's column (every non-blank cell a date) or a detected one."""
-    frame = table.frame
-    name = f.string("date", None)
-    if name is not None:
-        if name not in frame.columns:
-            unprocessable(
-                "date",
-                f"date column {name!r} not found; the columns are {', '.join(table.columns)}.",
-            )
-        days = _parse_dates(frame[name])
-        bad = frame[name].notna() & days.isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            unprocessable(
-                "date",
-                f"date column {name!r}: {frame[name].iloc[row - 1]!r} on row {row} is not a date.",
-            )
-        return name, days
-    for column in map(str, frame.columns):
-        if column in used:
-            continue
-        days = _parse_dates(frame[column])
-        filled = int(frame[column].notna().sum())
-        if filled and days.notna().sum() >= DATE_SHARE * filled:
-            return column, days
-    return None, None
+def _date_column(f: Fields, table: Table, used: set[str]) -> tuple[str | None, Any]:
+    """The ``date`` field's column (every non-blank cell a date) or a detected one, with its
+    days (:func:`sources.bayesian.date_column`)."""
+    try:
+        return date_column(table, f.string("date", None), used)
+    except CSVError:
+        raise
+    except InvalidInput as exc:
+        unprocessable("date", str(exc))
 
 
 def _value_column(f: Fields, roles: Roles, metric: str) -> str:
@@ -152,20 +109,6 @@ def _value_column(f: Fields, roles: Roles, metric: str) -> str:
     return found
 
 
-def whole_numbers(s: pd.Series, column: str) -> None:
-    """Raise :class:`CSVError` naming the first cell that is not a whole number >= 0."""
-    x = numeric_values(s, column)
-    bad = ~np.isnan(x) & ((x < 0) | (x != np.round(x)))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 1
-        raise CSVError(
-            f"row {row}, column {column!r}: {s.iloc[row - 1]!r} is not a whole number of "
-            "events >= 0",
-            field=column,
-            row=row,
-        )
-
-
 def _record(s: ProportionStats | MeanStats, metric: str) -> Record:
     """One variant's record in ``metric``'s shape."""
     if isinstance(s, ProportionStats):
@@ -181,24 +124,11 @@ def _user_records(
     """Records from a row-per-user table (CSVError names the row and column)."""
     summary = summarize(table, variant=variant, metric=value, kind=KIND[metric], user_id=user_id)
     if metric == "revenue":
-        labels, amounts = _labelled_amounts(table.frame, variant, value)
         names = [v.name for v in summary.variants]
-        return _amount_records(names, labels, amounts), summary.warnings
+        return amount_records(table, variant, value, names), summary.warnings
     if metric == "count":
-        whole_numbers(table.frame[value], value)
+        whole_numbers(table, value)
     return [_record(v, metric) for v in summary.variants], summary.warnings
-
-
-def _labelled_amounts(frame: pd.DataFrame, variant: str, value: str) -> tuple[Any, Any]:
-    """Variant label and amount of each row; the label is None where either is blank."""
-    amounts = numeric_values(frame[value], value)
-    labels = variant_labels(frame[variant]).to_numpy(dtype=object)
-    labels[pd.isna(labels) | np.isnan(amounts)] = None
-    return labels, amounts
-
-
-def _amount_records(names: list[str], labels: Any, amounts: Any) -> list[Record]:
-    return [{"name": name, "amounts": amounts[labels == name].tolist()} for name in names]
 
 
 def _aggregate_records(table: Table, roles: Roles, metric: str) -> list[Record]:
@@ -216,52 +146,6 @@ def _aggregate_records(table: Table, roles: Roles, metric: str) -> list[Record]:
             f"{'conversions' if summary.kind == 'binary' else 'a mean and sd'} per variant.",
         )
     return [_record(v, metric) for v in summary.variants]
-
-
-def _cumulative_records(
-    frame: pd.DataFrame,
-    sorted_days: Any,
-    days: Any,
-    names: list[str],
-    metric: str,
-    variant: str,
-    value: str,
-) -> tuple[list[str], list[list[Record]]]:
-    """Each day's cumulative records in one pass: per-day per-variant sums (``bincount``)
-    and their running totals, instead of re-reducing every prefix of the rows (which took
-    days × rows work). Days before every variant has a user are left out."""
-    x = (binary_values if KIND[metric] == "binary" else numeric_values)(frame[value], value)
-    codes = pd.Categorical(variant_labels(frame[variant]), categories=names).codes
-    keep = (codes >= 0) & ~np.isnan(x)
-    k, d = len(names), len(days)
-    cell = np.searchsorted(days, sorted_days[keep]) * k + codes[keep]
-    xs = x[keep]
-    shift = float(xs.mean()) if xs.size else 0.0
-
-    def running(weights: Any = None) -> Any:
-        sums = np.bincount(cell, weights=weights, minlength=d * k)
-        return sums.reshape(d, k).cumsum(axis=0)
-
-    n, total = running(), running(xs)
-    s1, s2 = running(xs - shift), running((xs - shift) ** 2)
-    periods: list[str] = []
-    by_period: list[list[Record]] = []
-    for t in range(d):
-        if (n[t] == 0).any():
-            continue
-        records: list[Record] = []
-        for i, name in enumerate(names):
-            users = int(n[t, i])
-            if metric == "proportion":
-                records.append({"name": name, "users": users, "conversions": round(total[t, i])})
-            elif metric == "count":
-                records.append({"name": name, "users": users, "total": round(total[t, i])})
-            else:
-                m = MeanStats.from_sums(name, users, float(s1[t, i]), float(s2[t, i]))
-                records.append({"name": name, "users": users, "mean": m.mean + shift, "sd": m.sd})
-        periods.append(pd.Timestamp(days[t]).strftime("%Y-%m-%d"))
-        by_period.append(records)
-    return periods, by_period
 
 
 def _thinned(
@@ -314,12 +198,22 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
     periods: list[str] = []
     by_period: list[list[Record]] = []
     if date is not None and days is not None:
-        unique = days.dropna().unique()
-        if len(unique) > MAX_PERIODS:
-            unprocessable(
-                "date", f"date column {date!r} has {len(unique):,} days; at most {MAX_PERIODS:,}."
+        names = [r["name"] for r in records]
+        try:
+            periods, by_period, undated = dated_records(
+                table,
+                days,
+                date=date,
+                names=names,
+                metric=metric,
+                variant=variant,
+                value=value,
+                max_periods=MAX_PERIODS,
             )
-        undated = int(days.isna().sum())
+        except CSVError:
+            raise
+        except InvalidInput as exc:
+            unprocessable("date", str(exc))
         if undated:
             warnings += (
                 warning(
@@ -327,32 +221,6 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
                     f"{undated:,} rows without a date are left out of the expected loss over time.",
                 ),
             )
-        dated = days.notna().to_numpy()
-        order = np.argsort(days.to_numpy()[dated], kind="stable")
-        frame = table.frame[dated].iloc[order]
-        sorted_days = days[dated].iloc[order].to_numpy()
-        names = [r["name"] for r in records]
-        if metric != "revenue":
-            days_sorted = np.sort(np.asarray(unique, dtype=sorted_days.dtype))
-            periods, by_period = _cumulative_records(
-                frame, sorted_days, days_sorted, names, metric, variant, value
-            )
-            periods, by_period, note = _thinned(periods, by_period, metric)
-            source = CsvSource("users", variant, value, date, table.n_rows)
-            return CsvRecords(source, records, periods, by_period, warnings + note)
-        if len(unique) * len(frame) > MAX_REVENUE_CELLS:
-            unprocessable(
-                "date",
-                f"revenue over time needs days × dated rows <= {MAX_REVENUE_CELLS:,}; "
-                f"date column {date!r} has {len(unique):,} days over {len(frame):,} rows.",
-            )
-        # one pass, then prefixes: no re-reading per day
-        labels, amounts = _labelled_amounts(frame, variant, value)
-        for day in sorted(unique):
-            end = int(np.searchsorted(sorted_days, np.datetime64(day), side="right"))
-            day_records = _amount_records(names, labels[:end], amounts[:end])
-            periods.append(pd.Timestamp(day).strftime("%Y-%m-%d"))
-            by_period.append(day_records)
         periods, by_period, note = _thinned(periods, by_period, metric)
         warnings += note
     source = CsvSource("users", variant, value, date, table.n_rows)
@@ -379,12 +247,10 @@ def source_records(f: Fields, metric: str) -> CsvRecords:
     if metric == "revenue":
         if date is not None:
             unprocessable("date", "revenue over time needs every amount: leave date out.")
-        frame = select_rows(st, [variant, value], MAX_ROWS).to_pandas()
+        data = select_rows(st, [variant, value], MAX_ROWS)
         with csv_errors():
-            labels, amounts = _labelled_amounts(frame, variant, value)
-        names = sorted({str(x) for x in labels if x is not None})
-        records = _amount_records(names, labels, amounts)
-        rows = len(frame)
+            records = source_amount_records(data, variant, value)
+        rows = data.num_rows
         warnings: tuple[ResultWarning, ...] = ()
     else:
         with reducing(st, roles):
