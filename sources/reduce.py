@@ -566,6 +566,156 @@ def sufficient_statistics(
     )[metric]
 
 
+# --------------------------------------------------------------------------- CUPED
+
+
+def covariate_strata_expr(
+    table: ir.Table, *, variant: str, metric: str, covariate: str
+) -> ir.Table:
+    """Per variant × ``missing`` (the covariate is NULL): ``rows``, ``n`` (rows with a
+    metric value), ``mean_y``, ``var_y`` and, over the users with both values, ``mean_x``,
+    ``var_x``, ``cov_xy`` (NULL in the ``missing`` stratum). Rows with no variant are left out.
+    """
+    t = table.select(
+        variant=column(table, variant, "variant"),
+        y=numeric(table, metric, "metric"),
+        x=numeric(table, covariate, "covariate"),
+    )
+    t = t.filter(t.variant.notnull())
+    t = t.mutate(missing=t.x.isnull(), x=t.y.notnull().ifelse(t.x, ibis.null().cast("float64")))
+    return t.group_by(["variant", "missing"]).aggregate(
+        rows=t.count(),
+        n=t.y.count(),
+        mean_y=t.y.mean(),
+        var_y=t.y.var(how="sample"),
+        mean_x=t.x.mean(),
+        var_x=t.x.var(how="sample"),
+        cov_xy=t.y.cov(t.x, how="sample"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CupedMoments:
+    """Per-arm moments :func:`stats.cuped.cuped_from_moments` takes, arms sorted by name.
+
+    ``n``, ``mean_y``, ``var_y``; the covariate vector ``Z`` (``mean_z``, ``cov_zz``,
+    ``cov_zy``): the covariate alone when no user lacks one, else ``[x_filled, missing]``
+    with ``x_filled`` the covariate filled with its mean over the users who have one, as
+    :func:`stats.cuped.cuped_rows` builds it; ``n_x``, ``mean_x``, ``var_x`` over the users
+    who have a covariate (``mean_x`` NaN for an arm with none). ``rows`` counts the rows with
+    a variant, ``dropped`` those of them without an outcome value (left out).
+    """
+
+    names: tuple[str, ...]
+    n: tuple[int, ...]
+    mean_y: tuple[float, ...]
+    var_y: tuple[float, ...]
+    mean_z: tuple[tuple[float, ...], ...]
+    cov_zz: tuple[tuple[tuple[float, ...], ...], ...]
+    cov_zy: tuple[tuple[float, ...], ...]
+    n_x: tuple[int, ...]
+    mean_x: tuple[float, ...]
+    var_x: tuple[float, ...]
+    rows: int
+    dropped: int
+
+    def arrays(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`stats.cuped.cuped_from_moments` but the control."""
+        return {
+            "names": self.names,
+            "n": self.n,
+            "mean_y": self.mean_y,
+            "var_y": self.var_y,
+            "mean_z": self.mean_z,
+            "cov_zz": self.cov_zz,
+            "cov_zy": self.cov_zy,
+            "n_x": self.n_x,
+            "mean_x": self.mean_x,
+            "var_x": self.var_x,
+        }
+
+
+def cuped_moments(table: ir.Table, *, variant: str, metric: str, covariate: str) -> CupedMoments:
+    """The moments :func:`stats.cuped.cuped_rows` computes from the rows, reduced in the
+    engine: one query grouped by variant and by whether the covariate is missing
+    (:func:`covariate_strata_expr`, ``var_samp``/``covar_samp`` only), then each arm's two
+    strata combined here into the moments of ``Z = [x_filled, missing]``.
+
+    Deng 2013 section 4.2 keeps users without pre-period data by stratifying on a
+    missing-value indicator; :func:`stats.cuped.cuped_rows` does it as a regression on
+    ``[x_filled, missing]`` with the covariate filled with its mean ``c``. Within an arm the
+    missing stratum has ``x_filled = c`` and ``missing = 1`` (both constant), the other
+    ``missing = 0``, so the pairwise update (:meth:`Moments.combine`: Chan, Golub & LeVeque
+    1979; Bennett et al. 2009) gives every entry from the strata, with ``w = n_o·n_m / n``:
+    ``M2_missing = w``, ``C(missing, y) = (ȳ_m − ȳ_o)·w``, ``C(x_filled, missing) =
+    (c − x̄_o)·w``, and ``x_filled``'s own moments as the combination of the observed
+    stratum with ``n_m`` copies of ``c``. Filling with the mean (rather than 0) keeps the
+    two columns of ``Z`` far from collinear when the covariate's mean is large against its
+    spread. Raises :class:`SourceError` as :func:`sufficient_statistics` does.
+    """
+    expr = covariate_strata_expr(table, variant=variant, metric=metric, covariate=covariate)
+    observed: dict[str, Moments] = {}
+    missing: dict[str, Moments] = {}
+    n_rows = 0
+    for row in fetch(expr, 2 * MAX_VARIANTS, "groups", "variant"):
+        name = label(row["variant"])
+        if name is None:
+            continue
+        n_rows += int(row["rows"])
+        stratum = missing if row["missing"] else observed
+        stratum[name] = stratum.get(name, Moments(0, 0.0, 0.0)).combine(Moments.from_row(row))
+    names = sorted(observed.keys() | missing.keys())
+    if len(names) > MAX_VARIANTS:
+        raise SourceError(f"variant: more than {MAX_VARIANTS} distinct values", field="variant")
+    empty = Moments(0, 0.0, 0.0)
+    fill = combine_all(observed.values()).mean_x
+    indicator = any(m.n for m in missing.values())
+    n: list[int] = []
+    n_x: list[int] = []
+    mean_y: list[float] = []
+    var_y: list[float] = []
+    mean_x: list[float] = []
+    var_x: list[float] = []
+    mean_z: list[tuple[float, ...]] = []
+    cov_zz: list[tuple[tuple[float, ...], ...]] = []
+    cov_zy: list[tuple[float, ...]] = []
+    for name in names:
+        o, m = observed.get(name, empty), missing.get(name, empty)
+        both = o.combine(Moments(m.n, m.mean_y, m.m2_y, mean_x=fill))
+        dof = both.n - 1 if both.n > 1 else math.inf  # (co)variances 0 below two users
+        n.append(both.n)
+        mean_y.append(both.mean_y)
+        var_y.append(both.var_y)
+        n_x.append(o.n)
+        mean_x.append(o.mean_x if o.n else math.nan)
+        var_x.append(o.var_x)
+        if not indicator:
+            mean_z.append((both.mean_x,))
+            cov_zz.append(((both.var_x,),))
+            cov_zy.append((both.cov_xy,))
+            continue
+        w = o.n * m.n / both.n if both.n else 0.0
+        c_xm = (fill - o.mean_x) * w if o.n else 0.0
+        mean_z.append((both.mean_x, m.n / both.n if both.n else 0.0))
+        cov_zz.append(((both.var_x, c_xm / dof), (c_xm / dof, w / dof)))
+        cov_zy.append((both.cov_xy, (m.mean_y - o.mean_y) * w / dof))
+    used = sum(n)
+    return CupedMoments(
+        tuple(names),
+        tuple(n),
+        tuple(mean_y),
+        tuple(var_y),
+        tuple(mean_z),
+        tuple(cov_zz),
+        tuple(cov_zy),
+        tuple(n_x),
+        tuple(mean_x),
+        tuple(var_x),
+        rows=n_rows,
+        dropped=n_rows - used,
+    )
+
+
 # --------------------------------------------------------------------------- DoE
 
 

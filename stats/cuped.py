@@ -781,6 +781,150 @@ def cuped_rows(
     )
 
 
+def _moment_array(field: str, values: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    """``values`` as a float64 array of ``shape`` (finiteness is checked by the caller)."""
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} must be an array of numbers", field=field) from None
+    if a.shape != shape:
+        raise InvalidInput(f"{field} must have shape {shape}, got {a.shape}", field=field)
+    return a
+
+
+def cuped_from_moments(
+    names: Sequence[str],
+    n: ArrayLike,
+    mean_y: ArrayLike,
+    var_y: ArrayLike,
+    mean_z: ArrayLike,
+    cov_zz: ArrayLike,
+    cov_zy: ArrayLike,
+    *,
+    control: str,
+    alpha: float = 0.05,
+    n_x: ArrayLike | None = None,
+    mean_x: ArrayLike | None = None,
+    var_x: ArrayLike | None = None,
+) -> CupedResult:
+    """:func:`cuped_rows` from per-arm moments, for data reduced where it lives
+    (:func:`sources.reduce.cuped_moments` computes these in the engine).
+
+    Per arm ``i`` of ``names`` (``a`` arms, any order: results list them by name): ``n[i]``
+    users, the outcome's mean and sample variance, and for the covariate vector ``Z`` (``k``
+    columns) its means ``mean_z`` ``(a, k)``, sample covariance matrix ``cov_zz``
+    ``(a, k, k)`` and covariances with the outcome ``cov_zy`` ``(a, k)`` (ddof = 1). ``Z`` is
+    what :func:`cuped_rows` regresses on: the covariate alone when every user has one, else
+    ``[x_filled, missing]`` (Deng 2013 section 4.2; the fill value does not change the
+    result). ``n_x``, ``mean_x`` and ``var_x`` describe, per arm, the users who *have* a
+    covariate (for the balance check and the arms' pre-period means; default: ``Z``'s first
+    column, i.e. none missing); ``n − n_x`` users lack one. The analysis, balance check and
+    warnings are :func:`cuped_rows`'s (:func:`_analyse`), so the same rows give the same
+    result either way, up to the order of the sums.
+
+    Raises ``ValueError`` as :func:`cuped_rows` does (``variant``, ``control``, ``alpha``,
+    ``covariate``), or naming a malformed moment array.
+    """
+    if isinstance(names, str | bytes) or not all(isinstance(s, str) for s in names):
+        raise InvalidInput(f"variant names must be text, got {names!r}", field="variant")
+    names = tuple(names)
+    a = len(names)
+    if a > MAX_ARMS:
+        raise InvalidInput(
+            f"variant must hold at most {MAX_ARMS} arms, got {a} distinct values "
+            "(is it the right column?)",
+            field="variant",
+        )
+    if len(set(names)) < a:
+        raise InvalidInput(
+            f"variant labels must be distinct as text, got {list(names)!r}", field="variant"
+        )
+    if a < 2:
+        raise InvalidInput(
+            f"variant must hold at least 2 distinct arms, got {list(names)!r}", field="variant"
+        )
+    counts = _moment_array("n", n, (a,))
+    z_means = np.atleast_2d(np.asarray(mean_z, dtype=np.float64))
+    k = z_means.shape[1] if z_means.ndim == 2 and z_means.shape[0] == a else 0
+    if k < 1:
+        raise InvalidInput(f"mean_z must have shape ({a}, k), got {z_means.shape}", field="mean_z")
+    m = _Moments(
+        counts,
+        _moment_array("mean_y", mean_y, (a,)),
+        _moment_array("var_y", var_y, (a,)),
+        z_means,
+        _moment_array("cov_zz", cov_zz, (a, k, k)),
+        _moment_array("cov_zy", cov_zy, (a, k)),
+    )
+    for field in ("n", "mean_y", "var_y", "mean_z", "cov_zz", "cov_zy"):
+        if not np.isfinite(getattr(m, field)).all():
+            raise InvalidInput(f"{field} must hold finite numbers", field=field)
+    if (counts != np.round(counts)).any() or (counts < 0).any():
+        raise InvalidInput(f"n must hold whole numbers >= 0, got {counts.tolist()}", field="n")
+    order = np.array(sorted(range(a), key=names.__getitem__), dtype=np.intp)
+    sizes = counts[order]
+    if sizes.min() < 2:
+        small = names[int(order[int(sizes.argmin())])]
+        raise InvalidInput(
+            f"variant {small!r} has {int(sizes.min())} row; every arm needs at least 2",
+            field="variant",
+        )
+    sorted_names = tuple(names[i] for i in order)
+    _validate.choice("control", control, sorted_names)
+    alpha = _validate.alpha(alpha)
+    if n_x is None:
+        have = counts
+        x_mean, x_var = m.mean_z[:, 0], m.cov_zz[:, 0, 0]
+    else:
+        if mean_x is None or var_x is None:
+            raise InvalidInput("n_x needs mean_x and var_x", field="mean_x")
+        have = _moment_array("n_x", n_x, (a,))
+        if not ((have >= 0) & (have <= counts) & (have == np.round(have))).all():
+            raise InvalidInput("n_x must hold whole numbers in [0, n]", field="n_x")
+        x_mean = _moment_array("mean_x", mean_x, (a,))
+        x_var = _moment_array("var_x", var_x, (a,))
+        x_mean = np.where(have > 0, x_mean, np.nan)  # NaN for an arm with none, as cuped_rows
+        x_var = np.where(have > 1, x_var, 0.0)
+    total = int(counts.sum())
+    n_missing = int(total - have.sum())
+    if not n_missing:
+        notes: tuple[ResultWarning, ...] = ()
+        y, v, c = m.mean_y, m.var_y, m.cov_zy[:, 0]
+        if all(
+            math.isclose(m.mean_z[i, 0], y[i], rel_tol=1e-12, abs_tol=0.0)
+            and math.isclose(m.cov_zz[i, 0, 0], v[i], rel_tol=1e-12, abs_tol=0.0)
+            and math.isclose(c[i], v[i], rel_tol=1e-12, abs_tol=0.0)
+            for i in range(a)
+        ):
+            raise InvalidInput(f"covariate {OUTCOME_ITSELF}", field="covariate")
+    else:
+        share = f"{n_missing} of {total} users ({n_missing / total:.1%})"
+        if have.any():
+            notes = (
+                warning(
+                    Code.MISSING_COVARIATE,
+                    f"{share} have no pre-period value. They are kept: the covariate is filled "
+                    "with its mean and a missing-value indicator joins the adjustment.",
+                ),
+            )
+        else:  # as cuped_rows: a single all-zero covariate, so no adjustment
+            m = _Moments(
+                m.n, m.mean_y, m.var_y, np.zeros((a, 1)), np.zeros((a, 1, 1)), np.zeros((a, 1))
+            )
+            notes = (warning(Code.MISSING_COVARIATE, f"{share} have no pre-period value."),)
+    x_mean, x_var, have = x_mean[order], x_var[order], have[order]
+    return _analyse(
+        sorted_names,
+        m.arms(order),
+        control=control,
+        alpha=alpha,
+        mean_x=x_mean,
+        balance=_balance(have, x_mean, x_var),
+        n_missing=n_missing,
+        notes=notes,
+    )
+
+
 # --------------------------------------------------------------------------- several covariates
 
 

@@ -27,6 +27,7 @@ from stats.cuped import (
     RegressionAdjustmentResult,
     covariate_variants,
     cuped,
+    cuped_from_moments,
     cuped_planning,
     cuped_rows,
     regression_adjustment,
@@ -138,11 +139,16 @@ def analyse_summaries(f: Fields) -> Analysis:
 
 def analyse_source(f: Fields) -> Analysis:
     """``source`` and ``table`` with ``variant``, ``outcome`` and ``covariate`` naming its
-    columns (the covariate moments reduced in the engine, :mod:`sources.reduce`), or
-    ``source`` with ``events``: the event schema, the covariate being the same metric in
-    the pre-period (:func:`sources.events.event_statistics`)."""
+    columns, or ``source`` with ``events``: the event schema, the covariate being the same
+    metric in the pre-period (:func:`sources.events.event_statistics`).
+
+    A table's moments are reduced in the engine by :func:`sources.reduce.cuped_moments`:
+    users without a covariate value are kept with a missing-value indicator, as the upload
+    of the same rows is (:func:`stats.cuped.cuped_rows`), so both answer alike (issue 12).
+    In the event schema every exposed unit has a covariate (0 without pre-period events,
+    as :mod:`sources.events` defines it), so nothing is missing there."""
     from blueprints._source import column_name, event_request, open_table, reducing
-    from sources.reduce import sufficient_statistics
+    from sources.reduce import cuped_moments
 
     alpha = f.number("alpha", 0.05)
     if f.has("events"):
@@ -159,9 +165,10 @@ def analyse_source(f: Fields) -> Analysis:
         outcome = column_name(f, "outcome", st)
         covariate = column_name(f, "covariate", st)
         with reducing(st, {"metric": "outcome"}):
-            stats = sufficient_statistics(
-                st.table, variant=variant, metric=outcome, covariate=covariate
-            )
+            moments = cuped_moments(st.table, variant=variant, metric=outcome, covariate=covariate)
+        control = _control(f, list(moments.names))
+        with stats_errors():
+            return Analysis(cuped_from_moments(**moments.arrays(), control=control, alpha=alpha))
     control = _control(f, [a.name for a in stats.covariates])
     with stats_errors():
         return Analysis(cuped(stats.covariates, control=control, alpha=alpha))

@@ -4,11 +4,14 @@ analysis the API gives for ``{source, table, <roles>}``; with no source configur
 says so as a hint, not as an error.
 
 DoE and Bayesian expectations are those of the same rows as a CSV (Montgomery's battery data:
-interaction p = 0.019; the daily sample: B best with 99.7%). CUPED is compared with the API's
-answer to the request the page should send.
+interaction p = 0.019; the daily sample: B best with 99.7%). CUPED is compared with the
+answer to the same sample as a CSV upload (its users without a pre-period value are kept on
+both paths).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Route, expect
@@ -32,7 +35,11 @@ def test_cuped_analyses_a_table(page: Page, live_server: str) -> None:
         "covariate": "pre_spend",
         "alpha": 0.05,
     }
-    answer = page.request.post(f"{live_server}/api/cuped", data=request).json()
+    sample = Path(__file__).parents[2] / "static" / "samples" / "cuped_users.csv"
+    upload = {k: v for k, v in request.items() if k not in ("source", "table")}
+    upload["csv"] = sample.read_text()
+    answer = page.request.post(f"{live_server}/api/cuped", data=upload).json()
+    assert answer["result"]["n_missing_covariate"] > 0  # the sample has users without one
     expect(page.locator("[data-readout]").first).to_have_text(answer["readout"])
     expect(page.locator("#fig-intervals .main-svg").first).to_be_visible()
     expect(page.locator('[data-table="arms"]')).to_contain_text("Pre-period mean")

@@ -49,7 +49,12 @@ def as_csv(table: pa.Table) -> str:
     out = io.StringIO()
     out.write(",".join(table.column_names) + "\n")
     for row in table.to_pylist():
-        out.write(",".join(repr(v) if isinstance(v, float) else str(v) for v in row.values()))
+        out.write(
+            ",".join(
+                "" if v is None else repr(v) if isinstance(v, float) else str(v)
+                for v in row.values()
+            )
+        )
         out.write("\n")
     return out.getvalue()
 
@@ -78,6 +83,31 @@ def event_tables(con: Any) -> None:
     )
 
 
+def missing_pre(data: pa.Table) -> dict[str, pa.Table]:
+    """``users`` with some pre-period values missing (NULL), as tables of the source:
+    ``missing_some`` (every 7th user and a run of treatment users), ``missing_imbalanced``
+    (the covariate shifted in treatment, so the balance check flags it), ``missing_arm``
+    (no treatment user has one), ``missing_all`` (nobody has one) and ``missing_large``
+    (the covariate's mean 1e8 against a spread of 2: the moments must not cancel)."""
+    pre = np.asarray(data["pre"])
+    treated = np.asarray(data["variant"]) == "treatment"
+    i = np.arange(N)
+    some = (i % 7 == 3) | (treated & (i > N - 40))
+    cases = {
+        "missing_some": (pre, some),
+        "missing_imbalanced": (pre + np.where(treated, 3.0, 0.0), some),
+        "missing_arm": (pre, treated),
+        "missing_all": (pre, np.ones(N, dtype=bool)),
+        "missing_large": (pre + 1e8, some),
+    }
+    return {
+        name: data.set_column(
+            data.column_names.index("pre"), "pre", pa.array(np.round(x, 6), mask=mask)
+        )
+        for name, (x, mask) in cases.items()
+    }
+
+
 @pytest.fixture(scope="module")
 def data() -> pa.Table:
     return rows()
@@ -88,6 +118,8 @@ def source_app(tmp_path: Path, data: pa.Table) -> Iterator[Flask]:
     path = tmp_path / "warehouse.duckdb"
     con = ibis.duckdb.connect(path)
     con.create_table("users", data)
+    for name, table in missing_pre(data).items():
+        con.create_table(name, table)
     event_tables(con)
     con.disconnect()
     app = create_app(
@@ -124,11 +156,14 @@ def close(a: Any, b: Any, path: str = "") -> None:
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
-def same_answer(c: FlaskClient, url: str, data: pa.Table, roles: dict[str, Any]) -> Any:
-    """POST the roles with the rows as a CSV and as the source's table; compare the answers."""
+def same_answer(
+    c: FlaskClient, url: str, data: pa.Table, roles: dict[str, Any], table: str = "users"
+) -> Any:
+    """POST the roles with the rows as a CSV and as the source's ``table`` (holding the same
+    rows); compare the answers."""
     upload = c.post(url, json={"csv": as_csv(data), **roles})
     assert upload.status_code == 200, upload.json
-    source = c.post(url, json={"source": "warehouse", "table": "users", **roles})
+    source = c.post(url, json={"source": "warehouse", "table": table, **roles})
     assert source.status_code == 200, source.json
     a, b = upload.json, source.json
     close(
@@ -172,6 +207,34 @@ def test_cuped_parity(c: FlaskClient, data: pa.Table) -> None:
         c, "/api/cuped", data, {"variant": "variant", "outcome": "revenue", "covariate": "pre"}
     )
     assert body["result"]["theta"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("table", "n_missing", "flagged"),
+    [
+        ("missing_some", 74, False),
+        ("missing_imbalanced", 74, True),
+        ("missing_arm", N // 2, False),
+        ("missing_all", N, False),
+    ],
+)
+def test_cuped_parity_with_missing_covariates(
+    c: FlaskClient, data: pa.Table, table: str, n_missing: int, flagged: bool
+) -> None:
+    """Users without a pre-period value are kept with a missing-value indicator on both
+    paths (Deng 2013 section 4.2): the same numbers, readout and warnings (issue 12)."""
+    rows = missing_pre(data)[table]
+    roles = {"variant": "variant", "outcome": "revenue", "covariate": "pre"}
+    body = same_answer(c, "/api/cuped", rows, roles, table)
+    upload = c.post("/api/cuped", json={"csv": as_csv(rows), **roles}).json
+    assert body["warnings"] == upload["warnings"]
+    result = body["result"]
+    assert result["n"] == N and result["n_missing_covariate"] == n_missing
+    assert result["balance"]["flagged"] is flagged
+    codes = [w["code"] for w in body["warnings"]]
+    assert "missing_covariate" in codes
+    assert ("covariate_imbalance" in codes) is flagged
+    assert ("no_adjustment" in codes) is (table == "missing_all")
 
 
 def test_doe_parity(c: FlaskClient, data: pa.Table) -> None:
@@ -268,6 +331,54 @@ def test_cuped_event_schema_uses_the_pre_period(c: FlaskClient) -> None:
     arms = {a["name"]: a for a in result["arms"]}
     assert arms["A"]["mean_x"] == pytest.approx(3.0)
     assert arms["B"]["mean_x"] == pytest.approx(4.0)
+
+
+def test_cuped_missing_covariates_with_a_large_mean(c: FlaskClient, data: pa.Table) -> None:
+    """A covariate around 1e8 with a spread of 2: the engine's var_samp/covar_samp and the
+    strata's pairwise combination lose nothing that matters. The adjusted estimate carries
+    ``θ·(x̄_i − x̄)``, a difference of two means near 1e8 known to an ulp (1.5e-8) on
+    either path, so estimates agree to that absolute precision; θ and ρ to 1e-8."""
+    rows = missing_pre(data)["missing_large"]
+    roles = {"variant": "variant", "outcome": "revenue", "covariate": "pre"}
+    upload = c.post("/api/cuped", json={"csv": as_csv(rows), **roles}).json
+    source = c.post("/api/cuped", json={"source": "warehouse", "table": "missing_large", **roles})
+    assert source.status_code == 200, source.json
+    a, b = upload["result"], source.json["result"]
+    for key in ("theta", "rho"):
+        assert b[key] == pytest.approx(a[key], rel=1e-8)
+    for key, value in a["comparisons"][0].items():
+        if isinstance(value, float) and not key.endswith(("statistic", "pvalue")):
+            assert b["comparisons"][0][key] == pytest.approx(value, abs=1e-7), key
+    assert b["n_missing_covariate"] == a["n_missing_covariate"] == 74
+    assert source.json["readout"] == upload["readout"]
+    assert source.json["warnings"] == upload["warnings"]
+
+
+def test_cuped_event_schema_matches_the_upload_of_its_units(c: FlaskClient) -> None:
+    """A unit with no pre-period event has covariate 0 (sources.events: a sum over no
+    events), not a missing one: with a 2-day pre-period units 1, 2 and 5 have none, and the
+    answer is the upload of the per-unit rows with 0 there (nothing missing)."""
+    events = {**EVENTS, "pre_window_days": 2}
+    r = c.post("/api/cuped", json={"source": "warehouse", "events": events, "control": "A"})
+    assert r.status_code == 200, r.json
+    units = pa.table(
+        {
+            "variant": ["A", "A", "A", "B", "B", "B"],
+            "value": [10.0, 0.0, 5.0, 12.0, 15.0, 9.0],
+            "covariate": [0.0, 0.0, 2.0, 5.0, 0.0, 1.0],
+        }
+    )
+    roles = {"variant": "variant", "outcome": "value", "covariate": "covariate"}
+    upload = c.post("/api/cuped", json={"csv": as_csv(units), **roles, "control": "A"})
+    assert upload.status_code == 200, upload.json
+    a, b = upload.json, r.json
+    close(
+        {k: v for k, v in b["result"].items() if k not in DROPPED},
+        {k: v for k, v in a["result"].items() if k not in DROPPED},
+        "result",
+    )
+    assert b["result"]["n_missing_covariate"] == 0
+    assert b["readout"] == a["readout"]
 
 
 @pytest.mark.parametrize(
