@@ -166,6 +166,13 @@ def analyse_source(f: Fields) -> Analysis:
         covariate = column_name(f, "covariate", st)
         with reducing(st, {"metric": "outcome"}):
             moments = cuped_moments(st.table, variant=variant, metric=outcome, covariate=covariate)
+        if moments.dropped:
+            # The upload of the same rows is refused (stats.cuped: every user needs an outcome).
+            unprocessable(
+                "outcome",
+                f"outcome has {moments.dropped} missing values; every user needs one (leave "
+                "users without an outcome out of the table, or fill them in).",
+            )
         control = _control(f, list(moments.names))
         with stats_errors():
             return Analysis(cuped_from_moments(**moments.arrays(), control=control, alpha=alpha))

@@ -237,6 +237,38 @@ def test_cuped_parity_with_missing_covariates(
     assert ("no_adjustment" in codes) is (table == "missing_all")
 
 
+def test_cuped_missing_outcome_is_refused_on_both_paths(tmp_path: Path, data: pa.Table) -> None:
+    """A user without an outcome is refused by the upload, so the source refuses it too
+    (it used to be left out quietly), naming the outcome field."""
+    mask = np.zeros(N, dtype=bool)
+    mask[[3, 40]] = True
+    rows = data.set_column(
+        data.column_names.index("revenue"),
+        "revenue",
+        pa.array(data.column("revenue").to_numpy(), mask=mask),
+    )
+    path = tmp_path / "blank.duckdb"
+    con = ibis.duckdb.connect(path)
+    con.create_table("users", rows)
+    con.disconnect()
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "blank.sqlite3"),
+            "SOURCES": {"warehouse": f"duckdb:///{path}"},
+        }
+    )
+    roles = {"variant": "variant", "outcome": "revenue", "covariate": "pre"}
+    upload = app.test_client().post("/api/cuped", json={"csv": as_csv(rows), **roles})
+    source = app.test_client().post(
+        "/api/cuped", json={"source": "warehouse", "table": "users", **roles}
+    )
+    app.extensions["abacus_sources"].close()
+    assert upload.status_code == source.status_code == 422
+    assert upload.json["errors"][0]["field"] == source.json["errors"][0]["field"]
+    assert "2 missing values" in source.json["detail"]
+
+
 def test_doe_parity(c: FlaskClient, data: pa.Table) -> None:
     same_answer(
         c, "/api/doe", data, {"factor_a": "price", "factor_b": "layout", "response": "life"}
