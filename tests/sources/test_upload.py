@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -102,3 +103,44 @@ def test_columns_become_pandas_once_and_only_when_read() -> None:
     ten = read_upload("y\n" + "\n".join(map(str, range(10))) + "\n")
     assert ten.sample(3)["y"].tolist() == [0, 3, 6, 9]
     assert ten.sample(3).index.tolist() == [0, 3, 6, 9]  # rows keep their numbers
+
+
+def _ids_csv(rows: int, segment_from: int | None = None) -> bytes:
+    """A per-user CSV: two arm labels, a unique text id per row, and a segment column of one
+    value until row ``segment_from`` and of unique values after it."""
+    lines = ["variant,user_id,segment,y"]
+    for i in range(rows):
+        seg = "s" if segment_from is None or i < segment_from else f"s{i}"
+        lines.append(f"{'AB'[i % 2]},u{i},{seg},{i % 7}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_few_valued_text_is_dictionary_encoded_and_ids_stay_text() -> None:
+    up = read_upload(_ids_csv(500))
+    types = dict(zip(up.columns, up.arrow.schema.types, strict=True))
+    assert pa.types.is_dictionary(types["variant"])
+    assert types["variant"].value_type == pa.string()
+    assert types["user_id"] == pa.string()
+    assert types["y"] == pa.int64()
+    assert up.arrow.column("variant").to_pylist()[:3] == ["A", "B", "A"]
+    assert up.column("variant").tolist()[:3] == ["A", "B", "A"]  # pandas gets plain text
+    assert not isinstance(up.column("variant").dtype, pd.CategoricalDtype)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_text_that_gains_values_in_a_later_block_reads_as_plain_text(
+    monkeypatch: pytest.MonkeyPatch, streaming: bool
+) -> None:
+    import sources.upload as upload
+
+    monkeypatch.setattr(upload, "_BLOCK_BYTES", 4096)  # many blocks
+    if streaming:
+        monkeypatch.setattr(upload, "_STREAM_BYTES", 0)  # read block by block
+    up = read_upload(_ids_csv(3000, segment_from=2500))
+    types = dict(zip(up.columns, up.arrow.schema.types, strict=True))
+    assert up.arrow.column("user_id").num_chunks > 1
+    assert pa.types.is_dictionary(types["variant"])  # the other text keeps its encoding
+    assert types["segment"] == pa.string()
+    assert types["user_id"] == pa.string()
+    assert up.arrow.column("segment").to_pylist()[2499:2501] == ["s", "s2500"]
+    assert up.column("variant").tolist()[:3] == ["A", "B", "A"]
