@@ -524,6 +524,53 @@ def compare_means(
     )
 
 
+def comparison_from_estimate(
+    variant: str,
+    control: str,
+    estimate: float,
+    se: float,
+    *,
+    df: float | None = None,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+) -> Comparison:
+    """A :class:`Comparison` from a difference and its standard error alone.
+
+    For estimators that are not one of the tests above (e.g. a regression coefficient with a
+    robust standard error): the statistic ``estimate / se``, its p-value and the interval
+    ``estimate ± q·se`` from the normal (``df=None``, ``test="z"``) or t distribution
+    (``test="welch"``). An estimate and SE alone carry no relative lift or effect size: those
+    are NaN. With a zero SE the statistic is ±inf, or NaN (and so the p-value) when the
+    estimate is 0 too.
+    """
+    alpha = _validate.alpha(alpha)
+    alternative = _validate.alternative(alternative)  # type: ignore[assignment]
+    infinite = math.copysign(math.inf, estimate) if estimate else math.nan
+    stat = estimate / se if se > 0 else infinite
+    pvalue = math.nan if math.isnan(stat) else _pvalue(stat, alternative, df)
+    crit = _critical(alpha, alternative, df)
+    low, high = _open_side(estimate - crit * se, estimate + crit * se, alternative)
+    return Comparison(
+        variant=variant,
+        control=control,
+        estimate=estimate,
+        ci_low=low,
+        ci_high=high,
+        relative_lift=math.nan,
+        relative_ci_low=math.nan,
+        relative_ci_high=math.nan,
+        pvalue=pvalue,
+        pvalue_adjusted=pvalue,
+        test="z" if df is None else "welch",
+        statistic=stat,
+        effect_size=math.nan,
+        significant=pvalue < alpha,
+        ci_level=1 - alpha,
+        alternative=alternative,
+        df=df,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Several variants, non-inferiority, SRM, per-variant estimates
 

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from stats import _validate
-from stats.comparisons import compare_means
+from stats.comparisons import Comparison, compare_means, comparison_from_estimate
 from stats.errors import InvalidInput
 from stats.power import solve_power_means
 from stats.sufficient import MeanStats, stats_records
@@ -102,25 +102,72 @@ class CovariateStats:
 
 
 @dataclass(frozen=True, slots=True)
-class Comparison:
+class AdjustedComparison:
     """One non-control arm against the control: adjusted beside unadjusted.
 
-    ``estimate`` is the difference in (adjusted) means, variant minus control; ``statistic``
-    the t (or z) statistic; ``pvalue`` two-sided; ``ci_low``/``ci_high`` the ``1 − alpha``
-    interval. The ``unadjusted_*`` fields are the same quantities without the covariate.
+    Two :class:`stats.comparisons.Comparison` of the same arms, variant minus control:
+    ``adjusted`` (CUPED's Welch t, or the regression adjustment's HC2 z) and ``unadjusted``
+    (the same test without the covariate). The read-through properties give the adjusted
+    ``estimate``, ``statistic``, two-sided ``pvalue`` and ``1 − alpha`` interval
+    ``ci_low``/``ci_high``, and the same quantities of the plain analysis as
+    ``unadjusted_*``; :meth:`as_dict` is the JSON form, with those eleven keys.
     """
 
     variant: str
-    estimate: float
-    statistic: float
-    pvalue: float
-    ci_low: float
-    ci_high: float
-    unadjusted_estimate: float
-    unadjusted_statistic: float
-    unadjusted_pvalue: float
-    unadjusted_ci_low: float
-    unadjusted_ci_high: float
+    adjusted: Comparison
+    unadjusted: Comparison
+
+    @property
+    def estimate(self) -> float:
+        return self.adjusted.estimate
+
+    @property
+    def statistic(self) -> float:
+        return self.adjusted.statistic
+
+    @property
+    def pvalue(self) -> float:
+        return self.adjusted.pvalue
+
+    @property
+    def ci_low(self) -> float:
+        return self.adjusted.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self.adjusted.ci_high
+
+    @property
+    def unadjusted_estimate(self) -> float:
+        return self.unadjusted.estimate
+
+    @property
+    def unadjusted_statistic(self) -> float:
+        return self.unadjusted.statistic
+
+    @property
+    def unadjusted_pvalue(self) -> float:
+        return self.unadjusted.pvalue
+
+    @property
+    def unadjusted_ci_low(self) -> float:
+        return self.unadjusted.ci_low
+
+    @property
+    def unadjusted_ci_high(self) -> float:
+        return self.unadjusted.ci_high
+
+    def as_dict(self) -> dict[str, str | float]:
+        """``variant`` and the adjusted and ``unadjusted_`` estimate, statistic, p-value and
+        interval (the ``/api/cuped`` comparison object)."""
+        out: dict[str, str | float] = {"variant": self.variant}
+        for prefix, c in (("", self.adjusted), ("unadjusted_", self.unadjusted)):
+            out[f"{prefix}estimate"] = c.estimate
+            out[f"{prefix}statistic"] = c.statistic
+            out[f"{prefix}pvalue"] = c.pvalue
+            out[f"{prefix}ci_low"] = c.ci_low
+            out[f"{prefix}ci_high"] = c.ci_high
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +216,7 @@ class CupedResult:
     rho: float
     variance_reduction: float
     effective_multiplier: float
-    comparisons: tuple[Comparison, ...]
+    comparisons: tuple[AdjustedComparison, ...]
     arms: tuple[ArmSummary, ...]
     balance: Balance
     n: int
@@ -188,7 +235,7 @@ class RegressionAdjustmentResult:
     control: str
     alpha: float
     covariates: tuple[str, ...]
-    comparisons: tuple[Comparison, ...]
+    comparisons: tuple[AdjustedComparison, ...]
     balance: tuple[Balance, ...]
     r_squared: float
     n: int
@@ -313,9 +360,15 @@ def _arm_moments(codes: Codes, arms: int, y: FloatArray, z: FloatArray) -> _Mome
 
 
 def _welch(
-    name: str, mean: FloatArray, var: FloatArray, n: FloatArray, i: int, c: int, alpha: float
-) -> tuple[float, float, float, float, float]:
-    """Arm ``i`` against arm ``c`` by Welch's t: (estimate, t, p, ci_low, ci_high).
+    names: tuple[str, ...],
+    mean: FloatArray,
+    var: FloatArray,
+    n: FloatArray,
+    i: int,
+    c: int,
+    alpha: float,
+) -> Comparison:
+    """Arm ``i`` against arm ``c`` by Welch's t.
 
     The one Welch test, :func:`stats.comparisons.compare_means` (scipy
     ``ttest_ind_from_stats(equal_var=False)``; Welch 1947, eq. 9), on each arm's ``n``,
@@ -323,11 +376,9 @@ def _welch(
     interval collapses to the estimate and the p-value is 1 (no difference) or 0.
     """
     arm, control = (
-        MeanStats(name if k == i else "control", int(n[k]), float(mean[k]), math.sqrt(var[k]))
-        for k in (i, c)
+        MeanStats(names[k], int(n[k]), float(mean[k]), math.sqrt(var[k])) for k in (i, c)
     )
-    r = compare_means(control, arm, alpha=alpha)
-    return r.estimate, r.statistic, r.pvalue, r.ci_low, r.ci_high
+    return compare_means(control, arm, alpha=alpha)
 
 
 def _balance(n: FloatArray, mean: FloatArray, var: FloatArray) -> Balance:
@@ -449,10 +500,10 @@ def _analyse(
     for i, name in enumerate(names):
         if i != c:
             comparisons.append(
-                Comparison(
+                AdjustedComparison(
                     name,
-                    *_welch(name, adjusted, resid_var, n, i, c, alpha),
-                    *_welch(name, y, vy, n, i, c, alpha),
+                    _welch(names, adjusted, resid_var, n, i, c, alpha),
+                    _welch(names, y, vy, n, i, c, alpha),
                 )
             )
     if w_yy > 0.0 and not resid_var.any():
@@ -1057,10 +1108,10 @@ def regression_adjustment(
     c = names.index(control)
     others = [i for i in range(arms) if i != c]
     comparisons = tuple(
-        Comparison(
+        AdjustedComparison(
             names[i],
-            *_contrast(adjusted_fits[i], adjusted_fits[c], alpha),
-            *_contrast(raw_fits[i], raw_fits[c], alpha),
+            _contrast(names[i], names[c], adjusted_fits[i], adjusted_fits[c], alpha),
+            _contrast(names[i], names[c], raw_fits[i], raw_fits[c], alpha),
         )
         for i in others
     )
@@ -1103,16 +1154,17 @@ def _hc2_intercept(design: FloatArray, y: FloatArray) -> tuple[float, float, flo
 
 
 def _contrast(
-    arm: tuple[float, float], control: tuple[float, float], alpha: float
-) -> tuple[float, ...]:
-    """Estimate, z, p-value and normal interval of ``arm − control`` from independent arms'
-    (estimate, variance) pairs (the robust covariance is block-diagonal by arm)."""
-    estimate = arm[0] - control[0]
-    se = math.sqrt(arm[1] + control[1])
-    z = estimate / se if se > 0 else math.copysign(math.inf, estimate) if estimate else math.nan
-    q = float(special.ndtri(1.0 - alpha / 2.0))
-    pvalue = float(2.0 * special.ndtr(-abs(z))) if not math.isnan(z) else math.nan
-    return estimate, z, pvalue, estimate - q * se, estimate + q * se
+    variant: str,
+    control: str,
+    arm: tuple[float, float],
+    base: tuple[float, float],
+    alpha: float,
+) -> Comparison:
+    """The z test and normal interval of ``arm − base`` from independent arms' (estimate,
+    variance) pairs (the robust covariance is block-diagonal by arm)."""
+    estimate = arm[0] - base[0]
+    se = math.sqrt(arm[1] + base[1])
+    return comparison_from_estimate(variant, control, estimate, se, alpha=alpha)
 
 
 # --------------------------------------------------------------------------- planning

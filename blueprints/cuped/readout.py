@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from stats._text import p_is
-from stats.cuped import Comparison, CupedResult, RegressionAdjustmentResult
+from stats.cuped import AdjustedComparison, CupedResult, RegressionAdjustmentResult
 
 
 def _decimals(*values: float) -> int:
@@ -30,7 +30,7 @@ def _pvalue(p: float) -> str:
     return p_is(p, digits=2)
 
 
-def comparison_words(c: Comparison, control: str, level: str) -> str:
+def comparison_words(c: AdjustedComparison, control: str, level: str) -> str:
     """'B vs A: +1.55 (95% CI +0.22 to +2.88, p = 0.022); unadjusted +1.65 (…)'."""
     d = _decimals(c.ci_low, c.ci_high, c.unadjusted_ci_low, c.unadjusted_ci_high)
     return (

@@ -8,7 +8,7 @@ Lin's regression adjustment) naming its columns, or JSON per-variant summaries i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import Response, render_template
@@ -205,7 +205,16 @@ def analyse(f: Fields) -> Analysis:
 def api() -> Response:
     a = analyse(request_fields())
     figures = analysis_figures(a.result, a.scatter, a.outcome, a.covariate)
-    return respond(a.result, figures, analysis_readout(a.result), a.result.warnings)
+    return respond(as_json(a.result), figures, analysis_readout(a.result), a.result.warnings)
+
+
+def as_json(result: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
+    """The result's fields, each comparison as its flat :meth:`AdjustedComparison.as_dict`
+    (``variant``, then the adjusted and ``unadjusted_`` estimate, statistic, p-value and
+    interval) rather than the two nested comparisons."""
+    body = {f.name: getattr(result, f.name) for f in fields(result)}
+    body["comparisons"] = [c.as_dict() for c in result.comparisons]
+    return body
 
 
 def plan(f: Fields) -> dict[str, Any]:
