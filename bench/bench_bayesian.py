@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from bench._timing import median_seconds, report
-from stats.bayes.engine import analyze_bayesian
+from stats.bayes.engine import analyze_bayesian, variant_stats
 
 DRAWS = 100_000
 TWO = [
@@ -41,12 +41,12 @@ def loop_reference(variants: list[dict[str, object]], draws: int) -> float:
 
 def main() -> None:
     def two() -> None:
-        analyze_bayesian("proportion", TWO, control="A", threshold=0.001,
-                         rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
+        analyze_bayesian("proportion", variant_stats("proportion", TWO), control="A",
+                         threshold=0.001, rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
 
     def ten() -> None:
-        analyze_bayesian("proportion", TEN, control="V0", threshold=0.001,
-                         rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
+        analyze_bayesian("proportion", variant_stats("proportion", TEN), control="V0",
+                         threshold=0.001, rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
 
     subset = 5_000
     report(

@@ -1,6 +1,6 @@
 """An upload's (or a source's) rows as the per-variant records the Bayesian page analyses.
 
-:func:`stats.bayes.engine.analyze_bayesian` takes variant records (``{"name", "users",
+:func:`stats.bayes.engine.variant_stats` parses variant records (``{"name", "users",
 "conversions"}``, ``{"name", "users", "mean", "sd"}``, ``{"name", "users", "total"}`` or
 ``{"name", "amounts"}``). The parts of that reduction that handle data frames live here:
 reading a date column (named, or detected) into days, the per-day per-variant counts and

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
+
 from stats import _validate
 from stats.errors import InvalidInput
 
@@ -135,6 +137,66 @@ class MeanStats:
     def total(self) -> float:
         """Sum of the observations, ``n * mean``."""
         return self.n * self.mean
+
+
+@dataclass(frozen=True, slots=True)
+class CountStats:
+    """Events of one variant: ``total`` events (a whole number >= 0) over ``users`` users (a
+    whole number >= 0; a rate needs at least one, which the model checks)."""
+
+    name: str
+    users: int
+    total: int
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        object.__setattr__(self, "users", _validate.count("users", self.users))
+        object.__setattr__(self, "total", _validate.count("total", self.total))
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueStats:
+    """Per-user revenue of one variant, zeros included, summarised for the hurdle model.
+
+    ``users`` users of whom ``buyers`` spent a positive amount; ``log_mean`` and ``log_sd``
+    (ddof = 1) summarise the logs of the positive amounts (0 when there are too few to
+    define them). Build it from the amounts with :meth:`from_amounts`. The model needs at
+    least one user and 2 buyers, which it checks.
+    """
+
+    name: str
+    users: int
+    buyers: int
+    log_mean: float
+    log_sd: float
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        object.__setattr__(self, "users", _validate.count("users", self.users))
+        buyers = _validate.count("buyers", self.buyers)
+        if buyers > self.users:
+            raise InvalidInput(
+                f"buyers must be <= users ({self.users}), got {self.buyers!r}", field="buyers"
+            )
+        object.__setattr__(self, "buyers", buyers)
+        object.__setattr__(self, "log_mean", _validate.finite("log_mean", self.log_mean))
+        object.__setattr__(self, "log_sd", _validate.non_negative("log_sd", self.log_sd))
+
+    @classmethod
+    def from_amounts(cls, name: str, amounts: Any) -> RevenueStats:
+        """From the per-user amounts (finite numbers >= 0; errors name ``amounts``)."""
+        try:
+            x = np.asarray(amounts, dtype=float).ravel()
+        except (TypeError, ValueError):
+            x = np.array([np.nan])
+        if not np.all(np.isfinite(x)) or np.any(x < 0.0):
+            raise InvalidInput(
+                "amounts must be a non-empty list of finite numbers >= 0", field="amounts"
+            )
+        logs = np.log(x[x > 0.0])
+        log_mean = float(logs.mean()) if logs.size else 0.0
+        log_sd = float(logs.std(ddof=1)) if logs.size > 1 else 0.0
+        return cls(name, int(x.size), int(logs.size), log_mean, log_sd)
 
 
 Stats = TypeVar("Stats")

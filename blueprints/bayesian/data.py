@@ -1,4 +1,5 @@
-"""A CSV reduced to the per-variant records :func:`stats.bayes.engine.analyze_bayesian` takes.
+"""A CSV reduced to the per-variant records :func:`stats.bayes.engine.variant_stats` parses
+(and :func:`~stats.bayes.engine.period_stats`, per day) into what the engine takes.
 
 Reuses the analyzer's reading (:func:`blueprints._upload.uploaded_csv`) and reduction
 (:mod:`sources.tabular`): a row-per-user table gives users and conversions (``proportion``),

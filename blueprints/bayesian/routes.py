@@ -22,7 +22,15 @@ from blueprints.bayesian.data import CsvRecords, Record, csv_records, source_rec
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from sources.tabular import MAX_VARIANTS, guess_control
-from stats.bayes.engine import BayesianAnalysis, LossOverTime, analyze_bayesian, loss_over_time
+from stats.bayes.engine import (
+    BayesianAnalysis,
+    LossOverTime,
+    analyze_bayesian,
+    guardrail_specs,
+    loss_over_time,
+    period_stats,
+    variant_stats,
+)
 from stats.bayes.stopping import simulate_loss_stopping
 from stats.vocabulary import BAYES_METRICS as METRICS
 
@@ -115,13 +123,15 @@ def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecord
     if control is None and records:
         control = guess_control([r["name"] for r in records])
     with stats_errors():
-        analysis = analyze_bayesian(metric, records, control=control or "", **options)
+        stats = variant_stats(metric, records)
+        options["guardrails"] = guardrail_specs(options["guardrails"])
+        analysis = analyze_bayesian(metric, stats, control=control or "", **options)
         loss = None
         if data is not None and data.periods:
             loss = loss_over_time(
                 metric,
                 data.periods,
-                data.by_period,
+                period_stats(metric, data.by_period),
                 control=analysis.control,
                 prior=options["prior"],
                 draws=options["draws"],

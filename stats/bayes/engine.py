@@ -37,15 +37,22 @@ from stats.bayes.models import (
     ClosedFormPosterior,
     FloatArray,
     Posterior,
-    RevenuePosterior,
     beta_binomial_posterior,
     gamma_poisson_posterior,
     normal_mean_posterior,
     revenue_posterior,
-    revenue_stats,
 )
 from stats.errors import InvalidInput
-from stats.sufficient import mean_variants, named_records, proportion_variants
+from stats.sufficient import (
+    CountStats,
+    MeanStats,
+    ProportionStats,
+    RevenueStats,
+    mean_variants,
+    named_records,
+    proportion_variants,
+    stats_records,
+)
 from stats.vocabulary import BAYES_METRICS
 from stats.warnings import Code, ResultWarning, warning
 
@@ -193,81 +200,117 @@ def _prior(metric: str, prior: Mapping[str, float] | None) -> dict[str, float]:
     return values
 
 
+VariantStats = ProportionStats | MeanStats | CountStats | RevenueStats
+"""Per-variant sufficient statistics of one metric: ``proportion``, ``mean``, ``count`` and
+``revenue`` in turn."""
+STATS_TYPES: dict[str, type[VariantStats]] = {
+    "proportion": ProportionStats,
+    "mean": MeanStats,
+    "count": CountStats,
+    "revenue": RevenueStats,
+}
+
+
+def variant_stats(
+    metric: str, records: Sequence[Mapping[str, Any]], field: str = "variants"
+) -> tuple[VariantStats, ...]:
+    """Parse JSON variant records of ``metric`` into typed statistics.
+
+    ``proportion``: {name, users, conversions} → :class:`ProportionStats`; ``mean``: {name,
+    users, mean, sd} → :class:`MeanStats`; ``count``: {name, users, total} →
+    :class:`CountStats`; ``revenue``: {name, amounts} (per-user amounts with zeros) →
+    :class:`RevenueStats`. Errors name ``field[i].key`` (``metric`` for an unknown metric).
+    """
+    metric = _validate.choice("metric", metric, METRICS)
+    if metric == "proportion":
+        return proportion_variants(records, field)
+    if metric == "mean":
+        return mean_variants(records, field)
+    if metric == "count":
+        keys = {"name": "name", "users": "users", "total": "total"}
+        return stats_records(records, CountStats, keys, field)
+    out: list[VariantStats] = []
+    for where, rec in named_records(records, field, ("name", "amounts")):
+        try:
+            out.append(RevenueStats.from_amounts(rec["name"], rec["amounts"]))
+        except InvalidInput as exc:
+            raise exc.within(f"{where}.") from None
+    return tuple(out)
+
+
+def _posterior(s: VariantStats, prior: dict[str, float]) -> Posterior:
+    """The posterior of one variant's statistics (errors name the statistic's field)."""
+    if isinstance(s, ProportionStats):
+        return beta_binomial_posterior(s.users, s.conversions, prior["alpha"], prior["beta"])
+    if isinstance(s, MeanStats):
+        if s.n < 2:
+            raise InvalidInput(f"users must be a whole number >= 2, got {s.n}", field="users")
+        return normal_mean_posterior(s.n, s.mean, s.sd)
+    if isinstance(s, CountStats):
+        return gamma_poisson_posterior(s.users, s.total, prior["shape"], prior["rate"])
+    post = revenue_posterior(s, prior["alpha"], prior["beta"])
+    if post.overflow_probability() > MAX_OVERFLOW:
+        raise InvalidInput(
+            f"amounts must have more buyers: with {post.buyers} positive "
+            "amounts the log-normal tail of mean revenue is unbounded",
+            field="amounts",
+        )
+    return post
+
+
+def _data_warning(s: VariantStats) -> ResultWarning | None:
+    if isinstance(s, ProportionStats) and s.conversions == 0:
+        return warning(
+            Code.PRIOR_ONLY, f"{s.name} has no conversions: its posterior rests on the prior."
+        )
+    if isinstance(s, MeanStats) and s.sd == 0.0:
+        return warning(
+            Code.ZERO_VARIANCE, f"{s.name} has zero standard deviation: its posterior is a point."
+        )
+    if isinstance(s, CountStats) and s.total == 0:
+        return warning(
+            Code.PRIOR_ONLY, f"{s.name} has no events: its posterior rests on the prior."
+        )
+    if isinstance(s, RevenueStats) and s.buyers < MIN_BUYERS:
+        return warning(
+            Code.FEW_BUYERS,
+            f"{s.name} has only {s.buyers} buyers: the log-normal tail makes "
+            "its revenue posterior unstable.",
+        )
+    return None
+
+
 def _posteriors(
     metric: str,
-    records: Sequence[Mapping[str, Any]],
+    stats: Sequence[VariantStats],
     prior: dict[str, float],
     field: str,
 ) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[ResultWarning]]:
-    """Names, posteriors and data warnings of ``records`` for ``metric``."""
+    """Names, posteriors and data warnings of ``stats`` for ``metric``."""
+    if isinstance(stats, str | bytes) or not isinstance(stats, Sequence):
+        raise InvalidInput(f"{field} must be a list of statistics, got {stats!r}", field=field)
     posts: list[Posterior] = []
     names: list[str] = []
     warns: list[ResultWarning] = []
-    if metric == "proportion":
-        for p in proportion_variants(records, field):
-            names.append(p.name)
-            posts.append(
-                beta_binomial_posterior(p.users, p.conversions, prior["alpha"], prior["beta"])
+    kind = STATS_TYPES[metric]
+    for i, s in enumerate(stats):
+        where = f"{field}[{i}]"
+        if not isinstance(s, kind):
+            raise InvalidInput(
+                f"{where} must be {kind.__name__} for metric {metric!r}, got {s!r}", field=where
             )
-            if p.conversions == 0:
-                warns.append(
-                    warning(
-                        Code.PRIOR_ONLY,
-                        f"{p.name} has no conversions: its posterior rests on the prior.",
-                    )
-                )
-    elif metric == "mean":
-        for i, m in enumerate(mean_variants(records, field)):
-            if m.n < 2:
-                raise InvalidInput(
-                    f"{field}[{i}].users must be a whole number >= 2, got {m.n}",
-                    field=f"{field}[{i}].users",
-                )
-            names.append(m.name)
-            posts.append(normal_mean_posterior(m.n, m.mean, m.sd))
-            if m.sd == 0.0:
-                warns.append(
-                    warning(
-                        Code.ZERO_VARIANCE,
-                        f"{m.name} has zero standard deviation: its posterior is a point.",
-                    )
-                )
-    else:
-        keys = ("name", "users", "total") if metric == "count" else ("name", "amounts")
-        for where, rec in named_records(records, field, keys):
-            try:
-                if metric == "count":
-                    post: Posterior = gamma_poisson_posterior(
-                        rec["users"], rec["total"], prior["shape"], prior["rate"]
-                    )
-                else:
-                    stats = revenue_stats(rec["amounts"])
-                    post = revenue_posterior(stats, prior["alpha"], prior["beta"])
-                    if post.overflow_probability() > MAX_OVERFLOW:
-                        raise InvalidInput(
-                            f"amounts must have more buyers: with {post.buyers} positive "
-                            "amounts the log-normal tail of mean revenue is unbounded",
-                            field="amounts",
-                        )
-            except InvalidInput as exc:
-                raise exc.within(f"{where}.") from None
-            names.append(rec["name"])
-            posts.append(post)
-            if isinstance(post, RevenuePosterior) and post.buyers < MIN_BUYERS:
-                warns.append(
-                    warning(
-                        Code.FEW_BUYERS,
-                        f"{rec['name']} has only {post.buyers} buyers: the log-normal tail makes "
-                        "its revenue posterior unstable.",
-                    )
-                )
-            elif metric == "count" and float(rec["total"]) == 0.0:
-                warns.append(
-                    warning(
-                        Code.PRIOR_ONLY,
-                        f"{rec['name']} has no events: its posterior rests on the prior.",
-                    )
-                )
+        if s.name in names:
+            raise InvalidInput(
+                f"{where}.name must be unique, got {s.name!r} twice", field=f"{where}.name"
+            )
+        try:
+            posts.append(_posterior(s, prior))
+        except InvalidInput as exc:
+            raise exc.within(f"{where}.") from None
+        names.append(s.name)
+        note = _data_warning(s)
+        if note is not None:
+            warns.append(note)
     if len(posts) < 2:
         raise InvalidInput(f"{field} must have at least 2 entries, got {len(posts)}", field=field)
     return tuple(names), tuple(posts), warns
@@ -366,12 +409,12 @@ def _summaries(
 
 def _parse_common(
     metric: str,
-    variants: Sequence[Mapping[str, Any]],
+    variants: Sequence[VariantStats],
     control: str,
     prior: Any,
     field: str = "variants",
 ) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[ResultWarning]]:
-    """Validate metric, prior, the variant records (errors name ``field``) and control."""
+    """Validate metric, prior, the variant statistics (errors name ``field``) and control."""
     metric = _validate.choice("metric", metric, METRICS)
     if prior is not None and not isinstance(prior, Mapping):
         raise InvalidInput(f"prior must be an object, got {prior!r}", field="prior")
@@ -397,6 +440,54 @@ def _seed(seed: int | None) -> np.random.Generator:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardrailSpec:
+    """A guardrail metric of a Bayesian analysis: per-variant statistics of ``metric``, the
+    absolute worsening it tolerates, the better direction, the largest acceptable
+    probability of degrading beyond ``tolerance`` and the metric's prior (its default when
+    None). :func:`analyze_bayesian` validates it (errors name ``guardrails[k].field``)."""
+
+    name: str
+    metric: str
+    variants: tuple[VariantStats, ...]
+    tolerance: float
+    higher_is_better: bool = True
+    max_risk: float = 0.1
+    prior: Mapping[str, float] | None = None
+
+
+def guardrail_specs(records: Sequence[Mapping[str, Any]]) -> tuple[GuardrailSpec, ...]:
+    """Parse JSON guardrails {name, metric, variants, tolerance, higher_is_better = true,
+    max_risk = 0.1, prior} into :class:`GuardrailSpec` (``variants`` by
+    :func:`variant_stats`); errors name ``guardrails[k].key``."""
+    out: list[GuardrailSpec] = []
+    keys = ("name", "metric", "variants", "tolerance")
+    for where, spec in named_records(records, "guardrails", keys):
+        metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
+        prior = spec.get("prior")
+        if prior is not None and not isinstance(prior, Mapping):
+            raise InvalidInput(
+                f"{where}.prior must be an object, got {prior!r}", field=f"{where}.prior"
+            )
+        try:
+            _prior(metric, prior)  # checked before the variants, as the engine does
+        except InvalidInput as exc:
+            raise exc.within(f"{where}.") from None
+        variants = variant_stats(metric, spec["variants"], f"{where}.variants")
+        out.append(
+            GuardrailSpec(
+                spec["name"],
+                metric,
+                variants,
+                spec["tolerance"],
+                spec.get("higher_is_better", True),
+                spec.get("max_risk", 0.1),
+                prior,
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class _Guardrail:
     name: str
     tolerance: float
@@ -406,14 +497,16 @@ class _Guardrail:
 
 
 def _guardrails(
-    specs: Sequence[Mapping[str, Any]], names: tuple[str, ...]
+    specs: Sequence[GuardrailSpec], names: tuple[str, ...]
 ) -> tuple[list[_Guardrail], list[ResultWarning]]:
     out: list[_Guardrail] = []
     warns: list[ResultWarning] = []
-    keys = ("name", "metric", "variants", "tolerance")
-    for where, spec in named_records(specs, "guardrails", keys):
-        metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
-        prior = spec.get("prior")
+    for k, spec in enumerate(specs):
+        where = f"guardrails[{k}]"
+        if not isinstance(spec, GuardrailSpec):
+            raise InvalidInput(f"{where} must be a GuardrailSpec, got {spec!r}", field=where)
+        metric = _validate.choice(f"{where}.metric", spec.metric, METRICS)
+        prior = spec.prior
         if prior is not None and not isinstance(prior, Mapping):
             raise InvalidInput(
                 f"{where}.prior must be an object, got {prior!r}", field=f"{where}.prior"
@@ -422,14 +515,14 @@ def _guardrails(
             values = _prior(metric, prior)
         except InvalidInput as exc:
             raise exc.within(f"{where}.") from None
-        g_names, posts, g_warns = _posteriors(metric, spec["variants"], values, f"{where}.variants")
+        g_names, posts, g_warns = _posteriors(metric, spec.variants, values, f"{where}.variants")
         if set(g_names) != set(names):
             raise InvalidInput(
                 f"{where}.variants must name the same variants as variants "
                 f"({', '.join(names)}), got ({', '.join(g_names)})",
                 field=f"{where}.variants",
             )
-        higher = spec.get("higher_is_better", True)
+        higher = spec.higher_is_better
         if not isinstance(higher, bool):
             raise InvalidInput(
                 f"{where}.higher_is_better must be true or false, got {higher!r}",
@@ -437,14 +530,14 @@ def _guardrails(
             )
         out.append(
             _Guardrail(
-                spec["name"],
-                _validate.non_negative(f"{where}.tolerance", spec["tolerance"]),
+                spec.name,
+                _validate.non_negative(f"{where}.tolerance", spec.tolerance),
                 higher,
-                _validate.in_open_unit(f"{where}.max_risk", spec.get("max_risk", 0.1)),
+                _validate.in_open_unit(f"{where}.max_risk", spec.max_risk),
                 tuple(posts[g_names.index(n)] for n in names),
             )
         )
-        warns += [warning(w.code, f"Guardrail {spec['name']}: {w.message}") for w in g_warns]
+        warns += [warning(w.code, f"Guardrail {spec.name}: {w.message}") for w in g_warns]
     return out, warns
 
 
@@ -492,7 +585,7 @@ def _histogram(
 
 def analyze_bayesian(
     metric: str,
-    variants: Sequence[Mapping[str, Any]],
+    variants: Sequence[VariantStats],
     *,
     control: str,
     threshold: float,
@@ -500,20 +593,20 @@ def analyze_bayesian(
     rope: Sequence[float] = (0.0, 0.0),
     draws: int = 100_000,
     seed: int | None = None,
-    guardrails: Sequence[Mapping[str, Any]] = (),
+    guardrails: Sequence[GuardrailSpec] = (),
 ) -> BayesianAnalysis:
     """Bayesian analysis of an A/B/n test on one primary metric, with optional guardrails.
 
-    ``metric`` is "proportion" (variants {name, users, conversions}; prior {alpha, beta},
-    default Beta(1, 1)), "mean" ({name, users, mean, sd}; reference prior, no parameters),
-    "count" ({name, users, total}; prior {shape, rate}, default Jeffreys Gamma(1/2, 0)) or
-    "revenue" ({name, amounts} per-user amounts with zeros; prior {alpha, beta} on the share
-    of buyers). Higher is better for the primary metric. ``threshold`` is the threshold of
+    ``metric`` is "proportion" (variants :class:`ProportionStats`; prior {alpha, beta},
+    default Beta(1, 1)), "mean" (:class:`MeanStats`, at least 2 users each; reference prior,
+    no parameters), "count" (:class:`CountStats`, at least 1 user each; prior {shape, rate},
+    default Jeffreys Gamma(1/2, 0)) or "revenue" (:class:`RevenueStats`, at least 2 buyers
+    each; prior {alpha, beta} on the share of buyers); :func:`variant_stats` parses JSON
+    records. Higher is better for the primary metric. ``threshold`` is the threshold of
     caring for expected loss, in metric units; ``rope`` = (low, high) bounds a negligible
-    absolute lift. ``guardrails`` are objects {name, metric, variants, tolerance,
-    higher_is_better = true, max_risk = 0.1, prior}: a guardrail degrades when the variant is
-    worse than control by more than ``tolerance`` (absolute), and fails when that has
-    probability above ``max_risk``.
+    absolute lift. A :class:`GuardrailSpec` (:func:`guardrail_specs` parses JSON) degrades
+    when the variant is worse than control by more than its ``tolerance`` (absolute), and
+    fails when that has probability above its ``max_risk``.
     """
     names, posts, warns = _parse_common(metric, variants, control, prior)
     c = names.index(control)
@@ -631,10 +724,32 @@ def analyze_bayesian(
     )
 
 
+def period_stats(
+    metric: str, records_by_period: Sequence[Sequence[Mapping[str, Any]]]
+) -> tuple[tuple[VariantStats, ...], ...]:
+    """:func:`variant_stats` of each period's JSON records; errors name
+    ``variants_by_period[t]…`` and carry ``row = t + 1``."""
+    if isinstance(records_by_period, str | bytes) or not isinstance(records_by_period, Sequence):
+        raise InvalidInput(
+            f"variants_by_period must be a list of lists, got {records_by_period!r}",
+            field="variants_by_period",
+        )
+    out = []
+    for t, records in enumerate(records_by_period):
+        field = f"variants_by_period[{t}]"
+        try:
+            out.append(variant_stats(metric, records, field))
+        except InvalidInput as exc:
+            if not (exc.field or "").startswith(field):
+                raise
+            raise InvalidInput(exc.message, field=exc.field, row=t + 1) from None
+    return tuple(out)
+
+
 def expected_loss_over_time(
     metric: str,
     periods: Sequence[str],
-    variants_by_period: Sequence[Sequence[Mapping[str, Any]]],
+    variants_by_period: Sequence[Sequence[VariantStats]],
     *,
     control: str,
     prior: Mapping[str, float] | None = None,
@@ -643,8 +758,8 @@ def expected_loss_over_time(
 ) -> LossOverTime:
     """Expected loss of choosing each variant, recomputed on the cumulative data of each period.
 
-    ``variants_by_period[t]`` holds the cumulative variant records up to ``periods[t]``, in the
-    shape :func:`analyze_bayesian` takes. Two Beta arms use Stucchio's closed form
+    ``variants_by_period[t]`` holds the cumulative variant statistics up to ``periods[t]``, as
+    :func:`analyze_bayesian` takes them (:func:`period_stats` parses JSON). Two Beta arms use Stucchio's closed form
     (:func:`stats.bayes.decision.expected_loss_beta`); other cases as in
     :func:`analyze_bayesian` (quadrature for two closed-form arms, else ``draws`` joint draws
     per period).
@@ -707,7 +822,7 @@ LOSS_DRAWS = 10_000
 def loss_over_time(
     metric: str,
     periods: Sequence[str],
-    variants_by_period: Sequence[Sequence[Mapping[str, Any]]],
+    variants_by_period: Sequence[Sequence[VariantStats]],
     *,
     control: str,
     prior: Mapping[str, float] | None = None,

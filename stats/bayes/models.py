@@ -19,6 +19,7 @@ from scipy import special
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.sufficient import RevenueStats
 
 FloatArray = npt.NDArray[np.float64]
 LOG_MAX_FLOAT = float(np.log(np.finfo(np.float64).max))
@@ -164,20 +165,6 @@ class GammaPosterior(ClosedFormPosterior):
 
 
 @dataclass(frozen=True, slots=True)
-class RevenueStats:
-    """Sufficient statistics of per-user revenue with zeros.
-
-    ``users`` users of whom ``buyers`` spent a positive amount; ``log_mean`` and ``log_sd``
-    (ddof = 1) summarise the logs of the positive amounts.
-    """
-
-    users: int
-    buyers: int
-    log_mean: float
-    log_sd: float
-
-
-@dataclass(frozen=True, slots=True)
 class RevenuePosterior:
     """Posterior of mean revenue per user, p · exp(μ + σ²/2), a hurdle log-normal model.
 
@@ -254,24 +241,32 @@ def gamma_poisson_posterior(
     return GammaPosterior(shape + total, rate + users)
 
 
-def revenue_stats(amounts: npt.ArrayLike) -> RevenueStats:
-    """Reduce per-user amounts (zeros included) to :class:`RevenueStats`."""
-    x = np.asarray(amounts, dtype=float).ravel()
-    if x.size == 0 or not np.all(np.isfinite(x)) or np.any(x < 0.0):
+def revenue_stats(amounts: npt.ArrayLike, name: str = "revenue") -> RevenueStats:
+    """Reduce per-user amounts (zeros included) to :class:`~stats.sufficient.RevenueStats`
+    the model can take (see :func:`check_revenue`)."""
+    return check_revenue(RevenueStats.from_amounts(name, amounts))
+
+
+def check_revenue(stats: RevenueStats) -> RevenueStats:
+    """``stats`` if the model can take it: at least one user and 2 buyers (errors name
+    ``amounts``)."""
+    if stats.users == 0:
         raise InvalidInput(
             "amounts must be a non-empty list of finite numbers >= 0", field="amounts"
         )
-    logs = np.log(x[x > 0.0])
-    if logs.size < 2:
+    if stats.buyers < 2:
         raise InvalidInput(
-            f"amounts must contain at least 2 positive amounts, got {logs.size}", field="amounts"
+            f"amounts must contain at least 2 positive amounts, got {stats.buyers}",
+            field="amounts",
         )
-    return RevenueStats(int(x.size), int(logs.size), float(logs.mean()), float(logs.std(ddof=1)))
+    return stats
 
 
 def revenue_posterior(
     stats: RevenueStats, prior_alpha: float = 1.0, prior_beta: float = 1.0
 ) -> RevenuePosterior:
-    """Hurdle log-normal posterior of mean revenue per user from :class:`RevenueStats`."""
+    """Hurdle log-normal posterior of mean revenue per user from
+    :class:`~stats.sufficient.RevenueStats` (:func:`check_revenue` first)."""
+    check_revenue(stats)
     buyer = beta_binomial_posterior(stats.users, stats.buyers, prior_alpha, prior_beta)
     return RevenuePosterior(buyer, stats.buyers, stats.log_mean, stats.log_sd)

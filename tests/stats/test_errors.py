@@ -15,7 +15,12 @@ from sources.doe import two_way_anova
 from stats import _validate
 from stats.abtest import analyze
 from stats.bandit import thompson_weights
-from stats.bayes.engine import analyze_bayesian, expected_loss_over_time
+from stats.bayes.engine import (
+    analyze_bayesian,
+    expected_loss_over_time,
+    period_stats,
+    variant_stats,
+)
 from stats.bayes.models import beta_binomial_posterior
 from stats.bayes.stopping import simulate_loss_stopping
 from stats.comparisons import compare_proportions, sample_ratio_mismatch
@@ -75,14 +80,20 @@ CASES: list[tuple[str, Callable[[], Any], str, int | None]] = [
     ("bayes_stopping", lambda: simulate_loss_stopping(0.1, 100, 10, -1.0), "threshold", None),
     (
         "bayesian",
-        lambda: analyze_bayesian("proportion", PAIR, control="A", threshold=0.01, draws=0),
+        lambda: analyze_bayesian(
+            "proportion", variant_stats("proportion", PAIR), control="A", threshold=0.01, draws=0
+        ),
         "draws",
         None,
     ),
     (
         "bayesian.prior",
         lambda: analyze_bayesian(
-            "proportion", PAIR, control="A", threshold=0.01, prior={"alpha": -1}
+            "proportion",
+            variant_stats("proportion", PAIR),
+            control="A",
+            threshold=0.01,
+            prior={"alpha": -1},
         ),
         "prior.alpha",
         None,
@@ -92,7 +103,9 @@ CASES: list[tuple[str, Callable[[], Any], str, int | None]] = [
         lambda: expected_loss_over_time(
             "proportion",
             ["d1", "d2"],
-            [PAIR, [PAIR[0], {**PAIR[1], "users": 1, "conversions": 2}]],
+            period_stats(
+                "proportion", [PAIR, [PAIR[0], {**PAIR[1], "users": 1, "conversions": 2}]]
+            ),
             control="A",
         ),
         "variants_by_period[1][1].conversions",

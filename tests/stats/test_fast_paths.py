@@ -35,7 +35,7 @@ from statsmodels.stats.proportion import (
 
 from sources.cuped import cuped_from_frame
 from stats.bayes.decision import best_by_quadrature, expected_loss_beta, prob_beta_greater
-from stats.bayes.engine import analyze_bayesian
+from stats.bayes.engine import analyze_bayesian, variant_stats
 from stats.bayes.models import BetaPosterior, GammaPosterior, StudentTPosterior
 from stats.comparisons import (
     _critical,
@@ -445,7 +445,8 @@ def test_prob_best_by_quadrature_for_t_and_gamma_posteriors():
 
 def test_ten_arm_analysis_reports_the_exact_prob_best():
     rows = [{"name": f"V{i}", "users": 10_000, "conversions": 1000 + 7 * i} for i in range(10)]
-    r = analyze_bayesian("proportion", rows, control="V0", threshold=0.001, seed=1)
+    stats = variant_stats("proportion", rows)
+    r = analyze_bayesian("proportion", stats, control="V0", threshold=0.001, seed=1)
     exact = best_by_quadrature(TEN_ARMS)
     assert exact is not None
     assert tuple(v.prob_best for v in r.variants) == exact[0]

@@ -9,8 +9,21 @@ import pytest
 from scipy import integrate
 from scipy import stats as st
 
-from stats.bayes.engine import analyze_bayesian, expected_loss_over_time
+from stats.bayes import engine
+from stats.bayes.engine import guardrail_specs, period_stats, variant_stats
 from stats.warnings import Code
+
+
+def analyze_bayesian(metric, variants, *, guardrails=(), **kwargs):
+    """The engine on JSON records, through the parsers the web layer calls."""
+    stats = variant_stats(metric, variants)
+    return engine.analyze_bayesian(metric, stats, guardrails=guardrail_specs(guardrails), **kwargs)
+
+
+def expected_loss_over_time(metric, periods, variants_by_period, **kwargs):
+    """The engine on each period's JSON records, through the parser the web layer calls."""
+    by_period = period_stats(metric, variants_by_period)
+    return engine.expected_loss_over_time(metric, periods, by_period, **kwargs)
 
 
 def prop(*rows):
