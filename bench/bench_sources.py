@@ -97,10 +97,14 @@ def spark_seconds(path: Path) -> tuple[float, float] | None:
         from pyspark.sql import SparkSession
     except ImportError:
         return None
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     start = time.perf_counter()
     session = (
         SparkSession.builder.master("local[2]")
         .appName("abacus-bench")
+        # Loopback only: local mode talks to itself, never over the machine's interfaces.
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")

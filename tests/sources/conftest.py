@@ -84,10 +84,14 @@ def spark() -> Iterator[BaseBackend]:
         from pyspark.sql import SparkSession
     except ImportError:
         missing("pyspark is not installed: pip install -r requirements-dev.txt")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warehouse = tempfile.mkdtemp(prefix="abacus-spark-")
     session = (
         SparkSession.builder.master("local[2]")
         .appName("abacus-tests")
+        # Loopback only: local mode talks to itself, never over the machine's interfaces.
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
