@@ -577,15 +577,11 @@ def _engine_means(table: Table, variant: str, metric: str) -> tuple[MeanStats, .
     return cached[metric]
 
 
-def _summarize_in_engine(
-    table: Table, *, variant: str, metric: str, kind: Kind, user_id: str | None
-) -> Summary | None:
-    """:func:`summarize` on DuckDB, from the Arrow table (:func:`sources.local.local_table`,
-    :func:`sources.reduce.sufficient_statistics`), for the common case: a text variant
-    column and a numeric metric column whose values are all valid. ``None`` otherwise, and
-    the pandas path below reads the values and names the row of a bad one."""
-    names_needed = [variant, metric] + ([user_id] if user_id is not None else [])
-    if any(n not in table.columns for n in names_needed):
+def _numbers_beside_text(table: Table, variant: str, metric: str) -> pa.ChunkedArray | None:
+    """The ``metric`` column as float64, from Arrow, when ``variant`` is a text column beside
+    it; ``None`` when either is absent, the variant is not text or the metric not numbers or
+    booleans (the pandas path then reads them and names a bad cell)."""
+    if variant not in table.columns or metric not in table.columns:
         return None
     v, m = table.arrow.column(variant), table.arrow.column(metric)
     if not is_text(v.type):
@@ -594,7 +590,21 @@ def _summarize_in_engine(
         pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)
     ):
         return None
-    x = m.cast(pa.float64())
+    return m.cast(pa.float64())
+
+
+def _summarize_in_engine(
+    table: Table, *, variant: str, metric: str, kind: Kind, user_id: str | None
+) -> Summary | None:
+    """:func:`summarize` on DuckDB, from the Arrow table (:func:`sources.local.local_table`,
+    :func:`sources.reduce.sufficient_statistics`), for the common case: a text variant
+    column and a numeric metric column whose values are all valid. ``None`` otherwise, and
+    the pandas path below reads the values and names the row of a bad one."""
+    if user_id is not None and user_id not in table.columns:
+        return None
+    x = _numbers_beside_text(table, variant, metric)
+    if x is None:
+        return None
     if pc.any(pc.is_nan(x)).as_py():
         return None  # NaN (from Parquet) is a blank: the pandas path treats it so
     if kind == "binary":
@@ -829,16 +839,9 @@ def _arrow_codes_and_values(
     """Variant codes, metric values and variant names of the rows with both, straight from
     Arrow (no pandas objects), when the variant is text and the metric's values are valid
     numbers; ``None`` otherwise (the pandas path then names the bad cell)."""
-    if variant not in table.columns or metric not in table.columns:
+    x = _numbers_beside_text(table, variant, metric)
+    if x is None:
         return None
-    v, m = table.arrow.column(variant), table.arrow.column(metric)
-    if not is_text(v.type):
-        return None
-    if not (
-        pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)
-    ):
-        return None
-    x = m.cast(pa.float64())
     top = pc.max(pc.abs(x)).as_py()
     if pc.any(pc.is_nan(x)).as_py() or (top is not None and not top <= MAX_ABS_VALUE):
         return None
