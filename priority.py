@@ -70,10 +70,15 @@ def install(app: Flask) -> Gate:
     @app.before_request
     def take_a_slot_if_expensive() -> None:
         g.priority_slot = False
+        g.priority_start = time.thread_time()
         if gate.is_heavy(request.endpoint or ""):
+            # The body is read before the slot is taken, so a client that trickles its upload
+            # holds only its own thread (serving.py times the read out), never the slot that
+            # every expensive request of this process waits for. Form bodies are parsed into
+            # request.form/files; others stay cached for request.get_data().
+            request.get_data(cache=True, parse_form_data=True)
             gate.slots.acquire()
             g.priority_slot = True
-        g.priority_start = time.thread_time()
 
     @app.teardown_request
     def record_cost(_exc: BaseException | None) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import threading
+import time
+from typing import Any
+
+import orjson
 
 from app import create_app
 from priority import WINDOW, Gate
@@ -54,3 +59,64 @@ def test_an_expensive_request_waits_for_the_slot_and_releases_it():
     worker.join()
     assert gate.slots.acquire(timeout=1)  # released again after the request
     gate.slots.release()
+
+
+class _SlowBody(io.RawIOBase):
+    """A request body whose second half arrives ``pause`` seconds after its first (a slow
+    client): reads return at most the first half until then."""
+
+    def __init__(self, data: bytes, pause: float) -> None:
+        self.data, self.pos, self.pause = data, 0, pause
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """The test client measures the body by seeking to its end and back."""
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: len(self.data)}[whence]
+        self.pos = base + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        if self.pos >= len(self.data) // 2 and self.pause:
+            time.sleep(self.pause)
+            self.pause = 0.0
+        end = len(self.data) if self.pos >= len(self.data) // 2 else len(self.data) // 2
+        chunk = self.data[self.pos : min(end, self.pos + len(buffer))]
+        buffer[: len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+def test_a_slow_body_does_not_hold_the_expensive_slot():
+    """An expensive endpoint's body is read before its request takes the slot: a client that
+    trickles its upload must not make every other expensive request of the process wait."""
+    app = create_app({"TESTING": True, "HEAVY_REQUEST_MS": 0.0})
+    gate = app.extensions["priority"]
+    body = b'{"metric": "proportion", "baseline": 0.1, "mde": 0.02, "power": 0.8}'
+    assert app.test_client().post("/api/power", json=orjson.loads(body)).status_code == 200
+    assert gate.is_heavy("power.api")
+    slow_answer: list[int] = []
+
+    def slow_client() -> None:
+        environ = {"CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json"}
+        response = app.test_client().post(
+            "/api/power", input_stream=_SlowBody(body, pause=2.0), environ_base=environ
+        )
+        slow_answer.append(response.status_code)
+
+    slow = threading.Thread(target=slow_client)
+    slow.start()
+    time.sleep(0.3)  # the slow client is now between the two parts of its body
+    started = time.perf_counter()
+    fast = app.test_client().post("/api/power", data=body, content_type="application/json")
+    waited = time.perf_counter() - started
+    slow.join()
+    assert fast.status_code == 200 and slow_answer == [200]
+    assert waited < 1.0, f"an expensive request waited {waited:.2f} s behind a slow body"
