@@ -418,28 +418,29 @@ def _duplicate_id_warnings(
     """Rows repeating an earlier row's user id, and ids seen in more than one variant
     (``label_codes``: the variant of each row as an integer, -1 for a blank).
 
-    The ids are sorted in Arrow (a stable sort: no Python object per row, no hash table of 2M
-    strings); in sorted order an id equal to its predecessor repeats an earlier row."""
+    Each id becomes its dense rank in Arrow (one integer per row: no Python object per row, no
+    hash table of 2M strings, no sorted copy of the text); fewer ranks than ids means repeats.
+    Then the ranks are sorted stably, and in that order an id equal to its predecessor repeats
+    an earlier row."""
     _column_check(table, user_id, "user id")
     ids = table.arrow.column(user_id)
-    if pa.types.is_dictionary(ids.type):  # few distinct ids: Arrow sorts their values
+    if pa.types.is_dictionary(ids.type):  # few distinct ids: Arrow ranks their values
         ids = ids.cast(ids.type.value_type)
-    pool = memory_pool()
     blank = np.asarray(pc.is_null(ids, nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
     values = ids.filter(pa.array(~blank)) if blank.any() else ids
     if len(values) < 2:
         return 0, ()
-    order = pc.sort_indices(values, memory_pool=pool)  # stable: equal ids keep row order
-    ordered = pc.take(values, order, memory_pool=pool)
-    same = np.asarray(
-        pc.equal(ordered[1:], ordered[:-1], memory_pool=pool).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
-    del ordered
-    count = int(same.sum())
+    ranks = pc.rank(values, tiebreaker="dense", memory_pool=memory_pool())
+    del values
+    count = len(ranks) - int(pc.max(ranks).as_py())
     if not count:
         return 0, ()
-    rows = order.to_numpy().view(np.int64)  # the row of each sorted id
+    key = ranks.to_numpy()
+    order = np.argsort(key, kind="stable")  # equal ids keep row order
+    ordered = key[order]
+    same = ordered[1:] == ordered[:-1]
+    del ranks, key, ordered
+    rows = order  # the row of each sorted id
     if blank.any():
         rows = np.flatnonzero(~blank)[rows]
     pos = int(rows[1:][same].min())
@@ -501,23 +502,26 @@ _VARIANT = "__variant"
 """The cleaned variant column's name in an upload's DuckDB relation."""
 
 
-def _clean_labels(column: pa.ChunkedArray) -> pa.DictionaryArray:
+def _clean_labels(column: pa.ChunkedArray) -> tuple[pa.DictionaryArray, np.ndarray]:
     """Variant labels as :func:`variant_labels` reads them (stripped, blank as null), as a
-    dictionary: the few distinct labels are stripped, not the million rows."""
+    dictionary: the few distinct labels are stripped, not the million rows. Also its codes
+    as numpy (-1 for a blank): int8 when there are few names (2 MB for 2M rows), else int32."""
     encoded = pc.dictionary_encode(column).unify_dictionaries()  # one dictionary, no copy
     dictionary = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], pa.string())
     stripped = pc.utf8_trim_whitespace(dictionary).to_pylist()
     names = sorted({x for x in stripped if x})
-    lookup = np.array([names.index(x) if x else -1 for x in stripped] + [-1], dtype=np.int32)
-    # A null cell takes the last lookup entry (-1): blank, as an empty label is.
-    raw = np.concatenate(
-        [c.indices.fill_null(len(stripped)).to_numpy() for c in encoded.chunks] or [[]]
-    ).astype(np.int32, copy=False)
-    indices = lookup[raw]
-    del raw
-    return pa.DictionaryArray.from_arrays(
+    small = np.int8 if len(names) <= np.iinfo(np.int8).max else np.int32
+    lookup = np.array([names.index(x) if x else -1 for x in stripped] + [-1], dtype=small)
+    # A null cell takes the last lookup entry (-1): blank, as an empty label is. Chunk by
+    # chunk: no row-sized int32 copy of the parser's indices.
+    indices = np.concatenate(
+        [lookup[c.indices.fill_null(len(stripped)).to_numpy()] for c in encoded.chunks]
+        or [np.empty(0, small)]
+    )
+    labels = pa.DictionaryArray.from_arrays(
         pa.array(indices, mask=indices < 0), pa.array(names, pa.string())
     )
+    return labels, indices
 
 
 def _labels(table: Table, variant: str) -> tuple[pa.DictionaryArray, list[str], np.ndarray]:
@@ -525,11 +529,18 @@ def _labels(table: Table, variant: str) -> tuple[pa.DictionaryArray, list[str], 
     which rows have a blank variant; computed once per upload and column."""
     key = f"labels:{variant}"
     if key not in table.cache:
-        labels = _clean_labels(table.arrow.column(variant))
-        blank = np.asarray(pc.is_null(labels).to_numpy(zero_copy_only=False), dtype=bool)
-        table.cache[key] = (labels, labels.dictionary.to_pylist(), blank)
+        labels, codes = _clean_labels(table.arrow.column(variant))
+        table.cache[key] = (labels, labels.dictionary.to_pylist(), codes < 0)
+        table.cache[f"codes:{variant}"] = codes
     labels, names, blank = table.cache[key]
     return labels, list(names), blank
+
+
+def _label_codes(table: Table, variant: str) -> np.ndarray:
+    """The cleaned labels' codes (:func:`_labels`) as numpy, -1 for a blank variant."""
+    _labels(table, variant)
+    codes: np.ndarray = table.cache[f"codes:{variant}"]
+    return codes
 
 
 def _engine_table(table: Table, variant: str) -> Any:
@@ -590,7 +601,18 @@ def _numbers_beside_text(table: Table, variant: str, metric: str) -> pa.ChunkedA
         pa.types.is_integer(m.type) or pa.types.is_floating(m.type) or pa.types.is_boolean(m.type)
     ):
         return None
-    return m.cast(pa.float64())
+    if pa.types.is_float64(m.type):
+        return m  # (a cast would copy it)
+    # From jemalloc, as the table is: the default pool (mimalloc) would keep the 16 MB copy.
+    return pc.cast(m, pa.float64(), memory_pool=memory_pool())
+
+
+def _largest_magnitude(x: pa.ChunkedArray) -> float | None:
+    """The largest absolute value in ``x`` (``None`` when it holds none), without the
+    row-sized array ``abs`` would make."""
+    bounds = pc.min_max(x)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return None if low is None or high is None else max(-low, high)
 
 
 def _summarize_in_engine(
@@ -611,22 +633,26 @@ def _summarize_in_engine(
         if pc.any(pc.and_(pc.not_equal(x, 0.0), pc.not_equal(x, 1.0))).as_py():
             return None
     else:
-        top = pc.max(pc.abs(x)).as_py()
+        top = _largest_magnitude(x)
         if top is not None and not top <= MAX_ABS_VALUE:  # inf, or too large: name the row
             return None
-    labels, names, blank_variant = _labels(table, variant)
+    _, names, blank_variant = _labels(table, variant)
     if not 2 <= len(names) <= MAX_VARIANTS:
         return None  # the pandas path says why
     blank_metric = np.asarray(pc.is_null(x).to_numpy(zero_copy_only=False), dtype=bool)
+    del x  # (a float64 copy of an integer column: not kept through the reductions below)
     blank_metric &= ~blank_variant
     keep = ~(blank_variant | blank_metric)
     if not keep.any():
         return None
     warnings = _blank_warnings(variant, metric, blank_variant, blank_metric)
     duplicates = 0
-    if user_id is not None:
-        label_codes = labels.indices.fill_null(-1).to_numpy().astype(np.int8)  # <= 50 names
-        duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, label_codes)
+    if user_id is not None:  # once per upload: a page's metric and its guardrails share it
+        key = f"duplicates:{user_id}:{variant}"
+        if key not in table.cache:
+            codes = _label_codes(table, variant)
+            table.cache[key] = _duplicate_id_warnings(table, user_id, codes)
+        duplicates, dup_warnings = table.cache[key]
         warnings.extend(dup_warnings)
 
     # After the duplicate check: its buffers are freed before DuckDB takes its own memory.
@@ -842,16 +868,27 @@ def _arrow_codes_and_values(
     x = _numbers_beside_text(table, variant, metric)
     if x is None:
         return None
-    top = pc.max(pc.abs(x)).as_py()
+    top = _largest_magnitude(x)
     if pc.any(pc.is_nan(x)).as_py() or (top is not None and not top <= MAX_ABS_VALUE):
         return None
-    labels, names, blank = _labels(table, variant)
-    values = np.asarray(x.to_numpy(), dtype=np.float64)  # nulls as NaN
+    _, names, blank = _labels(table, variant)
+    if not 2 <= len(names) <= MAX_VARIANTS:
+        return None
+    # Nulls as NaN; one chunk (a parsed CSV's numbers) without a copy, else one copy made by
+    # numpy (not by Arrow's default pool, which would keep it).
+    pieces = [c.to_numpy(zero_copy_only=False) for c in x.chunks] or [np.empty(0)]
+    values = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    values = values.astype(np.float64, copy=False)
+    del x, pieces
     keep = ~blank & ~np.isnan(values)
-    codes = np.asarray(labels.indices.fill_null(0).to_numpy(), dtype=np.intp)
+    codes = _label_codes(table, variant)  # int8: <= MAX_VARIANTS names; -1 only where not kept
     if not keep.all():
         codes, values = codes[keep], values[keep]
-    if not 2 <= len(names) <= MAX_VARIANTS or not np.bincount(codes, minlength=len(names)).all():
+    step = 1 << 18  # every variant has a row, counted a block at a time (no intp copy of codes)
+    present = np.zeros(len(names), dtype=bool)
+    for start in range(0, len(codes), step):
+        present |= np.bincount(codes[start : start + step], minlength=len(names)) > 0
+    if not present.all():
         return None
     return codes, values, names
 

@@ -19,6 +19,8 @@ from stats.warnings import Code, ResultWarning, warning
 
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 MAX_BINS = 200
+_BLOCK = 1 << 18
+"""Values binned at a time (bounds the index arrays to ~2 MB whatever the row count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,9 @@ def binned_distribution(
     around its value, as ``numpy.histogram`` does. NaN values must be removed beforehand.
     """
     x = np.asarray(values, dtype=float)
-    g = np.asarray(codes, dtype=np.intp)
+    g = np.asarray(codes)
+    if g.dtype.kind not in "iu":  # integer codes are kept as they come (int8 for 2M rows: 2 MB)
+        g = g.astype(np.intp)
     if x.shape != g.shape or x.ndim != 1:
         raise InvalidInput(
             f"codes must have the same length as values ({x.size}), got {g.size}", field="codes"
@@ -95,12 +99,14 @@ def binned_distribution(
     if high <= low:
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, bins + 1)
-    idx = np.searchsorted(edges, x, side="right")  # in place below: one array, not four
-    idx -= 1
-    np.clip(idx, 0, bins - 1, out=idx)
-    idx += g * bins
-    counts = np.bincount(idx, minlength=k * bins).reshape(k, bins)
-    del idx
+    flat = np.zeros(k * bins, dtype=np.intp)
+    for start in range(0, x.size, _BLOCK):  # a block at a time: no row-sized index arrays
+        idx = np.searchsorted(edges, x[start : start + _BLOCK], side="right")
+        idx -= 1  # in place: one array, not four
+        np.clip(idx, 0, bins - 1, out=idx)
+        idx += g[start : start + _BLOCK].astype(np.intp) * bins
+        flat += np.bincount(idx, minlength=k * bins)
+    counts = flat.reshape(k, bins)
     n = counts.sum(axis=1)
     clipped = int((x > high).sum())
     variants = []
