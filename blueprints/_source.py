@@ -20,9 +20,6 @@ from blueprints._api import ApiError, Fields, unprocessable
 from sources.errors import SourceError
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
-    import pyarrow as pa
-
     from sources.config import Sources
 
 log = logging.getLogger(__name__)
@@ -35,7 +32,8 @@ class SourceTable:
     sources: Sources
     source: str
     name: str
-    table: ir.Table
+    table: Any
+    """The Ibis table (:mod:`sources` builds every query on it)."""
     columns: tuple[str, ...]
 
     def describe(self, rows: int, used: int) -> dict[str, Any]:
@@ -90,7 +88,7 @@ def open_source(f: Fields) -> tuple[Sources, str]:
     return sources, name
 
 
-def source_table(sources: Sources, source: str, table: object, field: str = "table") -> ir.Table:
+def source_table(sources: Sources, source: str, table: object, field: str = "table") -> Any:
     """The listed table ``table`` of ``source`` (422 naming ``field`` when it is not listed)."""
     with reducing((sources, source), {"table": field}):
         return sources.table(source, table)
@@ -116,10 +114,12 @@ def column_name(f: Fields, key: str, st: SourceTable, default: Any = ...) -> Any
     return name
 
 
-def select_rows(st: SourceTable, columns: Sequence[str], limit: int) -> pa.Table:
-    """The ``columns`` of at most ``limit`` rows (more is a 422 naming ``table``)."""
+def select_rows(st: SourceTable, columns: Sequence[str], limit: int) -> Any:
+    """The ``columns`` of at most ``limit`` rows as Arrow (more is a 422 naming ``table``)."""
+    from sources.reduce import first_rows
+
     with reducing(st):
-        data = st.table.select(*dict.fromkeys(columns)).limit(limit + 1).to_pyarrow()
+        data = first_rows(st.table, columns, limit)
     if data.num_rows > limit:
         unprocessable(
             "table",

@@ -798,3 +798,9 @@ def daily_statistics(
             periods.append(day)
             by_period.append(tuple(running[k].variant(k, kind) for k in sorted(running)))
     return Daily(kind, tuple(periods), tuple(by_period))
+
+
+def first_rows(table: ir.Table, columns: Sequence[str], limit: int) -> Any:
+    """The ``columns`` of at most ``limit + 1`` rows as an Arrow table, so a caller that
+    reads rows (not moments) can tell a table over its ``limit`` without reading all of it."""
+    return table.select(*dict.fromkeys(columns)).limit(limit + 1).to_pyarrow()

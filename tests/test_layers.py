@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FRAMES = {"pandas"}
 """Data frames belong to ``sources``."""
+ENGINES = {"duckdb", "ibis", "pyspark", "pyarrow", "psycopg", "psycopg2", "sqlalchemy"}
+"""Queries and Arrow tables belong to ``sources`` too: a blueprint calls it."""
 NOT_IN_STATS = {
     "flask",
     "werkzeug",
@@ -78,6 +80,10 @@ def _violations(package: str, forbidden: set[str]) -> list[str]:
 def test_no_data_frames_outside_sources(package: str) -> None:
     assert _modules(package), f"no modules found under {package}/"
     assert _violations(package, FRAMES) == []
+
+
+def test_blueprints_run_no_queries() -> None:
+    assert _violations("blueprints", ENGINES) == []
 
 
 def test_stats_is_pure() -> None:
