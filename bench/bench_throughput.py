@@ -16,15 +16,13 @@ import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_load import ROOT, _free_port
+from bench.bench_load import ROOT, _free_port, serve
 
 CLIENTS = 8
 ROUNDS = 4
@@ -38,27 +36,6 @@ exec(compile(open({str(ROOT / "gunicorn.conf.py")!r}).read(), "gunicorn.conf.py"
 post_worker_init = None
 del post_worker_init
 """
-
-
-def _serve(app: str, port: int, config: str, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "ABACUS_DATABASE": str(tmp / "abacus.sqlite3")}  # fmt: skip
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen(
-        [gunicorn, "--config", config, app], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/nowhere")
-            conn.getresponse().read()
-            return server
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.2)
 
 
 def burst(port: int, path: str, body: dict[str, Any]) -> float:
@@ -109,9 +86,9 @@ def main() -> None:
     config = tmp / "bare.conf.py"
     config.write_text(BARE_CONFIG)
     bare_port, app_port = _free_port(), _free_port()
-    servers = [_serve("bench._bare:app", bare_port, str(config), tmp)]
+    servers = [serve("bench._bare:app", bare_port, str(config), tmp)]
     try:
-        servers.append(_serve("app:app", app_port, "gunicorn.conf.py", tmp))
+        servers.append(serve("app:app", app_port, "gunicorn.conf.py", tmp))
         runs: dict[str, list[float]] = {"bare": [], "proportion": [], "mean": []}
         for name, port, path, body in [
             ("bare", bare_port, "/bare", PROPORTION),
