@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import reprlib
-import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -152,14 +151,16 @@ def install_error_handlers(app: Flask) -> None:
 def _too_large(error: HTTPException) -> tuple[str, str]:
     """What a 413 means, and the field it names: too many form parts (werkzeug's
     ``max_form_parts``), or a body over ``MAX_CONTENT_LENGTH`` (declared or chunked)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if frames and frames[-1].name == "next_event":  # werkzeug's MultipartDecoder counting parts
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    within = request.content_length is not None and request.content_length <= limit
+    if request.mimetype == "multipart/form-data" and within:
+        # A form within the size limit (its text fields may be as large as the body:
+        # MAX_FORM_MEMORY_SIZE) is refused only for werkzeug's max_form_parts.
         parts = request.max_form_parts
         return (
             f"The form has more than {parts:,} parts (fields and files); send fewer fields.",
             "body",
         )
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit:,}-byte"
     detail = f"The request is larger than the {size} limit; send a smaller file."
     return detail, "file" if request.mimetype == "multipart/form-data" else "body"
