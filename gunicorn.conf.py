@@ -9,6 +9,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # room for requests while a few dozen clients stall. Behind a buffering proxy, fewer will do.
 worker_class = "serving.ThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+# Idle keep-alive connections wait in the worker's poller (no thread held) this long for the
+# next request; gunicorn's 2 s default closed busy clients' connections between two requests on
+# a loaded machine, and a request sent into that close is reset.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # A heartbeat file on tmpfs: a disk-backed /tmp can stall workers (gunicorn docs, "Blocking OS calls").
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-"
