@@ -29,6 +29,7 @@ from stats.comparisons import (
 )
 from stats.errors import InvalidInput
 from stats.msprt import msprt
+from stats.srm import SequentialSRM, sequential_srm
 from stats.sufficient import ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
@@ -174,11 +175,14 @@ class RelativeLift:
 class ExperimentAnalysis:
     """The whole analysis. ``decision`` is a code (``collecting``, ``srm``, ``winner``,
     ``worse``, ``continue``); ``recommendation`` says it in plain words; ``winner`` names a
-    treatment only when the always-valid test rejects with a positive lift and no SRM."""
+    treatment only when the always-valid test rejects with a positive lift and no SRM.
+    ``srm`` is the fixed-horizon chi-square, ``srm_sequential`` the anytime-valid e-process
+    (:func:`stats.srm.sequential_srm`) that the SRM alarm uses, since it runs at every look."""
 
     variants: tuple[VariantSummary, ...]
     comparisons: tuple[VariantComparison, ...]
     srm: SampleRatioMismatch
+    srm_sequential: SequentialSRM
     best: str | None
     pvalue: float
     msprt: MSPRTSummary | None
@@ -262,6 +266,8 @@ def analyze_experiment(
     *,
     alpha: float = 0.05,
     planned_n: int = DEFAULT_PLANNED_N,
+    period_weights: Sequence[Sequence[float]] | None = None,
+    period_exposures: Sequence[Sequence[int]] | None = None,
 ) -> ExperimentAnalysis:
     """Analyse an experiment whose first variant is the control.
 
@@ -270,7 +276,10 @@ def analyze_experiment(
     weights in force (:func:`expected_exposures`), default ``total x weights``. ``alpha``:
     the family-wise level over the k − 1 treatments (Bonferroni). ``planned_n``: total users
     the mSPRT mixture is tuned for (:func:`stats.msprt.tau_for_planned_n`: the test is most
-    sensitive around that sample size, and stays valid at any other).
+    sensitive around that sample size, and stays valid at any other). ``period_weights``
+    and ``period_exposures`` (as :func:`expected_exposures` takes them; default: one period
+    at ``weights``) feed the anytime-valid SRM e-process, which raises the SRM alarm: the
+    chi-square (``srm``) is reported beside it but is valid only at one look fixed in advance.
 
     The mSPRT p-value is the snapshot 1/Lambda at this look. Its running minimum over looks
     (Johari, Pekelis & Walsh 2022, section 4) can only be smaller, so acting on the snapshot
@@ -296,6 +305,9 @@ def analyze_experiment(
             f"expected must hold one count per variant ({k}), got {len(expected)}", field="expected"
         )
     srm = sample_ratio_mismatch(variants, expected=expected)
+    if period_weights is None or period_exposures is None:
+        period_weights, period_exposures = [weights], [observed]
+    srm_seq = sequential_srm(period_exposures, period_weights, threshold=srm.threshold)
     alpha_each = alpha / (k - 1)
     summaries = []
     for v, w, e in zip(variants, weights, expected, strict=True):
@@ -341,21 +353,23 @@ def analyze_experiment(
             )
             for c, p, q in zip(comparisons, fixed_adj, seq_adj, strict=False)
         ]
-    if srm.flagged:
+    if srm_seq.flagged:
         warnings.append(
             warning(
                 Code.SAMPLE_RATIO_MISMATCH,
-                f"Sample ratio mismatch ({p_is(srm.pvalue, digits=2)}, below {srm.threshold:g}): the "
-                "exposures do not match the traffic weights, so assignment or logging is likely broken.",
+                f"Sample ratio mismatch ({p_is(srm_seq.pvalue, 'always-valid p', 2)}, below "
+                f"{srm_seq.threshold:g}): the exposures do not match the traffic weights, so "
+                "assignment or logging is likely broken.",
             )
         )
 
     best = max(comparisons, key=lambda c: c.estimate, default=None)
-    winner = best.name if best and best.rejects and best.estimate > 0 and not srm.flagged else None
+    mismatch = srm_seq.flagged
+    winner = best.name if best and best.rejects and best.estimate > 0 and not mismatch else None
     worse = [c.name for c in comparisons if c.rejects and c.estimate < 0]
     if not comparisons:
         decision = "collecting"
-    elif srm.flagged:
+    elif mismatch:
         decision = "srm"
     elif winner:
         decision = "winner"
@@ -367,6 +381,7 @@ def analyze_experiment(
         variants=tuple(summaries),
         comparisons=tuple(comparisons),
         srm=srm,
+        srm_sequential=srm_seq,
         best=best.name if best else None,
         pvalue=best.pvalue_adjusted if best else math.nan,
         msprt=_msprt_summary(best, alpha, k) if best else None,
@@ -382,7 +397,7 @@ def analyze_experiment(
             else None
         ),
         decision=decision,
-        recommendation=_recommendation(decision, control.name, best, winner, worse, srm, alpha),
+        recommendation=_recommendation(decision, control.name, best, winner, worse, srm_seq, alpha),
         winner=winner,
         alpha=alpha,
         planned_n=planned_n,
@@ -411,7 +426,7 @@ def _recommendation(
     best: VariantComparison | None,
     winner: str | None,
     worse: Sequence[str],
-    srm: SampleRatioMismatch,
+    srm: SequentialSRM,
     alpha: float,
 ) -> str:
     if decision == "collecting" or best is None:
@@ -422,7 +437,7 @@ def _recommendation(
     if decision == "srm":
         return (
             "Do not trust these results yet: the traffic split does not match the weights "
-            f"({p_is(srm.pvalue, 'SRM p', 2)}). Find the cause (redirects, bots, logging) before "
+            f"({p_is(srm.pvalue, 'always-valid SRM p', 2)}). Find the cause (redirects, bots, logging) before "
             "deciding."
         )
     lift = (

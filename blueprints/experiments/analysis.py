@@ -83,6 +83,8 @@ def analyse(
         expected,
         alpha=alpha,
         planned_n=planned_n,
+        period_weights=[p.weights for p in periods] if periods else None,
+        period_exposures=[p.exposures for p in periods] if periods else None,
     )
     return Analysed(experiment, counts, analysis, bandit)
 

@@ -85,7 +85,9 @@ def exposures(a: ExperimentAnalysis) -> dict[str, Any]:
             },
         ],
         "layout": layout(
-            f"Exposures against the traffic weights ({p_is(a.srm.pvalue, 'SRM p')})",
+            "Exposures against the traffic weights "
+            f"({p_is(a.srm_sequential.pvalue, 'always-valid SRM p')}, "
+            f"{p_is(a.srm.pvalue, 'chi-square p')})",
             "Variant",
             "Exposed units",
             y_format=",.0f",

@@ -55,12 +55,14 @@ def readout(a: ExperimentAnalysis, bandit: bool, status: str = "running") -> str
                 "look as often as you like."
             )
     if a.n:
+        seq = p_is(a.srm_sequential.pvalue, "always-valid SRM p", 2)
         parts.append(
             f"Traffic check: {a.n:,} exposed units, "
             + (
-                f"sample ratio mismatch ({p_is(a.srm.pvalue, digits=2)})."
-                if a.srm.flagged
-                else f"split as the weights in force predict ({p_is(a.srm.pvalue, 'SRM p', 2)})."
+                f"sample ratio mismatch ({seq}; chi-square {p_is(a.srm.pvalue, digits=2)})."
+                if a.srm_sequential.flagged
+                else f"split as the weights in force predict ({seq}; chi-square "
+                f"{p_is(a.srm.pvalue, digits=2)}, valid only at a look fixed in advance)."
             )
         )
     if bandit and stopped:

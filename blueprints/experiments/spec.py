@@ -200,6 +200,20 @@ ANALYSIS = {
                 "pvalue": {"type": ["number", "null"]},
                 "flagged": {"type": "boolean"},
             },
+            "description": "Fixed-horizon chi-square (valid at one look fixed in advance).",
+        },
+        "srm_sequential": {
+            "type": "object",
+            "description": "Anytime-valid SRM: the Dirichlet-multinomial e-process (Lindon & "
+            "Malek 2022) over the weight periods; the SRM alarm uses it.",
+            "properties": {
+                "log_e": {"type": ["number", "null"], "description": "log E (null: infinite)."},
+                "pvalue": {"type": "number", "description": "min(1, 1/E), valid at every look."},
+                "flagged": {"type": "boolean", "description": "pvalue < threshold."},
+                "threshold": {"type": "number"},
+                "n": {"type": "integer"},
+                "concentration": {"type": "number", "description": "Dirichlet prior K."},
+            },
         },
         "pvalue": {"type": ["number", "null"], "description": "Fixed-horizon test, best variant."},
         "msprt": {

@@ -11,7 +11,9 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from stats.errors import InvalidInput
+from stats.experiment_analysis import analyze_experiment, expected_exposures
 from stats.srm import sequential_srm
+from stats.sufficient import ProportionStats as P
 
 
 def _dm_over_multinomial(x: list[int], theta: list[float], k: float) -> float:
@@ -128,3 +130,33 @@ def test_power_against_a_known_mismatch() -> None:
         for _ in range(reps)
     ]
     assert np.mean(null) <= 0.001 + 3 * math.sqrt(0.001 * 0.999 / reps)
+
+
+def test_experiment_analysis_alarms_on_the_sequential_test() -> None:
+    """445/555 at 50/50: the chi-square (p = 5e-4) is below 0.001, but read at an unplanned
+    look it is not valid; the e-process (p = 1/E, E from the closed form) is not, so no
+    alarm. 4000/6000 trips both."""
+    near = analyze_experiment([P("control", 445, 40), P("B", 555, 60)], [0.5, 0.5])
+    assert near.srm.flagged and not near.srm_sequential.flagged
+    assert near.srm_sequential.log_e == pytest.approx(
+        _dm_over_multinomial([445, 555], [0.5, 0.5], 100.0), rel=1e-12
+    )
+    assert near.decision != "srm"
+    far = analyze_experiment([P("control", 4000, 400), P("B", 6000, 780)], [0.5, 0.5])
+    assert far.srm_sequential.flagged and far.decision == "srm" and far.winner is None
+
+
+def test_experiment_analysis_uses_the_weight_periods() -> None:
+    weights, exposures = [[0.5, 0.5], [0.2, 0.8]], [[100, 100], [50, 200]]
+    a = analyze_experiment(
+        [P("control", 150, 10), P("B", 300, 30)],
+        [0.2, 0.8],
+        expected_exposures(weights, exposures),
+        period_weights=weights,
+        period_exposures=exposures,
+    )
+    expected = _dm_over_multinomial([100, 100], [0.5, 0.5], 100.0) + _dm_over_multinomial(
+        [50, 200], [0.2, 0.8], 100.0
+    )
+    assert a.srm_sequential.log_e == pytest.approx(expected, rel=1e-12)
+    assert a.srm_sequential.n == 450
