@@ -45,10 +45,19 @@ def is_multipart() -> bool:
     return request.mimetype == "multipart/form-data"
 
 
+def form_values() -> dict[str, Any]:
+    """The multipart form's fields as the JSON values they stand for; ``csv`` (pasted text)
+    stays text, and is left out when blank."""
+    values = {k: _coerce(v) for k, v in request.form.items() if k != "csv"}
+    if request.form.get("csv", "").strip():
+        values["csv"] = request.form["csv"]
+    return values
+
+
 def request_fields() -> Fields:
     """The request's options, from a JSON body or from multipart form fields."""
     if is_multipart():
-        return Fields({k: _coerce(v) for k, v in request.form.items() if k != "csv"})
+        return Fields({k: v for k, v in form_values().items() if k != "csv"})
     return Fields(json_body())
 
 
@@ -63,7 +72,15 @@ def csv_errors() -> Iterator[None]:
 
 def uploaded_csv(fields: Fields | None = None) -> Upload | None:
     """The file (CSV or Parquet) the request carries, read; ``None`` when it carries none."""
-    data: bytes | str | None = None
+    if is_multipart():
+        return read_data(form_values().get("csv"))
+    return read_data(None if fields is None else fields.string("csv", None))
+
+
+def read_data(csv: str | None) -> Upload | None:
+    """The request's data, read: the multipart ``file``, else the ``csv`` text (a form field
+    or a JSON string); ``None`` when it carries neither."""
+    data: bytes | str | None = csv
     if is_multipart():
         upload = request.files.get("file")
         if upload is not None and upload.filename:
@@ -74,10 +91,6 @@ def uploaded_csv(fields: Fields | None = None) -> Upload | None:
                     "The uploaded file is empty.",
                     [{"field": "file", "detail": "The uploaded file is empty."}],
                 )
-        elif request.form.get("csv", "").strip():
-            data = request.form["csv"]
-    elif fields is not None and fields.has("csv"):
-        data = fields.string("csv")
     if data is None:
         return None
     with csv_errors():

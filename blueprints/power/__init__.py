@@ -3,8 +3,10 @@
 from flask import Blueprint
 
 from blueprints import Module
+from blueprints._contract import Contract
 
 bp = Blueprint("power", __name__)
+contract = Contract(bp, "power")
 MODULE = Module(
     slug="power",
     title="Power & sample size",
@@ -14,4 +16,3 @@ MODULE = Module(
 )
 
 from blueprints.power import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.power.spec import OPENAPI  # noqa: E402,F401

@@ -1,19 +1,58 @@
-"""``GET /power`` (the page) and ``POST /api/power`` (parse → stats → figures → JSON)."""
+"""``GET /power`` (the page) and ``POST /api/power`` (validate → stats → figures → JSON)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import Response, render_template
+from pydantic import Field
 
-from blueprints._api import ApiError, Fields, json_body, respond, stats_errors
-from blueprints.power import bp
+from blueprints._api import ApiError, bad_request, respond, stats_errors
+from blueprints._contract import Body, Range, Whole
+from blueprints.power import bp, contract
 from blueprints.power.figures import power_figures
 from blueprints.power.readout import readout
 from stats.power import PowerResult, solve_power_means, solve_power_proportions
-from stats.vocabulary import ALTERNATIVES, METRICS
+from stats.vocabulary import Alternative, Metric
 
 UNKNOWNS = ("n_per_group", "power", "mde")
+Positive = Annotated[float, Range(gt=0)]
+Fraction = Annotated[float, Range(gt=0, lt=1)]
+
+
+class PowerRequest(Body):
+    """Give all but one of n_per_group, power and mde: the one left out is solved for. A
+    proportion metric needs baseline; a mean metric needs sd, and baseline_mean when its mde
+    is relative."""
+
+    metric: Metric = "proportion"
+    baseline: Fraction | None = Field(None, description="Control conversion rate.")
+    sd: Positive | None = Field(None, description="Standard deviation of a mean metric.")
+    baseline_mean: float | None = Field(
+        None,
+        description="Control mean of a mean metric; needed (and positive) when mde_type is "
+        "relative, so that mde 0.1 means +10% of it.",
+    )
+    mde: float | None = Field(None, description="Absolute difference (or relative, see mde_type).")
+    mde_type: Literal["absolute", "relative"] = Field(
+        "absolute", description="relative: mde is a fraction of baseline (or of baseline_mean)."
+    )
+    n_per_group: Positive | None = Field(None, description="Control arm size.")
+    power: Fraction | None = None
+    alpha: Annotated[float, Range(gt=0, le=0.5)] = 0.05
+    alternative: Alternative = "two-sided"
+    ratio: Positive = Field(1.0, description="Treatment arm size / control arm size.")
+    arms: Annotated[Whole, Range(ge=1, le=20)] = Field(
+        1, description="Number of treatment arms, each compared with control."
+    )
+    bonferroni: bool = False
+    continuity_correction: bool = False
+    rho: Annotated[float, Range(ge=0, lt=1)] = Field(
+        0.0, description="Correlation with a pre-experiment covariate (CUPED)."
+    )
+    daily_traffic: Positive | None = Field(
+        None, description="Eligible users a day, for the runtime in days."
+    )
 
 
 @bp.get("/power")
@@ -21,20 +60,20 @@ def page() -> str:
     return render_template("power.html")
 
 
-def solve(f: Fields) -> PowerResult:
-    """Read the request's fields and call the matching solver; the unknown is left out."""
-    metric = f.choice("metric", METRICS, "proportion")
+def solve(r: PowerRequest) -> PowerResult:
+    """Call the matching solver; the unknown is left out."""
     common: dict[str, Any] = {
-        "mde": f.number("mde", None),
-        "n_per_group": f.number("n_per_group", None),
-        "power": f.number("power", None),
-        "alpha": f.number("alpha", 0.05),
-        "alternative": f.choice("alternative", ALTERNATIVES, "two-sided"),
-        "ratio": f.number("ratio", 1.0),
-        "arms": f.number("arms", 1),
-        "bonferroni": f.boolean("bonferroni", False),
-        "rho": f.number("rho", 0.0),
-        "daily_traffic": f.number("daily_traffic", None),
+        "mde": r.mde,
+        "n_per_group": r.n_per_group,
+        "power": r.power,
+        "alpha": r.alpha,
+        "alternative": r.alternative,
+        "ratio": r.ratio,
+        "arms": r.arms,
+        "bonferroni": r.bonferroni,
+        "rho": r.rho,
+        "daily_traffic": r.daily_traffic,
+        "mde_type": r.mde_type,
     }
     left_out = [k for k in UNKNOWNS if common[k] is None]
     if len(left_out) != 1:
@@ -47,24 +86,37 @@ def solve(f: Fields) -> PowerResult:
             detail = "n_per_group, power and mde are all given: leave out the one to solve for."
         errors = [{"field": k, "detail": f"{k} is empty: give a number."} for k in left_out]
         raise ApiError(400, detail, errors or [{"field": "n_per_group", "detail": detail}])
-    mde_type = f.choice("mde_type", ("absolute", "relative"), "absolute")
     with stats_errors():
-        if metric == "proportion":
+        if r.metric == "proportion":
+            if r.baseline is None:
+                bad_request("baseline", "baseline is required.")
             return solve_power_proportions(
-                f.number("baseline"),
-                mde_type=mde_type,
-                continuity_correction=f.boolean("continuity_correction", False),
-                **common,
+                r.baseline, continuity_correction=r.continuity_correction, **common
             )
-        return solve_power_means(
-            f.number("sd"),
-            baseline_mean=f.number("baseline_mean", None),
-            mde_type=mde_type,
-            **common,
-        )
+        if r.sd is None:
+            bad_request("sd", "sd is required.")
+        return solve_power_means(r.sd, baseline_mean=r.baseline_mean, **common)
 
 
-@bp.post("/api/power")
-def api() -> Response:
-    result = solve(Fields(json_body()))
+@contract.post(
+    "/api/power",
+    summary="Sample size, power or minimum detectable effect",
+    request=PowerRequest,
+    result=PowerResult,
+    examples={
+        "sample size": {
+            "metric": "proportion",
+            "baseline": 0.10,
+            "mde": 0.02,
+            "mde_type": "absolute",
+            "alpha": 0.05,
+            "power": 0.80,
+            "alternative": "two-sided",
+            "daily_traffic": 500,
+        },
+        "power": {"metric": "mean", "sd": 10, "mde": 1, "n_per_group": 1000},
+    },
+)
+def api(r: PowerRequest) -> Response:
+    result = solve(r)
     return respond(result, power_figures(result), readout(result), result.warnings)

@@ -1,0 +1,321 @@
+"""Each endpoint's contract declared once: a pydantic request model and a result type.
+
+A module's ``__init__`` creates ``contract = Contract(bp, tag)``; its routes declare operations
+with ``@contract.post(rule, summary=..., request=Model, result=ResultType)``. The view receives the
+validated model instead of reading the body itself, and ``blueprints.core`` builds the OpenAPI
+document from the same declarations (:func:`document`): request schemas from the models
+(validation mode), result schemas from the result types (dataclasses or TypedDicts, through
+pydantic's ``TypeAdapter`` in serialization mode). Nothing is declared twice.
+
+Why pydantic v2 with this small adapter rather than a Flask OpenAPI extension (flask-smorest,
+spectree, flask-openapi3): the models validate in pydantic-core (compiled, a few µs per
+request), the result types are the ``stats`` dataclasses themselves, and the adapter keeps
+our one problem+json shape and our wording, which the extensions replace with their own.
+
+Input rules, the same for JSON bodies and multipart forms (whose text fields
+:func:`blueprints._upload.form_values` coerces first): strict types (a number is a JSON number,
+not a string or a bool; whole numbers may be written ``1000.0``), ``null`` means absent, unknown
+fields are ignored. A wrong type or a missing field is a 400, a value outside its range or
+choices a 422, each naming the field (``variants[1].users``) and what to send instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, is_dataclass
+from typing import Annotated, Any, TypeVar
+
+from flask import Blueprint, Response
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from blueprints._api import ApiError, json_body, shown
+from blueprints._openapi import post_json
+
+M = TypeVar("M", bound="Body")
+
+
+class Body(BaseModel):
+    """A request (or a nested object of one): strict types, ``null`` as absent."""
+
+    model_config = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+def _whole(value: Any) -> Any:
+    """``1000.0`` as ``1000`` (JSON and forms write whole numbers either way)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+"""A whole number, written ``1000`` or ``1000.0``."""
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Bounds of a number, checked after its type, with a message naming the interval
+    (``alpha must be in (0, 0.5], got 0.7.``) and the same bounds in the JSON schema."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    def allowed(self) -> str:
+        """The interval in words: ``in (0, 0.5]``, ``> 0`` or ``≥ 1``."""
+        low = self.gt if self.gt is not None else self.ge
+        high = self.lt if self.lt is not None else self.le
+        if low is not None and high is not None:
+            left, right = "(" if self.gt is not None else "[", ")" if self.lt is not None else "]"
+            return f"in {left}{_number(low)}, {_number(high)}{right}"
+        if low is not None:
+            return f"{'>' if self.gt is not None else '≥'} {_number(low)}"
+        assert high is not None
+        return f"{'<' if self.lt is not None else '≤'} {_number(high)}"
+
+    def __call__(self, value: float) -> float:
+        inside = (
+            (self.gt is None or value > self.gt)
+            and (self.ge is None or value >= self.ge)
+            and (self.lt is None or value < self.lt)
+            and (self.le is None or value <= self.le)
+        )
+        if not inside:
+            raise PydanticCustomError(
+                "out_of_range", "must be {allowed}", {"allowed": self.allowed()}
+            )
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: Callable[[Any], core_schema.CoreSchema]
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: Callable[[Any], JsonSchemaValue]
+    ) -> JsonSchemaValue:
+        json_schema = dict(handler(schema))
+        for key, bound in (
+            ("exclusiveMinimum", self.gt),
+            ("minimum", self.ge),
+            ("exclusiveMaximum", self.lt),
+            ("maximum", self.le),
+        ):
+            if bound is not None:
+                json_schema[key] = bound
+        return json_schema
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation errors as problems
+
+
+_KINDS = {
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "dict_type": "an object",
+    "finite_number": "a finite number",
+}
+
+
+def field_name(loc: Sequence[int | str], prefix: str = "") -> str:
+    """``("variants", 1, "users")`` as ``variants[1].users``."""
+    name = prefix
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name and not name.endswith(".") else part
+    return name or "body"
+
+
+def _error(error: Mapping[str, Any], prefix: str) -> tuple[int, dict[str, Any]]:
+    """One pydantic error as (status, ``{"field", "detail"}``)."""
+    name = field_name(error["loc"], prefix)
+    kind, value = error["type"], error.get("input")
+    if kind == "missing":
+        return 400, {"field": name, "detail": f"{name} is required."}
+    if kind == "out_of_range":
+        detail = f"{name} must be {error['ctx']['allowed']}, got {shown(value)}."
+        return 422, {"field": name, "detail": detail}
+    if kind in ("literal_error", "enum"):
+        if not isinstance(value, str):
+            return 400, {"field": name, "detail": f"{name} must be a string, got {shown(value)}."}
+        detail = f"{name} must be {error['ctx']['expected']}, got {shown(value)}."
+        return 422, {"field": name, "detail": detail}
+    if kind in ("too_short", "too_long"):
+        return 422, {"field": name, "detail": f"{name}: {error['msg'].lower()}."}
+    if kind in _KINDS:
+        return 400, {"field": name, "detail": f"{name} must be {_KINDS[kind]}, got {shown(value)}."}
+    return 400, {"field": name, "detail": f"{name}: {error['msg']}."}
+
+
+def validation_problem(exc: ValidationError, prefix: str = "") -> ApiError:
+    """Every error of ``exc`` named by field; the first one sets the status (400 for a wrong
+    type or a missing field, 422 for a value outside its range or choices)."""
+    found = [_error(e, prefix) for e in exc.errors(include_url=False)]
+    status = found[0][0]
+    return ApiError(status, found[0][1]["detail"], [e for _, e in found])
+
+
+def validate(model: type[M], data: Any, prefix: str = "") -> M:
+    """``model`` validated from ``data``; errors as a problem naming each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc, prefix) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations and the OpenAPI document
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One declared ``POST`` operation."""
+
+    rule: str
+    summary: str
+    tag: str
+    request: type[Body]
+    result: Any
+    examples: Mapping[str, Any] | None = None
+    form: bool = False
+    """The operation also takes a multipart form (a CSV ``file`` or ``csv`` text beside the
+    options)."""
+
+
+@dataclass(slots=True)
+class Contract:
+    """A module's declared operations (``contract = Contract(bp, "power")`` in its
+    ``__init__``)."""
+
+    bp: Blueprint
+    tag: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def post(
+        self,
+        rule: str,
+        *,
+        summary: str,
+        request: type[M],
+        result: Any,
+        examples: Mapping[str, Any] | None = None,
+        form: bool = False,
+    ) -> Callable[[Callable[[M], Response]], Callable[[], Response]]:
+        """Route ``POST rule`` to a view taking the validated ``request`` model; a multipart
+        form is accepted (its fields coerced) when ``form`` is set."""
+
+        def decorator(view: Callable[[M], Response]) -> Callable[[], Response]:
+            @functools.wraps(view)
+            def endpoint() -> Response:
+                return view(validate(request, _body(form)))
+
+            self.bp.add_url_rule(rule, view_func=endpoint, methods=["POST"])
+            self.operations.append(
+                Operation(rule, summary, self.tag, request, result, examples, form)
+            )
+            return endpoint
+
+        return decorator
+
+
+def _body(form: bool) -> dict[str, Any]:
+    if form:
+        from blueprints._upload import form_values, is_multipart
+
+        if is_multipart():
+            return form_values()
+    return json_body()
+
+
+class _Schema(GenerateJsonSchema):
+    """Pydantic's JSON schema without per-field titles; in results (serialization mode)
+    a number may be ``null``: NaN and infinities go out as ``null``."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def float_schema(self, schema: core_schema.FloatSchema) -> JsonSchemaValue:
+        if self.mode == "serialization":
+            return {"type": ["number", "null"]}
+        return super().float_schema(schema)
+
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref_name(ref: Mapping[str, Any]) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _form_schema(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A request model's schema as multipart form fields: a CSV ``file`` beside the options,
+    lists and objects as JSON text."""
+    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}}
+    for name, schema in model.get("properties", {}).items():
+        scalar = "$ref" not in schema and schema.get("type") not in ("array", "object")
+        properties[name] = schema if scalar else {"type": "string", "description": "JSON text."}
+    return {
+        "type": "object",
+        "description": "A CSV (one row per user) as an uploaded file or pasted text, with the options.",
+        "properties": properties,
+    }
+
+
+def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OpenAPI ``paths`` and component ``schemas`` of ``operations``."""
+    inputs: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = []
+    for op in operations:
+        inputs.append(((op.rule, "request"), "validation", TypeAdapter(op.request)))
+        inputs.append(((op.rule, "result"), "serialization", TypeAdapter(op.result)))
+    refs, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schema)
+    schemas = dict(definitions.get("$defs", {}))
+    paths: dict[str, Any] = {}
+    for op in operations:
+        request_ref = refs[((op.rule, "request"), "validation")]
+        result_ref = refs[((op.rule, "result"), "serialization")]
+        if is_dataclass(op.result) and "$ref" in result_ref:
+            # the envelope carries the warnings; the result leaves its own out
+            result = schemas[_ref_name(result_ref)]
+            result.get("properties", {}).pop("warnings", None)
+            if "warnings" in result.get("required", []):
+                result["required"] = [r for r in result["required"] if r != "warnings"]
+        form = _form_schema(schemas[_ref_name(request_ref)]) if op.form else None
+        paths[op.rule] = post_json(
+            op.summary,
+            request_ref,
+            result_ref,
+            tag=op.tag,
+            examples=dict(op.examples or {}),
+            multipart=form,
+        )
+    return paths, schemas
