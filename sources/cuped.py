@@ -232,13 +232,13 @@ def _arrow_numbers(table: Table, column: str) -> FloatArray:
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         if not pa.types.is_floating(t):
             col = col.cast(pa.float64())
-        # Chunk by chunk (zero-copy each, one copy in all; nulls as NaN): a third of
-        # ChunkedArray.to_numpy's time, and fmin/fmax (NaN skipped, as pc.min_max does)
-        # cost a quarter of pc.min_max's on a million rows.
-        x = np.concatenate(
-            [np.asarray(c.to_numpy(zero_copy_only=False), np.float64) for c in col.chunks]
-            or [np.empty(0)]
-        )
+        # Chunk by chunk (zero-copy each; nulls as NaN): a third of ChunkedArray.to_numpy's
+        # time. One chunk without nulls (what the reader hands over for numbers) is Arrow's
+        # buffer itself, read-only: no copy and no page faults on a fresh 8 MB array, which
+        # cost a third of CUPED's time on a million rows. fmin/fmax (NaN skipped, as
+        # pc.min_max does) cost a quarter of pc.min_max's.
+        parts = [np.asarray(c.to_numpy(zero_copy_only=False), np.float64) for c in col.chunks]
+        x = parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0)])
         low, high = (np.fmin.reduce(x), np.fmax.reduce(x)) if x.size else (np.nan, np.nan)
         if np.isnan(low) or (low >= -MAX_ABS_VALUE and high <= MAX_ABS_VALUE):
             return x

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, signal, special
+from scipy import fft, integrate, special
 
 from stats._text import points as pct_points
 from stats.bayes.models import BetaPosterior, ClosedFormPosterior, FloatArray
@@ -32,6 +32,13 @@ MAX_CELLS = 2**16
 
 CVAR_TAIL = 0.05
 """CVaR is the mean of the worst 5% of the loss."""
+
+QUADRATURE_CHECK = 1e-10
+"""Largest gap between a grid's Gauss–Legendre total mass and its CDF's before the grid
+falls back to CDF differences (see ``_grid_masses``)."""
+
+_GAUSS_2 = np.array([-0.5, 0.5]) / math.sqrt(3.0)
+"""The two Gauss–Legendre nodes ±1/√3 on a cell of unit width centred at 0."""
 
 
 def _miller_sum(a1: float, b1: float, a2: float, b2: float) -> float:
@@ -102,20 +109,35 @@ def prob_beta_greater(alpha_x: float, beta_x: float, alpha_y: float, beta_y: flo
     return min(max(shortest(), 0.0), 1.0)
 
 
+def _beta_loss(
+    alpha_a: float, beta_a: float, alpha_b: float, beta_b: float, prob_a_greater: float
+) -> float:
+    """E[max(θ_A − θ_B, 0)] given g = P(θ_A > θ_B): see :func:`expected_loss_beta`."""
+    n_a, n_b = alpha_a + beta_a, alpha_b + beta_b
+    h = math.exp(
+        special.betaln(alpha_a + alpha_b, beta_a + beta_b)
+        - special.betaln(alpha_a, beta_a)
+        - special.betaln(alpha_b, beta_b)
+    )
+    loss = (alpha_a / n_a - alpha_b / n_b) * prob_a_greater + h * (1.0 / n_a + 1.0 / n_b)
+    return max(loss, 0.0)
+
+
 def expected_loss_beta(alpha_a: float, beta_a: float, alpha_b: float, beta_b: float) -> float:
     """Expected loss of choosing B over A, E[max(θ_A − θ_B, 0)], for two Beta posteriors.
 
     Chris Stucchio, "Bayesian A/B Testing at VWO" (2015), §5: E[L](B) =
-    B(α_A+1, β_A)/B(α_A, β_A) · h(α_A+1, β_A, α_B, β_B)
-    − B(α_B+1, β_B)/B(α_B, β_B) · h(α_A, β_A, α_B+1, β_B),
-    where h(a, b, c, d) = P(Beta(a, b) > Beta(c, d)) and B(α+1, β)/B(α, β) = α/(α+β).
+    B(α_A+1, β_A)/B(α_A, β_A) · g(α_A+1, β_A, α_B, β_B)
+    − B(α_B+1, β_B)/B(α_B, β_B) · g(α_A, β_A, α_B+1, β_B),
+    where g(a, b, c, d) = P(Beta(a, b) > Beta(c, d)) and B(α+1, β)/B(α, β) = α/(α+β).
+    Both shifted probabilities follow from g = g(α_A, β_A, α_B, β_B) by John D. Cook's
+    recurrences ("Exact calculation of beta inequalities", M. D. Anderson Cancer Center
+    technical report, 2005): g(a+1, b, c, d) = g + k/a and g(a, b, c+1, d) = g − k/c, with
+    k = B(a+c, b+d) / (B(a, b) B(c, d)). So E[L](B) = (m_A − m_B) g + k (1/(α_A+β_A) +
+    1/(α_B+β_B)), one P(X > Y) instead of two.
     """
-    mean_a = alpha_a / (alpha_a + beta_a)
-    mean_b = alpha_b / (alpha_b + beta_b)
-    loss = mean_a * prob_beta_greater(alpha_a + 1.0, beta_a, alpha_b, beta_b) - (
-        mean_b * prob_beta_greater(alpha_a, beta_a, alpha_b + 1.0, beta_b)
-    )
-    return max(loss, 0.0)
+    g = prob_beta_greater(alpha_a, beta_a, alpha_b, beta_b)
+    return _beta_loss(alpha_a, beta_a, alpha_b, beta_b, g)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +207,40 @@ class GridDistribution:
 
 
 def _grid_masses(
-    post: ClosedFormPosterior, relative: bool, h: float, lo: float, hi: float
+    post: ClosedFormPosterior, relative: bool, h: float, lo: float, hi: float, smooth: bool
 ) -> tuple[float, FloatArray]:
+    """Cell masses of ``post`` (of log θ with ``relative``) on cells of width ``h`` from
+    ``lo − h/2`` past ``hi``, normalised to sum to 1.
+
+    A ``smooth`` posterior (positive width) gets each cell's mass by two-point
+    Gauss–Legendre quadrature of its density, h/2 · (f(m − h/(2√3)) + f(m + h/(2√3))) about
+    the cell's midpoint m (Abramowitz & Stegun 25.4.29; the density of log θ is
+    f(e^u)·e^u): exact for cubics, relative error h⁴ f⁽⁴⁾/(4320 f) per cell, under 1e-9
+    with ``CELLS_PER_WIDTH`` cells per 95% width, and a density costs a tenth of the CDF
+    (``betainc``) each mass would otherwise take. The rule's total is checked against the
+    CDF's, F(last edge) − F(first edge), to ``QUADRATURE_CHECK``: a density that is not
+    smooth on the scale of a cell (a Beta or Gamma shape below 1, infinite at 0) fails it
+    and gets the CDF differences F(edge_{i+1}) − F(edge_i) instead, as a point mass does.
+    """
     start = lo - h / 2.0
     n = math.ceil((hi - start) / h) + 1
     edges = start + h * np.arange(n + 1)
-    masses = np.diff(post.cdf(np.exp(edges) if relative else edges))
+    masses = None
+    if smooth:
+        nodes = (edges[:-1] + h / 2.0)[:, None] + _GAUSS_2 * h
+        ends = edges[[0, -1]]
+        with np.errstate(all="ignore"):
+            if relative:
+                theta = np.exp(nodes)
+                density, ends = post.pdf(theta) * theta, np.exp(ends)
+            else:
+                density = post.pdf(nodes)
+            quad = density.sum(axis=1) * (h / 2.0)
+            low, high = post.cdf(ends)
+        if abs(quad.sum() - (high - low)) <= QUADRATURE_CHECK:
+            masses = quad
+    if masses is None:
+        masses = np.diff(post.cdf(np.exp(edges) if relative else edges))
     return start, masses / masses.sum()
 
 
@@ -199,11 +249,13 @@ def lift_distribution(
 ) -> GridDistribution | None:
     """Distribution of θ_v − θ_c (or θ_v/θ_c − 1 with ``relative``) by numerical convolution.
 
-    Each posterior is discretised into cell masses F(edge_{i+1}) − F(edge_i) on a common
-    spacing h (``CELLS_PER_WIDTH`` cells per 95% width of the narrower one, ``GRID_TAIL``
-    cut from each tail), and the difference's masses are the discrete cross-correlation of
-    the two mass vectors, computed by FFT (``scipy.signal.fftconvolve``). The relative lift
-    uses log θ_v − log θ_c on the same scheme and maps the cells through exp(·) − 1, which
+    Each posterior is discretised into cell masses (∫ f over the cell: Gauss–Legendre, or
+    F(edge_{i+1}) − F(edge_i), see ``_grid_masses``) on a common spacing h
+    (``CELLS_PER_WIDTH`` cells per 95% width of the narrower one, ``GRID_TAIL`` cut from
+    each tail), and the difference's masses are the discrete cross-correlation of the two
+    mass vectors, computed by real FFTs of a fast length (``scipy.fft``; what
+    ``scipy.signal.fftconvolve`` does, without its checks). The relative lift uses
+    log θ_v − log θ_c on the same scheme and maps the cells through exp(·) − 1, which
     needs both posteriors positive (beyond their ``GRID_TAIL`` quantiles; else None). Also
     returns None when the grid would exceed ``MAX_CELLS`` (tails too heavy), so the caller
     falls back to draws.
@@ -220,10 +272,13 @@ def lift_distribution(
     h = min(widths) / CELLS_PER_WIDTH if widths else 1e-9 * scale  # two point masses
     if max(hi - lo for lo, hi, _ in ranges) / h > MAX_CELLS:
         return None
-    (lo_c, hi_c, _), (lo_v, hi_v, _) = ranges
-    start_c, m_c = _grid_masses(control, relative, h, lo_c, hi_c)
-    start_v, m_v = _grid_masses(variant, relative, h, lo_v, hi_v)
-    masses = np.clip(signal.fftconvolve(m_v, m_c[::-1]), 0.0, None)
+    (lo_c, hi_c, w_c), (lo_v, hi_v, w_v) = ranges
+    start_c, m_c = _grid_masses(control, relative, h, lo_c, hi_c, w_c > 0.0)
+    start_v, m_v = _grid_masses(variant, relative, h, lo_v, hi_v, w_v > 0.0)
+    n = m_v.size + m_c.size - 1
+    size = fft.next_fast_len(n, real=True)
+    spectrum = fft.rfft(m_v, size) * fft.rfft(m_c[::-1], size)
+    masses = np.clip(fft.irfft(spectrum, size)[:n], 0.0, None)
     first = (start_v + h / 2.0) - (start_c + (m_c.size - 0.5) * h)
     edges = first - h / 2.0 + h * np.arange(masses.size + 1)
     keep = np.flatnonzero(masses > 1e-300)
@@ -339,8 +394,9 @@ def pair_summary(
     loss_control = np.maximum(d, 0.0)
     if isinstance(control, BetaPosterior) and isinstance(variant, BetaPosterior):
         p_variant = prob_beta_greater(variant.alpha, variant.beta, control.alpha, control.beta)
-        el_variant = expected_loss_beta(control.alpha, control.beta, variant.alpha, variant.beta)
-        el_control = expected_loss_beta(variant.alpha, variant.beta, control.alpha, control.beta)
+        c_args, v_args = (control.alpha, control.beta), (variant.alpha, variant.beta)
+        el_variant = _beta_loss(*c_args, *v_args, 1.0 - p_variant)
+        el_control = _beta_loss(*v_args, *c_args, p_variant)
     else:
         p_variant = float(1.0 - lift.cdf(0.0))
         el_variant = float(np.dot(lift.masses, loss_variant))
