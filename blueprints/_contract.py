@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, is_dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -131,6 +132,9 @@ class Range:
 # Validation errors as problems
 
 
+MEANINGLESS = "meaningless"
+"""The type of a :class:`PydanticCustomError` a model raises for a value it cannot use (a
+422 whose detail is ``<field> <message>, got <value>.``)."""
 _KINDS = {
     "float_type": "a number",
     "int_type": "a whole number",
@@ -165,13 +169,20 @@ def _error(error: Mapping[str, Any], prefix: str) -> tuple[int, dict[str, Any]]:
     if kind == "out_of_range":
         detail = f"{name} must be {error['ctx']['allowed']}, got {shown(value)}."
         return 422, {"field": name, "detail": detail}
+    if kind == MEANINGLESS:
+        return 422, {"field": name, "detail": f"{name} {error['msg']}, got {shown(value)}."}
     if kind in ("literal_error", "enum"):
         if not isinstance(value, str):
             return 400, {"field": name, "detail": f"{name} must be a string, got {shown(value)}."}
         detail = f"{name} must be {error['ctx']['expected']}, got {shown(value)}."
         return 422, {"field": name, "detail": detail}
-    if kind in ("too_short", "too_long"):
-        return 422, {"field": name, "detail": f"{name}: {error['msg'].lower()}."}
+    if kind == "too_short":
+        ctx = error["ctx"]
+        detail = f"{name} must hold at least {ctx['min_length']} items, got {ctx['actual_length']}."
+        return 422, {"field": name, "detail": detail}
+    if kind == "too_long":
+        detail = f"{name} must hold at most {error['ctx']['max_length']} items, got more."
+        return 422, {"field": name, "detail": detail}
     if kind in _KINDS:
         return 400, {"field": name, "detail": f"{name} must be {_KINDS[kind]}, got {shown(value)}."}
     return 400, {"field": name, "detail": f"{name}: {error['msg']}."}
@@ -230,14 +241,17 @@ class Contract:
         result: Any,
         examples: Mapping[str, Any] | None = None,
         form: bool = False,
+        errors: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> Callable[[Callable[[M], Response]], Callable[[], Response]]:
         """Route ``POST rule`` to a view taking the validated ``request`` model; a multipart
-        form is accepted (its fields coerced) when ``form`` is set."""
+        form is accepted (its fields coerced) when ``form`` is set. ``errors`` wraps the
+        validation and the view (e.g. to reword the problems it raises)."""
 
         def decorator(view: Callable[[M], Response]) -> Callable[[], Response]:
             @functools.wraps(view)
             def endpoint() -> Response:
-                return view(validate(request, _body(form)))
+                with errors():
+                    return view(validate(request, _body(form)))
 
             self.bp.add_url_rule(rule, view_func=endpoint, methods=["POST"])
             self.operations.append(

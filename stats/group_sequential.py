@@ -29,10 +29,9 @@ from scipy import optimize, special
 from stats import _validate
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
-from stats.vocabulary import BOUNDARY_SPENDINGS, METRICS
+from stats.vocabulary import BOUNDARY_SPENDINGS, METRICS, SPENDING_FUNCTIONS
 from stats.warnings import Code, ResultWarning, warning
 
-SPENDING_FUNCTIONS = ("obrien-fleming", "pocock", "hsd")
 MAX_LOOKS = 100
 
 # Grid size of J&T section 19.2: r points per unit near the mean; they report errors below

@@ -194,13 +194,16 @@ def msprt_from_estimate(
 
 MAX_TAU = 1e100
 """Above this tau² overflows and the mixture likelihood ratio is NaN."""
+MIN_TAU = 1e-100
+"""Below this tau² underflows to 0 (the mixture is a point mass and the ratio 0/0)."""
 
 
 def _tau(value: float) -> float:
-    """The mixing standard deviation: positive, and small enough that tau² is finite."""
+    """The mixing standard deviation: positive, and neither so large nor so small that tau²
+    overflows or underflows."""
     tau = _validate.positive("tau", value)
-    if tau > MAX_TAU:
-        raise InvalidInput(f"tau must be at most {MAX_TAU:g}, got {value!r}", field="tau")
+    if not MIN_TAU <= tau <= MAX_TAU:
+        raise InvalidInput(f"tau must be in [{MIN_TAU:g}, {MAX_TAU:g}], got {value!r}", field="tau")
     return tau
 
 

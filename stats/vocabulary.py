@@ -10,7 +10,7 @@ observed information, or the classical fixed bounds).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Alternative = Literal["two-sided", "larger", "smaller"]
 ALTERNATIVES: tuple[Alternative, ...] = ("two-sided", "larger", "smaller")
@@ -23,10 +23,13 @@ METRICS: tuple[Metric, ...] = ("proportion", "mean")
 BAYES_METRICS = (*METRICS, "count", "revenue")
 """Metric kinds of the Bayesian engine: :data:`METRICS`, Poisson counts and revenue."""
 
-BOUNDARY_SPENDINGS = (
-    "obrien-fleming",
-    "pocock",
-    "hsd",
+SpendingFunction = Literal["obrien-fleming", "pocock", "hsd"]
+SPENDING_FUNCTIONS: tuple[SpendingFunction, ...] = get_args(SpendingFunction)
+"""Lan–DeMets spending functions (O'Brien–Fleming-like, Pocock-like) and Hwang–Shih–DeCani."""
+
+BoundarySpending = Literal[SpendingFunction, "classical-obrien-fleming", "classical-pocock"]
+BOUNDARY_SPENDINGS: tuple[BoundarySpending, ...] = (
+    *SPENDING_FUNCTIONS,
     "classical-obrien-fleming",
     "classical-pocock",
 )
@@ -34,5 +37,6 @@ BOUNDARY_SPENDINGS = (
 Lan–DeMets spending functions, Hwang–Shih–DeCani, or Pocock's and O'Brien–Fleming's
 classical constant-shape bounds."""
 
-PEEKING_SPENDINGS = ("lan-demets", "classical")
+PeekingSpending = Literal["lan-demets", "classical"]
+PEEKING_SPENDINGS: tuple[PeekingSpending, ...] = get_args(PeekingSpending)
 """How :func:`stats.peeking.simulate_peeking` builds its group-sequential bounds."""

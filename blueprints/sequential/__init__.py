@@ -3,8 +3,10 @@
 from flask import Blueprint
 
 from blueprints import Module
+from blueprints._contract import Contract
 
 bp = Blueprint("sequential", __name__)
+contract = Contract(bp, "sequential")
 MODULE = Module(
     slug="sequential",
     title="Sequential testing",
@@ -14,4 +16,3 @@ MODULE = Module(
 )
 
 from blueprints.sequential import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.sequential.spec import OPENAPI  # noqa: E402,F401

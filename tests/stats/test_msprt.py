@@ -260,6 +260,8 @@ def test_sequential_test_fixes_tau_at_the_first_informative_update():
          "tau"),
         (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1), tau=1e308),
          "tau"),
+        (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1), tau=5e-324),
+         "tau"),  # tau² underflows to 0
         (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1),
                        planned_n=1), "planned_n"),
         (lambda: msprt(ProportionStats("A", 10, 1), ProportionStats("B", 10, 1), tau=1,
