@@ -20,6 +20,8 @@ import numpy as np
 from statsmodels.stats.multitest import multipletests
 
 from stats import _validate
+from stats.abtest import Guardrail, GuardrailResult
+from stats.abtest import _guardrail_results as guardrail_results
 from stats.comparisons import (
     Comparison,
     SampleRatioMismatch,
@@ -177,12 +179,15 @@ class ExperimentAnalysis:
     ``worse``, ``continue``); ``recommendation`` says it in plain words; ``winner`` names a
     treatment only when the always-valid test rejects with a positive lift and no SRM.
     ``srm`` is the fixed-horizon chi-square, ``srm_sequential`` the anytime-valid e-process
-    (:func:`stats.srm.sequential_srm`) that the SRM alarm uses, since it runs at every look."""
+    (:func:`stats.srm.sequential_srm`) that the SRM alarm uses, since it runs at every look.
+    ``guardrail_tests`` holds each guardrail event's non-inferiority test per treatment (the A/B
+    analyzer's); a winner that fails one is held back (decision ``guardrail``)."""
 
     variants: tuple[VariantSummary, ...]
     comparisons: tuple[VariantComparison, ...]
     srm: SampleRatioMismatch
     srm_sequential: SequentialSRM
+    guardrail_tests: tuple[GuardrailResult, ...]
     best: str | None
     pvalue: float
     msprt: MSPRTSummary | None
@@ -268,6 +273,7 @@ def analyze_experiment(
     planned_n: int = DEFAULT_PLANNED_N,
     period_weights: Sequence[Sequence[float]] | None = None,
     period_exposures: Sequence[Sequence[int]] | None = None,
+    guardrails: Sequence[Guardrail] = (),
 ) -> ExperimentAnalysis:
     """Analyse an experiment whose first variant is the control.
 
@@ -280,6 +286,10 @@ def analyze_experiment(
     and ``period_exposures`` (as :func:`expected_exposures` takes them; default: one period
     at ``weights``) feed the anytime-valid SRM e-process, which raises the SRM alarm: the
     chi-square (``srm``) is reported beside it but is valid only at one look fixed in advance.
+    ``guardrails``: one :class:`stats.abtest.Guardrail` per guardrail event (conversions =
+    units with the event), each tested for non-inferiority at its tolerance at level
+    ``alpha`` once every variant has exposures (Farrington–Manning score test, as the A/B
+    analyzer does; a fixed-horizon test, read as a running check).
 
     The mSPRT p-value is the snapshot 1/Lambda at this look. Its running minimum over looks
     (Johari, Pekelis & Walsh 2022, section 4) can only be smaller, so acting on the snapshot
@@ -363,14 +373,23 @@ def analyze_experiment(
             )
         )
 
+    names = [v.name for v in variants]
+    checked = (
+        guardrail_results(guardrails, names, control.name, alpha) if len(compared) == k - 1 else ()
+    )
     best = max(comparisons, key=lambda c: c.estimate, default=None)
     mismatch = srm_seq.flagged
     winner = best.name if best and best.rejects and best.estimate > 0 and not mismatch else None
+    failed = [g.metric for g in checked if winner and g.variant == winner and g.status == "fail"]
+    if failed:
+        winner = None
     worse = [c.name for c in comparisons if c.rejects and c.estimate < 0]
     if not comparisons:
         decision = "collecting"
     elif mismatch:
         decision = "srm"
+    elif failed:
+        decision = "guardrail"
     elif winner:
         decision = "winner"
     elif worse:
@@ -382,6 +401,7 @@ def analyze_experiment(
         comparisons=tuple(comparisons),
         srm=srm,
         srm_sequential=srm_seq,
+        guardrail_tests=checked,
         best=best.name if best else None,
         pvalue=best.pvalue_adjusted if best else math.nan,
         msprt=_msprt_summary(best, alpha, k) if best else None,
@@ -397,7 +417,9 @@ def analyze_experiment(
             else None
         ),
         decision=decision,
-        recommendation=_recommendation(decision, control.name, best, winner, worse, srm_seq, alpha),
+        recommendation=_recommendation(
+            decision, control.name, best, winner, worse, srm_seq, alpha, failed
+        ),
         winner=winner,
         alpha=alpha,
         planned_n=planned_n,
@@ -428,6 +450,7 @@ def _recommendation(
     worse: Sequence[str],
     srm: SequentialSRM,
     alpha: float,
+    failed: Sequence[str] = (),
 ) -> str:
     if decision == "collecting" or best is None:
         return (
@@ -439,6 +462,11 @@ def _recommendation(
             "Do not trust these results yet: the traffic split does not match the weights "
             f"({p_is(srm.pvalue, 'always-valid SRM p', 2)}). Find the cause (redirects, bots, logging) before "
             "deciding."
+        )
+    if decision == "guardrail":
+        return (
+            f"Do not ship {best.name} yet: it beats {control} on the primary metric, but the "
+            f"guardrail {', '.join(failed)} is significantly worse beyond its tolerance."
         )
     lift = (
         f"{best.relative_lift:+.1%} relative"

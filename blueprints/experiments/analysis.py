@@ -5,13 +5,16 @@ No arithmetic here: counts come from the store, every number from ``stats``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from blueprints.experiments.db import get_store
 from experiments.store import Conflict, Counts, Experiment
+from stats.abtest import EffectType, Guardrail
 from stats.bandit import ThompsonWeights, thompson_weights
+from stats.comparisons import Direction
 from stats.experiment_analysis import (
     DEFAULT_PLANNED_N,
     ExperimentAnalysis,
@@ -26,6 +29,20 @@ BANDIT_FLOOR = 0.1
 """Share of traffic spread evenly over all arms (floor = BANDIT_FLOOR / k each), so no arm
 is starved of the data that could revive it (see :func:`stats.bandit.thompson_weights`)."""
 BANDIT_DRAWS = 20_000
+GUARDRAIL_DIRECTION: Direction = "lower"
+"""A guardrail event counts a harm (an error, a refund, an unsubscribe) unless told otherwise."""
+GUARDRAIL_TOLERANCE = 0.01
+"""Tolerated worsening of a guardrail's rate when none is given: one percentage point."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailRule:
+    """How to test one guardrail event: which direction is better and the tolerated
+    worsening (absolute rate difference, or a fraction of the control's rate)."""
+
+    direction: Direction = GUARDRAIL_DIRECTION
+    tolerance: float = GUARDRAIL_TOLERANCE
+    tolerance_type: EffectType = "absolute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,21 @@ class Analysed:
 
 def _arms(counts: Counts) -> list[ProportionStats]:
     return [ProportionStats(v.name, v.exposures, v.conversions) for v in counts.variants]
+
+
+def _guardrails(counts: Counts, rules: Mapping[str, GuardrailRule]) -> list[Guardrail]:
+    """One :class:`Guardrail` per guardrail event, its conversions the units with the event;
+    events without a rule get the default one."""
+    events = list(counts.variants[0].guardrail_conversions) if counts.variants else []
+    out = []
+    for event in events:
+        rule = rules.get(event, GuardrailRule())
+        stats = tuple(
+            ProportionStats(v.name, v.exposures, v.guardrail_conversions[event])
+            for v in counts.variants
+        )
+        out.append(Guardrail(event, stats, rule.direction, rule.tolerance, rule.tolerance_type))
+    return out
 
 
 def thompson(experiment_id: int, counts: Counts) -> ThompsonWeights:
@@ -58,6 +90,7 @@ def analyse(
     alpha: float = 0.05,
     planned_n: int = DEFAULT_PLANNED_N,
     update_bandit: bool = True,
+    guardrails: Mapping[str, GuardrailRule] | None = None,
 ) -> Analysed:
     """Counts -> analysis. A running bandit experiment gets new weights first (when
     ``update_bandit``); the SRM check uses the weights in force when each unit arrived."""
@@ -85,6 +118,7 @@ def analyse(
         planned_n=planned_n,
         period_weights=[p.weights for p in periods] if periods else None,
         period_exposures=[p.exposures for p in periods] if periods else None,
+        guardrails=_guardrails(counts, guardrails or {}),
     )
     return Analysed(experiment, counts, analysis, bandit)
 

@@ -97,6 +97,57 @@ def exposures(a: ExperimentAnalysis) -> dict[str, Any]:
     }
 
 
+STATUS_COLORS = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": MUTED}
+
+
+def guardrails(a: ExperimentAnalysis) -> dict[str, Any]:
+    """Each guardrail's difference (treatment − control) with its 1 − 2α interval, and the
+    tolerance bound it must stay on the good side of (non-inferiority)."""
+    traces = []
+    for g in a.guardrail_tests:
+        label = f"{g.metric} · {g.variant}"
+        bound = -g.tolerance if g.test.direction == "higher" else g.tolerance
+        colour = STATUS_COLORS[g.status]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": [g.test.ci_low, g.estimate, g.test.ci_high],
+                "y": [label, label, label],
+                "name": label,
+                "showlegend": False,
+                "line": {"color": colour, "width": 3},
+                "marker": {"size": [0, 11, 0], "color": colour},
+                "hovertemplate": (
+                    f"{esc(label)}: %{{x:+.3%}} ({g.status})<extra>{1 - 2 * a.alpha:.0%} interval</extra>"
+                ),
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [bound],
+                "y": [label],
+                "name": "Tolerance",
+                "showlegend": False,
+                "marker": {"symbol": "line-ns", "size": 22, "line": {"width": 2, "color": "#555"}},
+                "hovertemplate": f"tolerance bound %{{x:+.3%}}<extra>{esc(label)}</extra>",
+            }
+        )
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Guardrails: difference with {1 - 2 * a.alpha:.0%} interval against the tolerance",
+            "Rate difference (treatment − control)",
+            "",
+            x_format=".1%",
+            hovermode="closest",
+            showlegend=False,
+        ),
+    }
+
+
 def weights(counts: Counts, names: list[str]) -> dict[str, Any]:
     """Traffic weights over time as steps: each weight vector from its start until the next."""
     starts = [p.effective_from for p in counts.periods]
@@ -129,6 +180,8 @@ def weights(counts: Counts, names: list[str]) -> dict[str, Any]:
 
 def experiment_figures(a: ExperimentAnalysis, counts: Counts, bandit: bool) -> dict[str, Any]:
     figures = {"rates": rates(a), "exposures": exposures(a)}
+    if a.guardrail_tests:
+        figures["guardrails"] = guardrails(a)
     if bandit and counts.periods:
         figures["weights"] = weights(counts, [v.name for v in a.variants])
     return figures

@@ -65,6 +65,16 @@ def readout(a: ExperimentAnalysis, bandit: bool, status: str = "running") -> str
                 f"{p_is(a.srm.pvalue, digits=2)}, valid only at a look fixed in advance)."
             )
         )
+    status_words = {
+        "pass": "holds (shown within its tolerance)",
+        "fail": "fails (significantly worse beyond its tolerance)",
+        "inconclusive": "is not yet shown within its tolerance",
+    }
+    parts.extend(
+        f"Guardrail {g.metric} on {g.variant} {status_words[g.status]}: difference {g.estimate:+.2%}, "
+        f"tolerance {g.tolerance:.2%} (non-inferiority at alpha {a.alpha:g})."
+        for g in a.guardrail_tests
+    )
     if bandit and stopped:
         parts.append(
             "Bandit mode: Thompson sampling moved traffic towards the better variants while it "

@@ -7,14 +7,22 @@ from typing import Any
 
 from flask import Response, render_template, request
 
-from blueprints._api import Fields, bad_request, json_body, json_response, respond, stats_errors
+from blueprints._api import (
+    Fields,
+    bad_request,
+    json_body,
+    json_response,
+    respond,
+    stats_errors,
+    unprocessable,
+)
 from blueprints.experiments import bp
-from blueprints.experiments.analysis import analyse, refresh_bandit
+from blueprints.experiments.analysis import GuardrailRule, analyse, refresh_bandit
 from blueprints.experiments.auth import require_admin, require_ingest
 from blueprints.experiments.db import get_store
 from blueprints.experiments.figures import experiment_figures
 from blueprints.experiments.readout import readout
-from experiments.store import Experiment
+from experiments.store import MAX_GUARDRAIL_EVENTS, Experiment
 from stats.experiment_analysis import DEFAULT_PLANNED_N
 
 
@@ -122,8 +130,10 @@ def analyze(experiment_id: int) -> Response:
     f = Fields(json_body() if request.get_data(cache=True) else {})
     alpha = f.number("alpha", 0.05)
     planned_n = f.number("planned_n", DEFAULT_PLANNED_N)
+    events = get_store().get_experiment(experiment_id).guardrail_events
+    rules = guardrail_rules(f, events)
     with stats_errors():
-        done = analyse(experiment_id, alpha=alpha, planned_n=planned_n)
+        done = analyse(experiment_id, alpha=alpha, planned_n=planned_n, guardrails=rules)
     a = done.analysis
     get_store().record_analysis(experiment_id, a.winner)  # what the list shows
     result = {
@@ -138,6 +148,39 @@ def analyze(experiment_id: int) -> Response:
     figures = experiment_figures(a, done.counts, done.experiment.bandit)
     words = readout(a, done.experiment.bandit, done.experiment.status)
     return respond(result, figures, words, a.warnings)
+
+
+def guardrail_rules(f: Fields, events: tuple[str, ...]) -> dict[str, GuardrailRule]:
+    """``guardrails: [{event, direction, tolerance, tolerance_type}]`` of an analysis request,
+    by event; each event must be one of the experiment's guardrail events and each tolerance
+    in [0, 1)."""
+    rules: dict[str, GuardrailRule] = {}
+    default = GuardrailRule()
+    if len(f.array("guardrails", [])) > MAX_GUARDRAIL_EVENTS:
+        unprocessable("guardrails", f"guardrails must hold at most {MAX_GUARDRAIL_EVENTS} rules.")
+    for g in f.objects("guardrails", []):
+        event = g.string("event")
+        if event not in events:
+            unprocessable(
+                g.name("event"),
+                f"{g.name('event')} must be one of the experiment's guardrail events "
+                f"({', '.join(events) or 'none'}), got {event!r}.",
+            )
+        tolerance = g.number("tolerance", default.tolerance)
+        if not 0 <= tolerance < 1:
+            unprocessable(
+                g.name("tolerance"),
+                f"{g.name('tolerance')} must be in [0, 1) (a rate difference, or a share of the "
+                f"control's rate), got {tolerance!r}.",
+            )
+        rules[event] = GuardrailRule(
+            direction=g.choice("direction", ("higher", "lower"), default.direction),
+            tolerance=tolerance,
+            tolerance_type=g.choice(
+                "tolerance_type", ("absolute", "relative"), default.tolerance_type
+            ),
+        )
+    return rules
 
 
 @bp.get("/api/experiments/<int:experiment_id>/assign")

@@ -202,6 +202,12 @@ ANALYSIS = {
             },
             "description": "Fixed-horizon chi-square (valid at one look fixed in advance).",
         },
+        "guardrail_tests": {
+            "type": "array",
+            "description": "Each guardrail event's non-inferiority test per treatment: status "
+            "pass (within tolerance), fail (significantly worse beyond it) or inconclusive.",
+            "items": {"type": "object"},
+        },
         "srm_sequential": {
             "type": "object",
             "description": "Anytime-valid SRM: the Dirichlet-multinomial e-process (Lindon & "
@@ -227,7 +233,7 @@ ANALYSIS = {
         "recommendation": {"type": "string"},
         "decision": {
             "type": "string",
-            "enum": ["collecting", "srm", "winner", "worse", "continue"],
+            "enum": ["collecting", "srm", "guardrail", "winner", "worse", "continue"],
         },
         "winner": {"type": ["string", "null"]},
         "bandit": {"type": ["object", "null"], "description": "Thompson weights, alpha, beta."},
@@ -351,6 +357,35 @@ OPENAPI: dict[str, Any] = {
                             "minimum": 2,
                             "default": 10000,
                             "description": "Total users the always-valid test is tuned for.",
+                        },
+                        "guardrails": {
+                            "type": "array",
+                            "maxItems": 20,
+                            "description": "Non-inferiority rule per guardrail event (default: "
+                            "lower is better, tolerance 0.01 absolute).",
+                            "items": {
+                                "type": "object",
+                                "required": ["event"],
+                                "properties": {
+                                    "event": {"type": "string"},
+                                    "direction": {
+                                        "type": "string",
+                                        "enum": ["higher", "lower"],
+                                        "default": "lower",
+                                    },
+                                    "tolerance": {
+                                        "type": "number",
+                                        "minimum": 0,
+                                        "exclusiveMaximum": 1,
+                                        "default": 0.01,
+                                    },
+                                    "tolerance_type": {
+                                        "type": "string",
+                                        "enum": ["absolute", "relative"],
+                                        "default": "absolute",
+                                    },
+                                },
+                            },
                         },
                     },
                 },

@@ -326,6 +326,10 @@ function analyzePayload() {
   const body = {};
   if (f.planned_n.value.trim()) body.planned_n = Number(f.planned_n.value);
   if (f.alpha.value.trim()) body.alpha = Number(f.alpha.value);
+  if (f.guardrail_tolerance.value.trim()) {
+    const tolerance = Number(f.guardrail_tolerance.value);
+    body.guardrails = (current.guardrail_events || []).map((event) => ({ event, tolerance }));
+  }
   return body;
 }
 
@@ -353,7 +357,7 @@ async function analyze() {
   const r = data.result;
   const readout = $("[data-readout]", analysisBox);
   readout.textContent = data.readout;
-  readout.className = `readout card verdict verdict-${{ winner: "good", worse: "bad", srm: "bad" }[r.decision] || "neutral"}`;
+  readout.className = `readout card verdict verdict-${{ winner: "good", worse: "bad", srm: "bad", guardrail: "bad" }[r.decision] || "neutral"}`;
   $("[data-warnings]", analysisBox).replaceChildren(
     ...data.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w.message })),
   );
@@ -362,12 +366,14 @@ async function analyze() {
     { label: `lift of ${r.relative_lift?.variant ?? "best"}`, value: signedPct(r.relative_lift?.estimate ?? null) },
     { label: "always-valid p", value: fmtP(r.msprt?.pvalue ?? null) },
     { label: "fixed-horizon p", value: fmtP(r.pvalue) },
-    { label: "SRM p", value: fmtP(r.srm.pvalue) },
+    { label: "SRM p (always-valid)", value: fmtP(r.srm_sequential.pvalue) },
+    { label: "SRM p (chi-square)", value: fmtP(r.srm.pvalue) },
     { label: "winner", value: r.winner ?? "none yet" },
   ]);
   // Charts need data: while nothing is exposed the readout says so instead.
   $("#charts-wrap").hidden = r.n === 0;
   $("#weights-wrap").hidden = !data.figures.weights || r.n === 0;
+  $("#guardrails-wrap").hidden = !data.figures.guardrails || r.n === 0;
   if (r.n > 0) plotAll(data.figures);
   current = {
     ...current,
