@@ -211,8 +211,13 @@ export function toCSV(columns, rows) {
 
 /** Save rows as a CSV file: columns [{key, label}], the raw values of rows. */
 export function downloadCSV(filename, columns, rows) {
+  downloadText(filename, toCSV(columns, rows), "text/csv");
+}
+
+/** Save text (a CSV, a spec, a Markdown export) as a file named filename. */
+export function downloadText(filename, text, type) {
   const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([toCSV(columns, rows)], { type: "text/csv" }));
+  a.href = URL.createObjectURL(new Blob([text], { type }));
   a.download = filename;
   document.body.append(a);
   a.click();
