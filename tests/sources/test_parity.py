@@ -28,6 +28,7 @@ from stats.sufficient import MeanStats, ProportionStats
 from tests.sources.conftest import BIG_MEAN
 from tests.sources.test_events import EVENT_CHECKS
 from tests.sources.test_safety import SERVER_CHECKS
+from tests.sources.test_web_parity import WEB_CHECKS
 
 RTOL = 1e-9
 Load = Callable[..., ir.Table]
@@ -190,9 +191,9 @@ def test_embedded_duckdb(
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["spark", "postgres"])
 def test_server_engine(engine: str, load: Load, rows: pa.Table, subtests: pytest.Subtests) -> None:
-    """Every check, the event-schema checks and a configured source, on Spark local[2] or
-    PostgreSQL."""
+    """Every check, the event-schema checks, a configured source and whole analyses over HTTP
+    (:mod:`tests.sources.test_web_parity`), on Spark local[2] or PostgreSQL."""
     load(engine)  # start the engine before timing the checks
-    for check in [*CHECKS, *EVENT_CHECKS, *SERVER_CHECKS]:
+    for check in [*CHECKS, *EVENT_CHECKS, *SERVER_CHECKS, *WEB_CHECKS]:
         with subtests.test(check.__name__.removeprefix("check_")):
             check(engine, load, rows)
