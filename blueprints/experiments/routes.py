@@ -10,14 +10,14 @@ from flask import Response, render_template, request
 from blueprints._api import (
     Fields,
     bad_request,
+    envelope,
     json_body,
     json_response,
-    respond,
     stats_errors,
     unprocessable,
 )
 from blueprints.experiments import bp
-from blueprints.experiments.analysis import GuardrailRule, analyse, refresh_bandit
+from blueprints.experiments.analysis import Analysed, GuardrailRule, analyse, refresh_bandit
 from blueprints.experiments.auth import require_admin, require_ingest
 from blueprints.experiments.db import get_store
 from blueprints.experiments.figures import experiment_figures
@@ -128,14 +128,30 @@ def analyze(experiment_id: int) -> Response:
     """The analysis; a running bandit experiment gets new Thompson weights first."""
     require_admin()
     f = Fields(json_body() if request.get_data(cache=True) else {})
+    done, body = analysis_envelope(experiment_id, f, update_bandit=True)
+    get_store().record_analysis(experiment_id, done.analysis.winner)  # what the list shows
+    return json_response(body)
+
+
+def analysis_envelope(
+    experiment_id: int, f: Fields, *, update_bandit: bool
+) -> tuple[Analysed, dict[str, Any]]:
+    """The analysis for the options in ``f`` (alpha, planned_n, guardrails) and the answer
+    envelope (result, figures, readout, warnings): what ``.../analyze`` sends and the
+    experiment's report shows."""
     alpha = f.number("alpha", 0.05)
     planned_n = f.number("planned_n", DEFAULT_PLANNED_N)
     events = get_store().get_experiment(experiment_id).guardrail_events
     rules = guardrail_rules(f, events)
     with stats_errors():
-        done = analyse(experiment_id, alpha=alpha, planned_n=planned_n, guardrails=rules)
+        done = analyse(
+            experiment_id,
+            alpha=alpha,
+            planned_n=planned_n,
+            guardrails=rules,
+            update_bandit=update_bandit,
+        )
     a = done.analysis
-    get_store().record_analysis(experiment_id, a.winner)  # what the list shows
     result = {
         **asdict(a),
         "comparisons": [c.as_dict() for c in a.comparisons],
@@ -147,7 +163,7 @@ def analyze(experiment_id: int) -> Response:
     }
     figures = experiment_figures(a, done.counts, done.experiment.bandit)
     words = readout(a, done.experiment.bandit, done.experiment.status)
-    return respond(result, figures, words, a.warnings)
+    return done, envelope(result, figures, words, a.warnings)
 
 
 def guardrail_rules(f: Fields, events: tuple[str, ...]) -> dict[str, GuardrailRule]:
