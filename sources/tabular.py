@@ -899,19 +899,26 @@ def table_distribution(
     """:func:`stats.distribution.binned_distribution` of a row-per-user table's ``metric``
     column by ``variant`` (rows with a blank variant or metric cell left out, as
     :func:`summarize` does; variants sorted by name, as there)."""
+    codes, x, names = variant_values(table, variant=variant, metric=metric)
+    return binned_distribution(
+        x, codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
+    )
+
+
+def variant_values(
+    table: Table, *, variant: str, metric: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Variant codes, ``metric`` values and variant names (sorted) of a row-per-user table's
+    rows with both cells filled (straight from Arrow when it can, else through pandas, which
+    names a bad cell)."""
     fast = _arrow_codes_and_values(table, variant, metric)
     if fast is not None:
-        codes, x, names = fast
-        return binned_distribution(
-            x, codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
-        )
+        return fast
     labels = variant_labels(_column(table, variant, "variant"))
     x = numeric_values(_column(table, metric, "metric"), metric)
     keep = labels.notna().to_numpy() & ~np.isnan(x)
     codes, names = factorize_labels(labels[keep], variant)
-    return binned_distribution(
-        x[keep], codes, names, metric=metric, bins=bins, upper_quantile=upper_quantile
-    )
+    return codes, x[keep], names
 
 
 def numeric_frame(table: Table, numeric: Sequence[str]) -> pd.DataFrame:

@@ -23,6 +23,8 @@ class Code(StrEnum):
     """The score interval excludes 0 but Fisher's exact test is not significant."""
     LIFT_UNDEFINED = "lift_undefined"
     """The relative lift is undefined or not reported (a control of 0, or not clearly > 0)."""
+    RELATIVE_UNBOUNDED = "relative_unbounded"
+    """The control mean is not significantly different from 0: the relative interval is unbounded."""
     ZERO_VARIANCE = "zero_variance"
     """Some data do not vary, so a statistic is undefined or an interval has zero width."""
     SMALL_COUNTS = "small_counts"
@@ -70,6 +72,11 @@ class Code(StrEnum):
     """The model fits exactly: there is no error variance to test against."""
     TYPE_II_INTERACTION = "type_ii_interaction"
     """Unbalanced design with a significant interaction: Type II main effects are suspect."""
+    # Segments
+    SIMPSONS_PARADOX = "simpsons_paradox"
+    """The pooled effect points the other way from every segment's, or from the stratified one."""
+    FEW_SEGMENTS = "few_segments"
+    """Too few segments for (part of) partial pooling: 2 give no τ, 3 no posterior mean of τ."""
     # Data
     ROWS_LEFT_OUT = "rows_left_out"
     """Rows or cells were left out (blank cells, no date, no value)."""
@@ -79,6 +86,8 @@ class Code(StrEnum):
     """A user id appears in more than one variant: assignment is likely broken."""
     VALUES_CLIPPED = "values_clipped"
     """Values beyond the chart's range are counted in its last bar."""
+    QUANTILE_UNBOUNDED = "quantile_unbounded"
+    """Too few values for a distribution-free interval of an extreme quantile: it is unbounded."""
 
 
 @dataclass(frozen=True, slots=True)
