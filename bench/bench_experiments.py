@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._timing import report
-from experiments.store import MIGRATIONS_DIR
+from experiments.store import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-admin-token"
@@ -110,12 +110,11 @@ def _ingest(port: int, key: str, experiment_id: int, clients: int) -> float:
 
 def _raw_sqlite(path: Path) -> float:
     """Events per second of bare executemany into the same table, one commit per batch."""
+    migrate(path)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = OFF")
-    for script in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        conn.executescript(script.read_text())
     conn.execute(
         "INSERT INTO experiments (id, name, primary_event, ingest_key, created_at)"
         " VALUES (1, 'raw', 'purchase', 'k', 'now')"

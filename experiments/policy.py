@@ -8,9 +8,8 @@ and the first whose condition holds is the verdict, cited as ``rules[i]``.
 Conditions (the spec's ``when``):
 
 - ``srm``: the sample-ratio check alarms (any look: a broken split invalidates every test);
-- ``guardrail_breach``: a guardrail's increase (treatment − control) is significantly above
-  its threshold, i.e. the lower bound of its interval exceeds the threshold (any look: harm is
-  acted on at once);
+- ``guardrail_breach``: a guardrail's non-inferiority test finds it significantly worse than
+  its threshold allows (any look: harm is acted on at once);
 - ``loss`` / ``win`` / ``small_win``: the primary metric is significant at ``alpha`` in the
   wrong direction / in the better direction by at least the minimum worthwhile effect /
   in the better direction by less. Under ``fixed-horizon`` only the fixed-horizon p-value
@@ -63,18 +62,15 @@ class ArmEvidence:
 
 @dataclass(frozen=True, slots=True)
 class GuardrailEvidence:
-    """One guardrail of one treatment: the increase of its rate (treatment − control) with the
-    lower bound of its interval, and the spec's threshold."""
+    """One guardrail of one treatment: the change of its rate (treatment − control), the
+    spec's threshold, and whether its non-inferiority test found it significantly worse
+    beyond the threshold (the analysis's guardrail status ``fail``)."""
 
     event: str
     variant: str
     estimate: float
-    ci_low: float
     threshold: float
-
-    @property
-    def breached(self) -> bool:
-        return self.ci_low > self.threshold
+    breached: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +187,8 @@ def _conditions(
         g = breached[0]
         held["guardrail_breach"] = (
             g.variant,
-            f"{g.event} rose by {g.estimate:+.4f} in {g.variant} (lower bound {g.ci_low:+.4f}), "
-            f"beyond its threshold of {g.threshold:g}.",
+            f"{g.event} changed by {g.estimate:+.4f} in {g.variant}, significantly worse than "
+            f"its threshold of {g.threshold:g} allows.",
         )
     if not (sequential or final):
         return held

@@ -194,11 +194,11 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return out
 
 
-def export(spec: Mapping[str, Any], plan: Plan) -> dict[str, Any]:
+def export(spec: Mapping[str, Any], plan: Plan | Mapping[str, Any]) -> dict[str, Any]:
     """The spec with its computed plan, in the schema's key order (for YAML or JSON)."""
     order = [*schema()["properties"]]
     out = {key: spec[key] for key in order if key in spec}
-    out["plan"] = plan_document(plan)
+    out["plan"] = plan_document(plan) if isinstance(plan, Plan) else dict(plan)
     return out
 
 

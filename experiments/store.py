@@ -1,18 +1,29 @@
-"""SQLite storage for experiments: lifecycle, sticky assignments and idempotent event ingestion.
+"""Storage for experiments on SQLite (the embedded default) or PostgreSQL, through SQLAlchemy
+Core: lifecycle, sticky assignments and idempotent event ingestion.
 
-One :class:`Store` per process, shared by its threads: each thread (and each forked process)
-gets its own connection, opened with WAL journaling (readers never block the writer),
-``synchronous=FULL`` (a commit is on disk before it is acknowledged; under WAL, ``NORMAL``
-may lose the last commits on power loss), foreign keys on, and a 10 s busy timeout. Writes
-are short ``BEGIN IMMEDIATE`` transactions, so concurrent writers queue on the lock instead of
-failing on a read-to-write upgrade. The schema comes from the numbered ``migrations/*.sql``
-files, applied in order at open, each in its own transaction and recorded in
-``schema_migrations``; a process that finds a version already applied (another process won
-the race) skips it.
+``Store(target)`` takes a SQLite file path, a ``sqlite:///…`` URL or a ``postgresql://…`` URL
+(driven by psycopg 3). One :class:`Store` per process, shared by its threads: each operation
+checks a connection out of the store's pool for one transaction (after a ``fork()`` the child
+starts a pool of its own). SQLite connections run WAL journaling (readers never block the
+writer), ``synchronous=FULL`` (a commit is on disk before it is acknowledged; under WAL,
+``NORMAL`` may lose the last commits on power loss), foreign keys on and a 10 s busy timeout.
 
-A web app opens one connection per request instead (:func:`connect`, kept in Flask's ``g``
-and closed on teardown) and hands it to ``Store(path, connection=conn)``: such a store uses
-that connection alone and leaves migrating to :func:`migrate`, run once per process.
+Writes are short transactions that take the database's one write lock up front (SQLite's
+``BEGIN IMMEDIATE``; on PostgreSQL the transaction-scoped advisory lock :data:`WRITE_LOCK`),
+so concurrent writers queue instead of failing on a read-to-write upgrade, and each sees every
+write committed before it: assignment's and ingestion's check-then-insert steps need no retry.
+A read is one snapshot across its statements (PostgreSQL: ``REPEATABLE READ, READ ONLY``).
+
+The schema comes from the Alembic revisions in ``migrations/versions``: :func:`migrate` (run by
+``Store(target)``) applies the missing ones in one write transaction, so concurrent first
+starts migrate once, and refuses a database from newer code. A SQLite file made before Alembic
+(by the numbered SQL scripts, recorded in ``schema_migrations``) is stamped with its version
+first.
+
+A web app checks out one connection per request instead (from :func:`engine`'s pool, kept in
+Flask's ``g`` and released on teardown) and hands it to ``Store(target, connection=conn)``:
+such a store uses that connection alone and leaves migrating to :func:`migrate`, run once per
+process.
 
 Inputs are JSON-shaped mappings (what the HTTP API receives). Invalid input raises
 :class:`StoreError` (a ``ValueError``) whose ``field`` names the offending JSON field and whose
@@ -26,10 +37,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import secrets
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +46,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    Insert,
+    create_engine,
+    delete,
+    distinct,
+    event,
+    func,
+    insert,
+    inspect,
+    make_url,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
+
+from experiments import schema as t
 from experiments.assignment import assign_variant
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -148,41 +182,45 @@ class Counts:
     periods: tuple[WeightPeriod, ...]  # oldest first; empty before launch
 
 
-class Store:
-    """Experiments in one SQLite file; safe to share between threads and processes.
+WRITE_LOCK = 0x41_62_61_63  # "Abac": PostgreSQL advisory lock key of the store's writes
+POOL_SIZE = 32  # idle connections kept per engine (gunicorn's threads per worker)
+DIALECTS = ("sqlite", "postgresql")
 
-    ``Store(path)`` creates and migrates the database and opens one connection per thread.
-    ``Store(path, connection=conn)`` works through ``conn`` alone (opened by :func:`connect`
-    on a migrated database; the caller closes it, so :meth:`close` leaves it open): a web
-    request's store."""
+
+class Store:
+    """Experiments in one database; safe to share between threads and processes.
+
+    ``Store(target)`` creates and migrates the database and checks a pooled connection out for
+    each operation. ``Store(target, connection=conn)`` works through ``conn`` alone (from
+    :func:`engine`, on a migrated database; the caller closes it, so :meth:`close` leaves it
+    open): a web request's store."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, connection: sqlite3.Connection | None = None
+        self, target: str | os.PathLike[str], *, connection: Connection | None = None
     ) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
-        self._closed = False
+        self.url = database_url(target)
+        self.path = (
+            Path(self.url.database or "") if self.url.get_backend_name() == "sqlite" else None
+        )
+        """The SQLite file (None on PostgreSQL)."""
         self._given = connection
+        self._engine: Engine | None = None
+        self._pid = os.getpid()
         if connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._migrate()
+            self._engine = engine(self.url)
+            _upgrade(self._engine)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Store:
-        """Open (creating and migrating if needed) the store at ``path``."""
-        return cls(path)
+    def open(cls, target: str | os.PathLike[str]) -> Store:
+        """Open (creating and migrating if needed) the store at ``target``."""
+        return cls(target)
 
     def close(self) -> None:
         """Close every connection this process opened; the store is unusable afterwards."""
-        with self._lock:
-            self._closed = True
-            pid = os.getpid()
-            for owner, conn in self._connections:
-                if owner == pid:  # never close a connection inherited across fork()
-                    conn.close()
-            self._connections.clear()
+        if self._engine is not None:
+            # A forked child never closes the parent's connections, only forgets them.
+            self._engine.dispose(close=self._pid == os.getpid())
+            self._engine = None
 
     def __enter__(self) -> Store:
         return self
@@ -190,59 +228,25 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- connections and transactions ------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._given is not None:
-            return self._given
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        with self._lock:
-            if self._closed:
-                raise sqlite3.ProgrammingError("the store is closed")
-            conn = connect(self.path)
-            self._connections.append((os.getpid(), conn))
-        self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+    # -- transactions -----------------------------------------------------------------------
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        """A write transaction takes the lock up front (``BEGIN IMMEDIATE``); a read one sees
-        one consistent snapshot across its statements."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        """A write transaction takes the write lock up front; a read one sees one consistent
+        snapshot across its statements."""
+        if self._given is not None:
+            with self._given.begin():
+                _begin(self._given, write=write)
+                yield self._given
+            return
+        if self._engine is None:
+            raise RuntimeError("the store is closed")
+        if self._pid != os.getpid():  # forked: the parent's pooled connections are not ours
+            self._engine.dispose(close=False)
+            self._pid = os.getpid()
+        with self._engine.connect() as conn, conn.begin():
+            _begin(conn, write=write)
             yield conn
-        except BaseException:
-            if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O)
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        for version, name, script in _migrations():
-            with self._transaction(write=True) as conn:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                )
-                if conn.execute(
-                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-                ).fetchone():
-                    continue
-                for statement in _statements(script):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, _now()),
-                )
-        newest = self._connection().execute("SELECT MAX(version) FROM schema_migrations")
-        known = max(version for version, _, _ in _migrations())
-        if (found := newest.fetchone()[0]) > known:
-            raise RuntimeError(
-                f"database {self.path} has schema version {found}, newer than this code ({known})"
-            )
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -257,19 +261,19 @@ class Store:
         values = _experiment_values(spec, current=None)
         with self._transaction(write=True) as conn:
             experiment_id = conn.execute(
-                "INSERT INTO experiments (name, hypothesis, primary_event, guardrail_events,"
-                " bandit, ingest_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    values["name"],
-                    values["hypothesis"],
-                    values["primary_event"],
-                    json.dumps(values["guardrail_events"]),
-                    values["bandit"],
-                    secrets.token_urlsafe(32),
-                    _now(),
-                ),
-            ).lastrowid
-            assert experiment_id is not None
+                insert(t.experiments)
+                .values(
+                    name=values["name"],
+                    hypothesis=values["hypothesis"],
+                    status="draft",
+                    primary_event=values["primary_event"],
+                    guardrail_events=json.dumps(values["guardrail_events"]),
+                    bandit=int(values["bandit"]),
+                    ingest_key=secrets.token_urlsafe(32),
+                    created_at=_now(),
+                )
+                .returning(t.experiments.c.id)
+            ).scalar_one()
             _replace_variants(conn, experiment_id, values["variants"])
             return _experiment(conn, experiment_id)
 
@@ -279,14 +283,16 @@ class Store:
 
     def list_experiments(self) -> tuple[Experiment, ...]:
         """Every experiment, newest first."""
+        v = t.variants.c
         with self._transaction(write=False) as conn:
             variants: dict[int, list[Variant]] = {}
             for row in conn.execute(
-                "SELECT experiment_id, position, name, weight FROM variants"
-                " ORDER BY experiment_id, position"
+                select(v.experiment_id, v.position, v.name, v.weight).order_by(
+                    v.experiment_id, v.position
+                )
             ):
                 variants.setdefault(row[0], []).append(Variant(*row[1:]))
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM experiments ORDER BY id DESC")
+            rows = conn.execute(select(*_COLUMNS).order_by(t.experiments.c.id.desc()))
             return tuple(_from_row(row, variants.get(row[0], [])) for row in rows)
 
     def update_experiment(self, experiment_id: int, changes: Mapping[str, Any]) -> Experiment:
@@ -305,16 +311,15 @@ class Store:
                     )
             values = _experiment_values(changes, current=current)
             conn.execute(
-                "UPDATE experiments SET name = ?, hypothesis = ?, primary_event = ?,"
-                " guardrail_events = ?, bandit = ? WHERE id = ?",
-                (
-                    values["name"],
-                    values["hypothesis"],
-                    values["primary_event"],
-                    json.dumps(values["guardrail_events"]),
-                    values["bandit"],
-                    experiment_id,
-                ),
+                update(t.experiments)
+                .where(t.experiments.c.id == experiment_id)
+                .values(
+                    name=values["name"],
+                    hypothesis=values["hypothesis"],
+                    primary_event=values["primary_event"],
+                    guardrail_events=json.dumps(values["guardrail_events"]),
+                    bandit=int(values["bandit"]),
+                )
             )
             if "variants" in changes:
                 _replace_variants(conn, experiment_id, values["variants"])
@@ -344,7 +349,7 @@ class Store:
         with self._transaction(write=True) as conn:
             if _experiment(conn, experiment_id).status == "running":
                 raise Conflict("a running experiment cannot be deleted; stop it first")
-            conn.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
+            conn.execute(delete(t.experiments).where(t.experiments.c.id == experiment_id))
 
     def launch(self, experiment_id: int) -> Experiment:
         """draft -> running: assignment and ingestion open; the weights enter the history."""
@@ -354,9 +359,9 @@ class Store:
                 raise Conflict(f"only a draft can be launched; this experiment is {current.status}")
             now = _now()
             conn.execute(
-                "UPDATE experiments SET status = 'running', launched_at = ?,"
-                " weights_updated_at = ? WHERE id = ?",
-                (now, now, experiment_id),
+                update(t.experiments)
+                .where(t.experiments.c.id == experiment_id)
+                .values(status="running", launched_at=now, weights_updated_at=now)
             )
             _record_weights(conn, experiment_id, [v.weight for v in current.variants], now)
             return _experiment(conn, experiment_id)
@@ -368,8 +373,9 @@ class Store:
             if current.status != "running":
                 raise Conflict(f"only a running experiment can stop; this one is {current.status}")
             conn.execute(
-                "UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?",
-                (_now(), experiment_id),
+                update(t.experiments)
+                .where(t.experiments.c.id == experiment_id)
+                .values(status="stopped", stopped_at=_now())
             )
             return _experiment(conn, experiment_id)
 
@@ -405,12 +411,16 @@ class Store:
             ):
                 return False
             now = _utc_text(moment)
-            conn.executemany(
-                "UPDATE variants SET weight = ? WHERE experiment_id = ? AND position = ?",
-                [(w, experiment_id, i) for i, (_, w) in enumerate(normalised)],
-            )
+            for i, (_, w) in enumerate(normalised):
+                conn.execute(
+                    update(t.variants)
+                    .where(t.variants.c.experiment_id == experiment_id, t.variants.c.position == i)
+                    .values(weight=w)
+                )
             conn.execute(
-                "UPDATE experiments SET weights_updated_at = ? WHERE id = ?", (now, experiment_id)
+                update(t.experiments)
+                .where(t.experiments.c.id == experiment_id)
+                .values(weights_updated_at=now)
             )
             _record_weights(conn, experiment_id, [w for _, w in normalised], now)
             return True
@@ -419,18 +429,20 @@ class Store:
         """Remember the winner named by an analysis just made (``None``: no winner yet), so
         :meth:`winners` answers without analysing again."""
         with self._transaction(write=True) as conn:
-            cursor = conn.execute(
-                "UPDATE experiments SET winner = ?, analyzed_at = ? WHERE id = ?",
-                (winner, _now(), experiment_id),
+            result = conn.execute(
+                update(t.experiments)
+                .where(t.experiments.c.id == experiment_id)
+                .values(winner=winner, analyzed_at=_now())
             )
-            if cursor.rowcount == 0:
+            if result.rowcount == 0:
                 raise NotFound(experiment_id)
 
     def winners(self) -> dict[int, str | None]:
         """Each experiment's winner as of its latest :meth:`record_analysis` (``None`` when it
         had none or was never analysed)."""
+        e = t.experiments.c
         with self._transaction(write=False) as conn:
-            return dict(conn.execute("SELECT id, winner FROM experiments").fetchall())
+            return {row.id: row.winner for row in conn.execute(select(e.id, e.winner))}
 
     # -- assignment and events --------------------------------------------------------------
 
@@ -439,31 +451,35 @@ class Store:
         (experiment, unit) into the weights in force, stored so the unit keeps it when
         bandit weights move. A stopped experiment answers the control; a draft, Conflict."""
         unit = _text("unit", unit)
-        conn = self._connection()
-        decided = _assignment(conn, experiment_id, unit)
+        with self._transaction(write=False) as conn:
+            decided = _assignment(conn, experiment_id, unit)
         if decided is not None:
             return decided
+        w, v = t.weight_history.c, t.variants.c
         with self._transaction(write=True) as conn:
             decided = _assignment(conn, experiment_id, unit)  # another writer may have won
             if decided is not None:
                 return decided
             weights_id, weights_json = conn.execute(
-                "SELECT id, weights FROM weight_history WHERE experiment_id = ?"
-                " ORDER BY id DESC LIMIT 1",
-                (experiment_id,),
-            ).fetchone()
-            names = [
-                name
-                for (name,) in conn.execute(
-                    "SELECT name FROM variants WHERE experiment_id = ? ORDER BY position",
-                    (experiment_id,),
+                select(w.id, w.weights)
+                .where(w.experiment_id == experiment_id)
+                .order_by(w.id.desc())
+                .limit(1)
+            ).one()
+            names = list(
+                conn.scalars(
+                    select(v.name).where(v.experiment_id == experiment_id).order_by(v.position)
                 )
-            ]
+            )
             name = assign_variant(experiment_id, unit, json.loads(weights_json), names)
             conn.execute(
-                "INSERT INTO assignments (experiment_id, unit, variant, weights_id, assigned_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (experiment_id, unit, names.index(name), weights_id, _now()),
+                insert(t.assignments).values(
+                    experiment_id=experiment_id,
+                    unit=unit,
+                    variant=names.index(name),
+                    weights_id=weights_id,
+                    assigned_at=_now(),
+                )
             )
             return name
 
@@ -492,19 +508,33 @@ class Store:
         parsed = [_event(f"events[{i}]", e, positions, event_names) for i, e in enumerate(events)]
         received_at = _now()
         with self._transaction(write=True) as conn:
-            row = conn.execute("SELECT status FROM experiments WHERE id = ?", (experiment_id,))
-            status = _status_or_raise(experiment_id, row.fetchone())
+            status = conn.scalar(
+                select(t.experiments.c.status).where(t.experiments.c.id == experiment_id)
+            )
+            if status is None:  # deleted since the read above
+                raise NotFound(experiment_id)
             if status != "running":  # stopped since the read above
                 raise Conflict(f"events are only accepted while running; experiment is {status}")
             _check_exposures(conn, experiment_id, parsed, experiment.variants)
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT INTO events (experiment_id, event_id, unit, variant, name, ts,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (experiment_id, event_id) DO NOTHING",
-                [(experiment_id, *event, received_at) for event in parsed],
-            )
-            accepted = conn.total_changes - before
+            rows = [
+                {
+                    "experiment_id": experiment_id,
+                    "event_id": event_id,
+                    "unit": unit,
+                    "variant": variant,
+                    "name": name,
+                    "ts": ts,
+                    "received_at": received_at,
+                }
+                for event_id, unit, variant, name, ts in parsed
+            ]
+            stored = conn.execute(
+                _insert_new(conn, t.events, ("experiment_id", "event_id")).returning(
+                    t.events.c.event_id
+                ),
+                rows,
+            ).all()
+            accepted = len(stored) if rows else 0
         return IngestResult(accepted=accepted, duplicates=len(parsed) - accepted)
 
     def counts(self, experiment_id: int) -> Counts:
@@ -515,23 +545,24 @@ class Store:
         ``sum over periods of (exposed units in the period) * weight_i``; ``periods`` holds
         exactly those numbers.
         """
+        e = t.events.c
         with self._transaction(write=False) as conn:
             experiment = _experiment(conn, experiment_id)
             k = len(experiment.variants)
             exposures = [0] * k
             for variant, n in conn.execute(
-                "SELECT variant, COUNT(DISTINCT unit) FROM events"
-                " WHERE experiment_id = ? AND name = ? GROUP BY variant",
-                (experiment_id, EXPOSURE),
+                select(e.variant, func.count(distinct(e.unit)))
+                .where(e.experiment_id == experiment_id, e.name == EXPOSURE)
+                .group_by(e.variant)
             ):
                 exposures[variant] = n
             by_event: dict[str, list[int]] = {
                 name: [0] * k for name in (experiment.primary_event, *experiment.guardrail_events)
             }
             for name, variant, n in conn.execute(
-                "SELECT name, variant, COUNT(DISTINCT unit) FROM events"
-                " WHERE experiment_id = ? AND name != ? GROUP BY name, variant",
-                (experiment_id, EXPOSURE),
+                select(e.name, e.variant, func.count(distinct(e.unit)))
+                .where(e.experiment_id == experiment_id, e.name != EXPOSURE)
+                .group_by(e.name, e.variant)
             ):
                 by_event[name][variant] = n
             periods = _periods(conn, experiment_id, k)
@@ -550,74 +581,164 @@ class Store:
         return Counts(experiment_id=experiment_id, variants=variants, periods=periods)
 
 
-# -- SQL helpers ------------------------------------------------------------------------------
+# -- databases, connections and migrations ----------------------------------------------------
 
-_COLUMNS = (
-    "id, name, hypothesis, status, primary_event, guardrail_events, bandit, ingest_key,"
-    " created_at, launched_at, stopped_at, weights_updated_at"
+_COLUMNS = tuple(
+    t.experiments.c[name]
+    for name in (
+        "id",
+        "name",
+        "hypothesis",
+        "status",
+        "primary_event",
+        "guardrail_events",
+        "bandit",
+        "ingest_key",
+        "created_at",
+        "launched_at",
+        "stopped_at",
+        "weights_updated_at",
+    )
 )
 
 
-def migrate(path: str | os.PathLike[str]) -> None:
-    """Create the database at ``path`` if needed and apply the migrations it lacks."""
-    Store(path).close()
+def database_url(target: str | os.PathLike[str] | URL) -> URL:
+    """The SQLAlchemy URL of ``target``: a SQLite file path, ``sqlite:///…``, or
+    ``postgresql://…`` (``postgres://`` too), which is driven by psycopg 3."""
+    if isinstance(target, URL):
+        url = target
+    else:
+        text_target = os.fspath(target)
+        if "://" not in text_target:
+            return URL.create("sqlite+pysqlite", database=text_target)
+        url = make_url(text_target)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in DIALECTS or (
+        url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    ):
+        raise ValueError(
+            f"the Experiments database must be a SQLite file or a postgresql:// URL, got "
+            f"{url.render_as_string(hide_password=True)!r}"
+        )
+    return url
 
 
-def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """A connection configured as the store needs it: WAL, ``synchronous=FULL``, foreign keys,
-    the busy timeout, autocommit (the store opens its own transactions). The database must
-    exist and be migrated (:func:`migrate`)."""
-    # timeout= is SQLite's busy_timeout: wait up to that long for another writer's lock.
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+def engine(target: str | os.PathLike[str] | URL) -> Engine:
+    """An engine whose connections are configured as the store needs (SQLite: WAL,
+    ``synchronous=FULL``, foreign keys, the busy timeout, transactions begun by the store).
+    Its pool keeps up to :data:`POOL_SIZE` idle connections and opens more on demand."""
+    url = database_url(target)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        created = create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=POOL_SIZE,
+            max_overflow=-1,
+            # timeout= is SQLite's busy_timeout: wait up to that long for another writer's lock.
+            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        )
+        event.listen(created, "connect", _configure_sqlite)
+        return created
+    return create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=POOL_SIZE,
+        max_overflow=-1,
+        pool_pre_ping=True,  # a restarted server's stale connections are replaced, not used
+        connect_args={"connect_timeout": int(BUSY_TIMEOUT_S)},
     )
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Driver autocommit: pysqlite opens no transactions itself; _begin issues BEGIN, and
+    # SQLAlchemy's commit and rollback end it (SQLAlchemy's SQLite transaction recipe).
+    dbapi_connection.isolation_level = None
+    mode = dbapi_connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode != "wal":
-        conn.close()
-        raise sqlite3.OperationalError(f"{path}: WAL journaling unavailable (got {mode!r})")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+        raise sqlite3.OperationalError(f"WAL journaling unavailable (got {mode!r})")
+    dbapi_connection.execute("PRAGMA synchronous = FULL")
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", path.name)
-        if match is None:
-            raise RuntimeError(f"migration {path.name} must be named NNNN_description.sql")
-        found.append((int(match[1]), match[2], path.read_text(encoding="utf-8")))
-    return found
+def _begin(conn: Connection, *, write: bool) -> None:
+    """First statements of a store transaction: take the write lock, or pin a snapshot."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    elif write:
+        conn.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK)))
+    else:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
-def _statements(script: str) -> Iterator[str]:
-    """Split a migration into statements (``executescript`` would commit mid-transaction)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending
-            pending = ""
-    if pending.strip():
-        yield pending  # trailing comments run as a no-op; an unfinished statement fails
+def migrate(target: str | os.PathLike[str] | URL) -> None:
+    """Create the database at ``target`` if needed and apply the migrations it lacks."""
+    created = engine(target)
+    try:
+        _upgrade(created)
+    finally:
+        created.dispose()
 
 
-def _experiment(conn: sqlite3.Connection, experiment_id: int) -> Experiment:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM experiments WHERE id = ?", (experiment_id,))
-    found = row.fetchone()
+def _upgrade(database: Engine) -> None:
+    """Alembic's upgrade to head in one write transaction (so concurrent starts queue on the
+    write lock and the later ones find nothing to do); a newer database is refused."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    head = scripts.get_current_head()
+    with database.connect() as conn:
+        with conn.begin():
+            _begin(conn, write=False)
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return
+        with conn.begin():
+            _begin(conn, write=True)
+            _adopt_legacy(conn)
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None and current not in {
+                s.revision for s in scripts.walk_revisions()
+            }:
+                raise RuntimeError(
+                    f"database {database.url.render_as_string(hide_password=True)} has schema "
+                    f"version {current}, newer than this code ({head})"
+                )
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+def _adopt_legacy(conn: Connection) -> None:
+    """Stamp a SQLite file migrated by the pre-Alembic SQL scripts with its version (the
+    revisions are numbered as those scripts were)."""
+    tables = inspect(conn).get_table_names()
+    if "schema_migrations" not in tables or "alembic_version" in tables:
+        return
+    version = conn.scalar(text("SELECT MAX(version) FROM schema_migrations"))
+    MigrationContext.configure(conn).stamp(
+        ScriptDirectory(str(MIGRATIONS_DIR)), f"{int(version):04d}"
+    )
+
+
+def _insert_new(conn: Connection, table: Any, key: Sequence[str]) -> Insert:
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` in the connection's dialect."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+def _experiment(conn: Connection, experiment_id: int) -> Experiment:
+    found = conn.execute(select(*_COLUMNS).where(t.experiments.c.id == experiment_id)).one_or_none()
     if found is None:
         raise NotFound(experiment_id)
+    v = t.variants.c
     variants = conn.execute(
-        "SELECT position, name, weight FROM variants WHERE experiment_id = ? ORDER BY position",
-        (experiment_id,),
+        select(v.position, v.name, v.weight)
+        .where(v.experiment_id == experiment_id)
+        .order_by(v.position)
     )
-    return _from_row(found, [Variant(*v) for v in variants])
-
-
-def _status_or_raise(experiment_id: int, row: tuple[str] | None) -> str:
-    if row is None:  # deleted since the read above
-        raise NotFound(experiment_id)
-    return row[0]
+    return _from_row(found, [Variant(*row) for row in variants])
 
 
 def _from_row(row: Sequence[Any], variants: Sequence[Variant]) -> Experiment:
@@ -639,48 +760,57 @@ def _from_row(row: Sequence[Any], variants: Sequence[Variant]) -> Experiment:
 
 
 def _replace_variants(
-    conn: sqlite3.Connection, experiment_id: int, variants: Sequence[tuple[str, float]]
+    conn: Connection, experiment_id: int, variants: Sequence[tuple[str, float]]
 ) -> None:
-    conn.execute("DELETE FROM variants WHERE experiment_id = ?", (experiment_id,))
-    conn.executemany(
-        "INSERT INTO variants (experiment_id, position, name, weight) VALUES (?, ?, ?, ?)",
-        [(experiment_id, i, name, weight) for i, (name, weight) in enumerate(variants)],
+    conn.execute(delete(t.variants).where(t.variants.c.experiment_id == experiment_id))
+    conn.execute(
+        insert(t.variants),
+        [
+            {"experiment_id": experiment_id, "position": i, "name": name, "weight": weight}
+            for i, (name, weight) in enumerate(variants)
+        ],
     )
 
 
 def _record_weights(
-    conn: sqlite3.Connection, experiment_id: int, weights: Sequence[float], at: str
+    conn: Connection, experiment_id: int, weights: Sequence[float], at: str
 ) -> None:
     conn.execute(
-        "INSERT INTO weight_history (experiment_id, effective_from, weights) VALUES (?, ?, ?)",
-        (experiment_id, at, json.dumps(list(weights))),
+        insert(t.weight_history).values(
+            experiment_id=experiment_id, effective_from=at, weights=json.dumps(list(weights))
+        )
     )
 
 
-def _assignment(conn: sqlite3.Connection, experiment_id: int, unit: str) -> str | None:
+def _assignment(conn: Connection, experiment_id: int, unit: str) -> str | None:
     """The answer when it needs no new row: the control if stopped, the stored variant if the
     unit has one; None when a running experiment must assign the unit now."""
+    e, a = t.experiments, t.assignments
+    control, assigned = t.variants.alias("control"), t.variants.alias("assigned")
     row = conn.execute(
-        "SELECT e.status, assigned.name, control.name FROM experiments AS e"
-        " JOIN variants AS control ON control.experiment_id = e.id AND control.position = 0"
-        " LEFT JOIN assignments AS a ON a.experiment_id = e.id AND a.unit = ?"
-        " LEFT JOIN variants AS assigned"
-        "   ON assigned.experiment_id = e.id AND assigned.position = a.variant"
-        " WHERE e.id = ?",
-        (unit, experiment_id),
-    ).fetchone()
+        select(e.c.status, assigned.c.name, control.c.name)
+        .select_from(
+            e.join(control, (control.c.experiment_id == e.c.id) & (control.c.position == 0))
+            .outerjoin(a, (a.c.experiment_id == e.c.id) & (a.c.unit == unit))
+            .outerjoin(
+                assigned,
+                (assigned.c.experiment_id == e.c.id) & (assigned.c.position == a.c.variant),
+            )
+        )
+        .where(e.c.id == experiment_id)
+    ).one_or_none()
     if row is None:
         raise NotFound(experiment_id)
-    status, assigned, control = row
+    status, assigned_name, control_name = row
     if status == "draft":
         raise Conflict("a draft experiment does not assign units; launch it first")
     if status == "stopped":
-        return str(control)
-    return None if assigned is None else str(assigned)
+        return str(control_name)
+    return None if assigned_name is None else str(assigned_name)
 
 
 def _check_exposures(
-    conn: sqlite3.Connection,
+    conn: Connection,
     experiment_id: int,
     events: Sequence[tuple[str, str, int, str, str]],
     variants: Sequence[Variant],
@@ -688,21 +818,21 @@ def _check_exposures(
     """Raise unless every unit keeps one variant (the one assign gave it, or else its first
     exposure's) and every conversion follows an exposure."""
     units = sorted({unit for _, unit, _, _, _ in events})
+    e, a = t.events.c, t.assignments.c
     first: dict[str, tuple[int, str]] = {
         unit: (variant, ts)
         for unit, variant, ts in conn.execute(
-            "SELECT unit, variant, MIN(ts) FROM events WHERE experiment_id = ? AND name = ?"
-            " AND unit IN (SELECT value FROM json_each(?)) GROUP BY unit, variant",
-            (experiment_id, EXPOSURE, json.dumps(units)),
+            select(e.unit, e.variant, func.min(e.ts))
+            .where(e.experiment_id == experiment_id, e.name == EXPOSURE, e.unit.in_(units))
+            .group_by(e.unit, e.variant)
         )
     }
-    assigned: dict[str, int] = dict(
-        conn.execute(
-            "SELECT unit, variant FROM assignments WHERE experiment_id = ?"
-            " AND unit IN (SELECT value FROM json_each(?))",
-            (experiment_id, json.dumps(units)),
-        ).fetchall()
-    )
+    assigned: dict[str, int] = {
+        unit: variant
+        for unit, variant in conn.execute(
+            select(a.unit, a.variant).where(a.experiment_id == experiment_id, a.unit.in_(units))
+        )
+    }
     for i, (_, unit, variant, name, ts) in enumerate(events):
         if unit in assigned and assigned[unit] != variant:
             raise StoreError(
@@ -734,35 +864,46 @@ def _check_exposures(
             )
 
 
-def _periods(conn: sqlite3.Connection, experiment_id: int, k: int) -> tuple[WeightPeriod, ...]:
+def _periods(conn: Connection, experiment_id: int, k: int) -> tuple[WeightPeriod, ...]:
+    w, e, a = t.weight_history, t.events, t.assignments
     history = conn.execute(
-        "SELECT id, effective_from, weights FROM weight_history WHERE experiment_id = ?"
-        " ORDER BY id",
-        (experiment_id,),
-    ).fetchall()
+        select(w.c.id, w.c.effective_from, w.c.weights)
+        .where(w.c.experiment_id == experiment_id)
+        .order_by(w.c.id)
+    ).all()
     exposures = {weights_id: [0] * k for weights_id, _, _ in history}
     # A unit's period is the weights it was assigned under; a unit exposed without a stored
     # assignment (the client hashed it itself) falls in the period of its first exposure.
-    for weights_id, variant, n in conn.execute(
-        """
-        WITH exposed AS (
-            SELECT unit, variant, MIN(ts) AS first_ts FROM events
-            WHERE experiment_id = :id AND name = :exposure GROUP BY unit, variant
+    exposed = (
+        select(e.c.unit, e.c.variant, func.min(e.c.ts).label("first_ts"))
+        .where(e.c.experiment_id == experiment_id, e.c.name == EXPOSURE)
+        .group_by(e.c.unit, e.c.variant)
+        .cte("exposed")
+    )
+    in_force = (
+        select(w.c.id)
+        .where(w.c.experiment_id == experiment_id, w.c.effective_from <= exposed.c.first_ts)
+        .order_by(w.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    earliest = select(func.min(w.c.id)).where(w.c.experiment_id == experiment_id)
+    per_unit = (
+        select(
+            func.coalesce(a.c.weights_id, in_force, earliest.scalar_subquery()).label("period"),
+            exposed.c.variant,
         )
-        SELECT COALESCE(
-                   a.weights_id,
-                   (SELECT w.id FROM weight_history AS w
-                    WHERE w.experiment_id = :id AND w.effective_from <= x.first_ts
-                    ORDER BY w.id DESC LIMIT 1),
-                   (SELECT MIN(w.id) FROM weight_history AS w WHERE w.experiment_id = :id)
-               ) AS period,
-               x.variant,
-               COUNT(*)
-        FROM exposed AS x
-        LEFT JOIN assignments AS a ON a.experiment_id = :id AND a.unit = x.unit
-        GROUP BY period, x.variant
-        """,
-        {"id": experiment_id, "exposure": EXPOSURE},
+        .select_from(
+            exposed.outerjoin(
+                a, (a.c.experiment_id == experiment_id) & (a.c.unit == exposed.c.unit)
+            )
+        )
+        .subquery()
+    )
+    for weights_id, variant, n in conn.execute(
+        select(per_unit.c.period, per_unit.c.variant, func.count()).group_by(
+            per_unit.c.period, per_unit.c.variant
+        )
     ):
         exposures[weights_id][variant] = n
     return tuple(

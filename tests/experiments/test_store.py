@@ -68,24 +68,16 @@ def raw(store: Store, sql: str, *args: object) -> list[tuple[Any, ...]]:
 
 
 def test_every_connection_is_wal_full_sync_with_foreign_keys(store: Store) -> None:
-    seen: list[tuple[Any, ...]] = []
-    connections: list[sqlite3.Connection] = []
-
-    def probe() -> None:  # another thread gets its own connection, configured the same way
-        conn = store._connection()
-        connections.append(conn)
-        seen.append(
+    # Two connections checked out of the pool at once (as two threads would), each configured.
+    with store._transaction(write=False) as first, store._transaction(write=False) as second:
+        assert first.connection.dbapi_connection is not second.connection.dbapi_connection
+        seen = [
             tuple(
-                conn.execute(f"PRAGMA {p}").fetchone()[0]
+                conn.exec_driver_sql(f"PRAGMA {p}").scalar()
                 for p in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
             )
-        )
-
-    thread = threading.Thread(target=probe)
-    thread.start()
-    thread.join()
-    probe()
-    assert connections[0] is not connections[1]
+            for conn in (first, second)
+        ]
     assert seen[0] == seen[1]
     # synchronous 2 = FULL; busy_timeout in ms must be at least 5 s.
     mode, sync, fks, busy = seen[0]
@@ -99,10 +91,7 @@ def test_migrations_apply_once_and_reopen_is_a_no_op(tmp_path: Path) -> None:
         experiment_id = first.create_experiment(spec()).id
     with Store.open(path) as again:
         assert again.get_experiment(experiment_id).name == "Checkout copy"
-        assert raw(again, "SELECT version, name FROM schema_migrations") == [
-            (1, "initial"),
-            (2, "last_analysis"),
-        ]
+        assert raw(again, "SELECT version_num FROM alembic_version") == [("0002",)]
 
 
 def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
@@ -114,14 +103,34 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     ]
     assert [p.wait(30) for p in procs] == [0, 0, 0, 0]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (2,)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+def test_a_database_from_the_sql_scripts_is_adopted_at_its_version(tmp_path: Path) -> None:
+    # What the pre-Alembic scripts left: the same tables, and schema_migrations at version 2.
+    path = tmp_path / "old.db"
+    with Store(path) as first:
+        experiment_id = first.create_experiment(spec()).id
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE alembic_version")
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (1, 'initial', 'then'),"
+            " (2, 'last_analysis', 'then')"
+        )
+    with Store(path) as adopted:  # stamped 0002, not migrated again (which would fail)
+        assert adopted.get_experiment(experiment_id).name == "Checkout copy"
+        assert raw(adopted, "SELECT version_num FROM alembic_version") == [("0002",)]
 
 
 def test_database_from_newer_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
     Store(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_migrations VALUES (9999, 'future', '2030-01-01')")
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(RuntimeError, match="schema version 9999"):
         Store(path)
 
