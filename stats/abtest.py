@@ -14,9 +14,11 @@ from stats import _validate
 from stats.comparisons import (
     Alternative,
     Comparison,
+    Correction,
     Direction,
     Interval,
     NonInferiority,
+    PairMode,
     SampleRatioMismatch,
     VariantEstimate,
     compare_to_control,
@@ -25,6 +27,7 @@ from stats.comparisons import (
     variant_estimate,
 )
 from stats.errors import InvalidInput
+from stats.relative import RelativeInterval
 from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import ResultWarning
 
@@ -82,6 +85,8 @@ class Analysis:
     verdict: Verdict
     reasons: tuple[str, ...]
     warnings: tuple[ResultWarning, ...] = ()
+    correction: Correction = "holm"
+    comparison_set: PairMode = "control"
 
 
 def _check_variants(variants: Variants, field: str) -> None:
@@ -161,7 +166,7 @@ def decide(
     min_effect: float = 0.0,
     min_effect_type: EffectType = "absolute",
 ) -> tuple[Verdict, tuple[str, ...]]:
-    """The verdict and its reasons, from two gates: statistical significance (Holm-adjusted
+    """The verdict and its reasons, from two gates: statistical significance (adjusted
     p < α, in the better direction) and practical significance (the effect ≥ ``min_effect``).
 
     Rules, first match wins (after Kohavi, Tang & Xu 2020, *Trustworthy Online Controlled
@@ -276,13 +281,20 @@ def analyze(
     guardrails: Sequence[Guardrail] = (),
     noninferiority_margin: float | None = None,
     interval: Interval = "score",
+    correction: Correction = "holm",
+    comparisons: PairMode = "control",
+    relative_interval: RelativeInterval = "dual",
 ) -> Analysis:
-    """Analyze an experiment: each variant against ``control`` (Holm-adjusted p-values,
-    Bonferroni intervals, see :func:`stats.comparisons.compare_to_control`), per-variant
+    """Analyze an experiment: each variant against ``control``, or every pair of variants
+    (``comparisons="all"``), with p-values adjusted by ``correction`` (Holm, Bonferroni or
+    Benjamini–Hochberg) and matching intervals (Bonferroni, or Benjamini–Yekutieli's
+    FCR-adjusted intervals for BH; see :func:`stats.comparisons.compare_to_control`), per-variant
     estimates at level 1 − α, SRM, guardrails (non-inferiority at α, one-sided, per variant,
     not adjusted for multiplicity: a stricter pass, a more sensitive fail), optional
     non-inferiority of the primary metric against ``noninferiority_margin`` (absolute
-    units), and the verdict of :func:`decide`.
+    units), the relative lift's interval by ``relative_interval`` (``dual`` to the test by
+    default, or ``delta``), and the verdict of :func:`decide` (from the comparisons against control; with
+    ``comparisons="all"`` they are adjusted over the whole family of pairs).
     """
     alpha = _validate.alpha(alpha)
     alternative = _validate.alternative(alternative)  # type: ignore[assignment]
@@ -299,22 +311,31 @@ def analyze(
     kind: Literal["proportion", "mean"] = (
         "proportion" if isinstance(primary[0], ProportionStats) else "mean"
     )
-    comparisons = compare_to_control(
-        primary, control, alpha=alpha, alternative=alternative, interval=interval
+    found = compare_to_control(
+        primary,
+        control,
+        alpha=alpha,
+        alternative=alternative,
+        interval=interval,
+        correction=correction,
+        comparisons=comparisons,
+        relative=relative_interval,
     )
     if noninferiority_margin is not None:
         base = primary[names.index(control)]
         by_name = {v.name: v for v in primary}
-        comparisons = tuple(
+        found = tuple(
             _with_noninferiority(
                 c, base, by_name[c.variant], noninferiority_margin, direction, alpha
             )
-            for c in comparisons
+            if c.control == control
+            else c
+            for c in found
         )
     srm = sample_ratio_mismatch(primary, planned_split)
     guards = _guardrail_results(guardrails, names, control, alpha)
     verdict, reasons = decide(
-        comparisons,
+        [c for c in found if c.control == control],
         srm,
         guards,
         kind=kind,
@@ -322,7 +343,7 @@ def analyze(
         min_effect=min_effect,
         min_effect_type=min_effect_type,
     )
-    warnings = tuple(w for c in comparisons for w in c.warnings)
+    warnings = tuple(w for c in found for w in c.warnings)
     return Analysis(
         metric=metric,
         kind=kind,
@@ -333,12 +354,14 @@ def analyze(
         min_effect=min_effect,
         min_effect_type=min_effect_type,
         variants=tuple(variant_estimate(v, alpha) for v in primary),
-        comparisons=comparisons,
+        comparisons=found,
         srm=srm,
         guardrails=guards,
         verdict=verdict,
         reasons=reasons,
         warnings=warnings,
+        correction=correction,
+        comparison_set=comparisons,
     )
 
 

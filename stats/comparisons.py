@@ -28,9 +28,17 @@ from numpy.typing import ArrayLike
 from scipy import special
 from scipy import stats as sps
 from scipy.optimize import brentq
+from statsmodels.stats.multitest import fdrcorrection
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.relative import (
+    RELATIVE_INTERVALS,
+    RelativeInterval,
+    RelativeMethod,
+    fieller_interval,
+    score_interval_ratio,
+)
 from stats.sufficient import MeanStats, ProportionStats
 from stats.vocabulary import Alternative
 from stats.warnings import Code, ResultWarning, warning
@@ -40,6 +48,12 @@ from ._text import p_is
 Direction = Literal["higher", "lower"]
 Interval = Literal["score", "wald"]
 Test = Literal["z", "fisher", "welch"]
+Correction = Literal["holm", "bonferroni", "bh"]
+CORRECTIONS: tuple[Correction, ...] = ("holm", "bonferroni", "bh")
+"""Multiplicity corrections across comparisons (:func:`adjust_pvalues`)."""
+PairMode = Literal["control", "all"]
+PAIR_MODES: tuple[PairMode, ...] = ("control", "all")
+"""Which pairs are compared: each variant against control, or every pair (:func:`variant_pairs`)."""
 
 FISHER_MIN_EXPECTED = 5.0
 """Fisher's exact test replaces the z-test when any expected 2×2 cell count is below this."""
@@ -98,6 +112,7 @@ class Comparison:
     df: float | None = None
     noninferiority: NonInferiority | None = None
     warnings: tuple[ResultWarning, ...] = ()
+    relative_method: RelativeMethod = "delta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +200,43 @@ def relative_lift(
     # The same sum, as a hypotenuse of ratios: no overflow or underflow of powers of mc.
     se = math.hypot(treatment.se / mc, (mt / mc) * (control.se / mc))
     return (lift, *_open_side(lift - crit * se, lift + crit * se, alternative))
+
+
+def _relative(
+    control: ProportionStats | MeanStats,
+    treatment: ProportionStats | MeanStats,
+    crit: float,
+    alternative: str,
+    method: RelativeInterval,
+) -> tuple[float, float, float, RelativeMethod, list[ResultWarning]]:
+    """Relative lift with the interval ``method`` asks for, the method used and warnings.
+
+    ``dual``: the interval dual to the test at the same critical value (Welch's df for
+    means), from :mod:`stats.relative`: the score interval for the risk ratio for
+    conversions, Fieller's for means; ``delta``: :func:`relative_lift`. The lift is NaN (and
+    the interval with it) when the control mean is 0.
+    """
+    lift, low, high = relative_lift(control, treatment, crit, alternative)
+    if method == "delta" or math.isnan(lift):
+        return lift, low, high, "delta", []
+    if isinstance(control, ProportionStats) and isinstance(treatment, ProportionStats):
+        args = (treatment.conversions, treatment.users, control.conversions, control.users)
+        low, high = score_interval_ratio(*args, crit, alternative)
+        return lift, low - 1.0, high - 1.0, "score", []
+    low, high = fieller_interval(
+        treatment.mean, treatment.se**2, control.mean, control.se**2, crit, alternative
+    )
+    warnings = []
+    if math.isinf(low) and math.isinf(high):
+        warnings.append(
+            warning(
+                Code.RELATIVE_UNBOUNDED,
+                f"the relative interval of {treatment.name} is unbounded: the mean of "
+                f"{control.name} is not significantly different from 0 at this level, so "
+                "Fieller's interval for the ratio has no finite bounds",
+            )
+        )
+    return lift, low - 1.0, high - 1.0, "fieller", warnings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +426,7 @@ def compare_proportions(
     alpha: float = 0.05,
     alternative: Alternative = "two-sided",
     interval: Interval = "score",
+    relative: RelativeInterval = "dual",
 ) -> Comparison:
     """Two-proportion comparison, interval at level 1 − α.
 
@@ -389,6 +442,7 @@ def compare_proportions(
     alpha = _validate.alpha(alpha)
     alternative = _validate.alternative(alternative)  # type: ignore[assignment]
     _validate.choice("interval", interval, ("score", "wald"))
+    _validate.choice("relative_interval", relative, RELATIVE_INTERVALS)
     for name, v in (("control", control), ("treatment", treatment)):
         if v.users < 1:
             raise InvalidInput(f"{name}.users must be >= 1, got {v.users}", field=f"{name}.users")
@@ -410,7 +464,9 @@ def compare_proportions(
     else:
         se = math.sqrt(treatment.var / nt + control.var / nc)
         low, high = _open_side(estimate - crit * se, estimate + crit * se, alternative)
-    lift, rel_low, rel_high = relative_lift(control, treatment, crit, alternative)
+    lift, rel_low, rel_high, rel_method, rel_warnings = _relative(
+        control, treatment, crit, alternative, relative
+    )
     if math.isnan(lift):
         warnings.append(
             warning(
@@ -418,6 +474,7 @@ def compare_proportions(
                 f"relative lift is undefined: {control.name} has no conversions",
             )
         )
+    warnings.extend(rel_warnings)
     return Comparison(
         variant=treatment.name,
         control=control.name,
@@ -436,6 +493,7 @@ def compare_proportions(
         ci_level=1 - alpha,
         alternative=alternative,
         warnings=tuple(warnings),
+        relative_method=rel_method,
     )
 
 
@@ -464,6 +522,7 @@ def compare_means(
     *,
     alpha: float = 0.05,
     alternative: Alternative = "two-sided",
+    relative: RelativeInterval = "dual",
 ) -> Comparison:
     """Welch's t-test from summary statistics, interval ``diff ± t_{df}·se`` at level 1 − α.
 
@@ -491,13 +550,17 @@ def compare_means(
     pvalue = _pvalue(stat, alternative, df)
     crit = _critical(alpha, alternative, df)
     low, high = _open_side(diff - crit * se, diff + crit * se, alternative)
-    lift, rel_low, rel_high = relative_lift(control, treatment, crit, alternative)
+    _validate.choice("relative_interval", relative, RELATIVE_INTERVALS)
+    lift, rel_low, rel_high, rel_method, rel_warnings = _relative(
+        control, treatment, crit, alternative, relative
+    )
     if math.isnan(lift):
         warnings.append(
             warning(
                 Code.LIFT_UNDEFINED, f"relative lift is undefined: the mean of {control.name} is 0"
             )
         )
+    warnings.extend(rel_warnings)
     pooled = math.sqrt(
         ((treatment.n - 1) * treatment.var + (control.n - 1) * control.var)
         / (treatment.n + control.n - 2)
@@ -521,6 +584,7 @@ def compare_means(
         alternative=alternative,
         df=df,
         warnings=tuple(warnings),
+        relative_method=rel_method,
     )
 
 
@@ -591,6 +655,74 @@ def holm_adjust(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
+def adjust_pvalues(pvalues: Sequence[float], correction: Correction = "holm") -> np.ndarray:
+    """Adjusted p-values for a family of ``m`` tests.
+
+    ``holm``: Holm's step-down (:func:`holm_adjust`); ``bonferroni``: ``min(1, m·p)``;
+    ``bh``: Benjamini–Hochberg's step-up false-discovery-rate adjustment (Benjamini &
+    Hochberg 1995, *JRSS B* 57, pp. 289–300), statsmodels ``fdrcorrection`` (which, unlike
+    ``multipletests``, runs no ``gc.collect()``).
+    """
+    _validate.choice("correction", correction, CORRECTIONS)
+    p = np.asarray(pvalues, dtype=float)
+    if correction == "holm":
+        return holm_adjust(pvalues)
+    if correction == "bonferroni":
+        return np.minimum(p * len(p), 1.0)
+    return np.asarray(fdrcorrection(p, alpha=0.05)[1], dtype=float)
+
+
+def interval_alpha(pvalues: Sequence[float], alpha: float, correction: Correction) -> float:
+    """The per-comparison α of the reported intervals for a family of ``m`` comparisons.
+
+    Holm and Bonferroni: ``α/m`` (Bonferroni's simultaneous intervals; Holm has no dual
+    interval, so its comparisons share Bonferroni's). BH: the false-coverage-rate adjusted
+    level of Benjamini & Yekutieli (2005, *JASA* 100, pp. 71–81, Definition 1): ``R·α/m``
+    with ``R`` the number of comparisons BH rejects at α, so the expected share of the
+    selected intervals that miss their parameter is at most α. With nothing selected ``R``
+    is taken as 1 (Bonferroni's level). A BH-selected comparison has ``p < R·α/m`` and an
+    unselected one ``p ≥ R·α/m``, so each interval excludes 0 exactly when BH rejects.
+    """
+    m = len(pvalues)
+    if correction != "bh":
+        return alpha / m
+    rejected = int(np.sum(adjust_pvalues(pvalues, "bh") < alpha))
+    return alpha * max(rejected, 1) / m
+
+
+def _compare_pair(
+    base: ProportionStats | MeanStats,
+    v: ProportionStats | MeanStats,
+    alpha: float,
+    alternative: Alternative,
+    interval: Interval,
+    relative: RelativeInterval = "dual",
+) -> Comparison:
+    if isinstance(base, ProportionStats) and isinstance(v, ProportionStats):
+        return compare_proportions(
+            base, v, alpha=alpha, alternative=alternative, interval=interval, relative=relative
+        )
+    if isinstance(base, MeanStats) and isinstance(v, MeanStats):
+        return compare_means(base, v, alpha=alpha, alternative=alternative, relative=relative)
+    raise InvalidInput(
+        "variants must all be conversion counts or all be means, not a mix", field="variants"
+    )
+
+
+def variant_pairs(
+    names: Sequence[str], control: str, comparisons: PairMode = "control"
+) -> tuple[tuple[str, str], ...]:
+    """The (base, variant) pairs compared: each variant against ``control``, or (``"all"``)
+    every pair, control's pairs first, then the others in the order given (later − earlier)."""
+    _validate.choice("comparisons", comparisons, PAIR_MODES)
+    ordered = [control, *(n for n in names if n != control)]
+    if comparisons == "control":
+        return tuple((control, n) for n in ordered[1:])
+    return tuple(
+        (ordered[i], ordered[j]) for i in range(len(ordered)) for j in range(i + 1, len(ordered))
+    )
+
+
 def compare_to_control(
     variants: Sequence[ProportionStats] | Sequence[MeanStats],
     control: str,
@@ -598,18 +730,27 @@ def compare_to_control(
     alpha: float = 0.05,
     alternative: Alternative = "two-sided",
     interval: Interval = "score",
+    correction: Correction = "holm",
+    comparisons: PairMode = "control",
+    relative: RelativeInterval = "dual",
 ) -> tuple[Comparison, ...]:
-    """Each variant against ``control``: Holm-adjusted p-values, Bonferroni intervals.
+    """Each variant against ``control`` (or, ``comparisons="all"``, every pair of variants:
+    :func:`variant_pairs`), adjusted for the ``m`` comparisons made.
 
-    ``pvalue_adjusted`` is Holm's step-down adjustment (:func:`holm_adjust`),
-    ``significant`` is ``pvalue_adjusted < alpha``, and the
-    intervals are at level ``1 − alpha/m`` for ``m`` comparisons (Bonferroni). Because each
-    interval is dual to its test, an interval excluding 0 means the Bonferroni p-value is
-    below alpha, and Holm's adjusted p-value is never larger than Bonferroni's, so such a
-    comparison is always ``significant`` (with Fisher's exact test the interval is the score
-    interval, not the exact test's dual; a disagreement is reported as a warning).
+    ``pvalue_adjusted`` is :func:`adjust_pvalues` under ``correction`` (Holm by default),
+    ``significant`` is ``pvalue_adjusted < alpha``, and the intervals are at level
+    ``1 − α_int`` with ``α_int`` from :func:`interval_alpha`: ``α/m`` (Bonferroni) for Holm
+    and Bonferroni, the Benjamini–Yekutieli FCR-adjusted ``R·α/m`` for BH. Because each
+    interval is dual to its test, a Bonferroni interval excluding 0 means the Bonferroni
+    p-value is below alpha, and Holm's adjusted p-value is never larger than Bonferroni's, so
+    such a comparison is always ``significant``; a BH interval excludes 0 exactly when BH
+    rejects (with Fisher's exact test the interval is the score interval, not the exact
+    test's dual; a disagreement is reported as a warning). ``relative`` chooses the relative
+    lift's interval (:data:`stats.relative.RELATIVE_INTERVALS`), at the same level.
     """
     alpha = _validate.alpha(alpha)
+    _validate.choice("correction", correction, CORRECTIONS)
+    _validate.choice("relative_interval", relative, RELATIVE_INTERVALS)
     names = [v.name for v in variants]
     if control not in names:
         raise InvalidInput(
@@ -619,25 +760,20 @@ def compare_to_control(
         raise InvalidInput(
             f"variants must hold at least 2 variants, got {len(variants)}", field="variants"
         )
-    base = variants[names.index(control)]
-    others = [v for v in variants if v.name != control]
-    level = alpha / len(others)
-    raw: list[Comparison] = []
-    for v in others:
-        if isinstance(base, ProportionStats) and isinstance(v, ProportionStats):
-            raw.append(
-                compare_proportions(
-                    base, v, alpha=level, alternative=alternative, interval=interval
-                )
-            )
-        elif isinstance(base, MeanStats) and isinstance(v, MeanStats):
-            raw.append(compare_means(base, v, alpha=level, alternative=alternative))
-        else:
-            raise InvalidInput(
-                "variants must all be conversion counts or all be means, not a mix",
-                field="variants",
-            )
-    adjusted = holm_adjust([c.pvalue for c in raw])
+    by_name = {v.name: v for v in variants}
+    pairs = variant_pairs(names, control, comparisons)
+
+    def run(level: float) -> list[Comparison]:
+        return [
+            _compare_pair(by_name[b], by_name[v], level, alternative, interval, relative)
+            for b, v in pairs
+        ]
+
+    level = alpha / len(pairs)
+    if correction == "bh":  # the FCR level depends on how many BH selects
+        level = interval_alpha([c.pvalue for c in run(alpha)], alpha, "bh")
+    raw = run(level)
+    adjusted = adjust_pvalues([c.pvalue for c in raw], correction)
     out = []
     for c, p in zip(raw, adjusted, strict=True):
         significant = bool(p < alpha)

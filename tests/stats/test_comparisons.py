@@ -188,7 +188,9 @@ def test_relative_lift_delta_method_covers():
 
 
 def test_relative_lift_is_reported_at_the_interval_level():
-    res = compare_proportions(ProportionStats("A", 1000, 120), ProportionStats("B", 1000, 160))
+    res = compare_proportions(
+        ProportionStats("A", 1000, 120), ProportionStats("B", 1000, 160), relative="delta"
+    )
     lift, low, high = relative_lift(
         ProportionStats("A", 1000, 120),
         ProportionStats("B", 1000, 160),
