@@ -58,14 +58,14 @@ class Body(BaseModel):
         return data
 
 
-def _whole(value: Any) -> Any:
+def whole(value: Any) -> Any:
     """``1000.0`` as ``1000`` (JSON and forms write whole numbers either way)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-Whole = Annotated[int, BeforeValidator(_whole)]
+Whole = Annotated[int, BeforeValidator(whole)]
 """A whole number, written ``1000`` or ``1000.0``."""
 
 
@@ -150,13 +150,11 @@ _KINDS = {
 
 
 def field_name(loc: Sequence[int | str], prefix: str = "") -> str:
-    """``("variants", 1, "users")`` as ``variants[1].users``."""
-    name = prefix
+    """``("variants", 1, "users")`` as ``variants[1].users`` (after ``prefix``, e.g.
+    ``events.``)."""
+    name = prefix.rstrip(".")
     for part in loc:
-        if isinstance(part, int):
-            name += f"[{part}]"
-        else:
-            name += f".{part}" if name and not name.endswith(".") else part
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
     return name or "body"
 
 
@@ -171,9 +169,23 @@ def _error(error: Mapping[str, Any], prefix: str) -> tuple[int, dict[str, Any]]:
         return 422, {"field": name, "detail": detail}
     if kind == MEANINGLESS:
         return 422, {"field": name, "detail": f"{name} {error['msg']}, got {shown(value)}."}
+    if kind == "string_too_short":
+        return 422, {"field": name, "detail": f"{name} must not be empty."}
+    if kind == "string_too_long":
+        detail = f"{name} must be at most {error['ctx']['max_length']} characters long."
+        return 422, {"field": name, "detail": detail}
     if kind in ("literal_error", "enum"):
-        if not isinstance(value, str):
-            return 400, {"field": name, "detail": f"{name} must be a string, got {shown(value)}."}
+        # a value of the choices' kind (words 'a' or 'b', or numbers 2 or 3) that is not
+        # one of them is meaningless; a value of another kind is a wrong type
+        words = "'" in error["ctx"]["expected"]
+        whole_number = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and float(value).is_integer()
+        )
+        if not (isinstance(value, str) if words else whole_number):
+            kind = "a string" if words else "a whole number"
+            return 400, {"field": name, "detail": f"{name} must be {kind}, got {shown(value)}."}
         detail = f"{name} must be {error['ctx']['expected']}, got {shown(value)}."
         return 422, {"field": name, "detail": detail}
     if kind == "too_short":

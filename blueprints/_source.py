@@ -14,9 +14,13 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from blueprints._api import ApiError, Fields, unprocessable
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on 3.11
+
+from blueprints._api import ApiError, Fields, bad_request, unprocessable
+from blueprints._contract import Body, Range, Whole, validate
 from sources.errors import SourceError
 
 if TYPE_CHECKING:
@@ -36,7 +40,7 @@ class SourceTable:
     """The Ibis table (:mod:`sources` builds every query on it)."""
     columns: tuple[str, ...]
 
-    def describe(self, rows: int, used: int) -> dict[str, Any]:
+    def describe(self, rows: int, used: int) -> SourceSummary:
         """What the result says about the data read (``result.source``)."""
         return {
             "source": self.source,
@@ -75,12 +79,67 @@ def reducing(
         raise ApiError(503, detail, [{"field": "source", "detail": detail}]) from None
 
 
-def open_source(f: Fields) -> tuple[Sources, str]:
-    """The app's sources and the configured source ``f["source"]`` names (422 otherwise)."""
+Name = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class SourceFields(Body):
+    """A configured source and one of its tables, instead of a file (every data endpoint)."""
+
+    source: Name | None = Field(
+        None,
+        description="A configured source (GET /api/sources) instead of a file: the table's "
+        "rows are reduced where they live, and the answer is the one an upload of the same "
+        "rows gets. The other fields name columns as in CSV mode.",
+    )
+    table: Name | None = Field(None, description="A table the source lists (with source).")
+
+
+Days = Annotated[Whole, Range(ge=1, le=3650)]
+
+
+class Events(Body):
+    """The event schema (with source): exposures(experiment, unit, variant, ts) and
+    metric_events(unit, name, value, ts). A unit's value is the sum of its metric events in
+    [first exposure, + window_days); its pre-period covariate the same sum in [first exposure
+    − pre_window_days, first exposure). Units that saw two variants are left out, with a
+    warning."""
+
+    exposures: Name = Field(description="The exposures table.")
+    metric_events: Name = Field(description="The metric events table.")
+    experiment: str = Field(description="The experiment's key in exposures.")
+    metric: str = Field(description="The metric's name in metric_events.")
+    window_days: Days = 14
+    pre_window_days: Days | None = Field(
+        None, description="The pre-period of the covariate (CUPED; default 14 there)."
+    )
+
+
+class SourceSummary(TypedDict):
+    """``result.source``: the source and table, the rows read, used and left out."""
+
+    source: str
+    table: str
+    rows: int
+    rows_used: int
+    rows_excluded: int
+
+
+class EventsSummary(TypedDict):
+    """``result.source`` of an event-schema request."""
+
+    source: str
+    events: dict[str, Any]
+    rows: int
+    rows_used: int
+    rows_excluded: int
+
+
+def open_source(f: Fields | str) -> tuple[Sources, str]:
+    """The app's sources and the configured source named (422 otherwise)."""
     from blueprints.sources.routes import app_sources
 
     sources = app_sources()
-    name = f.string("source")
+    name = f if isinstance(f, str) else f.string("source")
     try:
         sources.lock(name)
     except SourceError as exc:
@@ -94,24 +153,38 @@ def source_table(sources: Sources, source: str, table: object, field: str = "tab
         return sources.table(source, table)
 
 
-def open_table(f: Fields) -> SourceTable:
+def open_table(f: Fields | SourceFields) -> SourceTable:
     """The source and table a request names (``source``, ``table``)."""
-    sources, source = open_source(f)
-    name = f.string("table")
+    if isinstance(f, Fields):
+        source_name, name = f.string("source"), f.string("table")
+    else:
+        assert f.source is not None
+        source_name, name = f.source, f.table or bad_request("table", "table is required.")
+    sources, source = open_source(source_name)
     table = source_table(sources, source, name)
     return SourceTable(sources, source, name, table, tuple(table.columns))
 
 
 def column_name(f: Fields, key: str, st: SourceTable, default: Any = ...) -> Any:
     """The column a role field names, checked against the table's schema (422 naming it)."""
-    name = f.string(key) if default is ... else f.string(key, default)
+    return column(st, f.name(key), f.string(key) if default is ... else f.string(key, default))
+
+
+def column(st: SourceTable, field: str, name: str | None) -> str | None:
+    """``name``, the column the request's ``field`` names, checked against the table's schema
+    (422 naming ``field``); ``None`` stays ``None``."""
     if name is not None and name not in st.columns:
         unprocessable(
-            f.name(key),
-            f"{f.name(key)} column {name!r} is not a column of {st.source}.{st.name}; the "
+            field,
+            f"{field} column {name!r} is not a column of {st.source}.{st.name}; the "
             f"columns are {', '.join(st.columns[:30])}.",
         )
     return name
+
+
+def required_column(st: SourceTable, field: str, name: str | None) -> str:
+    """As :func:`column`, for a role the request must name (400 when it is left out)."""
+    return column(st, field, name) or bad_request(field, f"{field} is required.")
 
 
 def select_rows(st: SourceTable, columns: Sequence[str], limit: int) -> Any:
@@ -140,7 +213,9 @@ EVENT_ROLES = {
 """:func:`sources.events.event_statistics`'s error fields as the request names them."""
 
 
-def event_request(f: Fields, *, pre_period: bool = False) -> tuple[Any, dict[str, Any]]:
+def event_request(
+    f: Fields | tuple[str, Events], *, pre_period: bool = False
+) -> tuple[Any, EventsSummary]:
     """``source`` with ``events``: ``{exposures, metric_events, experiment, metric,
     window_days[, pre_window_days]}`` reduced by :func:`sources.events.event_statistics`.
 
@@ -149,36 +224,28 @@ def event_request(f: Fields, *, pre_period: bool = False) -> tuple[Any, dict[str
     """
     from sources.events import event_statistics
 
-    sources, source = open_source(f)
-    ev = Fields(f.data["events"], "events.")
-    exposures = source_table(sources, source, ev.string("exposures"), "events.exposures")
-    metric_events = source_table(
-        sources, source, ev.string("metric_events"), "events.metric_events"
-    )
-    experiment = ev.string("experiment")
-    metric = ev.string("metric")
-    window = ev.integer("window_days", 14)
-    pre = ev.integer("pre_window_days", 14 if pre_period else None)
+    if isinstance(f, Fields):
+        f = f.string("source"), validate(Events, f.data["events"], "events.")
+    sources, source = open_source(f[0])
+    ev = f[1]
+    exposures = source_table(sources, source, ev.exposures, "events.exposures")
+    metric_events = source_table(sources, source, ev.metric_events, "events.metric_events")
+    pre = ev.pre_window_days
+    if pre is None and pre_period:
+        pre = 14
     with reducing((sources, source), EVENT_ROLES):
         stats = event_statistics(
             exposures,
             metric_events,
-            experiment=experiment,
-            metric=metric,
-            window_days=window,
+            experiment=ev.experiment,
+            metric=ev.metric,
+            window_days=ev.window_days,
             pre_window_days=pre,
         )
     used = stats.rows - stats.dropped
     return stats, {
         "source": source,
-        "events": {
-            "exposures": ev.string("exposures"),
-            "metric_events": ev.string("metric_events"),
-            "experiment": experiment,
-            "metric": metric,
-            "window_days": window,
-            "pre_window_days": pre,
-        },
+        "events": {**ev.model_dump(), "pre_window_days": pre},
         "rows": stats.rows,
         "rows_used": used,
         "rows_excluded": stats.rows - used,

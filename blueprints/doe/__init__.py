@@ -3,8 +3,10 @@
 from flask import Blueprint
 
 from blueprints import Module
+from blueprints._contract import Contract
 
 bp = Blueprint("doe", __name__)
+contract = Contract(bp, "doe")
 MODULE = Module(
     slug="doe",
     title="Two-factor experiments (DoE)",
@@ -14,4 +16,3 @@ MODULE = Module(
 )
 
 from blueprints.doe import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.doe.spec import OPENAPI  # noqa: E402,F401
