@@ -41,6 +41,7 @@ from stats import _validate
 from stats._text import p_is, sig
 from stats.comparisons import CORRECTIONS, Correction, adjust_pvalues
 from stats.errors import InvalidInput
+from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
 MAX_SEGMENTS = 200
@@ -522,3 +523,101 @@ def analyze_segments(
         direction=direction,
         warnings=warnings,
     )
+
+
+Arms = Sequence[ProportionStats] | Sequence[MeanStats]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentComparison:
+    """One treatment against control, segment by segment (``analysis``); ``left_out``
+    names the segments without a defined effect (an arm with no users, or no variation)."""
+
+    variant: str
+    control: str
+    analysis: SegmentAnalysis
+    left_out: tuple[str, ...] = ()
+
+
+def wald_difference(
+    treatment: ProportionStats | MeanStats, control: ProportionStats | MeanStats
+) -> tuple[float, float] | None:
+    """Treatment − control and its unpooled standard error: √(p₁q₁/n₁ + p₀q₀/n₀) for
+    conversions, √(s₁²/n₁ + s₀²/n₀) for means (Welch). ``None`` when it is undefined: an arm
+    with fewer than 2 users, or a standard error of 0 (no variation in either arm)."""
+    if isinstance(treatment, ProportionStats) and isinstance(control, ProportionStats):
+        if treatment.users < 2 or control.users < 2:
+            return None
+        p1, p0 = treatment.conversions / treatment.users, control.conversions / control.users
+        var = p1 * (1 - p1) / treatment.users + p0 * (1 - p0) / control.users
+        diff = p1 - p0
+    elif isinstance(treatment, MeanStats) and isinstance(control, MeanStats):
+        if treatment.n < 2 or control.n < 2:
+            return None
+        var = treatment.sd**2 / treatment.n + control.sd**2 / control.n
+        diff = treatment.mean - control.mean
+    else:
+        raise InvalidInput("segments must hold one kind of metric", field="segments")
+    return (diff, math.sqrt(var)) if var > 0 else None
+
+
+def compare_segments(
+    segments: Sequence[tuple[str, Arms]],
+    pooled: Arms,
+    *,
+    control: str,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    direction: Direction = "higher",
+) -> tuple[SegmentComparison, ...]:
+    """Each treatment against ``control`` within each segment (``segments``: a name and the
+    per-variant statistics of that segment), with :func:`analyze_segments`.
+
+    The per-segment effects are Wald differences (:func:`wald_difference`); the stratified
+    overall effect is the Mantel–Haenszel risk difference for conversions
+    (:func:`mantel_haenszel_difference`) and the inverse-variance mean for means; the
+    ``pooled`` statistics (every segment together) give the unstratified effect that the
+    Simpson check compares with them. A treatment with fewer than 2 segments of defined
+    effect is left out.
+    """
+    by_name = {v.name: v for v in pooled}
+    if control not in by_name:
+        raise InvalidInput(f"control {control!r} is not a variant", field="control")
+    found = []
+    for variant in (v.name for v in pooled if v.name != control):
+        names, effects, cells, left_out = [], [], [], []
+        for name, arms in segments:
+            arm = {a.name: a for a in arms}
+            t, c = arm.get(variant), arm.get(control)
+            effect = None if t is None or c is None else wald_difference(t, c)
+            if effect is None or t is None or c is None:
+                left_out.append(name)
+                continue
+            names.append(name)
+            effects.append(effect)
+            cells.append((t, c))
+        if len(names) < 2:
+            continue
+        stratified = None
+        if isinstance(by_name[control], ProportionStats):
+            ts, cs = zip(*cells, strict=True)
+            stratified = mantel_haenszel_difference(
+                [t.conversions for t in ts],
+                [t.users for t in ts],
+                [c.conversions for c in cs],
+                [c.users for c in cs],
+                alpha,
+            )
+        whole = wald_difference(by_name[variant], by_name[control])
+        analysis = analyze_segments(
+            names,
+            [e for e, _ in effects],
+            [se for _, se in effects],
+            alpha=alpha,
+            correction=correction,
+            direction=direction,
+            pooled=None if whole is None else normal_estimate(*whole, alpha, "pooled"),
+            stratified=stratified,
+        )
+        found.append(SegmentComparison(variant, control, analysis, tuple(left_out)))
+    return tuple(found)

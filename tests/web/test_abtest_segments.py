@@ -1,0 +1,199 @@
+"""POST /api/abtest with a segment column: per-segment results, heterogeneity and the Simpson
+warning from an upload and from a configured source."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from tests.web.problems import problem
+
+# Bickel, Hammel & O'Connell (1975); R's UCBAdmissions: per department
+# (admitted men, applicant men, admitted women, applicant women).
+BERKELEY = {
+    "A": (512, 825, 89, 108),
+    "B": (353, 560, 17, 25),
+    "C": (120, 325, 202, 593),
+    "D": (138, 417, 131, 375),
+    "E": (53, 191, 94, 393),
+    "F": (22, 373, 24, 341),
+}
+
+
+def berkeley_csv() -> str:
+    """One row per applicant: gender as the variant (men the control), the department as
+    the segment, admitted as the conversion."""
+    lines = ["gender,dept,admitted"]
+    for dept, (am, nm, aw, nw) in BERKELEY.items():
+        for gender, admitted, applied in (("men", am, nm), ("women", aw, nw)):
+            lines += [f"{gender},{dept},1"] * admitted + [f"{gender},{dept},0"] * (
+                applied - admitted
+            )
+    return "\n".join(lines) + "\n"
+
+
+def devices() -> pd.DataFrame:
+    rng = np.random.default_rng(14)
+    parts = []
+    for device, n, base, lift in (
+        ("iOS", 3000, 10.0, 1.0),
+        ("Android", 4000, 12.0, 0.0),
+        ("tablet", 60, 8.0, 0.5),
+    ):
+        for variant in ("A", "B"):
+            y = rng.normal(base + (lift if variant == "B" else 0.0), 4.0, n)
+            parts.append(
+                pd.DataFrame({"variant": variant, "device": device, "revenue": np.round(y, 6)})
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def csv_of(frame: pd.DataFrame) -> str:
+    out = io.StringIO()
+    frame.to_csv(out, index=False)
+    return out.getvalue()
+
+
+def answer(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/api/abtest", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    data: dict[str, Any] = response.json  # type: ignore[assignment]
+    return data
+
+
+def test_berkeley_admissions_warn_of_simpsons_paradox(client: FlaskClient) -> None:
+    body = answer(
+        client,
+        {
+            "csv": berkeley_csv(),
+            "variant": "gender",
+            "metric": "admitted",
+            "control": "men",
+            "segment": "dept",
+        },
+    )
+    r = body["result"]
+    assert [s["name"] for s in r["segments"]] == list("ABCDEF")
+    for s in r["segments"]:
+        am, nm, aw, nw = BERKELEY[s["name"]]
+        assert s["variant"] == "women" and s["control"] == "men"
+        assert s["estimate"] == pytest.approx(aw / nw - am / nm, rel=1e-12)
+    [analysis] = r["segment_analyses"]
+    assert analysis["pooled"]["estimate"] == pytest.approx(557 / 1835 - 1198 / 2691, rel=1e-12)
+    assert analysis["overall"]["method"] == "mantel-haenszel"
+    assert analysis["overall"]["estimate"] > 0 > analysis["pooled"]["estimate"]
+    assert "simpsons_paradox" in [w["code"] for w in body["warnings"]]
+    assert r["heterogeneity"][0]["df"] == 5
+    assert "segments" in body["figures"]
+    assert "women vs men by segment:" in body["readout"]
+
+
+def test_mean_metric_by_segment_matches_pandas_and_hc2_regression(client: FlaskClient) -> None:
+    frame = devices()
+    body = answer(
+        client, {"csv": csv_of(frame), "metric": "revenue", "segment": "device", "control": "A"}
+    )
+    rows = {s["name"]: s for s in body["result"]["segments"]}
+    for device, g in frame.groupby("device"):
+        a, b = g[g.variant == "A"].revenue, g[g.variant == "B"].revenue
+        assert rows[device]["estimate"] == pytest.approx(b.mean() - a.mean(), rel=1e-9)
+        # The unpooled standard error is the HC2 robust se of the regression on a dummy.
+        fit = sm.OLS(g.revenue.to_numpy(), sm.add_constant((g.variant == "B").to_numpy(float))).fit(
+            cov_type="HC2"
+        )
+        assert rows[device]["se"] == pytest.approx(fit.bse[1], rel=1e-9)
+    [analysis] = body["result"]["segment_analyses"]
+    fit = sm.OLS(
+        frame.revenue.to_numpy(), sm.add_constant((frame.variant == "B").to_numpy(float))
+    ).fit(cov_type="HC2")
+    assert analysis["pooled"]["estimate"] == pytest.approx(fit.params[1], rel=1e-9)
+    assert analysis["pooled"]["se"] == pytest.approx(fit.bse[1], rel=1e-9)
+    # Inverse-variance overall = weighted least squares of the segment effects.
+    est = np.array([rows[d]["estimate"] for d in sorted(rows)])
+    se = np.array([rows[d]["se"] for d in sorted(rows)])
+    wls = sm.WLS(est, np.ones_like(est), weights=se**-2).fit()
+    assert analysis["overall"]["estimate"] == pytest.approx(wls.params[0], rel=1e-9)
+    assert rows["iOS"]["verdict"] == "wins" and rows["Android"]["verdict"] == "no effect"
+    assert "wins on iOS, no effect on Android, tablet too thin to tell" in body["readout"]
+
+
+def test_without_a_segment_the_fields_are_null(client: FlaskClient) -> None:
+    body = answer(client, {"csv": csv_of(devices()), "metric": "revenue"})
+    assert body["result"]["segments"] is None and body["result"]["heterogeneity"] is None
+    assert "segments" not in body["figures"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"segment": "nope"}, "segment"),
+        ({"segment": "variant"}, "segment"),
+    ],
+)
+def test_segment_errors_name_the_field(
+    client: FlaskClient, change: dict[str, Any], field: str
+) -> None:
+    body = {"csv": csv_of(devices()), "metric": "revenue", **change}
+    problem(client.post("/api/abtest", json=body), 422, field)
+
+
+def test_one_segment_value_is_refused(client: FlaskClient) -> None:
+    frame = devices()
+    frame = frame[frame.device == "iOS"]
+    problem(
+        client.post(
+            "/api/abtest", json={"csv": csv_of(frame), "metric": "revenue", "segment": "device"}
+        ),
+        422,
+        "segment",
+    )
+
+
+def test_aggregate_rows_refuse_a_segment(client: FlaskClient) -> None:
+    csv = "variant,users,conversions,device\nA,100,10,x\nB,100,12,x\n"
+    problem(client.post("/api/abtest", json={"csv": csv, "segment": "device"}), 422, "segment")
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Iterator[FlaskClient]:
+    path = tmp_path / "warehouse.duckdb"
+    con = ibis.duckdb.connect(path)
+    con.create_table("users", devices())
+    con.disconnect()
+    app: Flask = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "a.sqlite3"),
+            "SOURCES": {"warehouse": f"duckdb:///{path}"},
+        }
+    )
+    yield app.test_client()
+    if "abacus_sources" in app.extensions:
+        app.extensions["abacus_sources"].close()
+
+
+def test_source_table_answers_as_the_upload(warehouse: FlaskClient) -> None:
+    roles = {"variant": "variant", "metric": "revenue", "segment": "device", "control": "A"}
+    upload = answer(warehouse, {"csv": csv_of(devices()), **roles})
+    source = answer(warehouse, {"source": "warehouse", "table": "users", **roles})
+    for a, b in zip(upload["result"]["segments"], source["result"]["segments"], strict=True):
+        for key, value in a.items():
+            if isinstance(value, float):
+                assert math.isclose(value, b[key], rel_tol=1e-9, abs_tol=1e-12), key
+            else:
+                assert value == b[key]
+    marker = "B vs A by segment:"
+    segment_words = upload["readout"][upload["readout"].index(marker) :]
+    assert source["readout"].endswith(segment_words)
