@@ -8,8 +8,9 @@ Pairwise quantities (P(better), lift, HDI, ROPE, guardrail risk) are computed by
 convolution of closed-form posteriors; joint quantities (P(best), expected loss, CVaR) come
 from Miller's and Stucchio's closed forms for two Beta arms, by quadrature for two other
 closed-form arms, and from joint draws otherwise (three or more arms, revenue). Revenue uses
-draws throughout. Guardrail metrics are assumed independent of the primary metric and of each
-other given the data, so joint probabilities across metrics are products of the marginals.
+draws throughout. Joint probabilities across metrics (P(win and every guardrail holds), the
+composite score) are read from joint draws (:mod:`stats.bayes.joint`): independent metrics
+unless a ``correlation`` of the metrics over the same users is given (a Gaussian copula).
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ from stats.bayes.decision import (
     lift_distribution,
     pair_summary,
     prob_beta_greater,
+)
+from stats.bayes.joint import (
+    EffectPrior,
+    JointComparison,
+    PriorInfluence,
+    apply_effect_prior,
+    check_correlation,
+    check_effect_prior,
+    check_weights,
+    joint_comparisons,
+    metric_draws,
 )
 from stats.bayes.models import (
     BetaPosterior,
@@ -168,6 +180,12 @@ class BayesianAnalysis:
     method: str
     draws: int
     warnings: tuple[ResultWarning, ...] = ()
+    higher_is_better: bool = True
+    joint: tuple[JointComparison, ...] = ()
+    dependence: str = "independent"
+    weights: tuple[float, ...] | None = None
+    effect_prior: EffectPrior | None = None
+    prior_influence: tuple[PriorInfluence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,19 +396,27 @@ class _Pairs:
 
 
 def _summaries(
-    posts: Sequence[Posterior], control: int, rng: np.random.Generator, draws: int
+    posts: Sequence[Posterior],
+    control: int,
+    rng: np.random.Generator,
+    draws: int,
+    higher_is_better: bool = True,
 ) -> tuple[JointSummary, _Pairs]:
     """P(best), expected loss and CVaR: exact or by quadrature for two closed-form arms;
     for more, P(best) and expected loss by quadrature when every posterior is closed-form
     (:func:`~stats.bayes.decision.best_by_quadrature`) and CVaR from joint draws, else all
-    three from joint draws; with the pairwise lifts against control."""
+    three from joint draws; with the pairwise lifts against control.
+
+    Lower is better: for two arms the loss of choosing one is the other's loss when higher
+    is better (E[max(θ_v − θ_c, 0)] for v), so the two arms' entries swap; for more, all three
+    come from the negated joint draws."""
     if len(posts) == 2 and all(isinstance(p, ClosedFormPosterior) for p in posts):
         pairs = _Pairs(posts, control, rng, draws, None)
         other = 1 - control
         c, v = posts[control], posts[other]
         assert isinstance(c, ClosedFormPosterior) and isinstance(v, ClosedFormPosterior)
         s = pair_summary(pairs.lift(other), c, v)
-        order = (0, 1) if control == 0 else (1, 0)
+        order = (0, 1) if (control == 0) == higher_is_better else (1, 0)
         summary = JointSummary(
             tuple(s.prob_best[j] for j in order),
             tuple(s.expected_loss[j] for j in order),
@@ -398,8 +424,8 @@ def _summaries(
         )
         return summary, pairs
     samples = _draw_matrix(posts, rng, draws)
-    summary = joint_summary(samples)
-    if all(isinstance(p, ClosedFormPosterior) for p in posts):
+    summary = joint_summary(samples if higher_is_better else -samples)
+    if higher_is_better and all(isinstance(p, ClosedFormPosterior) for p in posts):
         # P(best) and expected loss exactly, by quadrature (the draws keep CVaR)
         exact = best_by_quadrature([p for p in posts if isinstance(p, ClosedFormPosterior)])
         if exact is not None:
@@ -594,6 +620,10 @@ def analyze_bayesian(
     draws: int = 100_000,
     seed: int | None = None,
     guardrails: Sequence[GuardrailSpec] = (),
+    higher_is_better: bool = True,
+    effect_prior: EffectPrior | None = None,
+    correlation: Sequence[Sequence[float]] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> BayesianAnalysis:
     """Bayesian analysis of an A/B/n test on one primary metric, with optional guardrails.
 
@@ -607,8 +637,22 @@ def analyze_bayesian(
     absolute lift. A :class:`GuardrailSpec` (:func:`guardrail_specs` parses JSON) degrades
     when the variant is worse than control by more than its ``tolerance`` (absolute), and
     fails when that has probability above its ``max_risk``.
+
+    ``higher_is_better=False`` makes a lower primary metric better (P(better), P(best),
+    expected loss and the decision follow). Across metrics (:mod:`stats.bayes.joint`):
+    ``prob_better_and_safe`` and ``joint`` come from joint draws, independent unless
+    ``correlation`` (primary then guardrails, the per-user correlation of metrics measured on
+    the same users) is given; ``weights`` (one per metric) add a composite score;
+    ``effect_prior`` puts a normal prior on each variant's absolute lift (the comparisons,
+    P(best), expected loss and decision then use the lift's conjugate posterior).
     """
     names, posts, warns = _parse_common(metric, variants, control, prior)
+    if not isinstance(higher_is_better, bool):
+        raise InvalidInput(
+            f"higher_is_better must be true or false, got {higher_is_better!r}",
+            field="higher_is_better",
+        )
+    effect_prior = check_effect_prior(effect_prior)
     c = names.index(control)
     threshold = _validate.non_negative("threshold", threshold)
     if isinstance(rope, str | bytes) or not isinstance(rope, Sequence) or len(rope) != 2:
@@ -623,12 +667,34 @@ def analyze_bayesian(
             f"guardrails must be a list of objects, got {guardrails!r}", field="guardrails"
         )
     rails, g_warns = _guardrails(guardrails, names)
+    corr = check_correlation(correlation, 1 + len(rails))
+    weights = check_weights(weights, 1 + len(rails))
     n_draws = _draws(draws, len(names) * (1 + len(rails)))
     rng = _seed(seed)
 
-    summary, pairs = _summaries(posts, c, rng, n_draws)
+    summary, pairs = _summaries(posts, c, rng, n_draws, higher_is_better)
     samples = pairs.samples
     risks = [_guardrail_risks(g, c, rng, n_draws) for g in rails]
+    joint: tuple[JointComparison, ...] = ()
+    influence: tuple[PriorInfluence, ...] = ()
+    lifts: dict[int, GridDistribution] = {}
+    rels: dict[int, GridDistribution | None] = {}
+    if rails or effect_prior is not None or weights is not None:
+        metric_posts = [posts, *(g.posts for g in rails)]
+        together = metric_draws(metric_posts, corr, rng, n_draws)
+        if effect_prior is not None:
+            together[0], influence = apply_effect_prior(together[0], names, c, effect_prior)
+            sign = 1.0 if higher_is_better else -1.0
+            summary = joint_summary(sign * together[0])
+            base = together[0, c]
+            for i in range(len(names)):
+                if i != c:
+                    lifts[i] = GridDistribution.from_samples(together[0, i] - base)
+                    if np.all(base > 0):
+                        rels[i] = GridDistribution.from_samples(together[0, i] / base - 1.0)
+        directions = [higher_is_better, *(g.higher_is_better for g in rails)]
+        tolerances = [0.0, *(g.tolerance for g in rails)]
+        joint = joint_comparisons(names, c, together, directions, tolerances, weights)
     variant_rows = []
     for i, (name, post) in enumerate(zip(names, posts, strict=True)):
         if isinstance(post, ClosedFormPosterior):
@@ -647,7 +713,8 @@ def analyze_bayesian(
     for i, (name, post) in enumerate(zip(names, posts, strict=True)):
         if i == c:
             continue
-        lift, rel = pairs.lift(i), pairs.relative_lift(i)
+        lift = lifts.get(i) or pairs.lift(i)
+        rel = rels.get(i) if lifts else pairs.relative_lift(i)
         if rel is None:
             warns.append(
                 warning(
@@ -657,19 +724,23 @@ def analyze_bayesian(
                 )
             )
         c_post, v_post = posts[c], post
-        if isinstance(c_post, BetaPosterior) and isinstance(v_post, BetaPosterior):
+        exact = isinstance(c_post, BetaPosterior) and isinstance(v_post, BetaPosterior)
+        if exact and not lifts:
+            assert isinstance(c_post, BetaPosterior) and isinstance(v_post, BetaPosterior)
             p_better = prob_beta_greater(v_post.alpha, v_post.beta, c_post.alpha, c_post.beta)
         else:
             p_better = float(1.0 - lift.cdf(0.0))
+        if not higher_is_better:
+            p_better = 1.0 - p_better
         hdi = lift.hdi()
         rel_hdi = rel.hdi() if rel is not None else (None, None)
         below, at_or_below_high = (float(p) for p in lift.cdf(np.array(band)))
-        safe = float(np.prod([1.0 - r[i] for r in risks]))
+        together_p = next((j.prob_win_and_safe for j in joint if j.variant == name), None)
         comparisons.append(
             PosteriorComparison(
                 name,
                 p_better,
-                variant_rows[i].mean - variant_rows[c].mean,
+                lift.mean if lifts else variant_rows[i].mean - variant_rows[c].mean,
                 rel.mean if rel is not None else None,
                 hdi[0],
                 hdi[1],
@@ -678,7 +749,7 @@ def analyze_bayesian(
                 below,
                 at_or_below_high - below,
                 1.0 - at_or_below_high,
-                p_better * safe,
+                p_better if together_p is None or not rails else together_p,
             )
         )
         histograms.append(_histogram(name, lift, hdi, band))
@@ -718,9 +789,15 @@ def analyze_bayesian(
         conflicts=tuple(conflicts),
         densities=densities,
         lift_histograms=tuple(histograms),
-        method="draws" if pairs.drew else "closed-form",
-        draws=n_draws if pairs.drew else 0,
+        method="draws" if pairs.drew or joint else "closed-form",
+        draws=n_draws if pairs.drew or joint else 0,
         warnings=tuple(dict.fromkeys(warns)),
+        higher_is_better=higher_is_better,
+        joint=joint,
+        dependence="independent" if corr is None else "correlated",
+        weights=weights,
+        effect_prior=effect_prior,
+        prior_influence=influence,
     )
 
 

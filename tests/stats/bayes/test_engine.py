@@ -209,7 +209,11 @@ def test_guardrails_joint_probability_and_conflict():
     assert g.prob_degrade == pytest.approx(st.norm.cdf(4 / math.sqrt(3.2)), abs=2e-3)
     assert g.fails
     c = r.comparisons[0]
-    assert c.prob_better_and_safe == pytest.approx(c.prob_better * (1 - g.prob_degrade))
+    # Joint draws (100,000) of independent metrics: the product of the exact marginals within
+    # 4 Monte Carlo standard errors.
+    product = c.prob_better * (1 - g.prob_degrade)
+    se = math.sqrt(product * (1 - product) / 100_000)
+    assert c.prob_better_and_safe == pytest.approx(product, abs=4 * se)
     assert r.decision == "ship" and r.conflicts and "latency" in r.conflicts[0]
     assert any(reason.startswith("Conflict:") for reason in r.reasons)
     # The product is the joint probability under independence: check against joint draws.

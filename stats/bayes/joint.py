@@ -1,0 +1,252 @@
+"""Several metrics at once: joint posterior draws, P(win and every guardrail holds), a
+weighted composite score, and an informative normal prior on the effect.
+
+Joint draws. Each metric's posterior per variant is one of :mod:`stats.bayes.models`. Metrics
+measured on *different* users (or whose dependence is unknown) are drawn independently, as
+the engine always did, and a joint probability is then the product of the marginals. When
+the metrics come from the *same* users their sample means are correlated with the per-user
+correlation ρ of the metrics (Cov(x̄, ȳ) = σ_xy / n, so Corr(x̄, ȳ) = ρ); with ``correlation``
+given, every variant's metrics are drawn through a Gaussian copula with that correlation
+(NORTA: Cario & Nelson 1997, "Modeling and generating random vectors with arbitrary marginal
+distributions and correlation matrix"): ``z ~ N(0, R)``, ``θ_k = F_k⁻¹(Φ(z_k))``. Each
+metric keeps its exact posterior; for normal (mean) posteriors this *is* the multivariate
+normal on the per-user means with covariance ``ρ σ_x σ_y / n``. The quantities below are then
+read draw by draw, so no independence is assumed.
+
+Composite score (as argonx's weighted decision metric): per draw, Σ_k w_k · s_k · (θ_k,variant /
+θ_k,control − 1), relative lifts made unit-free, ``s_k`` = +1 when higher is better, −1 when
+lower is better.
+
+Effect prior: gbstats' proper prior (GrowthBook docs, "Bayesian statistics", *Priors*; gbstats
+``GaussianPrior``), a normal N(μ₀, σ₀²) on each variant's lift over control, updated with the
+data's lift (mean m, sd s, its normal approximation) by the normal–normal conjugate rule
+(Gelman et al., *Bayesian Data Analysis*, 3rd ed., §2.5, eqs. 2.11–2.12): precision
+1/σ₀² + 1/s², mean (μ₀/σ₀² + m/s²) / precision. Here on the absolute lift, in metric units
+(gbstats puts it on the relative lift). Draws of the lift are moved to that posterior by the
+affine map ``μ₁ + (d − m)·σ₁/s``, which keeps their correlation with the other metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from stats import _validate
+from stats.bayes.models import ClosedFormPosterior, FloatArray, Posterior
+from stats.errors import InvalidInput
+
+CI_LEVEL = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class EffectPrior:
+    """A normal prior N(``mean``, ``sd``²) on the absolute lift of every variant over control."""
+
+    mean: float
+    sd: float
+
+
+@dataclass(frozen=True, slots=True)
+class PriorInfluence:
+    """How the effect prior moved one variant's lift: the data's normal approximation, the
+    conjugate posterior, the prior's share of the posterior precision (``prior_weight``)."""
+
+    variant: str
+    prior_mean: float
+    prior_sd: float
+    data_mean: float
+    data_sd: float
+    posterior_mean: float
+    posterior_sd: float
+    prior_weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class JointComparison:
+    """One variant against control across metrics, from joint draws.
+
+    ``prob_win_and_safe``: P(primary better and every guardrail within its tolerance), read
+    draw by draw; ``prob_independent`` is the product of the same events' marginal
+    probabilities, which equals it only when the metrics are independent. The composite
+    fields are None without weights (or when a control draw is not positive).
+    """
+
+    variant: str
+    prob_win: float
+    prob_win_and_safe: float
+    prob_independent: float
+    composite_mean: float | None = None
+    composite_low: float | None = None
+    composite_high: float | None = None
+    composite_prob_positive: float | None = None
+
+
+def normal_update(
+    prior_mean: float, prior_sd: float, data_mean: float, data_sd: float
+) -> tuple[float, float, float]:
+    """Normal–normal conjugate update (BDA3 §2.5, eqs. 2.11–2.12): the posterior mean, sd
+    and the prior's share of the posterior precision. A data sd of 0 leaves the data."""
+    if data_sd == 0.0:
+        return data_mean, 0.0, 0.0
+    prior_precision, data_precision = prior_sd**-2, data_sd**-2
+    precision = prior_precision + data_precision
+    mean = (prior_mean * prior_precision + data_mean * data_precision) / precision
+    return mean, math.sqrt(1.0 / precision), prior_precision / precision
+
+
+def check_effect_prior(prior: EffectPrior | None) -> EffectPrior | None:
+    if prior is None:
+        return None
+    if not isinstance(prior, EffectPrior):
+        raise InvalidInput(
+            f"effect_prior must be an EffectPrior, got {prior!r}", field="effect_prior"
+        )
+    return EffectPrior(
+        _validate.bounded("effect_prior.mean", prior.mean),
+        _validate.positive("effect_prior.sd", prior.sd),
+    )
+
+
+def check_correlation(correlation: Sequence[Sequence[float]] | None, k: int) -> FloatArray | None:
+    """A k × k correlation matrix (symmetric, unit diagonal, positive semi-definite)."""
+    if correlation is None:
+        return None
+    try:
+        r = np.asarray(correlation, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"correlation must be a {k} × {k} matrix of numbers", field="correlation"
+        ) from None
+    if r.shape != (k, k):
+        raise InvalidInput(
+            f"correlation must be {k} × {k} (the primary metric, then each guardrail), got "
+            f"shape {r.shape}",
+            field="correlation",
+        )
+    if not np.all(np.isfinite(r)) or np.any(np.abs(r) > 1) or not np.allclose(np.diag(r), 1):
+        raise InvalidInput(
+            "correlation must hold numbers in [-1, 1] with 1 on the diagonal", field="correlation"
+        )
+    if not np.allclose(r, r.T):
+        raise InvalidInput("correlation must be symmetric", field="correlation")
+    if np.linalg.eigvalsh(r).min() < -1e-9:
+        raise InvalidInput(
+            "correlation must be positive semi-definite (a possible correlation matrix)",
+            field="correlation",
+        )
+    return r
+
+
+def metric_draws(
+    posts: Sequence[Sequence[Posterior]],
+    correlation: FloatArray | None,
+    rng: np.random.Generator,
+    draws: int,
+) -> FloatArray:
+    """Draws of every metric of every variant, shape (metrics, variants, draws).
+
+    ``posts[k][i]`` is metric k's posterior for variant i. Without ``correlation`` the draws
+    are independent; with it, each variant's metrics are drawn jointly through the Gaussian
+    copula (closed-form posteriors only: their quantile function maps the copula).
+    """
+    k, v = len(posts), len(posts[0])
+    if correlation is None:
+        return np.stack([np.vstack([p.draws(rng, draws) for p in row]) for row in posts])
+    if not all(isinstance(p, ClosedFormPosterior) for row in posts for p in row):
+        raise InvalidInput(
+            "correlation needs closed-form posteriors (proportion, mean or count): revenue "
+            "is drawn by simulation; leave correlation out to treat the metrics as independent",
+            field="correlation",
+        )
+    values, vectors = np.linalg.eigh(correlation)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))  # root @ root.T == correlation
+    out = np.empty((k, v, draws))
+    for i in range(v):
+        u = special.ndtr(root @ rng.standard_normal((k, draws)))
+        for m in range(k):
+            post = posts[m][i]
+            assert isinstance(post, ClosedFormPosterior)
+            out[m, i] = post.ppf(u[m])
+    return out
+
+
+def apply_effect_prior(
+    primary: FloatArray, names: Sequence[str], control: int, prior: EffectPrior
+) -> tuple[FloatArray, tuple[PriorInfluence, ...]]:
+    """The primary metric's draws (variants × draws) with each variant's lift over control
+    moved to its conjugate posterior under ``prior``, and how far each moved."""
+    moved = primary.copy()
+    out = []
+    for i, name in enumerate(names):
+        if i == control:
+            continue
+        lift = primary[i] - primary[control]
+        m, s = float(lift.mean()), float(lift.std())
+        mean, sd, weight = normal_update(prior.mean, prior.sd, m, s)
+        scale = sd / s if s > 0 else 1.0
+        moved[i] = primary[control] + mean + (lift - m) * scale
+        out.append(PriorInfluence(name, prior.mean, prior.sd, m, s, mean, sd, weight))
+    return moved, tuple(out)
+
+
+def joint_comparisons(
+    names: Sequence[str],
+    control: int,
+    draws: FloatArray,
+    directions: Sequence[bool],
+    tolerances: Sequence[float],
+    weights: Sequence[float] | None = None,
+) -> tuple[JointComparison, ...]:
+    """P(win and safe) and the composite score of each variant, draw by draw.
+
+    ``draws`` has shape (metrics, variants, draws), the primary metric first; ``directions``
+    says per metric whether higher is better and ``tolerances`` the worsening each guardrail
+    tolerates (the primary's entry is unused: it must simply improve).
+    """
+    signs = np.where(np.asarray(directions), 1.0, -1.0)[:, None]
+    out = []
+    for i, name in enumerate(names):
+        if i == control:
+            continue
+        gain = signs * (draws[:, i] - draws[:, control])  # per metric, better is positive
+        win = gain[0] > 0
+        safe = [gain[k] >= -tolerances[k] for k in range(1, len(gain))]
+        both = np.logical_and.reduce([win, *safe]) if safe else win
+        marginal = float(np.prod([e.mean() for e in [win, *safe]]))
+        row = JointComparison(name, float(win.mean()), float(both.mean()), marginal)
+        if weights is not None and np.all(draws[:, control] > 0):
+            relative = draws[:, i] / draws[:, control] - 1.0
+            score = (np.asarray(weights)[:, None] * signs * relative).sum(axis=0)
+            tail = (1 - CI_LEVEL) / 2
+            low, high = np.quantile(score, [tail, 1 - tail])
+            row = JointComparison(
+                name,
+                row.prob_win,
+                row.prob_win_and_safe,
+                row.prob_independent,
+                float(score.mean()),
+                float(low),
+                float(high),
+                float((score > 0).mean()),
+            )
+        out.append(row)
+    return tuple(out)
+
+
+def check_weights(weights: Sequence[float] | None, k: int) -> tuple[float, ...] | None:
+    """Composite weights: one per metric (primary first), finite, not all zero."""
+    if weights is None:
+        return None
+    if isinstance(weights, str | bytes) or not isinstance(weights, Sequence) or len(weights) != k:
+        raise InvalidInput(
+            f"weights must be a list of {k} numbers (the primary metric, then each guardrail)",
+            field="weights",
+        )
+    out = tuple(_validate.bounded(f"weights[{j}]", w) for j, w in enumerate(weights))
+    if not any(out):
+        raise InvalidInput("weights must not all be 0", field="weights")
+    return out
