@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from stats import _validate
 from stats.comparisons import Comparison, compare_means, comparison_from_estimate
 from stats.errors import InvalidInput
 from stats.power import solve_power_means
+from stats.relative import fieller_lift
 from stats.sufficient import MeanStats, stats_records
 from stats.warnings import Code, ResultWarning, warning
 
@@ -158,8 +159,9 @@ class AdjustedComparison:
         return self.unadjusted.ci_high
 
     def as_dict(self) -> dict[str, str | float]:
-        """``variant`` and the adjusted and ``unadjusted_`` estimate, statistic, p-value and
-        interval (the ``/api/cuped`` comparison object)."""
+        """``variant`` and the adjusted and ``unadjusted_`` estimate, statistic, p-value,
+        interval and relative lift with its interval (Fieller's, on the adjusted means for
+        the adjusted comparison; the ``/api/cuped`` comparison object)."""
         out: dict[str, str | float] = {"variant": self.variant}
         for prefix, c in (("", self.adjusted), ("unadjusted_", self.unadjusted)):
             out[f"{prefix}estimate"] = c.estimate
@@ -167,6 +169,9 @@ class AdjustedComparison:
             out[f"{prefix}pvalue"] = c.pvalue
             out[f"{prefix}ci_low"] = c.ci_low
             out[f"{prefix}ci_high"] = c.ci_high
+            out[f"{prefix}relative_lift"] = c.relative_lift
+            out[f"{prefix}relative_ci_low"] = c.relative_ci_low
+            out[f"{prefix}relative_ci_high"] = c.relative_ci_high
         return out
 
 
@@ -448,7 +453,11 @@ def _analyse(
     difference of adjusted means is compared by Welch's t on the per-arm residual variances
     ``s²_y − 2θ·s_zy + θ'S_zzθ`` (the variance of ``Y − θ·Z``: Deng 2013, section 3.2.1),
     treating θ as known, which is asymptotically exact (its error is O(1/n) in the
-    estimate). ``ρ² = θ·Σ(n_i−1)s_zy / Σ(n_i−1)s²_y`` is the pooled within-arm R².
+    estimate). The relative lift is Fieller's interval for the ratio of the adjusted means
+    with the same variances and df (:func:`stats.comparisons.compare_means`): the adjusted
+    means are the arms' means of ``Y − θ·(Z − Z̄)``, so the ratio is the one the adjusted test
+    compares, and the interval excludes 0 exactly when the adjusted Welch test rejects.
+    ``ρ² = θ·Σ(n_i−1)s_zy / Σ(n_i−1)s²_y`` is the pooled within-arm R².
     """
     c = names.index(control)
     warnings: list[ResultWarning] = list(notes)
@@ -1161,10 +1170,17 @@ def _contrast(
     alpha: float,
 ) -> Comparison:
     """The z test and normal interval of ``arm − base`` from independent arms' (estimate,
-    variance) pairs (the robust covariance is block-diagonal by arm)."""
+    variance) pairs (the robust covariance is block-diagonal by arm), with the relative lift
+    ``arm / base − 1`` and Fieller's interval at the same normal quantile (Fieller 1954;
+    :func:`stats.relative.fieller_interval`), which excludes 0 exactly when the z test rejects."""
     estimate = arm[0] - base[0]
     se = math.sqrt(arm[1] + base[1])
-    return comparison_from_estimate(variant, control, estimate, se, alpha=alpha)
+    c = comparison_from_estimate(variant, control, estimate, se, alpha=alpha)
+    crit = float(special.ndtri(1.0 - alpha / 2))
+    lift, low, high = fieller_lift(arm[0], arm[1], base[0], base[1], crit, "two-sided")
+    return replace(
+        c, relative_lift=lift, relative_ci_low=low, relative_ci_high=high, relative_method="fieller"
+    )
 
 
 # --------------------------------------------------------------------------- planning

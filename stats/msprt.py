@@ -21,7 +21,7 @@ guarantee is asymptotic in the number of users. scipy/statsmodels have no mSPRT.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from scipy import optimize, special
 
 from stats import _validate
 from stats.errors import InvalidInput
+from stats.relative import fieller_lift
 from stats.sufficient import ProportionStats
 from stats.vocabulary import METRICS
 from stats.warnings import Code, ResultWarning, warning
@@ -113,6 +114,9 @@ class MSPRTResult:
     proportions clipped to [-1, 1]); ``decision`` ``reject`` once p <= alpha, else
     ``continue``; ``statistic`` the Wald z = estimate / se, ``se`` the standard error of the
     estimate (for a fixed-horizon interval beside the sequence); ``n`` total users.
+    ``relative_lift`` = mean B / mean A − 1 with ``relative_ci_low``/``relative_ci_high`` its
+    always-valid confidence sequence (:func:`relative_sequence`; NaN from an estimate alone,
+    infinite bounds when it is unbounded).
     """
 
     estimate: float
@@ -128,6 +132,39 @@ class MSPRTResult:
     alpha: float
     n: int
     warnings: tuple[ResultWarning, ...] = ()
+    relative_lift: float = math.nan
+    relative_ci_low: float = math.nan
+    relative_ci_high: float = math.nan
+
+
+def relative_sequence(
+    a: ArmStats, b: ArmStats, tau: float, alpha: float
+) -> tuple[float, float, float]:
+    """Relative lift ``m_B / m_A − 1`` and its always-valid confidence sequence.
+
+    Construction: the set of ratios ρ that the mSPRT of H0 ``m_B − ρ·m_A = 0`` does not reject,
+    where that test weighs the estimate ``m̂_B − ρ m̂_A`` (variance ``v_ρ = v_B + ρ² v_A``,
+    ``v = var/n``) with the mixing variance ``τ_ρ² = τ² v_ρ / v_1``: the same mixture as the
+    test of the difference on the standardised scale, so it *is* that test at ρ = 1 and the
+    sequence excludes 0 exactly when the mSPRT rejects. The ratio ``v_ρ / v_1`` does not
+    change with the sample size while the split and the per-user variances are stable, so
+    each per-ρ test is a normal-mixture SPRT with a fixed mixture (Johari et al. 2022, §4),
+    always valid under the same plug-in variance as the test itself, and the set of ρ it does
+    not reject is a confidence sequence (the duality of Howard et al. 2021, §2). Its bound is
+    ``|m̂_B − ρ m̂_A| ≤ k·sqrt(v_ρ)`` with ``k = halfwidth(v_1, τ) / sqrt(v_1)``: Fieller's
+    interval (Fieller 1954) at critical value ``k`` (:func:`stats.relative.fieller_lift`),
+    unbounded while ``|m̂_A| ≤ k·sqrt(v_A)``. Rates are ratios >= 0, so a rate's lift is >= −1.
+    """
+    va, vb = a.var / a.n, b.var / b.n
+    v1 = va + vb
+    if v1 <= 0 or a.mean == 0:
+        lift = b.mean / a.mean - 1.0 if a.mean else math.nan
+        return lift, math.nan, math.nan
+    k = cs_halfwidth(v1, tau, alpha) / math.sqrt(v1)
+    lift, low, high = fieller_lift(b.mean, vb, a.mean, va, k, "two-sided")
+    if isinstance(a, ProportionStats):
+        low = max(low, -1.0)
+    return lift, low, high
 
 
 def _look(
@@ -248,7 +285,7 @@ def msprt(
     :func:`tau_for_planned_n`, using the observed per-user variances). Difference of means
     (rates) with unpooled variance var_A/n_A + var_B/n_B (Johari et al. 2022, section 4).
     The p-value here is 1/Lambda at this look; :class:`SequentialTest` keeps the running
-    minimum over looks.
+    minimum over looks. The relative lift's confidence sequence is :func:`relative_sequence`.
     """
     alpha = _validate.alpha(alpha)
     for i, arm in enumerate((a, b)):
@@ -257,7 +294,7 @@ def msprt(
                 f"variants[{i}].users must be >= 1, got {arm.n!r}", field=f"variants[{i}].users"
             )
     resolved = _resolve_tau(tau, planned_n, a.var + b.var, alpha)
-    return _look(
+    look = _look(
         b.mean - a.mean,
         a.var / a.n + b.var / b.n,
         resolved,
@@ -265,6 +302,10 @@ def msprt(
         a.n + b.n,
         (-1.0, 1.0) if isinstance(a, ProportionStats) else (-math.inf, math.inf),
     )
+    if resolved is None:
+        return look
+    lift, low, high = relative_sequence(a, b, resolved, alpha)
+    return replace(look, relative_lift=lift, relative_ci_low=low, relative_ci_high=high)
 
 
 MAX_PROJECTION_POINTS = 500

@@ -133,3 +133,14 @@ def fieller_interval(
     if (alternative == "larger") == (den > 0):
         return low, math.inf
     return -math.inf, high
+
+
+def fieller_lift(
+    num: float, var_num: float, den: float, var_den: float, crit: float, alternative: str
+) -> tuple[float, float, float]:
+    """Relative lift ``num / den − 1`` with :func:`fieller_interval` shifted by −1; all NaN
+    when ``den`` is 0."""
+    if den == 0:
+        return math.nan, math.nan, math.nan
+    low, high = fieller_interval(num, var_num, den, var_den, crit, alternative)
+    return num / den - 1.0, low - 1.0, high - 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from stats._text import p_is
@@ -37,8 +38,20 @@ def comparison_words(c: AdjustedComparison, control: str, level: str) -> str:
         f"{c.variant} vs {control}: {_signed(c.estimate, d)} ({level} CI "
         f"{_signed(c.ci_low, d)} to {_signed(c.ci_high, d)}, {_pvalue(c.pvalue)}); unadjusted "
         f"{_signed(c.unadjusted_estimate, d)} ({_signed(c.unadjusted_ci_low, d)} to "
-        f"{_signed(c.unadjusted_ci_high, d)}, {_pvalue(c.unadjusted_pvalue)})."
+        f"{_signed(c.unadjusted_ci_high, d)}, {_pvalue(c.unadjusted_pvalue)}).{lift_words(c)}"
     )
+
+
+def lift_words(c: AdjustedComparison) -> str:
+    """' Adjusted relative lift +4.1% (Fieller's interval +0.6% to +7.7%).' or none."""
+    a = c.adjusted
+    if not math.isfinite(a.relative_lift):
+        return ""
+    if math.isinf(a.relative_ci_low) and math.isinf(a.relative_ci_high):
+        bounds = "its interval is unbounded: the control's adjusted mean is not clearly ≠ 0"
+    else:
+        bounds = f"Fieller's interval {a.relative_ci_low:+.1%} to {a.relative_ci_high:+.1%}"
+    return f" Adjusted relative lift {a.relative_lift:+.1%} ({bounds})."
 
 
 def analysis_readout(r: CupedResult | RegressionAdjustmentResult) -> str:
@@ -63,7 +76,7 @@ def analysis_readout(r: CupedResult | RegressionAdjustmentResult) -> str:
     return " ".join(parts)
 
 
-def planning_readout(p: dict[str, Any]) -> str:
+def planning_readout(p: Mapping[str, Any]) -> str:
     level = f"{1 - p['alpha']:.0%}"
     d = _decimals(p["unadjusted_half_width"])
     return (

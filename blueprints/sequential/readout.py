@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from stats._text import p_is, pvalue
 from stats.group_sequential import Boundaries, MonitorResult
 from stats.msprt import MSPRTResult
@@ -126,5 +128,19 @@ def msprt(
     return (
         f"{head} {diff} = {difference(r.estimate, metric)}, always-valid {1 - r.alpha:.0%} "
         f"interval {interval(r.ci_low, r.ci_high, metric)} with "
-        f"{r.n:,} users ({tau})."
+        f"{r.n:,} users ({tau}).{relative_sequence(r, names)}"
     )
+
+
+def relative_sequence(r: MSPRTResult, names: tuple[str, str]) -> str:
+    """' Relative lift +16.0%, always-valid 95% interval −2.9% to +38.9%.' (or unbounded)."""
+    if not math.isfinite(r.relative_lift) or math.isnan(r.relative_ci_low):
+        return ""
+    head = f" Relative lift {r.relative_lift:+.1%}".replace("-", "−")
+    if math.isinf(r.relative_ci_high):
+        return (
+            f"{head}; its always-valid interval is still unbounded: the mean of {names[0]} is "
+            "not yet clearly different from 0."
+        )
+    bounds = f"{r.relative_ci_low:+.1%} to {r.relative_ci_high:+.1%}".replace("-", "−")
+    return f"{head}, always-valid {1 - r.alpha:.0%} interval {bounds}."

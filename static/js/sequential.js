@@ -3,6 +3,7 @@ import {
   fmt,
   fmtP,
   fmtPoints,
+  fmtSigned,
   fmtWith,
   formPayload,
   plotAll,
@@ -259,6 +260,10 @@ bindPage({
       { label: "log Λ (threshold log 1/α)", value: `${fmt(r.log_lr, 2)} / ${fmt(r.threshold, 2)}` },
       { label: "difference B − A", value: diff(r.estimate) },
       { label: "always-valid interval", value: `${diff(r.ci_low)} to ${diff(r.ci_high)}` },
+      {
+        label: "relative lift (always-valid interval)",
+        value: `${fmtSigned(r.relative_lift, 1, "percent")} (${fmtSigned(r.relative_ci_low, 1, "percent")} to ${fmtSigned(r.relative_ci_high, 1, "percent")})`,
+      },
       { label: "τ", value: fmt(r.tau, 4) },
     ]);
     plotAll(data.figures);

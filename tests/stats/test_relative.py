@@ -20,6 +20,8 @@ from statsmodels.stats.proportion import (
 )
 
 from stats.comparisons import compare_means, compare_proportions
+from stats.cuped import cuped_rows, regression_adjustment
+from stats.msprt import msprt
 from stats.relative import fieller_interval, ratio_score_z, score_interval_ratio
 from stats.sufficient import MeanStats, ProportionStats
 from stats.vocabulary import ALTERNATIVES
@@ -210,3 +212,104 @@ def test_score_ratio_interval_covers():
         low, high = score_interval_ratio(int(c1), n, int(c0), n, Z975, "two-sided")
         hits += low <= 1.2 <= high
     assert abs(hits / sims - 0.95) <= 4 * math.sqrt(0.95 * 0.05 / sims)
+
+
+# --- CUPED ---------------------------------------------------------------------------------
+
+
+def _cuped_rows(seed: int, lift: float):
+    rng = np.random.default_rng(seed)
+    n = 400
+    codes = np.repeat([0, 1], n)
+    x = rng.normal(50.0, 10.0, 2 * n)
+    y = 0.8 * x + rng.normal(0.0, 6.0, 2 * n) + np.where(codes == 1, lift, 0.0) + 5.0
+    return codes, y, x
+
+
+def test_cuped_relative_lift_is_fieller_on_the_adjusted_means():
+    """Independent: θ by numpy's least squares of the within-arm deviations, adjusted means,
+    residual variances, Welch df, and the Fieller roots of the pivot by brentq."""
+    codes, y, x = _cuped_rows(3, 1.5)
+    res = cuped_rows(codes, ["A", "B"], y, x, control="A")
+    arms = [codes == 0, codes == 1]
+    dx = np.concatenate([x[a] - x[a].mean() for a in arms])
+    dy = np.concatenate([y[a] - y[a].mean() for a in arms])
+    theta = float(np.linalg.lstsq(dx[:, None], dy, rcond=None)[0][0])
+    adj = [y[a] - theta * (x[a] - x.mean()) for a in arms]
+    m = [float(v.mean()) for v in adj]
+    se2 = [float(v.var(ddof=1)) / v.size for v in adj]
+    df = (se2[0] + se2[1]) ** 2 / (se2[0] ** 2 / 399 + se2[1] ** 2 / 399)
+    crit = float(sps.t.ppf(0.975, df))
+    low, high = _pivot_roots(m[1], se2[1], m[0], se2[0], crit)
+    c = res.comparisons[0].as_dict()
+    assert c["relative_lift"] == pytest.approx(m[1] / m[0] - 1, rel=1e-9)
+    assert (c["relative_ci_low"], c["relative_ci_high"]) == pytest.approx(
+        (low - 1, high - 1), rel=1e-7
+    )
+    assert "unadjusted_relative_ci_low" in c
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cuped_relative_interval_agrees_with_the_adjusted_test(seed):
+    codes, y, x = _cuped_rows(seed, 1.0)
+    for c in (
+        cuped_rows(codes, ["A", "B"], y, x, control="A").comparisons[0],
+        regression_adjustment(codes, ["A", "B"], y, {"x": x}, control="A").comparisons[0],
+    ):
+        a = c.adjusted
+        assert (a.relative_ci_low > 0 or a.relative_ci_high < 0) == (a.pvalue < 0.05)
+        assert a.relative_method == "fieller"
+
+
+# --- mSPRT confidence sequence -------------------------------------------------------------
+
+
+def test_msprt_relative_bounds_are_where_the_per_ratio_msprt_hits_its_threshold():
+    """At each bound ρ the mixture likelihood ratio of H0 m_B = ρ·m_A, with mixing variance
+    τ²·v_ρ/v_1 (computed here from the module docstring's Λ), equals 1/α."""
+    a, b = MeanStats("A", 3000, 10.0, 5.0), MeanStats("B", 2500, 10.6, 6.0)
+    r = msprt(a, b, planned_n=10000)
+    va, vb = a.var / a.n, b.var / b.n
+    for lift in (r.relative_ci_low, r.relative_ci_high):
+        rho = 1.0 + lift
+        v = vb + rho * rho * va
+        tau2 = r.tau**2 * v / (va + vb)
+        d = b.mean - rho * a.mean
+        log_lr = 0.5 * math.log(v / (v + tau2)) + tau2 * d * d / (2 * v * (v + tau2))
+        assert log_lr == pytest.approx(math.log(1 / 0.05), rel=1e-9)
+
+
+def test_msprt_relative_sequence_excludes_zero_exactly_when_the_msprt_rejects():
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        n_a, n_b = (int(x) for x in rng.integers(200, 20000, 2))
+        p_a = rng.uniform(0.05, 0.3)
+        p_b = min(p_a * rng.uniform(0.8, 1.3), 0.95)
+        a = ProportionStats("A", n_a, int(rng.binomial(n_a, p_a)))
+        b = ProportionStats("B", n_b, int(rng.binomial(n_b, p_b)))
+        r = msprt(a, b, planned_n=20000)
+        excludes = r.relative_ci_low > 0 or r.relative_ci_high < 0
+        assert excludes == (r.decision == "reject")
+
+
+def test_msprt_relative_sequence_covers_at_every_look():
+    """Time-uniform coverage of the ratio 1.05 over 20 looks of 200 users per arm (normal
+    data, seeded): the share of 1,000 paths whose sequence ever excludes it is at most α plus
+    3 Monte Carlo SE (0.021)."""
+    rng = np.random.default_rng(21)
+    paths, looks, step = 1000, 20, 200
+    misses = 0
+    for _ in range(paths):
+        xa = rng.normal(10.0, 4.0, (looks, step))
+        xb = rng.normal(10.5, 4.0, (looks, step))
+        for k in range(1, looks + 1):
+            fa, fb = xa[:k].ravel(), xb[:k].ravel()
+            r = msprt(
+                MeanStats("A", fa.size, fa.mean(), fa.std(ddof=1)),
+                MeanStats("B", fb.size, fb.mean(), fb.std(ddof=1)),
+                tau=0.5,
+            )
+            if not r.relative_ci_low <= 0.05 <= r.relative_ci_high:
+                misses += 1
+                break
+    assert misses / paths <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / paths)
