@@ -154,6 +154,78 @@ export function clearFieldErrors(root) {
   for (const f of root.querySelectorAll("[aria-invalid]")) f.removeAttribute("aria-invalid");
 }
 
+// ---- Download report / Copy link (the report_actions macro) ----------------------------------
+
+const reportSources = new WeakMap(); // [data-report] button -> {page, request} or {url, headers}
+
+/**
+ * What a "Download report" button downloads: {page, request} (POST /api/report with the body
+ * the page sent) or {url, headers} (a GET, e.g. an experiment's report). null disables it with
+ * a reason (an uploaded file cannot be sent again as JSON).
+ */
+export function setReportSource(button, source, reason = "Run the analysis first") {
+  if (!button) return;
+  reportSources.set(button, source);
+  button.disabled = !source;
+  button.title = source ? "One HTML file with inputs, results, readout and charts; opens offline" : reason;
+}
+
+function filenameOf(response) {
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  return match ? match[1] : "abacus-report.html";
+}
+
+async function downloadReport(button) {
+  const source = reportSources.get(button);
+  if (!source) return;
+  button.disabled = true;
+  try {
+    const response = source.url
+      ? await fetch(source.url, { headers: source.headers || {} })
+      : await fetch("/api/report", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ page: source.page, request: source.request }),
+        });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      toast(`The report could not be made: ${problem.detail || response.statusText}`);
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const a = Object.assign(document.createElement("a"), { href: url, download: filenameOf(response) });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    toast(`Could not reach the server: ${err.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function copyLink() {
+  const link = window.location.href;
+  try {
+    await navigator.clipboard.writeText(link);
+  } catch {
+    // No clipboard API (a page served over plain http): copy through a selected text box.
+    const box = Object.assign(document.createElement("textarea"), { value: link });
+    document.body.append(box);
+    box.select();
+    document.execCommand("copy");
+    box.remove();
+  }
+  toast("Link copied: it opens this page with these inputs.", null, "info");
+}
+
+document.addEventListener("click", (e) => {
+  const report = e.target.closest?.("[data-report]");
+  if (report) downloadReport(report);
+  else if (e.target.closest?.("[data-copy-link]")) copyLink();
+});
+
 // On a touch screen a tap is a hover, and Plotly's mode bar (top right) would cover the title.
 const TOUCH = window.matchMedia("(hover: none), (pointer: coarse)").matches || navigator.maxTouchPoints > 0;
 const MODEBAR = 30; // px the mode bar takes at the top of a figure
@@ -526,6 +598,11 @@ export function bindPage({
         }),
       );
     render(data);
+    setReportSource(
+      readout?.parentElement.querySelector("[data-report]"),
+      isForm ? null : { page: endpoint.replace(/^\/api\//, ""), request: body },
+      "Reports are made from pasted data or summaries; an uploaded file is not sent again",
+    );
   }
 
   const later = debounce(run, delay);

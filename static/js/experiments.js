@@ -12,6 +12,7 @@ import {
   renderKpis,
   renderTable,
   rowEditor,
+  setReportSource,
   toast,
 } from "./app.js";
 
@@ -295,6 +296,7 @@ function renderDetail(exp) {
   setText("primary_event", exp.primary_event);
   setText("guardrail_events", exp.guardrail_events.join(", ") || "none");
   setText("created_at", `${when(exp.created_at)} UTC`);
+  setText("events", eventsText(exp.events));
   const status = $('[data-d="status"]', detail);
   status.className = badge(exp.status).className;
   status.textContent = exp.status;
@@ -311,15 +313,58 @@ function renderDetail(exp) {
   analysisBox.hidden = true;
 }
 
-async function openDetail(id) {
+/** "6,720 events · last 2026-11-20 10:03 UTC (received 2026-11-21 08:15 UTC)". */
+function eventsText(events) {
+  if (!events?.count) return "no events yet";
+  const n = `${fmt(events.count, 0)} event${events.count === 1 ? "" : "s"}`;
+  return `${n} · last ${when(events.last_ts)} UTC (received ${when(events.last_received_at)} UTC)`;
+}
+
+/** Open experiment `id`'s detail; `push` adds a history entry naming it (?experiment=id). */
+async function openDetail(id, { push = true } = {}) {
   try {
     renderDetail(await api("GET", `/api/experiments/${id}`));
+    showInURL(id, push);
     if (current.status !== "draft") await analyze();
     detail.scrollIntoView({ block: "start", inline: "nearest" });
   } catch (err) {
+    if (err instanceof ApiFailure && err.status === 404) showInURL(null, false);
     report(err);
   }
 }
+
+// ---- the open detail view in the URL (a deep link; reload and back/forward restore it) -------
+
+const URL_KEY = "experiment";
+
+/** The experiment id the URL names, or null. */
+function linkedId() {
+  const id = Number(new URLSearchParams(location.search).get(URL_KEY));
+  return Number.isInteger(id) && id > 0 ? id : null;
+}
+
+/** Name experiment `id` (null: none) in the URL, as a new history entry or (push false) in place. */
+function showInURL(id, push = true) {
+  if (id === linkedId()) return;
+  const params = new URLSearchParams(location.search);
+  if (id === null) params.delete(URL_KEY);
+  else params.set(URL_KEY, String(id));
+  const query = params.toString();
+  history[push ? "pushState" : "replaceState"](null, "", query ? `${location.pathname}?${query}` : location.pathname);
+}
+
+function closeDetail() {
+  detail.hidden = true;
+  current = null;
+}
+
+/** Show what the URL names: that experiment's detail, or none (after sign-in, back, forward). */
+async function followURL() {
+  const id = linkedId();
+  if (id === null) closeDetail();
+  else if (detail.hidden || current?.id !== id) await openDetail(id, { push: false });
+}
+window.addEventListener("popstate", followURL);
 
 function analyzePayload() {
   const f = $("#analyze-form").elements;
@@ -354,6 +399,14 @@ async function analyze() {
   }
   $("[data-status]", analysisBox).classList.remove("busy");
   statusText.textContent = `Analysed ${new Date().toLocaleTimeString()}`;
+  const options = new URLSearchParams();
+  const f = form.elements;
+  for (const name of ["alpha", "planned_n", "guardrail_tolerance"])
+    if (f[name].value.trim()) options.set(name, f[name].value.trim());
+  setReportSource($("[data-report]", analysisBox), {
+    url: `/api/experiments/${current.id}/report?${options}`,
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` },
+  });
   const r = data.result;
   const readout = $("[data-readout]", analysisBox);
   readout.textContent = data.readout;
@@ -417,12 +470,13 @@ detail.addEventListener("click", async (e) => {
   const act = e.target.closest("button[data-act]")?.dataset.act;
   if (!act || !current) return;
   if (act === "close") {
-    detail.hidden = true;
-    current = null;
+    closeDetail();
+    showInURL(null);
     return;
   }
   if (act === "analyze") {
     await analyze();
+    api("GET", `/api/experiments/${current.id}`).then((exp) => setText("events", eventsText(exp.events)), report);
     await loadList();
     return;
   }
@@ -431,8 +485,8 @@ detail.addEventListener("click", async (e) => {
     if (act === "delete") {
       await api("DELETE", `/api/experiments/${current.id}`);
       toast(`Deleted ${current.name}.`, null, "info");
-      detail.hidden = true;
-      current = null;
+      closeDetail();
+      showInURL(null, false);
       await loadList();
       return;
     }
@@ -453,7 +507,7 @@ tokenForm.addEventListener("submit", async (e) => {
   clearFieldErrors(tokenForm);
   sessionStorage.setItem(TOKEN_KEY, tokenForm.elements.token.value.trim());
   tokenForm.elements.token.value = "";
-  await loadList();
+  if (await loadList()) await followURL();
 });
 $("#forget-token").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
@@ -462,4 +516,4 @@ $("#forget-token").addEventListener("click", () => {
 });
 
 variants.set(DEFAULT_VARIANTS);
-if (sessionStorage.getItem(TOKEN_KEY)) loadList();
+if (sessionStorage.getItem(TOKEN_KEY)) loadList().then((ok) => ok && followURL());

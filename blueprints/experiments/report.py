@@ -1,0 +1,64 @@
+"""``GET /api/experiments/<id>/report``: an experiment's report (see :mod:`blueprints.report`),
+on the experiments blueprint so its auth and store errors answer as the rest of its API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+from flask import Response, request
+
+from blueprints._api import Fields, bad_request
+from blueprints.experiments import bp
+from blueprints.experiments.auth import require_admin
+from blueprints.experiments.db import get_store
+from blueprints.experiments.routes import analysis_envelope
+from blueprints.report.document import attachment, render
+
+
+def _option(name: str) -> float | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        bad_request(name, f"{name} must be a number, got {value!r}.")
+
+
+@bp.get("/api/experiments/<int:experiment_id>/report")
+def experiment_report(experiment_id: int) -> Response:
+    """The experiment's analysis (as ``.../analyze`` with the query's ``alpha``,
+    ``planned_n`` and ``guardrail_tolerance`` for every guardrail event), without updating
+    bandit weights, with its definition and any decision records."""
+    require_admin()
+    experiment = get_store().get_experiment(experiment_id)
+    options: dict[str, Any] = {
+        k: v for k in ("alpha", "planned_n") if (v := _option(k)) is not None
+    }
+    tolerance = _option("guardrail_tolerance")
+    if tolerance is not None:
+        options["guardrails"] = [
+            {"event": e, "tolerance": tolerance} for e in experiment.guardrail_events
+        ]
+    _done, answer = analysis_envelope(experiment_id, Fields(options), update_bandit=False)
+    answer = orjson.loads(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY))
+    definition = {k: v for k, v in asdict(experiment).items() if k != "ingest_key"}
+    records = _decision_records(experiment_id)
+    html = render(
+        title=experiment.name,
+        subtitle=f"Experiment {experiment_id} ({experiment.status}) report",
+        inputs={**definition, **options},
+        answer=answer,
+        records=records,
+    )
+    return attachment(html, f"experiment-{experiment_id}")
+
+
+def _decision_records(experiment_id: int) -> list[dict[str, Any]]:
+    """The experiment's decision records, when the store keeps them."""
+    decisions = getattr(get_store(), "decisions", None)
+    if decisions is None:
+        return []
+    return [r if isinstance(r, dict) else asdict(r) for r in decisions(experiment_id)]
