@@ -74,3 +74,41 @@ events = Table(
     Column("ts", Text, nullable=False),
     Column("received_at", Text, nullable=False),
 )
+
+# Issue 15's append-only governance records (see experiments.records).
+experiment_specs = Table(
+    "experiment_specs",
+    metadata,
+    Column("experiment_id", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),  # 1: the spec it was created from
+    Column("spec", Text, nullable=False),  # JSON
+    Column("plan", Text, nullable=False),  # JSON, computed by stats.power
+    Column("changed", Text, nullable=False),  # JSON array of the sections changed
+    Column("reason", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("after_launch", Integer, nullable=False),  # 1: an audited amendment
+)
+
+analysis_looks = Table(
+    "analysis_looks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("before_horizon", Integer, nullable=False),  # 0 or 1
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, nullable=False),
+    Column("decision", Text, nullable=False),  # ship | iterate | stop | re-run
+    Column("owner", Text, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("follow_up", Text, nullable=False),
+    Column("decided_at", Text, nullable=False),
+    Column("spec_version", Integer),
+    Column("analysis", Text, nullable=False),  # JSON snapshot
+)

@@ -57,7 +57,6 @@ from sqlalchemy import (
     Insert,
     create_engine,
     delete,
-    distinct,
     event,
     func,
     insert,
@@ -70,8 +69,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
+from experiments import records
 from experiments import schema as t
 from experiments.assignment import assign_variant
+from experiments.policy import DECISIONS
+from experiments.specs import changed_sections
+from sources import experiment_store
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 10.0
@@ -153,6 +156,16 @@ class Experiment:
 class IngestResult:
     accepted: int  # events stored by this call
     duplicates: int  # events whose event_id was already stored (or repeated in the batch)
+
+
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    """How many events an experiment has stored, the latest event time (``ts``, as the
+    client sent it) and when the latest one was stored (``received_at``); None before any."""
+
+    count: int
+    last_ts: str | None
+    last_received_at: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +263,17 @@ class Store:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def create_experiment(self, spec: Mapping[str, Any]) -> Experiment:
+    def create_experiment(
+        self,
+        spec: Mapping[str, Any],
+        *,
+        document: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+    ) -> Experiment:
         """Create a draft experiment from ``{name, hypothesis?, primary_event,
         guardrail_events?, bandit?, variants: [{name, weight}, ...]}``; the first variant is
-        the control and weights are normalised to sum to 1."""
+        the control and weights are normalised to sum to 1. ``document``: the validated
+        experiment spec and its plan it came from (:mod:`experiments.specs`), stored in the
+        same transaction as its version 1."""
         _known_fields(spec, CREATE_FIELDS)
         for field in REQUIRED_FIELDS:
             if field not in spec:
@@ -275,11 +295,34 @@ class Store:
                 .returning(t.experiments.c.id)
             ).scalar_one()
             _replace_variants(conn, experiment_id, values["variants"])
+            if document is not None:
+                records.append_spec(
+                    conn,
+                    experiment_id,
+                    *document,
+                    changed=(),
+                    reason="",
+                    at=_now(),
+                    after_launch=False,
+                )
             return _experiment(conn, experiment_id)
 
     def get_experiment(self, experiment_id: int) -> Experiment:
         with self._transaction(write=False) as conn:
             return _experiment(conn, experiment_id)
+
+    def event_summary(self, experiment_id: int) -> EventSummary:
+        """The experiment's stored events: count, latest ``ts`` and latest ``received_at``
+        (one aggregate over its primary-key range; :class:`NotFound` if it does not exist)."""
+        e = t.events.c
+        with self._transaction(write=False) as conn:
+            _experiment(conn, experiment_id)
+            count, last_ts, last_received = conn.execute(
+                select(func.count(), func.max(e.ts), func.max(e.received_at)).where(
+                    e.experiment_id == experiment_id
+                )
+            ).one()
+            return EventSummary(int(count), last_ts, last_received)
 
     def list_experiments(self) -> tuple[Experiment, ...]:
         """Every experiment, newest first."""
@@ -444,6 +487,105 @@ class Store:
         with self._transaction(write=False) as conn:
             return {row.id: row.winner for row in conn.execute(select(e.id, e.winner))}
 
+    # -- specs, looks and decision records (issue 15; SQL in experiments.records) ----------
+
+    def spec_history(self, experiment_id: int) -> tuple[records.SpecVersion, ...]:
+        """Every version of the experiment's spec, oldest first (empty without a spec)."""
+        with self._transaction(write=False) as conn:
+            _experiment(conn, experiment_id)
+            return records.spec_versions(conn, experiment_id)
+
+    def append_spec(
+        self,
+        experiment_id: int,
+        spec: Mapping[str, Any],
+        plan: Mapping[str, Any],
+        reason: str = "",
+    ) -> records.SpecVersion:
+        """Append a version of the experiment's spec (validated by
+        :func:`experiments.specs.validate_spec`); after launch it is an audited amendment and
+        needs a ``reason``. A spec equal to the latest version appends nothing."""
+        reason = _text("reason", reason, max_len=records.MAX_REASON, empty=True)
+        with self._transaction(write=True) as conn:
+            current = _experiment(conn, experiment_id)
+            versions = records.spec_versions(conn, experiment_id)
+            if not versions:
+                raise Conflict("this experiment was not created from a spec")
+            changed = changed_sections(versions[-1].spec, spec)
+            if not changed:
+                return versions[-1]
+            after_launch = current.status != "draft"
+            if after_launch and not reason.strip():
+                raise StoreError(
+                    "reason", "is required for a change after launch (it enters the audit trail)"
+                )
+            return records.append_spec(
+                conn,
+                experiment_id,
+                spec,
+                plan,
+                changed=changed,
+                reason=reason,
+                at=_now(),
+                after_launch=after_launch,
+            )
+
+    def record_look(self, experiment_id: int, *, n: int, before_horizon: bool) -> int:
+        """Record an analysis of the experiment; answer the earlier looks before its horizon."""
+        with self._transaction(write=True) as conn:
+            _experiment(conn, experiment_id)
+            return records.append_look(
+                conn, experiment_id, n=n, before_horizon=before_horizon, at=_now()
+            )
+
+    def add_decision(
+        self,
+        experiment_id: int,
+        record: Mapping[str, Any],
+        analysis: Mapping[str, Any],
+        spec_version: int | None = None,
+    ) -> records.Decision:
+        """Append a decision record ``{decision, owner, rationale, follow_up?}`` with the
+        analysis it rests on; ``decision`` is ship, iterate, stop or re-run."""
+        _known_fields(record, records.DECISION_FIELDS)
+        decision = record.get("decision")
+        if decision not in DECISIONS:
+            raise StoreError(
+                "decision",
+                f"must be one of {', '.join(DECISIONS)}, got {_show(decision)}",
+            )
+        values = {
+            "decision": str(decision),
+            "owner": _text("owner", record.get("owner"), max_len=records.MAX_OWNER),
+            "rationale": _text("rationale", record.get("rationale"), max_len=records.MAX_RATIONALE),
+            "follow_up": _text(
+                "follow_up",
+                record.get("follow_up", ""),
+                max_len=records.MAX_FOLLOW_UP,
+                empty=True,
+            ),
+        }
+        with self._transaction(write=True) as conn:
+            current = _experiment(conn, experiment_id)
+            if current.status == "draft":
+                raise Conflict("a draft has no results to decide on; launch it first")
+            return records.append_decision(
+                conn,
+                experiment_id,
+                values,
+                analysis=analysis,
+                spec_version=spec_version,
+                at=_now(),
+            )
+
+    def decisions(self, experiment_id: int, query: str = "") -> tuple[records.Decision, ...]:
+        """The experiment's decision records, oldest first, optionally those containing
+        ``query`` (decision, owner, rationale or follow-up; case-insensitive)."""
+        query = _text("q", query, max_len=records.MAX_QUERY, empty=True)
+        with self._transaction(write=False) as conn:
+            _experiment(conn, experiment_id)
+            return records.decisions(conn, experiment_id, query.strip())
+
     # -- assignment and events --------------------------------------------------------------
 
     def assign(self, experiment_id: int, unit: str) -> str:
@@ -545,40 +687,52 @@ class Store:
         ``sum over periods of (exposed units in the period) * weight_i``; ``periods`` holds
         exactly those numbers.
         """
-        e = t.events.c
         with self._transaction(write=False) as conn:
             experiment = _experiment(conn, experiment_id)
-            k = len(experiment.variants)
-            exposures = [0] * k
-            for variant, n in conn.execute(
-                select(e.variant, func.count(distinct(e.unit)))
-                .where(e.experiment_id == experiment_id, e.name == EXPOSURE)
-                .group_by(e.variant)
-            ):
-                exposures[variant] = n
-            by_event: dict[str, list[int]] = {
-                name: [0] * k for name in (experiment.primary_event, *experiment.guardrail_events)
-            }
-            for name, variant, n in conn.execute(
-                select(e.name, e.variant, func.count(distinct(e.unit)))
-                .where(e.experiment_id == experiment_id, e.name != EXPOSURE)
-                .group_by(e.name, e.variant)
-            ):
-                by_event[name][variant] = n
-            periods = _periods(conn, experiment_id, k)
+            names = (experiment.primary_event, *experiment.guardrail_events)
+            # The data layer's event path, on this connection and snapshot (issue 12).
+            con = experiment_store.backend(conn.connection.driver_connection, conn.dialect.name)
+            exposures, metric_events = experiment_store.event_tables(con, experiment_id)
+            reduced = experiment_store.conversions(
+                exposures, metric_events, experiment=str(experiment_id), metrics=names
+            )
+            periods = _periods(conn, experiment_id, len(experiment.variants))
+
+        def count(name: str, position: int, field: str) -> int:
+            found = reduced[name].get(str(position))
+            return 0 if found is None else int(getattr(found, field))
+
         variants = tuple(
             VariantCounts(
                 name=v.name,
                 weight=v.weight,
-                exposures=exposures[v.position],
-                conversions=by_event[experiment.primary_event][v.position],
+                exposures=count(experiment.primary_event, v.position, "users"),
+                conversions=count(experiment.primary_event, v.position, "conversions"),
                 guardrail_conversions={
-                    g: by_event[g][v.position] for g in experiment.guardrail_events
+                    g: count(g, v.position, "conversions") for g in experiment.guardrail_events
                 },
             )
             for v in experiment.variants
         )
         return Counts(experiment_id=experiment_id, variants=variants, periods=periods)
+
+
+class Database:
+    """One process's pool of connections to one store database, migrated when made. A web app
+    keeps one per database and checks a connection out per request (:meth:`connect`) for
+    ``Store(target, connection=...)``; a forked child starts a pool of its own."""
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        migrate(target)
+        self._engine = engine(target)
+        self._pid = os.getpid()
+
+    def connect(self) -> Connection:
+        """A pooled connection; closing it returns it to the pool (rolled back)."""
+        if self._pid != os.getpid():  # forked: the parent's pooled connections are not ours
+            self._engine.dispose(close=False)
+            self._pid = os.getpid()
+        return self._engine.connect()
 
 
 # -- databases, connections and migrations ----------------------------------------------------

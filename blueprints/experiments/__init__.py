@@ -21,8 +21,17 @@ MODULE = Module(
     order=30,
 )
 
-from blueprints.experiments import auth, db, errors, routes  # noqa: E402,F401  (attach to bp)
-from blueprints.experiments.spec import OPENAPI  # noqa: E402,F401
+from blueprints.experiments import (  # noqa: E402,F401  (attach to bp)
+    auth,
+    db,
+    errors,
+    governance,
+    routes,
+)
+from blueprints.experiments.governance_spec import extend  # noqa: E402
+from blueprints.experiments.spec import OPENAPI as _OPENAPI  # noqa: E402
+
+OPENAPI = extend(_OPENAPI)
 
 
 def init_app(app: Flask) -> None:

@@ -21,6 +21,7 @@ from blueprints.experiments.analysis import Analysed, GuardrailRule, analyse, re
 from blueprints.experiments.auth import require_admin, require_ingest
 from blueprints.experiments.db import get_store
 from blueprints.experiments.figures import experiment_figures
+from blueprints.experiments.preregistered import analysis_defaults, policy_result
 from blueprints.experiments.readout import readout
 from experiments.store import MAX_GUARDRAIL_EVENTS, Experiment
 from stats.experiment_analysis import DEFAULT_PLANNED_N
@@ -56,7 +57,9 @@ def _variant(v: Fields) -> dict[str, Any]:
 
 
 def _experiment(e: Experiment, status: int = 200) -> Response:
-    return json_response(asdict(e), status)
+    """One experiment, with its stored events' count and latest times (``events``)."""
+    events = asdict(get_store().event_summary(e.id))
+    return json_response({**asdict(e), "events": events}, status)
 
 
 @bp.get("/api/experiments")
@@ -138,7 +141,10 @@ def analysis_envelope(
 ) -> tuple[Analysed, dict[str, Any]]:
     """The analysis for the options in ``f`` (alpha, planned_n, guardrails) and the answer
     envelope (result, figures, readout, warnings): what ``.../analyze`` sends and the
-    experiment's report shows."""
+    experiment's report shows. An experiment created from a spec takes its pre-registered
+    options as defaults and gets the policy's verdict (:mod:`.preregistered`)."""
+    pre = analysis_defaults(experiment_id)
+    f = Fields({**pre, **{k: v for k, v in f.data.items() if v is not None}})
     alpha = f.number("alpha", 0.05)
     planned_n = f.number("planned_n", DEFAULT_PLANNED_N)
     events = get_store().get_experiment(experiment_id).guardrail_events
@@ -160,6 +166,7 @@ def analysis_envelope(
         "bandit": done.bandit,
         "periods": done.counts.periods,
         "guardrails": {v.name: v.guardrail_conversions for v in done.counts.variants},
+        "policy": policy_result(done, alpha) if pre else None,
     }
     figures = experiment_figures(a, done.counts, done.experiment.bandit)
     words = readout(a, done.experiment.bandit, done.experiment.status)
