@@ -143,6 +143,23 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "events": {
+                "type": "object",
+                "description": "The experiment's stored events (answers about one experiment; "
+                "not in the list).",
+                "required": ["count", "last_ts", "last_received_at"],
+                "properties": {
+                    "count": {"type": "integer", "minimum": 0},
+                    "last_ts": {
+                        **NULLABLE_TIME,
+                        "description": "The latest event time (ts) sent; null before any.",
+                    },
+                    "last_received_at": {
+                        **NULLABLE_TIME,
+                        "description": "When the latest event was stored (UTC); null before any.",
+                    },
+                },
+            },
         },
     },
     "ExperimentCreate": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -372,6 +372,25 @@ def test_events_are_counted_once_and_retries_are_duplicates(client: FlaskClient)
     assert send(client, exp, batch).json == {"accepted": 0, "duplicates": 8}
     r = client.post(f"/api/experiments/{exp['id']}/analyze", headers=ADMIN).json["result"]
     assert [(v["exposures"], v["conversions"]) for v in r["variants"]] == [(3, 1), (2, 2)]
+
+
+def test_an_experiment_shows_its_event_count_and_latest_event(client: FlaskClient) -> None:
+    exp = running(client)
+    url = f"/api/experiments/{exp['id']}"
+    empty = {"count": 0, "last_ts": None, "last_received_at": None}
+    assert client.get(url, headers=ADMIN).json["events"] == empty
+    start = datetime.now(UTC).replace(microsecond=0)
+    batch = traffic({"control": (3, 1), "B": (2, 2)})  # 8 events; purchases at LATER
+    send(client, exp, batch)
+    send(client, exp, batch)  # duplicates are not stored twice
+    events = client.get(url, headers=ADMIN).json["events"]
+    assert events["count"] == 8
+    assert datetime.fromisoformat(events["last_ts"]) == datetime.fromisoformat(LATER)
+    received = datetime.fromisoformat(events["last_received_at"])
+    assert start <= received <= datetime.now(UTC)
+    stopped = client.post(f"{url}/stop", headers=ADMIN).json
+    assert stopped["events"] == events  # every single-experiment answer carries them
+    assert "events" not in client.get("/api/experiments", headers=ADMIN).json["experiments"][0]
 
 
 @pytest.mark.parametrize(
