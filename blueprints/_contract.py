@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response
@@ -32,6 +32,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -67,6 +68,16 @@ def whole(value: Any) -> Any:
 
 Whole = Annotated[int, BeforeValidator(whole)]
 """A whole number, written ``1000`` or ``1000.0``."""
+
+
+def _column(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError(MALFORMED, "must be a column name")
+    return value
+
+
+Column = Annotated[str, BeforeValidator(_column)]
+"""A column name (of a CSV or a source's table)."""
 
 
 def _number(value: float) -> str:
@@ -135,6 +146,8 @@ class Range:
 MEANINGLESS = "meaningless"
 """The type of a :class:`PydanticCustomError` a model raises for a value it cannot use (a
 422 whose detail is ``<field> <message>, got <value>.``)."""
+MALFORMED = "malformed"
+"""As :data:`MEANINGLESS`, for a value of the wrong kind (a 400)."""
 _KINDS = {
     "float_type": "a number",
     "int_type": "a whole number",
@@ -167,8 +180,9 @@ def _error(error: Mapping[str, Any], prefix: str) -> tuple[int, dict[str, Any]]:
     if kind == "out_of_range":
         detail = f"{name} must be {error['ctx']['allowed']}, got {shown(value)}."
         return 422, {"field": name, "detail": detail}
-    if kind == MEANINGLESS:
-        return 422, {"field": name, "detail": f"{name} {error['msg']}, got {shown(value)}."}
+    if kind in (MEANINGLESS, MALFORMED):
+        detail = f"{name} {error['msg']}, got {shown(value)}."
+        return 422 if kind == MEANINGLESS else 400, {"field": name, "detail": detail}
     if kind == "string_too_short":
         return 422, {"field": name, "detail": f"{name} must not be empty."}
     if kind == "string_too_long":
@@ -189,8 +203,9 @@ def _error(error: Mapping[str, Any], prefix: str) -> tuple[int, dict[str, Any]]:
         detail = f"{name} must be {error['ctx']['expected']}, got {shown(value)}."
         return 422, {"field": name, "detail": detail}
     if kind == "too_short":
-        ctx = error["ctx"]
-        detail = f"{name} must hold at least {ctx['min_length']} items, got {ctx['actual_length']}."
+        least = error["ctx"]["min_length"]
+        items = "one item" if least == 1 else f"{least} items"
+        detail = f"{name} must hold at least {items}, got {error['ctx']['actual_length']}."
         return 422, {"field": name, "detail": detail}
     if kind == "too_long":
         detail = f"{name} must hold at most {error['ctx']['max_length']} items, got more."
@@ -283,12 +298,35 @@ def _body(form: bool) -> dict[str, Any]:
     return json_body()
 
 
+_SERIALIZED_AS: dict[type, Any] = {}
+
+
+def serialized_as(cls: type, form: Any) -> None:
+    """Declare that the view sends dataclass ``cls`` in the shape of ``form`` (a model or a
+    TypedDict): e.g. a comparison flattened by its ``as_dict``."""
+    _SERIALIZED_AS[cls] = form
+
+
+def records(item: Any, **constraints: Any) -> Any:
+    """A list of records that ``stats`` parses as data (naming ``variants[1].users`` in its
+    422s, numbers allowed as text as in a CSV): the list is validated here, each record's
+    shape (``item``, a TypedDict) is documented."""
+    items = TypeAdapter(item).json_schema()
+    return Annotated[list[Any], Field(json_schema_extra={"items": items}, **constraints)]
+
+
 class _Schema(GenerateJsonSchema):
     """Pydantic's JSON schema without per-field titles; in results (serialization mode)
     a number may be ``null``: NaN and infinities go out as ``null``."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
+
+    def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
+        form = _SERIALIZED_AS.get(schema["cls"])
+        if form is not None:
+            return self.generate_inner(TypeAdapter(form).core_schema)
+        return super().dataclass_schema(schema)
 
     def float_schema(self, schema: core_schema.FloatSchema) -> JsonSchemaValue:
         if self.mode == "serialization":
@@ -329,12 +367,12 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
     for op in operations:
         request_ref = refs[((op.rule, "request"), "validation")]
         result_ref = refs[((op.rule, "result"), "serialization")]
-        if is_dataclass(op.result) and "$ref" in result_ref:
-            # the envelope carries the warnings; the result leaves its own out
-            result = schemas[_ref_name(result_ref)]
-            result.get("properties", {}).pop("warnings", None)
-            if "warnings" in result.get("required", []):
-                result["required"] = [r for r in result["required"] if r != "warnings"]
+        for ref in [result_ref, *result_ref.get("anyOf", [])]:
+            if "$ref" in ref:  # the envelope carries the warnings; the result leaves its own out
+                result = schemas[_ref_name(ref)]
+                result.get("properties", {}).pop("warnings", None)
+                if "warnings" in result.get("required", []):
+                    result["required"] = [r for r in result["required"] if r != "warnings"]
         form = _form_schema(schemas[_ref_name(request_ref)]) if op.form else None
         paths[op.rule] = post_json(
             op.summary,

@@ -3,8 +3,10 @@
 from flask import Blueprint
 
 from blueprints import Module
+from blueprints._contract import Contract
 
 bp = Blueprint("cuped", __name__)
+contract = Contract(bp, "cuped")
 MODULE = Module(
     slug="cuped",
     title="CUPED variance reduction",
@@ -14,4 +16,3 @@ MODULE = Module(
 )
 
 from blueprints.cuped import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.cuped.spec import OPENAPI  # noqa: E402,F401

@@ -4,6 +4,7 @@ side, and the planning curves against ρ."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from blueprints._figures import MUTED, color, esc, hline, layout, line, vline
@@ -147,7 +148,7 @@ def analysis_figures(
     return figures
 
 
-def planning_figures(p: dict[str, Any]) -> dict[str, Any]:
+def planning_figures(p: Mapping[str, Any]) -> dict[str, Any]:
     """Users needed and interval half-width against ρ, the chosen ρ marked on both."""
     grid = p["grid"]
     mark = {"type": "scatter", "mode": "markers", "x": [p["rho"]], "showlegend": False}

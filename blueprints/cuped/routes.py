@@ -9,20 +9,28 @@ Lin's regression adjustment) naming its columns, or JSON per-variant summaries i
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Response, render_template
+from pydantic import Field, create_model
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on 3.11
 
-from blueprints._api import Fields, bad_request, json_body, respond, stats_errors, unprocessable
-from blueprints._upload import request_fields, uploaded_csv
-from blueprints.cuped import bp
+from blueprints._api import bad_request, respond, stats_errors, unprocessable
+from blueprints._contract import Body, Column, Range, records, serialized_as
+from blueprints._source import Events, SourceFields
+from blueprints._upload import read_data
+from blueprints.cuped import bp, contract
 from blueprints.cuped.figures import analysis_figures, planning_figures
 from blueprints.cuped.readout import analysis_readout, planning_readout
 from sources.cuped import Scatter, covariate_names, scatter, upload_rows
 from sources.tabular import Table, guess_control, infer_roles
 from stats.cuped import (
     MAX_ARMS,
+    MAX_COVARIATES,
+    MAX_N_PER_GROUP,
     RHO_GRID,
+    AdjustedComparison,
+    CupedPlanning,
     CupedResult,
     RegressionAdjustmentResult,
     covariate_variants,
@@ -44,14 +52,139 @@ class Analysis:
     covariate: str = ""
 
 
+Alpha = Annotated[float, Range(gt=0, le=0.5)]
+
+
+class CovariateSummary(TypedDict):
+    """One arm's sufficient statistics: users and the outcome's (y) and the pre-experiment
+    covariate's (x) means, sample variances (n − 1) and sample covariance."""
+
+    name: str
+    users: int
+    mean_y: float
+    mean_x: float
+    var_y: float
+    var_x: float
+    cov_xy: float
+
+
+class CupedRequest(SourceFields):
+    """Row-level data as csv text (one row per user) with the variant, outcome and covariate
+    column names; covariates (a list of columns) instead of covariate runs Lin's regression
+    adjustment. Or per-variant summaries in variants. Or a configured source and table with
+    variant, outcome and covariate naming columns, or a source with events (the event schema;
+    the covariate is the metric's pre-period sum)."""
+
+    csv: str | None = Field(None, description="CSV text, one row per user.")
+    variants: records(CovariateSummary) | None = Field(  # type: ignore[valid-type]
+        None, description="Per-variant summaries instead of rows (at least 2 arms)."
+    )
+    events: Events | None = None
+    variant: Column | None = Field(
+        None, description="Column holding each user's variant (detected when left out)."
+    )
+    outcome: Column | None = Field(None, description="Column holding the in-experiment metric.")
+    covariate: Column | None = Field(
+        None,
+        description="Column holding the same user's pre-experiment value (CUPED). Blank cells "
+        "are users without one (new users): kept, mean-filled with a missing-value indicator.",
+    )
+    covariates: Annotated[list[Column], Field(min_length=1, fail_fast=True)] | None = Field(
+        None,
+        description=f"Several pre-experiment columns (at most {MAX_COVARIATES}): Lin's "
+        "regression adjustment (HC2 errors) instead of CUPED.",
+    )
+    control: str | None = Field(
+        None, description="The control variant (guessed from the names when left out)."
+    )
+    alpha: Alpha = 0.05
+
+
+class PlanRequest(Body):
+    """What a correlation ρ with the pre-period buys at the planned size."""
+
+    rho: Annotated[float, Range(ge=0, lt=1)] = Field(
+        description="Correlation of the metric with its pre-period value (its size)."
+    )
+    n_per_group: Annotated[float, Range(ge=2, le=MAX_N_PER_GROUP)] = 5000
+    sd: Annotated[float, Range(gt=0)] = Field(
+        1.0, description="Standard deviation of the metric per user."
+    )
+    alpha: Alpha = 0.05
+    power: Annotated[float, Range(gt=0, lt=1)] = 0.8
+
+
+class Plan(TypedDict):
+    """The chosen ρ beside ρ = 0 (no CUPED), and ``grid``: the same quantities on ρ = 0,
+    0.01, …, 0.95 (for the charts)."""
+
+    rho: float
+    half_width: float
+    unadjusted_half_width: float
+    mde: float
+    unadjusted_mde: float
+    n_per_group_required: int
+    effective_multiplier: float
+    n_per_group: int
+    sd: float
+    alpha: float
+    power: float
+    grid: CupedPlanning
+
+
+EXAMPLE_SUMMARIES = {
+    "control": "A",
+    "alpha": 0.05,
+    "variants": [
+        {"name": "A", "users": 1000, "mean_y": 40.0, "mean_x": 20.0,
+         "var_y": 400.0, "var_x": 200.0, "cov_xy": 196.0},
+        {"name": "B", "users": 1000, "mean_y": 41.5, "mean_x": 20.1,
+         "var_y": 410.0, "var_x": 205.0, "cov_xy": 200.0},
+    ],
+}  # fmt: skip
+
+EXAMPLE_CSV = {
+    "csv": "user_id,variant,pre_spend,spend\n"
+    + "".join(
+        f"u{i},{'AB'[i % 2]},{10 + i % 7}.5,{20 + i % 7 + i % 2 + (i * 7) % 5}.25\n"
+        for i in range(40)
+    ),
+    "variant": "variant",
+    "outcome": "spend",
+    "covariate": "pre_spend",
+    "control": "A",
+}
+
+
+FLAT_KEYS = (
+    "estimate",
+    "statistic",
+    "pvalue",
+    "ci_low",
+    "ci_high",
+    "relative_lift",
+    "relative_ci_low",
+    "relative_ci_high",
+)
+"""The keys of :meth:`AdjustedComparison.as_dict`, adjusted and ``unadjusted_``."""
+_FLAT: dict[str, Any] = {
+    "variant": (str, ...),
+    **{f"{p}{k}": (float, ...) for p in ("", "unadjusted_") for k in FLAT_KEYS},
+}
+serialized_as(
+    AdjustedComparison,
+    create_model("AdjustedComparison", __doc__=AdjustedComparison.__doc__, **_FLAT),
+)
+
+
 @bp.get("/cuped")
 def page() -> str:
     return render_template("cuped.html")
 
 
-def _variant_column(f: Fields, table: Table) -> str:
+def _variant_column(r: CupedRequest, table: Table) -> str:
     """The ``variant`` field, or the column that looks like the variant when it is left out."""
-    variant = f.string("variant", None)
+    variant = r.variant
     if variant is None:
         variant = infer_roles(table).variant
         if variant is None:
@@ -63,42 +196,40 @@ def _variant_column(f: Fields, table: Table) -> str:
     return variant
 
 
-def _control(f: Fields, labels: list[str]) -> str:
+def _control(r: CupedRequest, labels: list[str]) -> str:
     """The ``control`` field, or the label most likely to be the control."""
-    control = f.string("control", None)
+    control = r.control
     if control is None:
         # Only guess among a plausible number of arms; stats names a wrong column itself.
         control = guess_control(sorted(labels)) if 0 < len(labels) <= MAX_ARMS else ""
     return control
 
 
-def _covariate_columns(f: Fields) -> tuple[str | None, list[str] | None]:
+def _covariate_columns(r: CupedRequest) -> tuple[str | None, list[str] | None]:
     """``covariate`` (CUPED) or ``covariates`` (Lin adjustment): exactly one of them."""
-    if f.has("covariates"):
-        if f.has("covariate"):
+    if r.covariates is not None:
+        if r.covariate is not None:
             bad_request(
                 "covariates",
                 "Give covariate (one column, CUPED) or covariates (a list, regression "
                 "adjustment), not both.",
             )
-        columns = f.array("covariates")
-        for j, column in enumerate(columns):
-            if not isinstance(column, str):
-                bad_request(
-                    f"covariates[{j}]", f"covariates[{j}] must be a column name, got {column!r}."
-                )
-        return None, columns
-    return f.string("covariate"), None
+        return None, r.covariates
+    if r.covariate is None:
+        bad_request("covariate", "covariate is required.")
+    return r.covariate, None
 
 
-def analyse_rows(f: Fields, table: Table) -> Analysis:
+def analyse_rows(r: CupedRequest, table: Table) -> Analysis:
     """CUPED (one covariate) or Lin's regression adjustment (several) on row-level data:
     :mod:`sources.cuped` reads the columns once (arm codes, numbers), :mod:`stats.cuped`
     computes, and the scatter's users come from the same arrays."""
-    variant = _variant_column(f, table)
-    outcome = f.string("outcome")
-    covariate, covariates = _covariate_columns(f)
-    alpha = f.number("alpha", 0.05)
+    variant = _variant_column(r, table)
+    if r.outcome is None:
+        bad_request("outcome", "outcome is required.")
+    outcome = r.outcome
+    covariate, covariates = _covariate_columns(r)
+    alpha = r.alpha
     with stats_errors():
         if covariates is not None:
             names = covariate_names(covariates)
@@ -107,7 +238,7 @@ def analyse_rows(f: Fields, table: Table) -> Analysis:
             assert covariate is not None
             pairs = [("covariate", covariate)]
         rows = upload_rows(table, variant=variant, outcome=outcome, covariates=pairs)
-    control = _control(f, list(rows.names))
+    control = _control(r, list(rows.names))
     with stats_errors():
         if covariates is not None:
             adjusted = regression_adjustment(
@@ -126,18 +257,16 @@ def analyse_rows(f: Fields, table: Table) -> Analysis:
     return Analysis(result, scatter(rows, covariate), outcome, covariate)
 
 
-def analyse_summaries(f: Fields) -> Analysis:
+def analyse_summaries(r: CupedRequest, summaries: list[Any]) -> Analysis:
     """CUPED from per-variant sufficient statistics (``variants``)."""
-    records = f.array("variants")
-    alpha = f.number("alpha", 0.05)
     with stats_errors():
-        arms = covariate_variants(records)
-    control = _control(f, [a.name for a in arms])
+        arms = covariate_variants(summaries)
+    control = _control(r, [a.name for a in arms])
     with stats_errors():
-        return Analysis(cuped(arms, control=control, alpha=alpha))
+        return Analysis(cuped(arms, control=control, alpha=r.alpha))
 
 
-def analyse_source(f: Fields) -> Analysis:
+def analyse_source(r: CupedRequest, source: str) -> Analysis:
     """``source`` and ``table`` with ``variant``, ``outcome`` and ``covariate`` naming its
     columns, or ``source`` with ``events``: the event schema, the covariate being the same
     metric in the pre-period (:func:`sources.events.event_statistics`).
@@ -147,23 +276,23 @@ def analyse_source(f: Fields) -> Analysis:
     of the same rows is (:func:`stats.cuped.cuped_rows`), so both answer alike (issue 12).
     In the event schema every exposed unit has a covariate (0 without pre-period events,
     as :mod:`sources.events` defines it), so nothing is missing there."""
-    from blueprints._source import column_name, event_request, open_table, reducing
+    from blueprints._source import event_request, open_table, reducing, required_column
     from sources.reduce import cuped_moments
 
-    alpha = f.number("alpha", 0.05)
-    if f.has("events"):
-        stats, _ = event_request(f, pre_period=True)
+    alpha = r.alpha
+    if r.events is not None:
+        stats, _ = event_request((source, r.events), pre_period=True)
     else:
-        if f.has("covariates"):
+        if r.covariates is not None:
             unprocessable(
                 "covariates",
                 "covariates (regression adjustment) needs the rows: with a source, name one "
                 "covariate column (CUPED).",
             )
-        st = open_table(f)
-        variant = column_name(f, "variant", st)
-        outcome = column_name(f, "outcome", st)
-        covariate = column_name(f, "covariate", st)
+        st = open_table(r)
+        variant = required_column(st, "variant", r.variant)
+        outcome = required_column(st, "outcome", r.outcome)
+        covariate = required_column(st, "covariate", r.covariate)
         with reducing(st, {"metric": "outcome"}):
             moments = cuped_moments(st.table, variant=variant, metric=outcome, covariate=covariate)
         if moments.dropped:
@@ -173,37 +302,44 @@ def analyse_source(f: Fields) -> Analysis:
                 f"outcome has {moments.dropped} missing values; every user needs one (leave "
                 "users without an outcome out of the table, or fill them in).",
             )
-        control = _control(f, list(moments.names))
+        control = _control(r, list(moments.names))
         with stats_errors():
             return Analysis(cuped_from_moments(**moments.arrays(), control=control, alpha=alpha))
-    control = _control(f, [a.name for a in stats.covariates])
+    control = _control(r, [a.name for a in stats.covariates])
     with stats_errors():
         return Analysis(cuped(stats.covariates, control=control, alpha=alpha))
 
 
-def analyse(f: Fields) -> Analysis:
-    table = uploaded_csv(f)
-    if f.has("source"):
-        if table is not None or f.has("variants"):
+def analyse(r: CupedRequest) -> Analysis:
+    table = read_data(r.csv)
+    if r.source is not None:
+        if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or variants: only one of them.")
-        return analyse_source(f)
+        return analyse_source(r, r.source)
     if table is not None:
-        if f.has("variants"):
+        if r.variants is not None:
             bad_request("variants", "Send a CSV or variants (per-variant summaries), not both.")
-        return analyse_rows(f, table)
-    if not f.has("variants"):
+        return analyse_rows(r, table)
+    if r.variants is None:
         bad_request(
             "csv",
             "Send the data: a CSV with one row per user (multipart file, or csv text) and the "
             "variant, outcome and covariate column names, or variants: per-variant summaries "
             "{name, users, mean_y, mean_x, var_y, var_x, cov_xy}.",
         )
-    return analyse_summaries(f)
+    return analyse_summaries(r, r.variants)
 
 
-@bp.post("/api/cuped")
-def api() -> Response:
-    a = analyse(request_fields())
+@contract.post(
+    "/api/cuped",
+    summary="CUPED-adjusted differences in means beside the unadjusted ones",
+    request=CupedRequest,
+    result=CupedResult | RegressionAdjustmentResult,
+    examples={"per-variant summaries": EXAMPLE_SUMMARIES, "row-level CSV": EXAMPLE_CSV},
+    form=True,
+)
+def api(r: CupedRequest) -> Response:
+    a = analyse(r)
     figures = analysis_figures(a.result, a.scatter, a.outcome, a.covariate)
     return respond(as_json(a.result), figures, analysis_readout(a.result), a.result.warnings)
 
@@ -217,21 +353,16 @@ def as_json(result: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
     return body
 
 
-def plan(f: Fields) -> dict[str, Any]:
+def plan(r: PlanRequest) -> Plan:
     """The chosen ρ beside ρ = 0 (no CUPED), and the curve over ``RHO_GRID``."""
-    rho = f.number("rho")
-    if not 0.0 <= rho < 1.0:
-        unprocessable(
-            "rho", f"rho must be in [0, 1) (only its size matters: give |ρ|), got {rho!r}."
-        )
-    options = {
-        "n_per_group": f.number("n_per_group", 5000),
-        "sd": f.number("sd", 1.0),
-        "alpha": f.number("alpha", 0.05),
-        "power": f.number("power", 0.8),
+    options: dict[str, Any] = {
+        "n_per_group": r.n_per_group,
+        "sd": r.sd,
+        "alpha": r.alpha,
+        "power": r.power,
     }
     with stats_errors():
-        pair = cuped_planning([0.0, rho], **options)
+        pair = cuped_planning([0.0, r.rho], **options)
         grid = cuped_planning(RHO_GRID, **options)
     return {
         "rho": pair.rho[1],
@@ -249,7 +380,13 @@ def plan(f: Fields) -> dict[str, Any]:
     }
 
 
-@bp.post("/api/cuped/plan")
-def api_plan() -> Response:
-    result = plan(Fields(json_body()))
+@contract.post(
+    "/api/cuped/plan",
+    summary="Planning what-if: interval width and users needed against ρ",
+    request=PlanRequest,
+    result=Plan,
+    examples={"plan": {"rho": 0.6, "n_per_group": 5000, "sd": 10, "alpha": 0.05, "power": 0.8}},
+)
+def api_plan(r: PlanRequest) -> Response:
+    result = plan(r)
     return respond(result, planning_figures(result), planning_readout(result))

@@ -67,8 +67,14 @@ def test_example_answer_matches_its_declared_schema(
 
 
 def _result_properties(path: str) -> set[str]:
+    """The fields the declared result names (of any of its forms, when it has several)."""
     envelope = DOCUMENT["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
-    result = envelope["schema"]["properties"]["result"]
-    while "$ref" in result:
-        result = DOCUMENT["components"]["schemas"][result["$ref"].rsplit("/", 1)[-1]]
-    return set(result.get("properties", {}))
+    forms = [envelope["schema"]["properties"]["result"]]
+    names: set[str] = set()
+    while forms:
+        form = forms.pop()
+        if "$ref" in form:
+            form = DOCUMENT["components"]["schemas"][form["$ref"].rsplit("/", 1)[-1]]
+        forms.extend(form.get("anyOf", []))
+        names.update(form.get("properties", {}))
+    return names
