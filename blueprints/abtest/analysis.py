@@ -21,6 +21,8 @@ from blueprints._api import Fields, stats_errors, unprocessable
 from blueprints._upload import csv_errors
 from blueprints.abtest.figures import analysis_figures
 from blueprints.abtest.readout import readout
+from blueprints.abtest.segments import EMPTY as SEGMENTS_EMPTY
+from blueprints.abtest.segments import SegmentsOutcome, by_segment, upload_segments
 from sources.tabular import (
     MAX_VARIANTS,
     Roles,
@@ -30,9 +32,13 @@ from sources.tabular import (
     infer_roles,
     summarize_table,
     table_distribution,
+    variant_values,
 )
 from stats.abtest import Analysis, Guardrail, analyze
+from stats.comparisons import CORRECTIONS, PAIR_MODES
 from stats.distribution import Distribution
+from stats.quantiles import QUANTILE_METHODS, QuantileAnalysis, quantile_differences
+from stats.relative import RELATIVE_INTERVALS
 from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
 from stats.vocabulary import ALTERNATIVES, METRICS
 from stats.warnings import Code, ResultWarning, warning
@@ -57,6 +63,8 @@ class Outcome:
     distribution: Distribution | None = None
     warnings: tuple[ResultWarning, ...] = ()
     source: dict[str, Any] | None = None
+    quantiles: QuantileAnalysis | None = None
+    segments: SegmentsOutcome | None = None
 
     def result(self) -> dict[str, Any]:
         body: dict[str, Any] = {f.name: getattr(self.analysis, f.name) for f in fields(Analysis)}
@@ -65,10 +73,15 @@ class Outcome:
         body["csv"] = self.csv
         body["distribution"] = self.distribution
         body["source"] = self.source
+        body["quantiles"] = self.quantiles
+        body.update(self.segments.result() if self.segments is not None else SEGMENTS_EMPTY)
         return body
 
     def all_warnings(self) -> tuple[ResultWarning, ...]:
-        return self.warnings + self.analysis.warnings
+        more = self.quantiles.warnings if self.quantiles is not None else ()
+        if self.segments is not None:
+            more += self.segments.warnings
+        return self.warnings + self.analysis.warnings + more
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +132,7 @@ def guardrail_fields(f: Fields) -> list[Fields]:
 
 
 def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
+    refuse_quantiles(f)
     metric = f.choice("metric", METRICS, None)
     primary = typed_variants(f, "variants")
     kind = "mean" if isinstance(primary[0], MeanStats) else "proportion"
@@ -210,6 +224,12 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
     warnings = tuple(dict.fromkeys(w for s in (summary, *summaries) for w in s.warnings))
     if distribution is not None:
         warnings += distribution.warnings
+    quantiles = None
+    if roles.layout == "users" and summary.kind == "continuous" and roles.variant is not None:
+        quantiles = csv_quantiles(f, table, roles.variant, summary.metric, analysis)
+    else:
+        refuse_quantiles(f)
+    segments = csv_segments(f, table, roles, summary, analysis, options)
     blanks = {k: v for k, v in table.blank_cells.items() if v}
     if blanks:
         listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
@@ -233,7 +253,82 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
         },
         distribution=distribution,
         warnings=warnings,
+        quantiles=quantiles,
+        segments=segments,
     )
+
+
+def csv_segments(
+    f: Fields,
+    table: Table,
+    roles: Roles,
+    summary: Summary,
+    analysis: Analysis,
+    opts: dict[str, Any],
+) -> SegmentsOutcome | None:
+    """The analysis by the ``segment`` column, when one is mapped (row-per-user data)."""
+    segment = column(f, "segment", table, None)
+    if segment is None:
+        return None
+    if roles.layout != "users" or roles.variant is None:
+        unprocessable(
+            "segment",
+            "segment needs one row per user (a variant column and a metric column); this "
+            "table has one row per variant.",
+        )
+    if segment in (roles.variant, summary.metric):
+        unprocessable("segment", f"segment column {segment!r} is the variant or metric column.")
+    return upload_segments(
+        table,
+        segment,
+        variant=roles.variant,
+        metric=summary.metric,
+        kind=summary.kind,
+        pooled=summary.variants,
+        analysis=analysis,
+        options=opts,
+    )
+
+
+DEFAULT_QUANTILES = (0.5, 0.9)
+"""Quantile levels compared for row-level continuous data unless ``quantiles`` says."""
+QUANTILE_FIELDS = ("quantiles", "quantile_method", "bootstrap_resamples")
+
+
+def quantile_request(f: Fields) -> dict[str, Any]:
+    """``quantiles`` (levels, default :data:`DEFAULT_QUANTILES`; ``[]`` for none),
+    ``quantile_method``, ``bootstrap_resamples`` and ``seed``, type-checked (400)."""
+    return {
+        "quantiles": f.numbers("quantiles", list(DEFAULT_QUANTILES)),
+        "method": f.choice("quantile_method", QUANTILE_METHODS, "order-statistic"),
+        "resamples": f.integer("bootstrap_resamples", 2_000),
+        "seed": f.integer("seed", None),
+    }
+
+
+def refuse_quantiles(f: Fields) -> None:
+    """Quantiles need every user's value: a 422 when asked of anything else."""
+    for key in QUANTILE_FIELDS:
+        if f.has(key):
+            unprocessable(
+                key,
+                f"{key} needs one row per user with a continuous metric (a CSV or Parquet "
+                "upload): summaries carry no quantiles.",
+            )
+
+
+def csv_quantiles(
+    f: Fields, table: Table, variant: str, metric: str, analysis: Analysis
+) -> QuantileAnalysis | None:
+    """The primary metric's quantiles of every variant against control (none when the
+    request's ``quantiles`` is empty)."""
+    opts = quantile_request(f)
+    if not opts["quantiles"]:
+        return None
+    with stats_errors(), csv_errors():
+        codes, values, names = variant_values(table, variant=variant, metric=metric)
+        samples = {name: values[codes == j] for j, name in enumerate(names)}
+        return quantile_differences(samples, analysis.control, alpha=analysis.alpha, **opts)
 
 
 def mapping(table: Table, roles: Roles, summary: Summary) -> dict[str, Any]:
@@ -267,18 +362,20 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
     from blueprints._source import column_name, open_table, reducing
     from sources.reduce import metrics_statistics
 
+    refuse_quantiles(f)
     if f.has("events"):
         return event_outcome(f, opts)
     st = open_table(f)
     variant = column_name(f, "variant", st)
     metric = column_name(f, "metric", st)
+    segment = column_name(f, "segment", st, None)
     metrics: dict[str, Any] = {metric: f.choice("kind", KINDS, None)}
     gs = guardrail_fields(f)
     for g in gs:
         metrics.setdefault(column_name(g, "metric", st), g.choice("kind", KINDS, None))
     with reducing(st):
         reduced = metrics_statistics(
-            st.table, variant=variant, metrics=list(metrics), kinds=metrics
+            st.table, variant=variant, metrics=list(metrics), kinds=metrics, segment=segment
         )
     primary = reduced[metric]
     guardrails, inputs = [], {}
@@ -288,6 +385,16 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
         inputs[name] = cast(Stats, reduced[name].variants)
     analysis = run_analysis(f, cast(Stats, primary.variants), guardrails, opts, metric)
     kinds = {m: reduced[m].kind for m in metrics}
+    segments = None
+    if segment is not None:
+        segments = by_segment(
+            segment,
+            primary.segments,
+            cast(Stats, primary.variants),
+            analysis,
+            opts["correction"],
+            opts["direction"],
+        )
     return Outcome(
         analysis,
         cast(Stats, primary.variants),
@@ -307,6 +414,7 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
         },
         warnings=source_warnings(r.warnings for r in reduced.values()),
         source=st.describe(primary.rows, primary.rows - primary.dropped),
+        segments=segments,
     )
 
 
@@ -348,6 +456,9 @@ def options(f: Fields) -> dict[str, Any]:
         "min_effect_type": f.choice("min_effect_type", ("absolute", "relative"), "absolute"),
         "planned_split": f.numbers("planned_split", None),
         "noninferiority_margin": f.number("noninferiority_margin", None),
+        "correction": f.choice("correction", CORRECTIONS, "holm"),
+        "comparisons": f.choice("comparisons", PAIR_MODES, "control"),
+        "relative_interval": f.choice("relative_interval", RELATIVE_INTERVALS, "dual"),
     }
 
 

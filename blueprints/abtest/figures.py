@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from blueprints._figures import MUTED, color, esc, layout, vline
 from stats._text import p_is
 from stats.distribution import Distribution
+from stats.quantiles import QuantileAnalysis
 
 if TYPE_CHECKING:
     from blueprints.abtest.analysis import Outcome
@@ -101,7 +102,8 @@ def forest(o: Outcome) -> dict[str, Any]:
             f"%{{x:{fmt}}}{unit}<br>{c.ci_level:.4g} CI {low * scale:{fmt}} to "
             f"{high * scale:{fmt}}{unit}<br>{p_is(c.pvalue_adjusted, 'adjusted p')}"
         )
-        traces.append(_interval_trace(c.variant, i, low * scale, est * scale, high * scale, hover))
+        label = f"{c.variant} − {c.control}" if a.comparison_set == "all" else c.variant
+        traces.append(_interval_trace(label, i, low * scale, est * scale, high * scale, hover))
     band = a.min_effect * scale
     shapes: list[dict[str, Any]] = [vline(0.0, dash="solid")]
     if band > 0:
@@ -126,7 +128,9 @@ def forest(o: Outcome) -> dict[str, Any]:
     return {
         "data": traces,
         "layout": layout(
-            f"Effect against {a.control}, with the minimum worthwhile effect band",
+            "Effect of every pair, with the minimum worthwhile effect band"
+            if a.comparison_set == "all"
+            else f"Effect against {a.control}, with the minimum worthwhile effect band",
             x_title,
             "",
             x_format=x_format,
@@ -162,8 +166,55 @@ def distribution(d: Distribution) -> dict[str, Any]:
     }
 
 
+def quantile_label(p: float) -> str:
+    """'median', 'p90', 'p99.5'."""
+    return "median" if p == 0.5 else f"p{100 * p:g}"
+
+
+def quantiles(q: QuantileAnalysis, metric: str) -> dict[str, Any]:
+    """Each quantile difference with its interval, one row per quantile and variant."""
+    traces = []
+    for i, d in enumerate(q.differences):
+        label = f"{quantile_label(d.quantile)}: {d.variant}"
+        p = "" if d.pvalue is None else "<br>" + p_is(d.pvalue)
+        hover = (
+            f"%{{x:+.4g}}<br>{d.ci_level:.4g} CI {d.ci_low:+.4g} to {d.ci_high:+.4g}{p}"
+            f"<br>{d.arms[1].estimate:.4g} against {d.arms[0].estimate:.4g} on {esc(d.control)}"
+        )
+        traces.append(_interval_trace(label, i, d.ci_low, d.estimate, d.ci_high, hover))
+    how = "bootstrap" if q.method == "bootstrap" else "order-statistic"
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Difference in quantiles of {metric} against {q.differences[0].control} ({how} intervals)",
+            f"Difference in {metric}",
+            "",
+            hovermode="closest",
+            shapes=[vline(0.0, dash="solid")],
+            yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        ),
+    }
+
+
+def with_quantile_marks(figure: dict[str, Any], q: QuantileAnalysis, names: list[str]) -> None:
+    """Dotted lines at each variant's compared quantiles on the distribution chart."""
+    marks = {(a.name, a.quantile): a.estimate for d in q.differences for a in d.arms}
+    figure["layout"]["shapes"] = [
+        vline(x, quantile_label(p), color=color(names.index(name)))
+        for (name, p), x in marks.items()
+        if name in names
+    ]
+
+
 def analysis_figures(o: Outcome) -> dict[str, Any]:
     figures = {"estimates": estimates(o), "forest": forest(o)}
     if o.distribution is not None:
         figures["distribution"] = distribution(o.distribution)
+        if o.quantiles is not None and o.distribution.metric == o.analysis.metric:
+            names = [v.name for v in o.distribution.variants]
+            with_quantile_marks(figures["distribution"], o.quantiles, names)
+    if o.quantiles is not None:
+        figures["quantiles"] = quantiles(o.quantiles, o.analysis.metric)
+    if o.segments is not None and o.segments.comparisons:
+        figures["segments"] = o.segments.figure(o.analysis.metric)
     return figures

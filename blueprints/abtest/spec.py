@@ -4,6 +4,9 @@ from typing import Any
 
 from blueprints._openapi import post_json
 from blueprints.sources.spec import EVENTS, SOURCE_FIELDS, SOURCE_RESULT
+from stats.comparisons import CORRECTIONS, PAIR_MODES
+from stats.quantiles import QUANTILE_METHODS
+from stats.relative import RELATIVE_INTERVALS
 from stats.vocabulary import ALTERNATIVES
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -59,6 +62,63 @@ OPTIONS: dict[str, Any] = {
         "minimum": 0,
         "description": "Test the primary metric for non-inferiority at this margin (absolute units).",
     },
+    "correction": {
+        "type": "string",
+        "enum": list(CORRECTIONS),
+        "default": "holm",
+        "description": (
+            "Multiplicity correction across comparisons: Holm or Bonferroni (family-wise, "
+            "Bonferroni intervals) or Benjamini–Hochberg (false discovery rate, with "
+            "Benjamini–Yekutieli FCR-adjusted intervals at level 1 − R·α/m)."
+        ),
+    },
+    "relative_interval": {
+        "type": "string",
+        "enum": list(RELATIVE_INTERVALS),
+        "default": "dual",
+        "description": (
+            "The relative lift's interval: dual to the test (the score interval for the risk "
+            "ratio for conversions, Fieller's for means; excludes 0 exactly when the test "
+            "rejects) or the delta method."
+        ),
+    },
+    "comparisons": {
+        "type": "string",
+        "enum": list(PAIR_MODES),
+        "default": "control",
+        "description": "Each variant against control, or every pair of variants (all).",
+    },
+}
+
+QUANTILE_OPTIONS: dict[str, Any] = {
+    "quantiles": {
+        "type": "array",
+        "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "maxItems": 5,
+        "default": [0.5, 0.9],
+        "description": (
+            "One row per user with a continuous metric: the quantile levels whose difference "
+            "between each variant and control is estimated ([] for none)."
+        ),
+    },
+    "quantile_method": {
+        "type": "string",
+        "enum": list(QUANTILE_METHODS),
+        "default": "order-statistic",
+        "description": (
+            "order-statistic: each arm's distribution-free binomial-rank interval gives its "
+            "standard error, combined for independent users (as gbstats' QuantileStatistic); "
+            "bootstrap: a seeded percentile bootstrap (no p-value)."
+        ),
+    },
+    "bootstrap_resamples": {
+        "type": "integer",
+        "minimum": 1000,
+        "maximum": 20000,
+        "default": 2000,
+        "description": "Resamples of the bootstrap; values × quantiles × resamples is capped at 25 million.",
+    },
+    "seed": {"type": "integer", "minimum": 0, "description": "Seed of the bootstrap."},
 }
 
 MAPPING: dict[str, Any] = {
@@ -71,6 +131,14 @@ MAPPING: dict[str, Any] = {
     "user_id": {"type": "string", "description": "Column of user ids (duplicates are warned)."},
     "users": {"type": "string", "description": "Row per variant: the column of users."},
     "sd": {"type": "string", "description": "Row per variant: the standard-deviation column."},
+    "segment": {
+        "type": "string",
+        "description": (
+            "Row per user (CSV or source): the column of segments (device, country …); each "
+            "treatment is then compared with control within each segment, as /api/segments "
+            "does: result.segments, result.heterogeneity and result.segment_analyses."
+        ),
+    },
 }
 
 REQUEST = {
@@ -102,6 +170,7 @@ REQUEST = {
         **SOURCE_FIELDS,
         "events": EVENTS,
         **OPTIONS,
+        **QUANTILE_OPTIONS,
         **{k: v for k, v in MAPPING.items() if k != "metric"},
     },
 }
@@ -115,6 +184,11 @@ MULTIPART = {
         **MAPPING,
         **{k: {**v, "type": "string"} for k, v in OPTIONS.items() if k not in ("alternative",)},
         "alternative": {"type": "string", "enum": list(ALTERNATIVES)},
+        **{k: {**v, "type": "string"} for k, v in QUANTILE_OPTIONS.items() if k != "quantiles"},
+        "quantiles": {
+            "type": "string",
+            "description": "JSON list of quantile levels, e.g. [0.5, 0.9].",
+        },
         "guardrails": {
             "type": "string",
             "description": 'JSON list: [{"metric": "revenue", "direction": "higher", "tolerance": 0.5}].',
@@ -133,8 +207,16 @@ COMPARISON = {
         "relative_lift": NUMBER_OR_NULL,
         "relative_ci_low": NUMBER_OR_NULL,
         "relative_ci_high": NUMBER_OR_NULL,
+        "relative_method": {
+            "type": "string",
+            "enum": ["score", "fieller", "delta"],
+            "description": "How the relative interval was computed; null bounds with both open mean unbounded.",
+        },
         "pvalue": {"type": "number"},
-        "pvalue_adjusted": {"type": "number", "description": "Holm-adjusted."},
+        "pvalue_adjusted": {
+            "type": "number",
+            "description": "Adjusted for the comparisons made, by the request's correction (Holm by default).",
+        },
         "test": {"type": "string", "enum": ["z", "fisher", "welch"]},
         "statistic": NUMBER_OR_NULL,
         "effect_size": NUMBER_OR_NULL,
@@ -152,7 +234,13 @@ RESULT = {
         "control": {"type": "string"},
         "verdict": {"type": "string", "enum": ["ship", "iterate", "hold", "stop", "rerun"]},
         "reasons": {"type": "array", "items": {"type": "string"}},
-        "comparisons": {"type": "array", "items": COMPARISON},
+        "comparisons": {
+            "type": "array",
+            "items": COMPARISON,
+            "description": "Each variant against control, or every pair (variant − its control).",
+        },
+        "correction": {"type": "string", "enum": list(CORRECTIONS)},
+        "comparison_set": {"type": "string", "enum": list(PAIR_MODES)},
         "variants": {"type": "array", "items": {"type": "object"}},
         "srm": {
             "type": "object",
@@ -173,6 +261,42 @@ RESULT = {
             "description": "Row-level continuous data: binned shares and quantiles per variant.",
         },
         "source": SOURCE_RESULT,
+        "segments": {
+            "type": ["array", "null"],
+            "description": (
+                "With a segment column: one row per treatment and segment with variant, control, "
+                "name, estimate, se, ci_low, ci_high, pvalue, pvalue_adjusted (across segments, "
+                "by the request's correction), shrunk_estimate, shrunk_sd, shrunk_ci_low, "
+                "shrunk_ci_high, prob_positive (partial pooling; null with 2 segments) and "
+                "verdict (wins, loses, no effect, too thin to tell)."
+            ),
+            "items": {"type": "object"},
+        },
+        "heterogeneity": {
+            "type": ["array", "null"],
+            "description": "Per treatment: variant, control, Cochran's q, df, pvalue, i2, tau2.",
+            "items": {"type": "object"},
+        },
+        "segment_analyses": {
+            "type": ["array", "null"],
+            "description": (
+                "Per treatment: variant, control, column, overall (the stratified effect: "
+                "Mantel–Haenszel for conversions, inverse-variance for means), pooled (every "
+                "segment together), hierarchical (posterior of the mean effect), tau (posterior "
+                "mean of τ; null with 3 segments), tau_median, tau_ci_low, tau_ci_high, "
+                "correction and left_out (segments without a defined effect)."
+            ),
+            "items": {"type": "object"},
+        },
+        "quantiles": {
+            "type": ["object", "null"],
+            "description": (
+                "One row per user with a continuous metric: quantiles (levels), method, and "
+                "differences[] with quantile, variant, control, estimate, ci_low, ci_high, "
+                "ci_level, se, statistic, pvalue (null for the bootstrap), method, resamples and "
+                "arms[] (each arm's quantile estimate and order-statistic interval)."
+            ),
+        },
     },
 }
 

@@ -18,7 +18,7 @@ import { bindSourcePicker } from "./sources.js";
 
 const form = document.getElementById("params");
 const mappingBox = form.querySelector("[data-mapping]");
-const MAPPING = ["variant", "metric_column", "kind", "user_id", "users", "sd"];
+const MAPPING = ["variant", "metric_column", "kind", "user_id", "segment", "users", "sd"];
 let columns = []; // the CSV's columns, from the last answer
 let metricColumns = []; // those detected as metrics (0/1 or numbers)
 let page = null;
@@ -190,10 +190,31 @@ function common() {
   for (const name of ["alpha", "min_effect", "noninferiority_margin"]) {
     if (form[name].value.trim() !== "") body[name] = Number(form[name].value);
   }
-  for (const name of ["alternative", "direction", "min_effect_type", "control"]) {
+  for (const name of [
+    "alternative",
+    "direction",
+    "min_effect_type",
+    "relative_interval",
+    "control",
+    "comparisons",
+    "correction",
+  ]) {
     if (form[name].value) body[name] = form[name].value;
   }
   if (form.planned_split.value.trim()) body.planned_split = splitList(form.planned_split.value);
+  return body;
+}
+
+/** Quantile options: sent with a CSV or a table only, and only when changed from the defaults. */
+function quantileOptions() {
+  const body = {};
+  if (form.quantiles.value.trim()) body.quantiles = splitList(form.quantiles.value);
+  if (form.quantile_method.value === "bootstrap") {
+    body.quantile_method = "bootstrap";
+    for (const name of ["bootstrap_resamples", "seed"]) {
+      if (form[name].value.trim() !== "") body[name] = Number(form[name].value);
+    }
+  }
   return body;
 }
 
@@ -201,7 +222,7 @@ function payload() {
   const body = common();
   if (tableMode()) {
     Object.assign(body, picker.selected());
-    for (const name of ["variant", "metric_column", "kind"]) {
+    for (const name of ["variant", "metric_column", "kind", "segment"]) {
       if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
     }
     const guardrails = readGuardrails();
@@ -215,6 +236,7 @@ function payload() {
     return body;
   }
   for (const name of MAPPING) if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
+  Object.assign(body, quantileOptions());
   const guardrails = readGuardrails();
   if (guardrails.length) body.guardrails = guardrails;
   const upload = csvFile();
@@ -244,6 +266,8 @@ function fieldFor(name) {
 // ---------------------------------------------------------------- results
 
 const VERDICTS = { ship: "Ship", iterate: "Iterate", hold: "Hold", stop: "Stop", rerun: "Re-run" };
+const CORRECTIONS = { holm: "Holm", bonferroni: "Bonferroni", bh: "Benjamini–Hochberg" };
+const LIFT_METHODS = { score: "score (risk ratio)", fieller: "Fieller", delta: "delta method" };
 
 function showMapping(m) {
   columns = m.columns;
@@ -262,9 +286,10 @@ function showMapping(m) {
   if (!perUser) form.kind.value = "";
   else if (form.metric_column.value === m.metric) form.kind.value = m.kind;
   options(form.user_id, m.columns, keep(form.user_id, m.columns, m.user_id), "(none detected)");
+  options(form.segment, m.columns, keep(form.segment, m.columns, ""), "(none)");
   options(form.users, m.columns, keep(form.users, m.columns, m.users));
   options(form.sd, m.columns, keep(form.sd, m.columns, m.sd), "(conversions, no sd)");
-  for (const name of ["kind", "user_id"]) form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
+  for (const name of ["kind", "user_id", "segment"]) form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
   for (const name of ["users", "sd"]) form.querySelector(`[data-field="${name}"]`).hidden = perUser;
   for (const row of guardrails.rows()) {
     const select = row.querySelector('[data-key="metric"]');
@@ -287,9 +312,35 @@ function renderVerdict(r) {
   );
 }
 
+/** Each treatment against control within each segment (a segment column is mapped). */
+function segmentTable(r) {
+  const box = document.querySelector('[data-table="segments"]');
+  box.hidden = !r.segments;
+  if (!r.segments) return;
+  const effect = r.kind === "proportion" ? (v) => fmtPoints(v) : (v) => fmtSigned(v, 4);
+  renderTable(box, {
+    title: `By segment (${r.segment_analyses[0]?.column ?? "segment"})`,
+    filename: "abacus-abtest-segments.csv",
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "name", label: "Segment", format: (v) => v },
+      { key: "estimate", label: "Difference", format: effect },
+      { key: "ci_low", label: "CI low", format: effect },
+      { key: "ci_high", label: "CI high", format: effect },
+      { key: "pvalue_adjusted", label: `p adjusted (${r.segment_analyses[0]?.correction ?? ""})`, format: fmtP },
+      { key: "shrunk_estimate", label: "Pooled", format: effect },
+      { key: "shrunk_ci_low", label: "Pooled CI low", format: effect },
+      { key: "shrunk_ci_high", label: "Pooled CI high", format: effect },
+      { key: "prob_positive", label: "P(> 0)", format: (v) => fmt(v, 1, "percent") },
+      { key: "verdict", label: "Verdict", format: (v) => v },
+    ],
+    rows: r.segments,
+  });
+}
+
 function primaryTable(r) {
   const proportion = r.kind === "proportion";
-  const byName = Object.fromEntries(r.comparisons.map((c) => [c.variant, c]));
+  const byName = Object.fromEntries(r.comparisons.filter((c) => c.control === r.control).map((c) => [c.variant, c]));
   const inputs = Object.fromEntries(r.inputs.primary.map((v) => [v.name, v]));
   const ordered = [...r.variants].sort((a, b) => (b.name === r.control) - (a.name === r.control));
   const rows = ordered.map((v) => {
@@ -309,6 +360,7 @@ function primaryTable(r) {
       lift: c.relative_lift ?? null,
       lift_low: c.relative_ci_low ?? null,
       lift_high: c.relative_ci_high ?? null,
+      lift_method: c.relative_method ? LIFT_METHODS[c.relative_method] : "",
       pvalue: c.pvalue ?? null,
       pvalue_adjusted: c.pvalue_adjusted ?? null,
       test: c.test ?? "",
@@ -324,11 +376,12 @@ function primaryTable(r) {
     { key: "diff", label: "Difference", format: diff },
     { key: "ci_low", label: "Diff. CI low", format: diff },
     { key: "ci_high", label: "Diff. CI high", format: diff },
-    { key: "pvalue_adjusted", label: "Adjusted p (Holm)", format: fmtP },
+    { key: "pvalue_adjusted", label: `Adjusted p (${CORRECTIONS[r.correction]})`, format: fmtP },
     { key: "pvalue", label: "p-value", format: fmtP },
     { key: "lift", label: "Relative lift", format: (v) => fmtSigned(v, 1, "percent") },
     { key: "lift_low", label: "Lift CI low", format: (v) => fmtSigned(v, 1, "percent") },
     { key: "lift_high", label: "Lift CI high", format: (v) => fmtSigned(v, 1, "percent") },
+    { key: "lift_method", label: "Lift CI method", format: (v) => v },
     { key: "users", label: "Users", format: (v) => fmt(v, 0) },
     proportion
       ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) }
@@ -345,6 +398,67 @@ function primaryTable(r) {
     columns: cols,
     rows,
     filename: "abacus-abtest-primary.csv",
+  });
+}
+
+/** Every pair of variants (comparisons = all): the family the correction adjusts over. */
+function pairsTable(r) {
+  const box = document.querySelector('[data-table="pairs"]');
+  box.hidden = r.comparison_set !== "all";
+  if (box.hidden) return;
+  const diff = r.kind === "proportion" ? (v) => fmtPoints(v, 2) : (v) => fmtSigned(v, 4);
+  renderTable(box, {
+    title: `All pairs (${CORRECTIONS[r.correction]}-adjusted)`,
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "control", label: "Against", format: (v) => v },
+      { key: "estimate", label: "Difference", format: diff },
+      { key: "ci_low", label: "CI low", format: diff },
+      { key: "ci_high", label: "CI high", format: diff },
+      { key: "ci_level", label: "CI level", format: (v) => fmt(v, 2, "percent") },
+      { key: "pvalue_adjusted", label: "Adjusted p", format: fmtP },
+      { key: "pvalue", label: "p-value", format: fmtP },
+    ],
+    rows: r.comparisons,
+    filename: "abacus-abtest-pairs.csv",
+  });
+}
+
+const quantileName = (p) => (p === 0.5 ? "median" : `p${+(p * 100).toPrecision(4)}`);
+
+/** Quantile differences (row-level continuous data), with each arm's quantile. */
+function quantileTable(r) {
+  const box = document.querySelector('[data-table="quantiles"]');
+  box.hidden = !r.quantiles;
+  if (!r.quantiles) return;
+  const rows = r.quantiles.differences.map((d) => ({
+    quantile: d.quantile,
+    variant: d.variant,
+    control_value: d.arms[0].estimate,
+    variant_value: d.arms[1].estimate,
+    estimate: d.estimate,
+    ci_low: d.ci_low,
+    ci_high: d.ci_high,
+    ci_level: d.ci_level,
+    pvalue: d.pvalue,
+    method: d.method,
+  }));
+  renderTable(box, {
+    title: `Quantiles of ${r.metric} against ${r.control}`,
+    columns: [
+      { key: "quantile", label: "Quantile", format: quantileName },
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "estimate", label: "Difference", format: (v) => fmtSigned(v, 4) },
+      { key: "ci_low", label: "CI low", format: (v) => fmtSigned(v, 4) },
+      { key: "ci_high", label: "CI high", format: (v) => fmtSigned(v, 4) },
+      { key: "pvalue", label: "p-value", format: fmtP },
+      { key: "variant_value", label: "Variant's quantile", format: (v) => fmt(v, 4) },
+      { key: "control_value", label: "Control's quantile", format: (v) => fmt(v, 4) },
+      { key: "ci_level", label: "CI level", format: (v) => fmt(v, 2, "percent") },
+      { key: "method", label: "Interval", format: (v) => v },
+    ],
+    rows,
+    filename: "abacus-abtest-quantiles.csv",
   });
 }
 
@@ -396,7 +510,9 @@ function render(data) {
     showMapping(r.mapping);
     options(form.control, r.mapping.variants, r.control);
   }
-  const best = r.comparisons.reduce((a, c) => (a === null || c.pvalue_adjusted < a.pvalue_adjusted ? c : a), null);
+  const best = r.comparisons
+    .filter((c) => c.control === r.control)
+    .reduce((a, c) => (a === null || c.pvalue_adjusted < a.pvalue_adjusted ? c : a), null);
   renderKpis(document.querySelector("[data-kpis]"), [
     { label: "verdict", value: VERDICTS[r.verdict] },
     { label: `lift of ${best?.variant ?? "–"}`, value: fmtSigned(best?.relative_lift ?? null, 1, "percent") },
@@ -415,7 +531,18 @@ function render(data) {
   if (!data.figures.distribution) window.Plotly.purge(document.getElementById("fig-distribution"));
   plotAll({ estimates: data.figures.estimates, forest: data.figures.forest });
   if (data.figures.distribution) plot("fig-distribution", data.figures.distribution);
+  const quantiles = document.querySelector("[data-quantiles]");
+  quantiles.hidden = !data.figures.quantiles;
+  if (data.figures.quantiles) plot("fig-quantiles", data.figures.quantiles);
+  else window.Plotly.purge(document.getElementById("fig-quantiles"));
+  const segments = document.querySelector("[data-segments]");
+  segments.hidden = !data.figures.segments;
+  if (data.figures.segments) plot("fig-segments", data.figures.segments);
+  else window.Plotly.purge(document.getElementById("fig-segments"));
+  segmentTable(r);
+  quantileTable(r);
   primaryTable(r);
+  pairsTable(r);
   guardrailTables(r);
 }
 
