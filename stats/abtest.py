@@ -13,6 +13,7 @@ from typing import Literal
 from stats import _validate
 from stats.comparisons import (
     Alternative,
+    Arm,
     Comparison,
     Correction,
     Direction,
@@ -28,7 +29,7 @@ from stats.comparisons import (
 )
 from stats.errors import InvalidInput
 from stats.relative import RelativeInterval
-from stats.sufficient import MeanStats, ProportionStats
+from stats.sufficient import MeanStats, ProportionStats, RatioStats
 from stats.warnings import ResultWarning
 
 from ._text import p_is
@@ -36,7 +37,8 @@ from ._text import p_is
 Verdict = Literal["ship", "iterate", "hold", "stop", "rerun"]
 EffectType = Literal["absolute", "relative"]
 GuardrailStatus = Literal["pass", "fail", "inconclusive"]
-Variants = Sequence[ProportionStats] | Sequence[MeanStats]
+Variants = Sequence[ProportionStats] | Sequence[MeanStats] | Sequence[RatioStats]
+Kind = Literal["proportion", "mean", "ratio"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class Guardrail:
     when ``tolerance_type="relative"``)."""
 
     metric: str
-    variants: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+    variants: tuple[ProportionStats, ...] | tuple[MeanStats, ...] | tuple[RatioStats, ...]
     direction: Direction = "higher"
     tolerance: float = 0.0
     tolerance_type: EffectType = "absolute"
@@ -71,7 +73,7 @@ class Analysis:
     """Everything :func:`analyze` concludes. ``reasons`` explain ``verdict`` in sentences."""
 
     metric: str
-    kind: Literal["proportion", "mean"]
+    kind: Kind
     control: str
     alpha: float
     alternative: Alternative
@@ -94,17 +96,17 @@ def _check_variants(variants: Variants, field: str) -> None:
         raise InvalidInput(
             f"{field} must hold at least 2 variants, got {len(variants)}", field=field
         )
-    if not (
-        all(isinstance(v, ProportionStats) for v in variants)
-        or all(isinstance(v, MeanStats) for v in variants)
+    if not any(
+        all(isinstance(v, t) for v in variants) for t in (ProportionStats, MeanStats, RatioStats)
     ):
         raise InvalidInput(
-            f"{field} must be all conversion counts or all means, not a mix", field=field
+            f"{field} must be all conversion counts, all means or all ratios, not a mix",
+            field=field,
         )
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise InvalidInput(f"{field} names must be unique, got {names!r}", field=field)
-    items: list[ProportionStats | MeanStats] = list(variants)
+    items: list[Arm] = list(variants)
     for i, v in enumerate(items):
         minimum = 1 if isinstance(v, ProportionStats) else 2
         if v.n < minimum:
@@ -161,7 +163,7 @@ def decide(
     srm: SampleRatioMismatch,
     guardrails: Sequence[GuardrailResult],
     *,
-    kind: Literal["proportion", "mean"],
+    kind: Kind,
     direction: Direction = "higher",
     min_effect: float = 0.0,
     min_effect_type: EffectType = "absolute",
@@ -308,8 +310,12 @@ def analyze(
         raise InvalidInput(
             f"control must be one of {', '.join(names)}, got {control!r}", field="control"
         )
-    kind: Literal["proportion", "mean"] = (
-        "proportion" if isinstance(primary[0], ProportionStats) else "mean"
+    kind: Kind = (
+        "proportion"
+        if isinstance(primary[0], ProportionStats)
+        else "ratio"
+        if isinstance(primary[0], RatioStats)
+        else "mean"
     )
     found = compare_to_control(
         primary,
@@ -367,8 +373,8 @@ def analyze(
 
 def _with_noninferiority(
     c: Comparison,
-    base: ProportionStats | MeanStats,
-    v: ProportionStats | MeanStats,
+    base: Arm,
+    v: Arm,
     margin: float,
     direction: Direction,
     alpha: float,

@@ -140,6 +140,100 @@ class MeanStats:
 
 
 @dataclass(frozen=True, slots=True)
+class RatioStats:
+    """A ratio metric of one variant: revenue per order, clicks per impression.
+
+    The unit of randomisation (a user) differs from the unit of analysis (an order), so each
+    user contributes a numerator ``x`` and a denominator ``y``, and the metric is
+    ``R = mean(x) / mean(y)``. ``users`` (a whole number >= 0), the means and sample standard
+    deviations (ddof = 1) of ``x`` and ``y`` per user, and their sample ``covariance``;
+    ``denominator_mean`` must be > 0 and ``|covariance| <= numerator_sd·denominator_sd``.
+    Build it from sums with :meth:`from_sums`. Shaped like gbstats' ``RatioStatistic``.
+
+    The protocol's ``mean`` is ``R`` and ``var`` the delta-method variance per user
+    ``(σ_x² − 2R·cov + R²σ_y²) / μ_y²`` (Deng, Knoblich & Lu 2018, "Applying the Delta Method
+    in Metric Analytics", KDD, §3, eq. 4 times n; gbstats ``RatioStatistic.variance``), so
+    ``se = sqrt(var / users)`` and every test written for the protocol applies.
+    """
+
+    name: str
+    users: int
+    numerator_mean: float
+    denominator_mean: float
+    numerator_sd: float
+    denominator_sd: float
+    covariance: float
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        object.__setattr__(self, "users", _validate.count("users", self.users))
+        for field in ("numerator_mean", "denominator_mean", "covariance"):
+            object.__setattr__(self, field, _validate.bounded(field, getattr(self, field)))
+        for field in ("numerator_sd", "denominator_sd"):
+            object.__setattr__(self, field, _validate.non_negative(field, getattr(self, field)))
+            _validate.bounded(field, getattr(self, field), 1e150)
+        if self.denominator_mean <= 0:
+            raise InvalidInput(
+                f"denominator_mean must be > 0 (orders, impressions per user), got "
+                f"{self.denominator_mean!r}",
+                field="denominator_mean",
+            )
+        bound = self.numerator_sd * self.denominator_sd
+        if abs(self.covariance) > bound * (1.0 + 1e-9) + 1e-300:
+            raise InvalidInput(
+                f"covariance must satisfy |covariance| <= numerator_sd * denominator_sd "
+                f"({bound:.6g}), got {self.covariance!r}",
+                field="covariance",
+            )
+
+    @classmethod
+    def from_sums(
+        cls,
+        name: str,
+        n: int,
+        x: float,
+        y: float,
+        xx: float,
+        yy: float,
+        xy: float,
+    ) -> RatioStats:
+        """From ``n`` users' sums ``Σx``, ``Σy``, ``Σx²``, ``Σy²`` and ``Σxy`` (sample moments
+        with ddof = 1, by the computational formulas of :meth:`MeanStats.from_sums`; a tiny
+        negative variance from rounding is clipped to 0, the covariance to its bound)."""
+        n = _validate.count("users", n)
+        if n < 2:
+            raise InvalidInput(f"users must be >= 2 for a ratio metric, got {n}", field="users")
+        mx, my = x / n, y / n
+        vx = max(xx - x * mx, 0.0) / (n - 1)
+        vy = max(yy - y * my, 0.0) / (n - 1)
+        bound = math.sqrt(vx * vy)
+        cov = min(max((xy - x * my) / (n - 1), -bound), bound)
+        return cls(name, n, mx, my, math.sqrt(vx), math.sqrt(vy), cov)
+
+    @property
+    def n(self) -> int:
+        """Number of users (the protocol's sample size)."""
+        return self.users
+
+    @property
+    def mean(self) -> float:
+        """The ratio ``R = numerator_mean / denominator_mean``."""
+        return self.numerator_mean / self.denominator_mean
+
+    @property
+    def var(self) -> float:
+        """Delta-method variance of the ratio per user (class docstring); at least 0."""
+        r, my = self.mean, self.denominator_mean
+        num = self.numerator_sd**2 - 2 * r * self.covariance + r * r * self.denominator_sd**2
+        return max(num, 0.0) / (my * my)
+
+    @property
+    def se(self) -> float:
+        """Standard error of the ratio, ``sqrt(var / users)``."""
+        return math.sqrt(self.var / self.users) if self.users else math.nan
+
+
+@dataclass(frozen=True, slots=True)
 class CountStats:
     """Events of one variant: ``total`` events (a whole number >= 0) over ``users`` users (a
     whole number >= 0; a rate needs at least one, which the model checks)."""
@@ -260,6 +354,27 @@ def proportion_variants(
     """
     keys = {"name": "name", "users": "users", "conversions": "conversions"}
     return stats_records(records, ProportionStats, keys, field)
+
+
+def ratio_variants(
+    records: Sequence[Mapping[str, Any]], field: str = "variants"
+) -> tuple[RatioStats, ...]:
+    """Parse ``[{"name", "users", "numerator_mean", "denominator_mean", "numerator_sd",
+    "denominator_sd", "covariance"}, ...]`` into :class:`RatioStats`."""
+    keys = {k: k for k in RATIO_KEYS}
+    return stats_records(records, RatioStats, keys, field)
+
+
+RATIO_KEYS = (
+    "name",
+    "users",
+    "numerator_mean",
+    "denominator_mean",
+    "numerator_sd",
+    "denominator_sd",
+    "covariance",
+)
+"""The JSON keys of a ratio metric's variant (the :class:`RatioStats` fields)."""
 
 
 def mean_variants(
