@@ -256,6 +256,77 @@ def loss_over_time(r: BayesianAnalysis, loss: LossOverTime) -> dict[str, Any]:
     }
 
 
+def joint(r: BayesianAnalysis) -> dict[str, Any]:
+    """P(primary better), P(better and every guardrail holds) from joint draws, and the product
+    of marginals (what independence would give), per variant."""
+    names = [j.variant for j in r.joint]
+    bars = [
+        ("P(better)", [j.prob_win for j in r.joint], 0),
+        ("P(better and guardrails hold)", [j.prob_win_and_safe for j in r.joint], 1),
+        ("…if the metrics were independent", [j.prob_independent for j in r.joint], 2),
+    ]
+    data = [
+        {
+            "type": "bar",
+            "x": names,
+            "y": y,
+            "name": label,
+            "marker": {"color": color(i)},
+            "text": [f"{p:.1%}" for p in y],
+            "textposition": "auto",
+            "hovertemplate": f"%{{x}}: %{{y:.2%}}<extra>{esc(label)}</extra>",
+        }
+        for label, y, i in bars
+    ]
+    how = "correlated metrics (copula)" if r.dependence == "correlated" else "independent metrics"
+    return {
+        "data": data,
+        "layout": _with_axis(
+            layout(
+                f"Winning without breaking a guardrail ({how})",
+                "Variant",
+                "Probability",
+                y_format=".0%",
+                hovermode="closest",
+                barmode="group",
+            ),
+            "yaxis",
+            range=[0, 1.05],
+        ),
+    }
+
+
+def effect_prior(r: BayesianAnalysis) -> dict[str, Any]:
+    """Prior, data (normal approximation) and posterior of each variant's lift."""
+    scale = _scale(r.metric)
+    data = []
+    for k, p in enumerate(r.prior_influence):
+        spread = [
+            (p.prior_mean, p.prior_sd),
+            (p.data_mean, p.data_sd),
+            (p.posterior_mean, p.posterior_sd),
+        ]
+        lo = min(m - 4 * s for m, s in spread)
+        hi = max(m + 4 * s for m, s in spread)
+        x = np.linspace(lo, hi, 161)
+        for label, (m, sd), dash in zip(
+            ("prior", "data", "posterior"), spread, ("dot", "dash", "solid"), strict=True
+        ):
+            if sd <= 0:
+                continue
+            density = np.exp(-0.5 * ((x - m) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+            data.append(line(x * scale, density / scale, f"{p.variant}: {label}", k + 1, dash=dash))
+    return {
+        "data": data,
+        "layout": layout(
+            "The effect prior's pull: prior, data and posterior of each lift",
+            f"Lift over {r.control}{_difference_unit(r.metric)}",
+            "Density",
+            hovermode="closest",
+        ),
+    }
+
+
 def analysis_figures(r: BayesianAnalysis, loss: LossOverTime | None) -> dict[str, Any]:
     figures = {
         "posteriors": posteriors(r),
@@ -263,6 +334,10 @@ def analysis_figures(r: BayesianAnalysis, loss: LossOverTime | None) -> dict[str
         "prob_best": prob_best(r),
         "expected_loss": expected_loss(r),
     }
+    if r.joint and r.guardrails:
+        figures["joint"] = joint(r)
+    if r.prior_influence:
+        figures["effect_prior"] = effect_prior(r)
     if loss is not None:
         figures["loss_over_time"] = loss_over_time(r, loss)
     return figures

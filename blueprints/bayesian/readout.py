@@ -63,7 +63,45 @@ def analysis_readout(r: BayesianAnalysis) -> str:
         )
     for conflict in r.conflicts:
         text += f" Conflict: {conflict}"
-    return text
+    return text + "".join(several_metrics(r))
+
+
+def several_metrics(r: BayesianAnalysis) -> list[str]:
+    """Sentences on direction, the effect prior, the joint probability and the composite."""
+    parts = []
+    if not r.higher_is_better:
+        parts.append(f" Lower is better for {r.metric}: better, best and loss say so.")
+    scale = 100.0 if r.metric == "proportion" else 1.0
+    unit = " points" if r.metric == "proportion" else ""
+    for p in r.prior_influence:
+        parts.append(
+            f" The effect prior N({sig(p.prior_mean * scale)}, {sig(p.prior_sd * scale)}²) "
+            f"moves the lift of {p.variant} from {sig(p.data_mean * scale)} to "
+            f"{sig(p.posterior_mean * scale)}{unit} (the prior carries "
+            f"{p.prior_weight:.0%} of the posterior's precision)."
+        )
+    how = (
+        "drawn jointly with the metrics' correlation over the same users"
+        if r.dependence == "correlated"
+        else "drawn independently (metrics assumed independent: give their correlation when "
+        "they come from the same users)"
+    )
+    for j in r.joint:
+        if r.guardrails:
+            parts.append(
+                f" P({j.variant} wins and every guardrail holds) = "
+                f"{probability(j.prob_win_and_safe)}, {how}; the product of the marginals "
+                f"would say {probability(j.prob_independent)}."
+            )
+        if j.composite_mean is not None and r.weights is not None:
+            weights = ", ".join(f"{w:g}" for w in r.weights)
+            parts.append(
+                f" The composite score of {j.variant} (weights {weights} on the relative "
+                f"lifts) is {j.composite_mean:+.1%}, 95% interval {j.composite_low:+.1%} to "
+                f"{j.composite_high:+.1%}, positive with probability "
+                f"{probability(j.composite_prob_positive or 0.0)}."
+            )
+    return parts
 
 
 def stopping_readout(s: StoppingSimulation) -> str:

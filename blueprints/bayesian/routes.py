@@ -31,6 +31,7 @@ from stats.bayes.engine import (
     period_stats,
     variant_stats,
 )
+from stats.bayes.joint import EffectPrior
 from stats.bayes.stopping import simulate_loss_stopping
 from stats.vocabulary import BAYES_METRICS as METRICS
 
@@ -95,6 +96,27 @@ def guardrails(f: Fields) -> list[dict[str, Any]]:
     return out
 
 
+def effect_prior(f: Fields) -> EffectPrior | None:
+    """``{"mean": 0, "sd": 0.01}``: a normal prior on each variant's absolute lift."""
+    if not f.has("effect_prior"):
+        return None
+    if not isinstance(f.data["effect_prior"], dict):
+        bad_request("effect_prior", 'effect_prior must be an object: {"mean": 0, "sd": 0.01}.')
+    values = Fields(f.data["effect_prior"], "effect_prior.")
+    return EffectPrior(values.number("mean", 0.0), values.number("sd"))
+
+
+def matrix(f: Fields, key: str) -> list[list[float]] | None:
+    """A list of lists of numbers (a correlation matrix), type-checked (400s)."""
+    if not f.has(key):
+        return None
+    rows = f.array(key)
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            bad_request(f"{key}[{i}]", f"{key}[{i}] must be a list of numbers.")
+    return [Fields({f"{key}[{i}]": row}).numbers(f"{key}[{i}]") for i, row in enumerate(rows)]
+
+
 def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None]:
     table = uploaded_csv(f)
     metric = f.choice("metric", METRICS, "proportion")
@@ -105,6 +127,10 @@ def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecord
         "draws": f.integer("draws", 100_000),
         "seed": f.integer("seed", None),
         "guardrails": guardrails(f),
+        "higher_is_better": f.boolean("higher_is_better", True),
+        "effect_prior": effect_prior(f),
+        "correlation": matrix(f, "correlation"),
+        "weights": f.numbers("weights", None),
     }
     data = None
     if f.has("source"):
@@ -136,6 +162,7 @@ def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecord
                 prior=options["prior"],
                 draws=options["draws"],
                 seed=options["seed"],
+                higher_is_better=options["higher_is_better"],
             )
     return analysis, loss, data
 

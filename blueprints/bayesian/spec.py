@@ -93,6 +93,36 @@ OPTIONS: dict[str, Any] = {
     "draws": {"type": "integer", "minimum": 1000, "maximum": 1_000_000, "default": 100_000},
     "seed": {"type": "integer", "minimum": 0},
     "guardrails": {"type": "array", "items": GUARDRAIL},
+    "higher_is_better": {
+        "type": "boolean",
+        "default": True,
+        "description": "False when a lower primary metric is better (latency, bounce rate).",
+    },
+    "effect_prior": {
+        "type": "object",
+        "required": ["sd"],
+        "properties": {
+            "mean": {"type": "number", "default": 0},
+            "sd": {"type": "number", "exclusiveMinimum": 0},
+        },
+        "description": (
+            "An informative normal prior N(mean, sd²) on each variant's absolute lift over "
+            "control (gbstats' proper prior), updated by the normal–normal conjugate rule."
+        ),
+    },
+    "correlation": {
+        "type": "array",
+        "items": {"type": "array", "items": NUMBER},
+        "description": (
+            "Correlation matrix of the metrics (primary, then each guardrail) over the same "
+            "users; left out, the metrics are drawn independently."
+        ),
+    },
+    "weights": {
+        "type": "array",
+        "items": NUMBER,
+        "description": "Composite-score weights, one per metric (primary, then each guardrail).",
+    },
 }
 REQUEST = {
     "type": "object",
@@ -116,8 +146,23 @@ MULTIPART = {
     "properties": {
         "file": {"type": "string", "format": "binary"},
         "csv": {"type": "string"},
-        **{k: v for k, v in OPTIONS.items() if k not in ("prior", "rope", "guardrails")},
+        **{
+            k: v
+            for k, v in OPTIONS.items()
+            if k
+            not in (
+                "prior",
+                "rope",
+                "guardrails",
+                "effect_prior",
+                "correlation",
+                "weights",
+                "higher_is_better",
+            )
+        },
         **CSV_OPTIONS,
+        "higher_is_better": {"type": "string", "enum": ["true", "false"]},
+        "effect_prior": {"type": "string", "description": 'JSON text: {"mean": 0, "sd": 0.01}.'},
         "prior": {"type": "string", "description": "JSON text of the prior object."},
         "rope": {"type": "string", "description": "JSON text: [low, high]."},
     },
@@ -187,6 +232,31 @@ RESULT = {
         },
         "method": {"type": "string", "enum": ["closed-form", "draws"]},
         "draws": {"type": "integer"},
+        "higher_is_better": {"type": "boolean"},
+        "dependence": {
+            "type": "string",
+            "enum": ["independent", "correlated"],
+            "description": "How the metrics were drawn jointly.",
+        },
+        "weights": {"type": ["array", "null"], "items": NUMBER},
+        "effect_prior": {"type": ["object", "null"]},
+        "joint": {
+            "type": "array",
+            "description": (
+                "Per variant, from joint draws: prob_win, prob_win_and_safe (primary better and "
+                "every guardrail within tolerance), prob_independent (product of the marginals), "
+                "composite_mean, composite_low, composite_high, composite_prob_positive."
+            ),
+            "items": {"type": "object"},
+        },
+        "prior_influence": {
+            "type": "array",
+            "description": (
+                "Per variant: prior_mean, prior_sd, data_mean, data_sd, posterior_mean, "
+                "posterior_sd and prior_weight (the prior's share of the posterior precision)."
+            ),
+            "items": {"type": "object"},
+        },
         "loss_over_time": {
             "type": ["object", "null"],
             "description": "Expected loss of choosing each variant after each day (CSV with dates).",

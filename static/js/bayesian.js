@@ -273,7 +273,18 @@ function options() {
   if (m === "count") body.prior = { shape: num(form.prior_shape.value), rate: num(form.prior_rate.value) };
   for (const key of ["draws", "seed"]) if (form[key].value.trim() !== "") body[key] = Number(form[key].value);
   if (form.control.value) body.control = form.control.value;
+  if (form.higher_is_better.value === "false") body.higher_is_better = false;
+  if (form.effect_prior_sd.value.trim() !== "") {
+    body.effect_prior = { mean: num(form.effect_prior_mean.value.trim()) ?? 0, sd: num(form.effect_prior_sd.value) };
+  }
   const rails = readRails();
+  if (form.correlation.value.trim() && rails.length)
+    body.correlation = correlation(form.correlation.value, rails.length + 1);
+  if (form.weights.value.trim())
+    body.weights = form.weights.value
+      .split(/[,;\s]+/)
+      .filter(Boolean)
+      .map(Number);
   if (rails.length) {
     body.guardrails = rails.map((g) => ({
       name: g.name,
@@ -284,6 +295,20 @@ function options() {
     }));
   }
   return body;
+}
+
+/** One correlation for every pair of the k metrics, or a JSON matrix as typed. */
+function correlation(text, k) {
+  const t = text.trim();
+  if (t.startsWith("[")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return t; // the server names the field
+    }
+  }
+  const rho = Number(t);
+  return Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => (i === j ? 1 : rho)));
 }
 
 function payload() {
@@ -318,6 +343,9 @@ function fieldFor(name) {
     if (picked) return picked;
   }
   if (name.startsWith("rope")) return name === "rope[1]" ? form.rope_high : form.rope_low;
+  if (name.startsWith("effect_prior")) return name.endsWith("mean") ? form.effect_prior_mean : form.effect_prior_sd;
+  if (name.startsWith("correlation")) return form.correlation;
+  if (name.startsWith("weights")) return form.weights;
   const prior = /^prior\.(\w+)$/.exec(name);
   if (prior) return byName(`prior_${prior[1]}`);
   const csv = form.source.value === "csv";
@@ -432,6 +460,49 @@ function render(data) {
       filename: "abacus-bayesian-guardrails.csv",
     });
   } else rails.replaceChildren();
+  severalMetrics(r, data.figures);
+}
+
+/** Joint probabilities and the composite (with guardrails or weights), and the effect prior's pull. */
+function severalMetrics(r, figures) {
+  document.querySelector("[data-joint-card]").hidden = !figures.joint;
+  document.querySelector("[data-prior-card]").hidden = !figures.effect_prior;
+  const joint = document.querySelector('[data-table="joint"]');
+  if (r.joint.length) {
+    renderTable(joint, {
+      title: `Several metrics at once (${r.dependence} draws)`,
+      columns: [
+        { key: "variant", label: "Variant", format: (v) => v },
+        { key: "prob_win", label: "P(better)", format: pct },
+        { key: "prob_win_and_safe", label: "P(better, guardrails hold)", format: pct },
+        { key: "prob_independent", label: "…if independent", format: pct },
+        { key: "composite_mean", label: "Composite score", format: pct },
+        { key: "composite_low", label: "Composite 95% low", format: pct },
+        { key: "composite_high", label: "Composite 95% high", format: pct },
+        { key: "composite_prob_positive", label: "P(composite > 0)", format: pct },
+      ],
+      rows: r.joint,
+      filename: "abacus-bayesian-joint.csv",
+    });
+  } else joint.replaceChildren();
+  const prior = document.querySelector('[data-table="prior"]');
+  if (r.prior_influence.length) {
+    renderTable(prior, {
+      title: "Effect prior: how far it moved each lift",
+      columns: [
+        { key: "variant", label: "Variant", format: (v) => v },
+        { key: "data_mean", label: "Lift (data)", format: diff },
+        { key: "posterior_mean", label: "Lift (posterior)", format: diff },
+        { key: "prior_mean", label: "Prior mean", format: diff },
+        { key: "prior_sd", label: "Prior sd", format: diff },
+        { key: "data_sd", label: "Data sd", format: diff },
+        { key: "posterior_sd", label: "Posterior sd", format: diff },
+        { key: "prior_weight", label: "Prior's weight", format: pct },
+      ],
+      rows: r.prior_influence,
+      filename: "abacus-bayesian-effect-prior.csv",
+    });
+  } else prior.replaceChildren();
 }
 
 function sync() {

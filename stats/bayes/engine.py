@@ -832,6 +832,7 @@ def expected_loss_over_time(
     prior: Mapping[str, float] | None = None,
     draws: int = 20_000,
     seed: int | None = None,
+    higher_is_better: bool = True,
 ) -> LossOverTime:
     """Expected loss of choosing each variant, recomputed on the cumulative data of each period.
 
@@ -839,7 +840,8 @@ def expected_loss_over_time(
     :func:`analyze_bayesian` takes them (:func:`period_stats` parses JSON). Two Beta arms use Stucchio's closed form
     (:func:`stats.bayes.decision.expected_loss_beta`); other cases as in
     :func:`analyze_bayesian` (quadrature for two closed-form arms, else ``draws`` joint draws
-    per period).
+    per period). ``higher_is_better=False``: a lower metric is better, as in
+    :func:`analyze_bayesian`.
     """
     if isinstance(periods, str | bytes) or not isinstance(periods, Sequence):
         raise InvalidInput(f"periods must be a list of labels, got {periods!r}", field="periods")
@@ -876,14 +878,13 @@ def expected_loss_over_time(
         if len(posts) == 2 and all(isinstance(p, BetaPosterior) for p in posts):
             a, b = posts
             assert isinstance(a, BetaPosterior) and isinstance(b, BetaPosterior)
-            series.append(
-                (
-                    expected_loss_beta(b.alpha, b.beta, a.alpha, a.beta),
-                    expected_loss_beta(a.alpha, a.beta, b.alpha, b.beta),
-                )
+            pair = (
+                expected_loss_beta(b.alpha, b.beta, a.alpha, a.beta),
+                expected_loss_beta(a.alpha, a.beta, b.alpha, b.beta),
             )
+            series.append(pair if higher_is_better else pair[::-1])
         else:
-            summary, _ = _summaries(posts, c, rng, n_draws)
+            summary, _ = _summaries(posts, c, rng, n_draws, higher_is_better)
             series.append(summary.expected_loss)
     return LossOverTime(
         tuple(str(p) for p in periods),
@@ -905,6 +906,7 @@ def loss_over_time(
     prior: Mapping[str, float] | None = None,
     draws: int = LOSS_DRAWS,
     seed: int | None = None,
+    higher_is_better: bool = True,
 ) -> LossOverTime | None:
     """:func:`expected_loss_over_time` within the work cap, from the first period the model
     can take.
@@ -929,6 +931,7 @@ def loss_over_time(
                 prior=prior,
                 draws=n_draws,
                 seed=seed,
+                higher_is_better=higher_is_better,
             )
         except InvalidInput as exc:  # a period too early for the model: start after it
             if exc.row is None or not (exc.field or "").startswith("variants_by_period["):
