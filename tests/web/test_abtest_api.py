@@ -116,7 +116,8 @@ def test_issue_example_against_statsmodels(client: FlaskClient) -> None:
     # The issue's sentence; its CI reads "+0.9" but 0.96 points rounds to +1.0 at one decimal.
     assert data["readout"].startswith(
         "160 of 1,000 users converted on B against 120 of 1,000 on A: +4.0 points (+33%), "
-        "95% CI +1.0 to +7.1 points. Verdict: Ship it."
+        "95% CI +1.0 to +7.1 points. Relative lift +33.3%, 95% CI +7.1 to +66.1% (the score "
+        "interval for the risk ratio, dual to the test). Verdict: Ship it."
     )
     assert set(data["figures"]) == {"estimates", "forest"}
     assert r["mapping"] is None and r["csv"] is None
