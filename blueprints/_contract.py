@@ -22,6 +22,7 @@ choices a 422, each naming the field (``variants[1].users``) and what to send in
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from blueprints._api import ApiError, json_body, shown
 from blueprints._openapi import post_json
 
 M = TypeVar("M", bound="Body")
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 class Body(BaseModel):
@@ -237,17 +239,21 @@ def validate(model: type[M], data: Any, prefix: str = "") -> M:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One declared ``POST`` operation."""
+    """One declared operation: a ``POST`` taking a request model and answering the envelope
+    (result, figures, readout, warnings), or a ``GET`` answering its result as it is."""
 
     rule: str
     summary: str
     tag: str
-    request: type[Body]
+    request: type[Body] | None
     result: Any
     examples: Mapping[str, Any] | None = None
     form: bool = False
     """The operation also takes a multipart form (a CSV ``file`` or ``csv`` text beside the
     options)."""
+    description: str = ""
+    problems: Mapping[str, str] = field(default_factory=dict)
+    """Further problem answers than 400/413/422, by status: what each means."""
 
 
 @dataclass(slots=True)
@@ -285,6 +291,35 @@ class Contract:
                 Operation(rule, summary, self.tag, request, result, examples, form)
             )
             return endpoint
+
+        return decorator
+
+    def get(
+        self,
+        rule: str,
+        *,
+        summary: str,
+        result: Any,
+        description: str = "",
+        problems: Mapping[str, str] | None = None,
+    ) -> Callable[[V], V]:
+        """Route ``GET rule`` (path parameters as Flask spells them) to a view answering
+        ``result`` as it is (no envelope)."""
+
+        def decorator(view: V) -> V:
+            self.bp.add_url_rule(rule, view_func=view, methods=["GET"])
+            self.operations.append(
+                Operation(
+                    rule,
+                    summary,
+                    self.tag,
+                    None,
+                    result,
+                    description=description,
+                    problems=problems or {},
+                )
+            )
+            return view
 
         return decorator
 
@@ -355,18 +390,54 @@ def _form_schema(model: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _get(op: Operation, result_ref: dict[str, Any]) -> dict[str, Any]:
+    """A ``GET`` operation: path parameters from the rule, the result as the 200 answer."""
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer"} if converter == "int" else {"type": "string"},
+        }
+        for converter, name in _PARAMETER.findall(op.rule)
+    ]
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    answer = {"description": op.summary, "content": {"application/json": {"schema": result_ref}}}
+    operation: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": [op.tag],
+        "responses": {
+            "200": answer,
+            **{k: {"description": v, "content": problem} for k, v in op.problems.items()},
+        },
+    }
+    if op.description:
+        operation["description"] = op.description
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
 def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The OpenAPI ``paths`` and component ``schemas`` of ``operations``."""
     inputs: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = []
-    for op in operations:
-        inputs.append(((op.rule, "request"), "validation", TypeAdapter(op.request)))
-        inputs.append(((op.rule, "result"), "serialization", TypeAdapter(op.result)))
+    for i, op in enumerate(operations):
+        if op.request is not None:
+            inputs.append(((i, "request"), "validation", TypeAdapter(op.request)))
+        inputs.append(((i, "result"), "serialization", TypeAdapter(op.result)))
     refs, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schema)
     schemas = dict(definitions.get("$defs", {}))
     paths: dict[str, Any] = {}
-    for op in operations:
-        request_ref = refs[((op.rule, "request"), "validation")]
-        result_ref = refs[((op.rule, "result"), "serialization")]
+    for i, op in enumerate(operations):
+        result_ref = refs[((i, "result"), "serialization")]
+        path = _PARAMETER.sub(lambda m: "{" + m.group(2) + "}", op.rule)
+        if op.request is None:
+            paths.setdefault(path, {}).update(_get(op, result_ref))
+            continue
+        request_ref = refs[((i, "request"), "validation")]
         for ref in [result_ref, *result_ref.get("anyOf", [])]:
             if "$ref" in ref:  # the envelope carries the warnings; the result leaves its own out
                 result = schemas[_ref_name(ref)]
@@ -374,12 +445,14 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
                 if "warnings" in result.get("required", []):
                     result["required"] = [r for r in result["required"] if r != "warnings"]
         form = _form_schema(schemas[_ref_name(request_ref)]) if op.form else None
-        paths[op.rule] = post_json(
-            op.summary,
-            request_ref,
-            result_ref,
-            tag=op.tag,
-            examples=dict(op.examples or {}),
-            multipart=form,
+        paths.setdefault(path, {}).update(
+            post_json(
+                op.summary,
+                request_ref,
+                result_ref,
+                tag=op.tag,
+                examples=dict(op.examples or {}),
+                multipart=form,
+            )
         )
     return paths, schemas

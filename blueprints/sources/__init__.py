@@ -7,7 +7,9 @@ sources themselves live in :mod:`sources.config`.
 
 from flask import Blueprint
 
+from blueprints._contract import Contract
+
 bp = Blueprint("sources", __name__)
+contract = Contract(bp, "sources")
 
 from blueprints.sources import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.sources.spec import OPENAPI  # noqa: E402,F401

@@ -12,12 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import Response, current_app
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on 3.11
 
 from blueprints._api import ApiError, json_response
-from blueprints.sources import bp
+from blueprints.sources import contract
 from sources.errors import SourceError
 
 if TYPE_CHECKING:  # Ibis loads on the first sources request, not when the app starts
@@ -55,11 +56,48 @@ def _ask(name: str, call: Callable[[], T]) -> T:
         raise ApiError(503, detail, [{"field": "source", "detail": detail}]) from None
 
 
-@bp.get("/api/sources")
+class Source(TypedDict):
+    """A configured source: its name and the tables and views it lists (``null`` when it
+    cannot be reached)."""
+
+    name: str
+    tables: list[str] | None
+
+
+class SourceList(TypedDict):
+    """The configured sources."""
+
+    sources: list[Source]
+
+
+class Column(TypedDict):
+    """A column: its name, Ibis type (string, int64, float64, boolean, date, timestamp …) and
+    whether it may be null."""
+
+    name: str
+    type: str
+    nullable: bool
+
+
+class SourceTable(TypedDict):
+    """The columns of one listed table of a configured source."""
+
+    source: str
+    table: str
+    columns: list[Column]
+
+
+@contract.get(
+    "/api/sources",
+    summary="The configured data sources and their tables",
+    result=SourceList,
+    description="Sources are named in configuration (SOURCES, or ABACUS_SOURCES in the "
+    "environment); a request can use only these, and only their listed tables.",
+)
 def list_sources() -> Response:
     """Every configured source and the tables it lists (``tables`` null when unreachable)."""
     sources = app_sources()
-    out: list[dict[str, Any]] = []
+    out: list[Source] = []
     for name in sources.names():
         tables: list[str] | None
         try:
@@ -67,18 +105,27 @@ def list_sources() -> Response:
         except ApiError:
             tables = None
         out.append({"name": name, "tables": tables})
-    return json_response({"sources": out})
+    answer: SourceList = {"sources": out}
+    return json_response(answer)
 
 
-@bp.get("/api/sources/<name>/tables/<table>")
+@contract.get(
+    "/api/sources/<name>/tables/<table>",
+    summary="The columns of one table of a configured source",
+    result=SourceTable,
+    problems={
+        "404": "No such configured source (errors name 'source') or no such table in it "
+        "(errors name 'table').",
+        "503": "The source is configured but cannot be reached now.",
+    },
+)
 def describe_table(name: str, table: str) -> Response:
     """The columns of one listed table of a configured source, with their Ibis types."""
     sources = app_sources()
     columns = _ask(name, partial(sources.columns, name, table))
-    return json_response(
-        {
-            "source": name,
-            "table": table,
-            "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in columns],
-        }
-    )
+    answer: SourceTable = {
+        "source": name,
+        "table": table,
+        "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in columns],
+    }
+    return json_response(answer)

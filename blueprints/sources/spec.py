@@ -1,111 +1,11 @@
-"""The sources API's part of the OpenAPI document."""
+"""The data-request pieces the A/B module's hand-written document still uses (until it is
+declared as models, as :mod:`blueprints._source` declares these)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-TAG = "sources"
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 NAME = {"type": "string", "minLength": 1, "maxLength": 256}
-
-SCHEMAS: dict[str, Any] = {
-    "SourceList": {
-        "type": "object",
-        "required": ["sources"],
-        "properties": {
-            "sources": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "tables"],
-                    "properties": {
-                        "name": {"type": "string", "description": "As configured."},
-                        "tables": {
-                            "type": ["array", "null"],
-                            "items": {"type": "string"},
-                            "description": "Tables and views it lists; null when unreachable.",
-                        },
-                    },
-                },
-            }
-        },
-    },
-    "SourceTable": {
-        "type": "object",
-        "required": ["source", "table", "columns"],
-        "properties": {
-            "source": {"type": "string"},
-            "table": {"type": "string"},
-            "columns": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "type", "nullable"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "type": {
-                            "type": "string",
-                            "description": "Ibis type: string, int64, float64, boolean, date, "
-                            "timestamp …",
-                        },
-                        "nullable": {"type": "boolean"},
-                    },
-                },
-            },
-        },
-    },
-}
-
-OPENAPI: dict[str, Any] = {
-    "schemas": SCHEMAS,
-    "paths": {
-        "/api/sources": {
-            "get": {
-                "summary": "The configured data sources and their tables",
-                "description": (
-                    "Sources are named in configuration (SOURCES, or ABACUS_SOURCES in the "
-                    "environment); a request can use only these, and only their listed tables."
-                ),
-                "tags": [TAG],
-                "responses": {
-                    "200": _json({"$ref": "#/components/schemas/SourceList"}, "Sources."),
-                },
-            }
-        },
-        "/api/sources/{name}/tables/{table}": {
-            "get": {
-                "summary": "The columns of one table of a configured source",
-                "tags": [TAG],
-                "parameters": [
-                    {"name": "name", "in": "path", "required": True, "schema": NAME},
-                    {"name": "table", "in": "path", "required": True, "schema": NAME},
-                ],
-                "responses": {
-                    "200": _json({"$ref": "#/components/schemas/SourceTable"}, "Columns."),
-                    "404": _problem(
-                        "No such configured source (errors name 'source') or no such table "
-                        "in it (errors name 'table')."
-                    ),
-                    "503": _problem("The source is configured but cannot be reached now."),
-                },
-            }
-        },
-    },
-}
 
 
 # The request forms the data endpoints (/api/abtest, /api/bayesian, /api/cuped, /api/doe)

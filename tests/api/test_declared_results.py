@@ -45,9 +45,21 @@ def answer_schema(path: str) -> Draft202012Validator:
     return Draft202012Validator({**DOCUMENT, "$ref": ref})
 
 
-def test_every_declared_operation_has_an_example() -> None:
+def test_every_declared_post_has_an_example() -> None:
     assert OPERATIONS
-    assert [op.rule for op in OPERATIONS if not op.examples] == []
+    assert [op.rule for op in OPERATIONS if op.request is not None and not op.examples] == []
+
+
+@pytest.mark.parametrize(
+    "path", [op.rule for op in OPERATIONS if op.request is None and "<" not in op.rule]
+)
+def test_get_answer_matches_its_declared_schema(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    ref = _pointer(
+        "paths", path, "get", "responses", "200", "content", "application/json", "schema"
+    )
+    assert list(Draft202012Validator({**DOCUMENT, "$ref": ref}).iter_errors(response.json)) == []
 
 
 @pytest.mark.parametrize(("path", "name", "body"), EXAMPLES)
