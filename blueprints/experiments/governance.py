@@ -157,9 +157,10 @@ def put_spec(experiment_id: int) -> Response:
 
 @bp.get("/api/experiments/<int:experiment_id>/audit")
 def audit(experiment_id: int) -> Response:
-    """Every version of the spec; ``after_launch`` marks the audited amendments."""
+    """Every version of the spec; ``after_launch`` marks the audited amendments. Both lists
+    are empty for an experiment created without a spec."""
     require_admin()
-    versions = _versions(experiment_id)
+    versions = get_store().spec_history(experiment_id)
     return json_response(
         {
             "versions": [asdict(v) for v in versions],

@@ -202,7 +202,8 @@ PATHS: dict[str, Any] = {
     },
     "/api/experiments/{experiment_id}/audit": {
         "get": _op(
-            "Every version of the spec, amendments after launch listed apart",
+            "Every version of the spec, amendments after launch listed apart (both empty for "
+            "an experiment created without a spec)",
             {
                 "200": _json(
                     {

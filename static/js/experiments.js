@@ -15,6 +15,7 @@ import {
   setReportSource,
   toast,
 } from "./app.js";
+import { initGovernance, prepareDetail, showPolicy } from "./experiment_governance.js";
 
 const TOKEN_KEY = "abacus.adminToken";
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -63,11 +64,15 @@ class ApiFailure extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const headers = { Accept: "application/json", Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+/** Call the API with the admin token. A string body is sent as is (type: its Content-Type);
+ * an accept other than JSON answers the response's text. */
+async function api(method, path, body, { type = "application/json", accept = "application/json" } = {}) {
+  const headers = { Accept: accept, Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+  if (body !== undefined) headers["Content-Type"] = type;
+  const payload = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
+  const response = await fetch(path, { method, headers, body: payload });
   if (response.status === 204) return null;
+  if (response.ok && accept !== "application/json") return response.text();
   const data = await response.json();
   if (!response.ok) throw new ApiFailure(response.status, data);
   return data;
@@ -325,6 +330,7 @@ async function openDetail(id, { push = true } = {}) {
   try {
     renderDetail(await api("GET", `/api/experiments/${id}`));
     showInURL(id, push);
+    await prepareDetail(current);
     if (current.status !== "draft") await analyze();
     detail.scrollIntoView({ block: "start", inline: "nearest" });
   } catch (err) {
@@ -408,6 +414,7 @@ async function analyze() {
     headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` },
   });
   const r = data.result;
+  showPolicy(r);
   const readout = $("[data-readout]", analysisBox);
   readout.textContent = data.readout;
   readout.className = `readout card verdict verdict-${{ winner: "good", worse: "bad", srm: "bad", guardrail: "bad" }[r.decision] || "neutral"}`;
@@ -419,6 +426,14 @@ async function analyze() {
     { label: `lift of ${r.relative_lift?.variant ?? "best"}`, value: signedPct(r.relative_lift?.estimate ?? null) },
     { label: "always-valid p", value: fmtP(r.msprt?.pvalue ?? null) },
     { label: "fixed-horizon p", value: fmtP(r.pvalue) },
+    ...(r.cuped?.comparisons.length
+      ? [
+          {
+            label: "always-valid p (CUPED)",
+            value: fmtP(Math.min(...r.cuped.comparisons.map((c) => c.msprt_pvalue_adjusted))),
+          },
+        ]
+      : []),
     { label: "SRM p (always-valid)", value: fmtP(r.srm_sequential.pvalue) },
     { label: "SRM p (chi-square)", value: fmtP(r.srm.pvalue) },
     { label: "winner", value: r.winner ?? "none yet" },
@@ -427,6 +442,7 @@ async function analyze() {
   $("#charts-wrap").hidden = r.n === 0;
   $("#weights-wrap").hidden = !data.figures.weights || r.n === 0;
   $("#guardrails-wrap").hidden = !data.figures.guardrails || r.n === 0;
+  $("#cuped-wrap").hidden = !data.figures.cuped || r.n === 0;
   if (r.n > 0) plotAll(data.figures);
   current = {
     ...current,
@@ -515,5 +531,13 @@ $("#forget-token").addEventListener("click", () => {
   detail.hidden = true;
 });
 
+initGovernance({
+  api,
+  report,
+  open: async (id) => {
+    await loadList();
+    await openDetail(id);
+  },
+});
 variants.set(DEFAULT_VARIANTS);
 if (sessionStorage.getItem(TOKEN_KEY)) loadList().then((ok) => ok && followURL());
