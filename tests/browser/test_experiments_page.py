@@ -218,3 +218,72 @@ def test_stop_and_delete_ask_first_and_name_the_consequence(page: Page, live_ser
     dialog.get_by_role("button", name="Delete").click()
     expect(row).to_have_count(0)
     expect(detail).to_be_hidden()
+
+
+def admin_call(base: str, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.load(r)
+
+
+def running_with_events(base: str, name: str) -> str:
+    """A running experiment (created over the API) with 8 events, the last at 10:03 UTC."""
+    exp = admin_call(base, "POST", "/api/experiments", {
+        "name": name, "primary_event": "signup",
+        "variants": [{"name": "control", "weight": 0.5}, {"name": "B", "weight": 0.5}]})  # fmt: skip
+    admin_call(base, "POST", f"/api/experiments/{exp['id']}/launch")
+    post_events(base, str(exp["id"]), exp["ingest_key"], traffic({"control": (3, 1), "B": (2, 2)}))
+    return str(exp["id"])
+
+
+def test_detail_shows_events_and_lives_in_the_url(page: Page, live_server: str) -> None:
+    """Issue 15: the detail view shows the event count and the last event's time, and the
+    open detail view is in the URL: a link opens it, reload and back/forward restore it."""
+    first = running_with_events(live_server, "Linked one")
+    second = running_with_events(live_server, "Linked two")
+    sign_in(page, live_server)
+    detail = page.locator("#detail")
+    events = detail.locator('[data-d="events"]')
+    page.locator("#exp-table tbody tr", has_text="Linked one").get_by_role(
+        "button", name="View"
+    ).click()
+    expect(detail.locator('[data-d="name"]')).to_have_text("Linked one")
+    expect(events).to_contain_text("8 events · last 2026-11-20 10:03 UTC (received 20")
+    expect(page).to_have_url(f"{live_server}/experiments?experiment={first}")
+
+    page.reload()  # the token stays in sessionStorage: the same detail comes back
+    expect(detail.locator('[data-d="name"]')).to_have_text("Linked one")
+    expect(events).to_contain_text("8 events")
+
+    page.locator("#exp-table tbody tr", has_text="Linked two").get_by_role(
+        "button", name="View"
+    ).click()
+    expect(page).to_have_url(f"{live_server}/experiments?experiment={second}")
+    expect(detail.locator('[data-d="name"]')).to_have_text("Linked two")
+    page.go_back()
+    expect(page).to_have_url(f"{live_server}/experiments?experiment={first}")
+    expect(detail.locator('[data-d="name"]')).to_have_text("Linked one")
+
+    detail.get_by_role("button", name="Close").click()
+    expect(detail).to_be_hidden()
+    expect(page).to_have_url(f"{live_server}/experiments")
+    page.go_back()
+    expect(detail.locator('[data-d="name"]')).to_have_text("Linked one")
+    page.go_forward()
+    expect(detail).to_be_hidden()
+
+    page.goto(f"{live_server}/experiments?experiment={second}")  # a shared link
+    expect(detail.locator('[data-d="name"]')).to_have_text("Linked two")
+    expect(events).to_contain_text("8 events")
+
+    draft = admin_call(live_server, "POST", "/api/experiments", {
+        "name": "Quiet draft", "primary_event": "signup",
+        "variants": [{"name": "control", "weight": 0.5}, {"name": "B", "weight": 0.5}]})  # fmt: skip
+    page.goto(f"{live_server}/experiments?experiment={draft['id']}")
+    expect(detail.locator('[data-d="name"]')).to_have_text("Quiet draft")
+    expect(events).to_have_text("no events yet")
