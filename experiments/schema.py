@@ -62,7 +62,7 @@ assignments = Table(
     Column("assigned_at", Text, nullable=False),
 )
 
-# name is 'exposure', the primary event or a guardrail event.
+# name is 'exposure', the primary event, a guardrail event or 'covariate'.
 events = Table(
     "events",
     metadata,
@@ -73,6 +73,7 @@ events = Table(
     Column("name", Text, nullable=False),
     Column("ts", Text, nullable=False),
     Column("received_at", Text, nullable=False),
+    Column("value", Float),  # the unit's pre-period covariate, on an exposure or 'covariate'
 )
 
 # Issue 15's append-only governance records (see experiments.records).

@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -74,16 +74,23 @@ from experiments import schema as t
 from experiments.assignment import assign_variant
 from experiments.policy import DECISIONS
 from experiments.specs import changed_sections
-from sources import experiment_store
+
+if TYPE_CHECKING:
+    from sources.experiment_covariates import CovariateRows
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 10.0
 MAX_VARIANTS = 20
 MAX_GUARDRAIL_EVENTS = 20
 MAX_BATCH = 10_000
+MAX_COVARIATE = 1e100
+"""Largest covariate magnitude (stats' cap on a data value; larger squares overflow)."""
 MAX_TEXT = 200
 MAX_HYPOTHESIS = 5_000
 EXPOSURE = "exposure"
+COVARIATE = "covariate"
+"""The event carrying a unit's pre-period covariate in ``value`` (CUPED); an exposure may
+carry it too, as ``covariate``."""
 
 CREATE_FIELDS = (
     "name",
@@ -628,8 +635,12 @@ class Store:
     def ingest(self, experiment_id: int, events: Sequence[Mapping[str, Any]]) -> IngestResult:
         """Store a batch of ``{event_id, unit, variant, name, ts}`` events, all or nothing.
 
-        The experiment must be running. ``name`` is ``exposure``, the primary event or a
-        guardrail event; ``variant`` a variant name; ``ts`` ISO-8601 with a timezone. A unit
+        The experiment must be running. ``name`` is ``exposure``, the primary event, a
+        guardrail event or ``covariate``; ``variant`` a variant name; ``ts`` ISO-8601 with a
+        timezone. A unit's pre-period covariate (CUPED) comes as ``covariate`` (a number) on
+        its exposure, or as a ``covariate`` event with ``value``, which needs the unit's
+        exposure to the same variant but may carry any ``ts``; several values of one unit are
+        averaged. A unit
         keeps its first exposed variant; a conversion needs an exposure of its unit to the
         same variant, stored earlier or earlier in this batch, at or before its ``ts``. The
         first invalid event rejects the whole batch (nothing is stored), so a client can
@@ -646,7 +657,12 @@ class Store:
                 f"events are only accepted while running; experiment is {experiment.status}"
             )
         positions = {v.name: v.position for v in experiment.variants}
-        event_names = (EXPOSURE, experiment.primary_event, *experiment.guardrail_events)
+        event_names = (
+            EXPOSURE,
+            experiment.primary_event,
+            *experiment.guardrail_events,
+            COVARIATE,
+        )
         parsed = [_event(f"events[{i}]", e, positions, event_names) for i, e in enumerate(events)]
         received_at = _now()
         with self._transaction(write=True) as conn:
@@ -667,8 +683,9 @@ class Store:
                     "name": name,
                     "ts": ts,
                     "received_at": received_at,
+                    "value": value,
                 }
-                for event_id, unit, variant, name, ts in parsed
+                for event_id, unit, variant, name, ts, value in parsed
             ]
             stored = conn.execute(
                 _insert_new(conn, t.events, ("experiment_id", "event_id")).returning(
@@ -687,6 +704,8 @@ class Store:
         ``sum over periods of (exposed units in the period) * weight_i``; ``periods`` holds
         exactly those numbers.
         """
+        from sources import experiment_store  # Ibis: imported on the first analysis only
+
         with self._transaction(write=False) as conn:
             experiment = _experiment(conn, experiment_id)
             names = (experiment.primary_event, *experiment.guardrail_events)
@@ -696,17 +715,20 @@ class Store:
             reduced = experiment_store.conversions(
                 exposures, metric_events, experiment=str(experiment_id), metrics=names
             )
-            periods = _periods(conn, experiment_id, len(experiment.variants))
 
-        def count(name: str, position: int, field: str) -> int:
-            found = reduced[name].get(str(position))
-            return 0 if found is None else int(getattr(found, field))
+            def count(name: str, position: int, field: str) -> int:
+                found = reduced[name].get(str(position))
+                return 0 if found is None else int(getattr(found, field))
 
+            exposed = [
+                count(experiment.primary_event, v.position, "users") for v in experiment.variants
+            ]
+            periods = _periods(conn, experiment_id, exposed)
         variants = tuple(
             VariantCounts(
                 name=v.name,
                 weight=v.weight,
-                exposures=count(experiment.primary_event, v.position, "users"),
+                exposures=exposed[v.position],
                 conversions=count(experiment.primary_event, v.position, "conversions"),
                 guardrail_conversions={
                     g: count(g, v.position, "conversions") for g in experiment.guardrail_events
@@ -715,6 +737,24 @@ class Store:
             for v in experiment.variants
         )
         return Counts(experiment_id=experiment_id, variants=variants, periods=periods)
+
+    def covariate_rows(self, experiment_id: int) -> CovariateRows | None:
+        """Each exposed unit's variant position, conversion and pre-period covariate, for
+        CUPED (:mod:`sources.experiment_covariates`); ``None`` while no unit has one."""
+        from sources import experiment_store  # Ibis: imported on the first analysis only
+        from sources.experiment_covariates import covariate_rows
+
+        with self._transaction(write=False) as conn:
+            experiment = _experiment(conn, experiment_id)
+            con = experiment_store.backend(conn.connection.driver_connection, conn.dialect.name)
+            exposures, metric_events = experiment_store.event_tables(con, experiment_id)
+            return covariate_rows(
+                con,
+                exposures,
+                metric_events,
+                experiment_id=experiment_id,
+                primary_event=experiment.primary_event,
+            )
 
 
 class Database:
@@ -966,12 +1006,12 @@ def _assignment(conn: Connection, experiment_id: int, unit: str) -> str | None:
 def _check_exposures(
     conn: Connection,
     experiment_id: int,
-    events: Sequence[tuple[str, str, int, str, str]],
+    events: Sequence[tuple[str, str, int, str, str, float | None]],
     variants: Sequence[Variant],
 ) -> None:
     """Raise unless every unit keeps one variant (the one assign gave it, or else its first
     exposure's) and every conversion follows an exposure."""
-    units = sorted({unit for _, unit, _, _, _ in events})
+    units = sorted({unit for _, unit, *_ in events})
     e, a = t.events.c, t.assignments.c
     first: dict[str, tuple[int, str]] = {
         unit: (variant, ts)
@@ -987,7 +1027,7 @@ def _check_exposures(
             select(a.unit, a.variant).where(a.experiment_id == experiment_id, a.unit.in_(units))
         )
     }
-    for i, (_, unit, variant, name, ts) in enumerate(events):
+    for i, (_, unit, variant, name, ts, _value) in enumerate(events):
         if unit in assigned and assigned[unit] != variant:
             raise StoreError(
                 f"events[{i}].variant",
@@ -1010,7 +1050,7 @@ def _check_exposures(
         if name == EXPOSURE:
             if seen is None or ts < seen[1]:
                 first[unit] = (variant, ts)
-        elif seen is not None and ts < seen[1]:
+        elif name != COVARIATE and seen is not None and ts < seen[1]:
             raise StoreError(
                 f"events[{i}].ts",
                 f"must not precede the first exposure of unit {unit!r} ({seen[1]}) for a "
@@ -1018,14 +1058,22 @@ def _check_exposures(
             )
 
 
-def _periods(conn: Connection, experiment_id: int, k: int) -> tuple[WeightPeriod, ...]:
+def _periods(
+    conn: Connection, experiment_id: int, exposed_units: Sequence[int]
+) -> tuple[WeightPeriod, ...]:
+    """The weight periods and their exposures; ``exposed_units``: the distinct exposed units
+    per variant, which are all in the one period of an experiment whose weights never
+    moved."""
     w, e, a = t.weight_history, t.events, t.assignments
     history = conn.execute(
         select(w.c.id, w.c.effective_from, w.c.weights)
         .where(w.c.experiment_id == experiment_id)
         .order_by(w.c.id)
     ).all()
-    exposures = {weights_id: [0] * k for weights_id, _, _ in history}
+    if len(history) == 1:
+        ((_, effective_from, weights),) = history
+        return (WeightPeriod(effective_from, tuple(json.loads(weights)), tuple(exposed_units)),)
+    exposures = {weights_id: [0] * len(exposed_units) for weights_id, _, _ in history}
     # A unit's period is the weights it was assigned under; a unit exposed without a stored
     # assignment (the client hashed it itself) falls in the period of its first exposure.
     exposed = (
@@ -1183,26 +1231,27 @@ def _experiment_values(spec: Mapping[str, Any], current: Experiment | None) -> d
         values["variants"] = _variants(spec["variants"])
 
     primary, guardrails = values["primary_event"], values["guardrail_events"]
-    if primary == EXPOSURE:
-        raise StoreError("primary_event", f"must not be {EXPOSURE!r}, which marks exposures")
+    if primary in (EXPOSURE, COVARIATE):
+        raise StoreError("primary_event", f"must not be {primary!r}, which the service reserves")
     for i, g in enumerate(guardrails):
-        if g in (EXPOSURE, primary, *guardrails[:i]):
+        if g in (EXPOSURE, COVARIATE, primary, *guardrails[:i]):
             if "guardrail_events" not in spec:  # a PATCH of primary_event alone clashes
                 raise StoreError(
                     "primary_event", f"must differ from the guardrail events, got {primary!r}"
                 )
             raise StoreError(
                 f"guardrail_events[{i}]",
-                f"must differ from 'exposure', the primary event and the other guardrail "
-                f"events, got {g!r}",
+                f"must differ from 'exposure', 'covariate', the primary event and the other "
+                f"guardrail events, got {g!r}",
             )
     return values
 
 
 def _event(
     field: str, event: object, positions: Mapping[str, int], names: Sequence[str]
-) -> tuple[str, str, int, str, str]:
-    """Validate one event; return ``(event_id, unit, variant position, name, utc ts)``."""
+) -> tuple[str, str, int, str, str, float | None]:
+    """Validate one event; return ``(event_id, unit, variant position, name, utc ts,
+    covariate value)``."""
     if not isinstance(event, Mapping):
         raise StoreError(field, f"must be an event object, got {_show(event)}")
     event_id = _text(f"{field}.event_id", event.get("event_id"))
@@ -1218,7 +1267,25 @@ def _event(
         raise StoreError(
             f"{field}.name", f"must be one of {', '.join(map(repr, names))}, got {_show(name)}"
         )
-    return event_id, unit, positions[variant], name, _timestamp(f"{field}.ts", event.get("ts"))
+    ts = _timestamp(f"{field}.ts", event.get("ts"))
+    key = {EXPOSURE: "covariate", COVARIATE: "value"}.get(name)
+    value = event.get(key) if key else None
+    if name == COVARIATE and value is None:
+        raise StoreError(f"{field}.value", "is required on a 'covariate' event (a number)")
+    if value is not None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise StoreError(f"{field}.{key}", f"must be a finite number, got {_show(value)}")
+        if abs(value) > MAX_COVARIATE:
+            raise StoreError(
+                f"{field}.{key}",
+                f"must be at most {MAX_COVARIATE:g} in absolute value, got {value!r}",
+            )
+        value = float(value)
+    return event_id, unit, positions[variant], name, ts, value
 
 
 # -- time -------------------------------------------------------------------------------------

@@ -177,7 +177,9 @@ class AdjustedComparison:
 
 @dataclass(frozen=True, slots=True)
 class ArmSummary:
-    """One arm: ``n`` users, outcome mean, CUPED-adjusted mean and covariate mean.
+    """One arm: ``n`` users, outcome mean, CUPED-adjusted mean and covariate mean, and
+    ``adjusted_sd``, the within-arm standard deviation of the adjusted outcome ``Y − θ·Z``
+    (the residual the adjusted test weighs).
 
     With missing covariates ``mean_x`` is the mean over the users who have one (NaN if none).
     """
@@ -187,6 +189,7 @@ class ArmSummary:
     mean_y: float
     adjusted_mean: float
     mean_x: float
+    adjusted_sd: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,7 +527,14 @@ def _analyse(
         )
     warnings.extend(_balance_warning(balance))
     arms = tuple(
-        ArmSummary(name, int(n[i]), float(y[i]), float(adjusted[i]), float(mean_x[i]))
+        ArmSummary(
+            name,
+            int(n[i]),
+            float(y[i]),
+            float(adjusted[i]),
+            float(mean_x[i]),
+            math.sqrt(float(resid_var[i])),
+        )
         for i, name in enumerate(names)
     )
     return CupedResult(

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 from statsmodels.stats.multitest import multipletests
 
 from stats import _validate
@@ -29,10 +30,11 @@ from stats.comparisons import (
     sample_ratio_mismatch,
     variant_estimate,
 )
+from stats.cuped import CupedResult, cuped_rows
 from stats.errors import InvalidInput
 from stats.msprt import msprt
 from stats.srm import SequentialSRM, sequential_srm
-from stats.sufficient import ProportionStats
+from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
 from ._text import p_is
@@ -63,7 +65,7 @@ class VariantComparison:
 
     ``fixed`` is :func:`stats.comparisons.compare_proportions` (``estimate`` = rate
     difference, treatment − control; pooled z, or Fisher when a cell is small), valid only
-    at a sample size fixed in advance; its score and delta-method lift intervals are at level
+    at a sample size fixed in advance; its score intervals (difference, risk ratio) are at level
     1 − alpha/(k − 1), its ``pvalue_adjusted`` Bonferroni-adjusted over the k − 1
     treatments. ``msprt_pvalue`` is the always-valid p-value at this look (1/Lambda) and
     ``msprt_ci_*`` the confidence sequence for the difference: both may be watched
@@ -164,13 +166,51 @@ class MSPRTSummary:
 @dataclass(frozen=True, slots=True)
 class RelativeLift:
     """The best treatment's lift over the control, ``rate_t / rate_c − 1``, with its
-    fixed-horizon delta-method interval at ``ci_level``."""
+    fixed-horizon score interval for the risk ratio at ``ci_level`` (dual to the z-test)."""
 
     variant: str
     estimate: float
     ci_low: float
     ci_high: float
     ci_level: float
+
+
+@dataclass(frozen=True, slots=True)
+class CupedComparison:
+    """A treatment against the control on the CUPED-adjusted conversion: the adjusted
+    difference with its Welch interval and p-value (fixed-horizon, level 1 − alpha/(k − 1))
+    beside the unadjusted difference, and the always-valid mSPRT on the adjusted difference
+    (``msprt_pvalue_adjusted`` Bonferroni-adjusted over the k − 1 treatments)."""
+
+    name: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    unadjusted_estimate: float
+    msprt_log_lr: float
+    msprt_pvalue: float
+    msprt_pvalue_adjusted: float
+    msprt_ci_low: float
+    msprt_ci_high: float
+    rejects: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentCuped:
+    """CUPED on the units' pre-period covariates (:func:`stats.cuped.cuped_from_moments`):
+    ``theta`` the pooled within-arm slope, ``rho`` the correlation, ``variance_reduction``
+    = 1 − ρ² (the adjusted variance as a share of the unadjusted), ``n_missing_covariate``
+    units without a covariate (kept through a missing-value indicator), ``balance_pvalue``
+    the covariate-balance F test across arms."""
+
+    theta: float
+    rho: float
+    variance_reduction: float
+    n_missing_covariate: int
+    balance_pvalue: float
+    comparisons: tuple[CupedComparison, ...]
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +228,7 @@ class ExperimentAnalysis:
     srm: SampleRatioMismatch
     srm_sequential: SequentialSRM
     guardrail_tests: tuple[GuardrailResult, ...]
+    cuped: ExperimentCuped | None
     best: str | None
     pvalue: float
     msprt: MSPRTSummary | None
@@ -274,6 +315,7 @@ def analyze_experiment(
     period_weights: Sequence[Sequence[float]] | None = None,
     period_exposures: Sequence[Sequence[int]] | None = None,
     guardrails: Sequence[Guardrail] = (),
+    unit_covariates: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
 ) -> ExperimentAnalysis:
     """Analyse an experiment whose first variant is the control.
 
@@ -289,7 +331,11 @@ def analyze_experiment(
     ``guardrails``: one :class:`stats.abtest.Guardrail` per guardrail event (conversions =
     units with the event), each tested for non-inferiority at its tolerance at level
     ``alpha`` once every variant has exposures (Farrington–Manning score test, as the A/B
-    analyzer does; a fixed-horizon test, read as a running check).
+    analyzer does; a fixed-horizon test, read as a running check). ``unit_covariates``:
+    per exposed unit its variant (an index into ``variants``), conversion (0/1) and
+    pre-period covariate (NaN where missing), for the CUPED-adjusted differences
+    (:func:`stats.cuped.cuped_rows`) and their always-valid test (:func:`cuped_comparisons`),
+    once every variant has at least 2 exposures.
 
     The mSPRT p-value is the snapshot 1/Lambda at this look. Its running minimum over looks
     (Johari, Pekelis & Walsh 2022, section 4) can only be smaller, so acting on the snapshot
@@ -374,6 +420,13 @@ def analyze_experiment(
         )
 
     names = [v.name for v in variants]
+    adjusted = None
+    if unit_covariates is not None and all(v.users >= 2 for v in variants):
+        codes, y, x = unit_covariates
+        cuped = cuped_rows(codes, names, y, x, control=control.name, alpha=alpha_each)
+        adjusted = cuped_comparisons(cuped, alpha_each, planned_n, k - 1)
+    if adjusted is not None:
+        warnings.extend(w for w in adjusted.warnings if w not in warnings)
     checked = (
         guardrail_results(guardrails, names, control.name, alpha) if len(compared) == k - 1 else ()
     )
@@ -402,6 +455,7 @@ def analyze_experiment(
         srm=srm,
         srm_sequential=srm_seq,
         guardrail_tests=checked,
+        cuped=adjusted,
         best=best.name if best else None,
         pvalue=best.pvalue_adjusted if best else math.nan,
         msprt=_msprt_summary(best, alpha, k) if best else None,
@@ -425,6 +479,59 @@ def analyze_experiment(
         planned_n=planned_n,
         n=total,
         warnings=tuple(warnings),
+    )
+
+
+def cuped_comparisons(
+    result: CupedResult, alpha_each: float, planned_n: int, m: int
+) -> ExperimentCuped:
+    """Each treatment's CUPED-adjusted difference (Deng et al. 2013; ``result`` at level
+    1 − ``alpha_each``) and the mSPRT (:func:`stats.msprt.msprt`, tuned to
+    ``planned_n``) on the adjusted outcome ``Y − θ·(Z − Z̄)``: each arm as its ``n``, adjusted
+    mean and residual standard deviation. θ is estimated from the data and then treated as
+    known, as the fixed-horizon CUPED test does; the error this adds is O(1/n), and Lindon,
+    Ham, Tingley & Bojinov (2024, "Anytime-valid linear models and regression adjusted
+    causal inference in randomized experiments") show the regression-adjusted mixture test
+    is asymptotically anytime-valid. The m = k − 1 always-valid p-values are
+    Bonferroni-adjusted."""
+    control = result.control
+    arms = {a.name: a for a in result.arms}
+
+    def stats(name: str) -> MeanStats:
+        arm = arms[name]
+        return MeanStats(name, arm.n, arm.adjusted_mean, arm.adjusted_sd)
+
+    looks = [
+        msprt(stats(control), stats(c.variant), alpha=alpha_each, planned_n=planned_n)
+        for c in result.comparisons
+    ]
+    adjusted = _bonferroni([s.pvalue for s in looks] + [1.0] * (m - len(looks)))
+    comparisons = tuple(
+        CupedComparison(
+            name=c.variant,
+            estimate=c.estimate,
+            ci_low=c.ci_low,
+            ci_high=c.ci_high,
+            pvalue=c.pvalue,
+            unadjusted_estimate=c.unadjusted_estimate,
+            msprt_log_lr=s.log_lr,
+            msprt_pvalue=s.pvalue,
+            msprt_pvalue_adjusted=q,
+            msprt_ci_low=s.ci_low,
+            msprt_ci_high=s.ci_high,
+            rejects=s.pvalue <= alpha_each,
+        )
+        for c, s, q in zip(result.comparisons, looks, adjusted, strict=False)
+    )
+    notes = result.warnings + tuple(w for s in looks for w in s.warnings)
+    return ExperimentCuped(
+        theta=result.theta,
+        rho=result.rho,
+        variance_reduction=result.variance_reduction,
+        n_missing_covariate=result.n_missing_covariate,
+        balance_pvalue=result.balance.pvalue,
+        comparisons=comparisons,
+        warnings=tuple(dict.fromkeys(notes)),
     )
 
 

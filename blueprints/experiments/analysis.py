@@ -96,6 +96,7 @@ def analyse(
     ``update_bandit``); the SRM check uses the weights in force when each unit arrived."""
     s = get_store()
     counts = s.counts(experiment_id)
+    units = s.covariate_rows(experiment_id)
     experiment = s.get_experiment(experiment_id)
     bandit = None
     if experiment.bandit:
@@ -119,6 +120,7 @@ def analyse(
         period_weights=[p.weights for p in periods] if periods else None,
         period_exposures=[p.exposures for p in periods] if periods else None,
         guardrails=_guardrails(counts, guardrails or {}),
+        unit_covariates=(units.codes, units.y, units.x) if units and not units.truncated else None,
     )
     return Analysed(experiment, counts, analysis, bandit)
 

@@ -148,6 +148,53 @@ def guardrails(a: ExperimentAnalysis) -> dict[str, Any]:
     }
 
 
+def cuped(a: ExperimentAnalysis) -> dict[str, Any]:
+    """Each treatment's difference with its always-valid confidence sequence, unadjusted
+    and CUPED-adjusted: the adjusted one is narrower by about sqrt(1 − ρ²)."""
+    assert a.cuped is not None
+    plain = {c.name: c for c in a.comparisons}
+    traces = []
+    for label, colour, rows in (
+        (
+            "Unadjusted",
+            MUTED,
+            [(c.name, c.estimate, c.msprt_ci_low, c.msprt_ci_high) for c in plain.values()],
+        ),
+        (
+            "CUPED",
+            color(0),
+            [(c.name, c.estimate, c.msprt_ci_low, c.msprt_ci_high) for c in a.cuped.comparisons],
+        ),
+    ):
+        for name, estimate, low, high in rows:
+            y = f"{name} · {label}"
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "x": [low, estimate, high],
+                    "y": [y, y, y],
+                    "name": label,
+                    "legendgroup": label,
+                    "showlegend": name == rows[0][0],
+                    "line": {"color": colour, "width": 3},
+                    "marker": {"size": [0, 11, 0], "color": colour},
+                    "hovertemplate": f"%{{x:+.3%}}<extra>{esc(y)}</extra>",
+                }
+            )
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Difference with its always-valid confidence sequence (CUPED: variance × "
+            f"{a.cuped.variance_reduction:.2f})",
+            "Conversion rate difference (treatment − control)",
+            "",
+            x_format=".1%",
+            hovermode="closest",
+        ),
+    }
+
+
 def weights(counts: Counts, names: list[str]) -> dict[str, Any]:
     """Traffic weights over time as steps: each weight vector from its start until the next."""
     starts = [p.effective_from for p in counts.periods]
@@ -182,6 +229,8 @@ def experiment_figures(a: ExperimentAnalysis, counts: Counts, bandit: bool) -> d
     figures = {"rates": rates(a), "exposures": exposures(a)}
     if a.guardrail_tests:
         figures["guardrails"] = guardrails(a)
+    if a.cuped is not None and a.cuped.comparisons:
+        figures["cuped"] = cuped(a)
     if bandit and counts.periods:
         figures["weights"] = weights(counts, [v.name for v in a.variants])
     return figures

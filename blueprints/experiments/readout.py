@@ -65,6 +65,14 @@ def readout(a: ExperimentAnalysis, bandit: bool, status: str = "running") -> str
                 f"{p_is(a.srm.pvalue, digits=2)}, valid only at a look fixed in advance)."
             )
         )
+    if a.cuped is not None and a.cuped.comparisons:
+        best = min(a.cuped.comparisons, key=lambda c: c.msprt_pvalue_adjusted)
+        parts.append(
+            f"With CUPED on the units' pre-period covariate (rho {a.cuped.rho:.2f}, variance "
+            f"x {a.cuped.variance_reduction:.2f}): {best.name} differs from the control by "
+            f"{best.estimate:+.2%} (unadjusted {best.unadjusted_estimate:+.2%}), "
+            f"{p_is(best.msprt_pvalue_adjusted, 'always-valid p', 2)} on the adjusted difference."
+        )
     status_words = {
         "pass": "holds (shown within its tolerance)",
         "fail": "fails (significantly worse beyond its tolerance)",

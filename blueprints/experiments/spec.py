@@ -184,9 +184,16 @@ SCHEMAS: dict[str, Any] = {
             "variant": {"type": "string"},
             "name": {
                 "type": "string",
-                "description": "'exposure', the primary event or a guardrail event.",
+                "description": "'exposure', the primary event, a guardrail event or "
+                "'covariate' (the unit's pre-period covariate in value; needs the unit's "
+                "exposure, any ts).",
             },
             "ts": {"type": "string", "description": "ISO-8601 with a timezone."},
+            "covariate": {
+                "type": "number",
+                "description": "On an exposure: the unit's pre-period covariate (CUPED).",
+            },
+            "value": {"type": "number", "description": "On a 'covariate' event: the covariate."},
         },
     },
 }
@@ -225,6 +232,21 @@ ANALYSIS = {
             "pass (within tolerance), fail (significantly worse beyond it) or inconclusive.",
             "items": {"type": "object"},
         },
+        "cuped": {
+            "type": ["object", "null"],
+            "description": "CUPED on the units' pre-period covariates (null while no unit sent "
+            "one): theta, rho, variance_reduction, n_missing_covariate, balance_pvalue and per "
+            "treatment the adjusted difference (estimate, ci_low, ci_high, pvalue; "
+            "unadjusted_estimate) with the always-valid mSPRT on it (msprt_log_lr, "
+            "msprt_pvalue, msprt_pvalue_adjusted, msprt_ci_low, msprt_ci_high, rejects).",
+            "properties": {
+                "theta": {"type": ["number", "null"]},
+                "rho": {"type": ["number", "null"]},
+                "variance_reduction": {"type": ["number", "null"]},
+                "n_missing_covariate": {"type": "integer"},
+                "comparisons": {"type": "array", "items": {"type": "object"}},
+            },
+        },
         "srm_sequential": {
             "type": "object",
             "description": "Anytime-valid SRM: the Dirichlet-multinomial e-process (Lindon & "
@@ -254,6 +276,7 @@ ANALYSIS = {
         },
         "winner": {"type": ["string", "null"]},
         "bandit": {"type": ["object", "null"], "description": "Thompson weights, alpha, beta."},
+        "policy": _ref("PolicyVerdict"),
     },
 }
 

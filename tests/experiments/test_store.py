@@ -91,7 +91,7 @@ def test_migrations_apply_once_and_reopen_is_a_no_op(tmp_path: Path) -> None:
         experiment_id = first.create_experiment(spec()).id
     with Store.open(path) as again:
         assert again.get_experiment(experiment_id).name == "Checkout copy"
-        assert raw(again, "SELECT version_num FROM alembic_version") == [("0003",)]
+        assert raw(again, "SELECT version_num FROM alembic_version") == [("0004",)]
 
 
 def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
     ]
     assert [p.wait(30) for p in procs] == [0, 0, 0, 0]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
 
 
 def test_a_database_from_the_sql_scripts_is_adopted_at_its_version(tmp_path: Path) -> None:
@@ -115,6 +115,7 @@ def test_a_database_from_the_sql_scripts_is_adopted_at_its_version(tmp_path: Pat
         conn.execute("DROP TABLE alembic_version")
         for table in ("experiment_specs", "analysis_looks", "decisions"):  # revision 0003's
             conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE events DROP COLUMN value")  # revision 0004's
         conn.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
             " applied_at TEXT NOT NULL)"
@@ -125,7 +126,7 @@ def test_a_database_from_the_sql_scripts_is_adopted_at_its_version(tmp_path: Pat
         )
     with Store(path) as adopted:  # stamped 0002, not migrated again (which would fail)
         assert adopted.get_experiment(experiment_id).name == "Checkout copy"
-        assert raw(adopted, "SELECT version_num FROM alembic_version") == [("0003",)]
+        assert raw(adopted, "SELECT version_num FROM alembic_version") == [("0004",)]
 
 
 def test_database_from_newer_code_is_refused(tmp_path: Path) -> None:

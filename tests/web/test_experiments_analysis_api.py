@@ -7,10 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 from flask.testing import FlaskClient
 from scipy import optimize, stats
 
-from .test_experiments_api import ADMIN, LATER, running, send, traffic
+from stats.msprt import tau_for_planned_n
+
+from .test_experiments_api import ADMIN, LATER, TS, running, send, traffic
 
 
 def with_guardrail(counts: dict[str, tuple[int, int, int]]) -> list[dict[str, str]]:
@@ -100,3 +103,85 @@ def test_invalid_guardrail_rules_name_the_field(
     assert r.status_code == status, r.json
     assert r.content_type == "application/problem+json"
     assert r.json["errors"][0]["field"] == field
+
+
+def covariate_traffic(seed: int, n: int, missing: int) -> tuple[list[dict[str, Any]], Any]:
+    """Seeded units of control and B: a pre-period covariate that predicts conversion, sent
+    on the exposure (even units) or as a 'covariate' event (odd units, with an earlier ts);
+    the last ``missing`` units of each variant send none. Returns the events and the unit
+    table (arm, y, x with NaN where missing) for the references."""
+    rng = np.random.default_rng(seed)
+    events: list[dict[str, Any]] = []
+    rows = []
+    for arm, variant in enumerate(("control", "B")):
+        x = rng.normal(10, 3, n)
+        p = np.clip(0.1 + 0.04 * (x - 10) + 0.03 * arm, 0.001, 0.999)
+        y = rng.random(n) < p
+        for j in range(n):
+            unit = f"{variant}-{j}"
+            has = j < n - missing
+            exposure = {"event_id": f"{unit}-x", "unit": unit, "variant": variant,
+                        "name": "exposure", "ts": TS}  # fmt: skip
+            if has and j % 2 == 0:
+                exposure["covariate"] = float(x[j])
+            events.append(exposure)
+            if has and j % 2 == 1:
+                events.append({"event_id": f"{unit}-c", "unit": unit, "variant": variant,
+                               "name": "covariate", "value": float(x[j]),
+                               "ts": "2026-11-01T00:00:00Z"})  # fmt: skip
+            if y[j]:
+                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
+                               "name": "purchase", "ts": LATER})  # fmt: skip
+            rows.append((arm, float(y[j]), float(x[j]) if has else np.nan))
+    return events, np.array(rows)
+
+
+@pytest.mark.parametrize("missing", [0, 40])
+def test_cuped_in_experiments_matches_ols_and_the_msprt_formula(
+    client: FlaskClient, missing: int
+) -> None:
+    exp = running(client)
+    events, units = covariate_traffic(11 + missing, 600, missing)
+    for start in range(0, len(events), 1000):
+        assert send(client, exp, events[start : start + 1000]).status_code == 200
+    r = analyse(client, exp, planned_n=2000).json
+    cuped = r["result"]["cuped"]
+    (c,) = cuped["comparisons"]
+    # Reference: OLS y ~ arm + x (+ a missing indicator, x filled with 0, when some lack x).
+    arm, y, x = units[:, 0], units[:, 1], units[:, 2]
+    gone = np.isnan(x)
+    z = np.column_stack([np.nan_to_num(x), gone.astype(float)]) if missing else x[:, None]
+    fit = sm.OLS(y, sm.add_constant(np.column_stack([arm, z]))).fit()
+    assert c["estimate"] == pytest.approx(fit.params[1], rel=1e-8)
+    assert c["unadjusted_estimate"] == pytest.approx(y[arm == 1].mean() - y[arm == 0].mean())
+    assert cuped["n_missing_covariate"] == 2 * missing
+    # The mSPRT on the adjusted outcome y - theta.z: per-arm residual variances (ddof 1),
+    # log L = -1/2 log(1 + tau^2/v) + d^2 tau^2 / (2 v (v + tau^2)) (Johari et al. 2022).
+    resid = y - z @ fit.params[2:]
+    var = [resid[arm == a].var(ddof=1) for a in (0, 1)]
+    v = var[0] / 600 + var[1] / 600
+    tau2 = tau_for_planned_n(var[0] + var[1], 2000, 0.05) ** 2
+    d = fit.params[1]
+    log_lr = -0.5 * np.log1p(tau2 / v) + d * d * tau2 / (2 * v * (v + tau2))
+    assert c["msprt_log_lr"] == pytest.approx(log_lr, rel=1e-6)
+    assert cuped["variance_reduction"] < 1
+    assert "cuped" in r["figures"]
+    assert "CUPED" in r["readout"]
+
+
+def test_no_covariates_means_no_cuped_and_bad_covariates_are_422(client: FlaskClient) -> None:
+    exp = running(client)
+    send(client, exp, traffic({"control": (50, 5), "B": (50, 6)}))
+    assert analyse(client, exp).json["result"]["cuped"] is None
+    bad = [
+        ({"name": "covariate", "ts": TS}, "events[0].value"),
+        ({"name": "exposure", "covariate": "high", "ts": TS}, "events[0].covariate"),
+        ({"name": "covariate", "value": True, "ts": TS}, "events[0].value"),
+    ]
+    for event, field in bad:
+        body = {"event_id": "e1", "unit": "control-0", "variant": "control", **event}
+        r = send(client, exp, [body])
+        assert r.status_code == 422 and r.json["errors"][0]["field"] == field
+    orphan = {"event_id": "e2", "unit": "new", "variant": "B", "name": "covariate",
+              "value": 1.0, "ts": TS}  # fmt: skip
+    assert send(client, exp, [orphan]).json["errors"][0]["field"] == "events[0].unit"
