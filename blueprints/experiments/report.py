@@ -45,7 +45,10 @@ def experiment_report(experiment_id: int) -> Response:
     _done, answer = analysis_envelope(experiment_id, Fields(options), update_bandit=False)
     answer = orjson.loads(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY))
     definition = {k: v for k, v in asdict(experiment).items() if k != "ingest_key"}
-    records = _decision_records(experiment_id)
+    records = [
+        {k: v for k, v in asdict(r).items() if k != "analysis"}  # its frozen snapshot left out
+        for r in get_store().decisions(experiment_id)
+    ]
     html = render(
         title=experiment.name,
         subtitle=f"Experiment {experiment_id} ({experiment.status}) report",
@@ -54,11 +57,3 @@ def experiment_report(experiment_id: int) -> Response:
         records=records,
     )
     return attachment(html, f"experiment-{experiment_id}")
-
-
-def _decision_records(experiment_id: int) -> list[dict[str, Any]]:
-    """The experiment's decision records, when the store keeps them."""
-    decisions = getattr(get_store(), "decisions", None)
-    if decisions is None:
-        return []
-    return [r if isinstance(r, dict) else asdict(r) for r in decisions(experiment_id)]

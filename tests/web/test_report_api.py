@@ -133,6 +133,20 @@ def test_experiment_report_holds_definition_analysis_and_charts(client: FlaskCli
     assert figures["rates"]["data"] == analysed["figures"]["rates"]["data"]
     assert exp["name"] in html and exp["ingest_key"] not in html
     assert "decision: continue" in doc.by_id["decision"]
+    assert "Decision records" not in html
+
+
+def test_experiment_report_lists_its_decision_records(client: FlaskClient) -> None:
+    exp = running(client)
+    send(client, exp, traffic({"control": (40, 4), "B": (40, 9)}))
+    record = {"decision": "iterate", "owner": "ana", "rationale": "Too early to tell."}
+    made = client.post(f"/api/experiments/{exp['id']}/decisions", json=record, headers=ADMIN)
+    assert made.status_code == 201, made.json
+    html = client.get(f"/api/experiments/{exp['id']}/report", headers=ADMIN).get_data(as_text=True)
+    doc = check_offline(html)
+    assert "Decision records" in html
+    assert "Too early to tell." in html and "ana" in html and "iterate" in html
+    assert doc.by_id["decision"]
 
 
 def test_experiment_report_errors(client: FlaskClient) -> None:
