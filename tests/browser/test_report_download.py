@@ -3,10 +3,16 @@ file:// with the network blocked and draws its charts."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
+
+from ..conftest import ADMIN_TOKEN
 
 
 def open_offline(browser: Browser, report: Path) -> None:
@@ -65,3 +71,57 @@ def test_copy_link_copies_the_page_url(page: Page, live_server: str) -> None:
     expect(page.locator(".toast")).to_contain_text("Link copied")
     assert page.evaluate("navigator.clipboard.readText()") == page.url
     assert "mde=0.03" in page.url
+
+
+def api(base: str, method: str, path: str, body: Any, token: str) -> Any:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.load(r)
+
+
+def test_experiment_with_covariates_shows_cuped_and_downloads_its_report(
+    page: Page, live_server: str, browser: Browser, tmp_path: Path
+) -> None:
+    spec = {"name": "Covariate checkout", "primary_event": "purchase",
+            "variants": [{"name": "control", "weight": 1}, {"name": "B", "weight": 1}]}  # fmt: skip
+    exp = api(live_server, "POST", "/api/experiments", spec, ADMIN_TOKEN)
+    api(live_server, "POST", f"/api/experiments/{exp['id']}/launch", {}, ADMIN_TOKEN)
+    rng = np.random.default_rng(5)
+    events: list[dict[str, Any]] = []
+    for arm, variant in enumerate(("control", "B")):
+        for j, x in enumerate(rng.normal(10, 3, 400)):
+            unit = f"{variant}-{j}"
+            events.append({"event_id": f"{unit}-x", "unit": unit, "variant": variant,
+                           "name": "exposure", "covariate": float(x),
+                           "ts": "2026-11-20T10:00:00Z"})  # fmt: skip
+            if rng.random() < 0.1 + 0.03 * (x - 10) + 0.04 * arm:
+                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
+                               "name": "purchase", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
+    path = f"/api/experiments/{exp['id']}/events"
+    assert api(live_server, "POST", path, {"events": events}, exp["ingest_key"])["accepted"]
+
+    page.goto(f"{live_server}/experiments")
+    page.fill("#f-token", ADMIN_TOKEN)
+    page.get_by_role("button", name="Use token").click()
+    page.goto(f"{live_server}/experiments?experiment={exp['id']}")
+    detail = page.locator("#detail")
+    expect(detail.locator('[data-d="name"]')).to_have_text("Covariate checkout")
+    detail.get_by_role("button", name="Analyze").click()
+    expect(page.locator("#analysis [data-readout]")).to_contain_text("With CUPED")
+    expect(page.locator("#fig-cuped .main-svg").first).to_be_visible()
+    expect(page.locator("[data-kpis]")).to_contain_text("always-valid p (CUPED)")
+    button = page.locator("#analysis [data-report]")
+    expect(button).to_be_enabled()
+    with page.expect_download() as info:
+        button.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name.startswith(f"abacus-experiment-{exp['id']}-")
+    html = saved.read_text(encoding="utf-8")
+    assert "Covariate checkout" in html and "With CUPED" in html
+    open_offline(browser, saved)
