@@ -16,6 +16,7 @@ from stats.errors import InvalidInput
 from stats.segments import (
     Estimate,
     analyze_segments,
+    compare_segments,
     heterogeneity,
     inverse_variance,
     leave_one_out,
@@ -24,6 +25,7 @@ from stats.segments import (
     partial_pooling,
     verdicts,
 )
+from stats.sufficient import ProportionStats
 from stats.warnings import Code
 
 # Rubin (1981); Gelman et al., BDA3 Table 5.2: SAT coaching effects in eight schools.
@@ -342,3 +344,30 @@ def test_options_are_checked() -> None:
     with pytest.raises(InvalidInput) as info:
         analyze_segments(["a", "b"], [1.0, 2.0], [1.0, 1.0], correction="sidak")  # type: ignore[arg-type]
     assert info.value.field == "correction"
+
+
+def test_type_one_error_of_q_and_of_the_verdicts_under_no_effect() -> None:
+    """Seeded simulation, 600 experiments of 5 segments (2,000 users per arm, rates 5-20%)
+    with no effect anywhere: Cochran's Q rejects at about α = 5%, and Holm keeps the chance
+    that any segment is called a win or a loss at most α; each within 3 Monte Carlo standard
+    errors (se 0.89%)."""
+    rng = np.random.default_rng(2026)
+    reps, n = 600, 2_000
+    rates = np.array([0.05, 0.08, 0.12, 0.15, 0.20])
+    q_rejects = any_verdict = 0
+    for _ in range(reps):
+        a, b = rng.binomial(n, rates), rng.binomial(n, rates)
+        segments = [
+            (f"s{j}", [ProportionStats("A", n, int(a[j])), ProportionStats("B", n, int(b[j]))])
+            for j in range(len(rates))
+        ]
+        pooled = [
+            ProportionStats("A", n * 5, int(a.sum())),
+            ProportionStats("B", n * 5, int(b.sum())),
+        ]
+        [c] = compare_segments(segments, pooled, control="A")
+        q_rejects += c.analysis.heterogeneity.pvalue < 0.05
+        any_verdict += any(s.verdict in ("wins", "loses") for s in c.analysis.segments)
+    se = math.sqrt(0.05 * 0.95 / reps)
+    assert abs(q_rejects / reps - 0.05) < 3 * se
+    assert any_verdict / reps < 0.05 + 3 * se
