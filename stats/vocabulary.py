@@ -20,7 +20,8 @@ Metric = Literal["proportion", "mean"]
 METRICS: tuple[Metric, ...] = ("proportion", "mean")
 """Metric kinds of the frequentist modules: a conversion rate or a mean."""
 
-BAYES_METRICS = (*METRICS, "count", "revenue")
+BayesMetric = Literal[Metric, "count", "revenue"]
+BAYES_METRICS: tuple[BayesMetric, ...] = (*METRICS, "count", "revenue")
 """Metric kinds of the Bayesian engine: :data:`METRICS`, Poisson counts and revenue."""
 
 SpendingFunction = Literal["obrien-fleming", "pocock", "hsd"]

@@ -3,8 +3,10 @@
 from flask import Blueprint
 
 from blueprints import Module
+from blueprints._contract import Contract
 
 bp = Blueprint("bayesian", __name__)
+contract = Contract(bp, "bayesian")
 MODULE = Module(
     slug="bayesian",
     title="Bayesian A/B",
@@ -17,4 +19,3 @@ MODULE = Module(
 )
 
 from blueprints.bayesian import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.bayesian.spec import OPENAPI  # noqa: E402,F401

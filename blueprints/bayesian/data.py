@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from blueprints._api import Fields, unprocessable
+from blueprints._api import unprocessable
+from blueprints._source import SourceFields
 from blueprints._upload import csv_errors
 from sources.bayesian import (
     KIND,
@@ -81,19 +82,28 @@ class CsvRecords:
     warnings: tuple[ResultWarning, ...]
 
 
-def _date_column(f: Fields, table: Table, used: set[str]) -> tuple[str | None, Any]:
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The column roles a request names (``None``: detect it)."""
+
+    variant: str | None
+    value: str | None
+    date: str | None
+
+
+def _date_column(c: Columns, table: Table, used: set[str]) -> tuple[str | None, Any]:
     """The ``date`` field's column (every non-blank cell a date) or a detected one, with its
     days (:func:`sources.bayesian.date_column`)."""
     try:
-        return date_column(table, f.string("date", None), used)
+        return date_column(table, c.date, used)
     except CSVError:
         raise
     except InvalidInput as exc:
         unprocessable("date", str(exc))
 
 
-def _value_column(f: Fields, roles: Roles, metric: str) -> str:
-    value = f.string("value", None)
+def _value_column(c: Columns, roles: Roles, metric: str) -> str:
+    value = c.value
     if value is not None:
         return value
     wanted = KIND[metric]
@@ -174,12 +184,12 @@ def _thinned(
     return [periods[i] for i in picked], [by_period[i] for i in picked], note
 
 
-def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
+def csv_records(c: Columns, table: Table, metric: str) -> CsvRecords:
     """Reduce ``table`` for ``metric``; columns come from ``variant``, ``value`` and ``date``
     when given, else from :func:`sources.tabular.infer_roles`."""
     with csv_errors():
         roles = infer_roles(table)
-        variant = f.string("variant", None) or roles.variant
+        variant = c.variant or roles.variant
         if variant is None:
             raise CSVError(
                 "variant: no column looks like the variant; name it in variant "
@@ -192,10 +202,10 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
             value = roles.conversions if metric == "proportion" else roles.mean
             source = CsvSource("variants", variant, str(value), None, table.n_rows)
             return CsvRecords(source, records, [], [], ())
-        value = _value_column(f, roles, metric)
+        value = _value_column(c, roles, metric)
         records, warnings = _user_records(table, metric, variant, value, roles.user_id)
         used = {variant, value, *(m.name for m in roles.metrics), *[roles.user_id or ""]}
-        date, days = _date_column(f, table, used)
+        date, days = _date_column(c, table, used)
     periods: list[str] = []
     by_period: list[list[Record]] = []
     if date is not None and days is not None:
@@ -228,19 +238,19 @@ def csv_records(f: Fields, table: Table, metric: str) -> CsvRecords:
     return CsvRecords(source, records, periods, by_period, warnings)
 
 
-def source_records(f: Fields, metric: str) -> CsvRecords:
+def source_records(request: SourceFields, c: Columns, metric: str) -> CsvRecords:
     """The records of a configured source's table (``source``, ``table``) whose ``variant``
     and ``value`` (and optional ``date``) name columns, one row per user: reduced in the
     engine (:mod:`sources.reduce`; per day with a date), except ``revenue``, whose model
     takes every amount: those two columns are read, at most the upload's row cap."""
-    from blueprints._source import column_name, open_table, reducing, select_rows
+    from blueprints._source import column, open_table, reducing, required_column, select_rows
     from sources.reduce import daily_statistics, sufficient_statistics
     from sources.tabular import MAX_ROWS
 
-    st = open_table(f)
-    variant = column_name(f, "variant", st)
-    value = column_name(f, "value", st)
-    date = column_name(f, "date", st, None)
+    st = open_table(request)
+    variant = required_column(st, "variant", c.variant)
+    value = required_column(st, "value", c.value)
+    date = column(st, "date", c.date)
     roles = {"metric": "value"}
     periods: list[str] = []
     by_period: list[list[Record]] = []

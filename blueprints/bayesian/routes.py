@@ -9,16 +9,27 @@ choice day by day.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Response, current_app, render_template
+from pydantic import Field
 
-from blueprints._api import Fields, bad_request, respond, stats_errors, unprocessable
-from blueprints._upload import request_fields, uploaded_csv
-from blueprints.bayesian import bp
-from blueprints.bayesian.data import CsvRecords, Record, csv_records, source_records
+from blueprints._api import bad_request, respond, stats_errors, unprocessable
+from blueprints._contract import Body, Column, Range, Whole
+from blueprints._source import SourceFields
+from blueprints._upload import read_data
+from blueprints.bayesian import bp, contract
+from blueprints.bayesian.data import (
+    Columns,
+    CsvRecords,
+    CsvSource,
+    Record,
+    csv_records,
+    source_records,
+)
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from sources.tabular import MAX_VARIANTS, guess_control
@@ -32,8 +43,8 @@ from stats.bayes.engine import (
     variant_stats,
 )
 from stats.bayes.joint import EffectPrior
-from stats.bayes.stopping import simulate_loss_stopping
-from stats.vocabulary import BAYES_METRICS as METRICS
+from stats.bayes.stopping import StoppingSimulation, simulate_loss_stopping
+from stats.vocabulary import BayesMetric
 
 FIELDS = {
     "proportion": ("users", "conversions"),
@@ -51,139 +62,255 @@ def page() -> str:
     return render_template("bayesian.html", samples=samples)
 
 
-def variant_records(f: Fields, key: str, metric: str) -> list[Record]:
-    """``f[key]``: a list of variant objects in ``metric``'s shape, type-checked (400s)."""
-    items = f.objects(key)
-    if len(items) > MAX_VARIANTS:
-        unprocessable(
-            f.name(key),
-            f"{f.name(key)} must have at most {MAX_VARIANTS} entries, got {len(items)}.",
-        )
+Prior = Annotated[
+    dict[str, float],
+    Field(
+        description="proportion and revenue: {alpha, beta} of the Beta prior (default 1, 1); "
+        "count: {shape, rate} of the Gamma prior (default 0.5, 0: Jeffreys); mean: none."
+    ),
+]
+
+
+class Variant(Body):
+    """One variant in the metric's shape: proportion {name, users, conversions}; mean {name,
+    users, mean, sd}; count {name, users, total}; revenue {name, amounts}."""
+
+    name: str
+    users: float | None = None
+    conversions: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    total: float | None = None
+    amounts: list[float] | None = Field(
+        None, description="Per-user amounts, zeros included (revenue)."
+    )
+
+
+Variants = Annotated[list[Variant], Field(max_length=MAX_VARIANTS)]
+
+
+class Guardrail(Body):
+    """A metric that must not degrade, over the same variants."""
+
+    name: str
+    metric: BayesMetric
+    tolerance: float = Field(
+        description="Degradation beyond this absolute amount counts as a failure."
+    )
+    higher_is_better: bool = True
+    max_risk: float = Field(0.1, description="The guardrail fails when P(degrades) is above this.")
+    prior: Prior | None = None
+    variants: Variants
+
+
+class EffectPriorRequest(Body):
+    """An informative normal prior N(mean, sd²) on each variant's absolute lift over control
+    (gbstats' proper prior), updated by the normal–normal conjugate rule."""
+
+    mean: float = 0.0
+    sd: float
+
+
+class BayesianRequest(SourceFields):
+    """Give variants (JSON records) or csv (CSV text, one row per user or per variant), or a
+    configured source and table (one row per user) with variant, value and optional date
+    naming columns."""
+
+    threshold: float = Field(
+        description="Threshold of caring: the expected loss you accept, in metric units."
+    )
+    metric: BayesMetric = "proportion"
+    control: str | None = Field(None, description="Defaults to a variant named control or A.")
+    prior: Prior | None = None
+    rope: list[float] = Field(
+        [0.0, 0.0],
+        description="Region of practical equivalence [low, high] for the absolute lift.",
+    )
+    draws: Whole = 100_000
+    seed: Whole | None = None
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    higher_is_better: bool = Field(
+        True, description="False when a lower primary metric is better (latency, bounce rate)."
+    )
+    effect_prior: EffectPriorRequest | None = None
+    correlation: list[list[float]] | None = Field(
+        None,
+        description="Correlation matrix of the metrics (primary, then each guardrail) over the "
+        "same users; left out, the metrics are drawn independently.",
+    )
+    weights: list[float] | None = Field(
+        None, description="Composite-score weights, one per metric (primary, then each guardrail)."
+    )
+    variants: Variants | None = None
+    csv: str | None = None
+    variant: Column | None = Field(
+        None, description="CSV column of the variant (detected if absent)."
+    )
+    value: Column | None = Field(
+        None, description="CSV column of the metric per user (detected if absent)."
+    )
+    date: Column | None = Field(
+        None, description="CSV column of dates (detected if absent); adds the loss over time."
+    )
+
+
+class StoppingRequest(Body):
+    """Simulated A/A tests stopped once the expected loss falls below the threshold."""
+
+    baseline: Annotated[float, Range(gt=0, lt=1)] = Field(
+        0.1, description="The conversion rate of both arms (no true difference)."
+    )
+    daily_users: Annotated[Whole, Range(ge=1)] = 500
+    days: Annotated[Whole, Range(ge=1, le=365)] = 30
+    threshold: Annotated[float, Range(ge=0)] = 0.001
+    simulations: Annotated[Whole, Range(ge=100, le=100_000)] = 2000
+    seed: Whole | None = None
+    prior: dict[str, float] | None = Field(None, description="{alpha, beta} of the Beta prior.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BayesianAnswer(BayesianAnalysis):
+    """The analysis, with the expected loss over time (CSV or source with dates) and the
+    columns used (null for JSON variants)."""
+
+    loss_over_time: LossOverTime | None
+    source: CsvSource | None
+
+
+def variant_records(variants: Sequence[Variant], key: str, metric: str) -> list[Record]:
+    """The variants as records in ``metric``'s shape (a missing number is a 400)."""
     out = []
-    for v in items:
-        record: Record = {"name": v.string("name")}
-        if metric == "revenue":
-            record["amounts"] = v.numbers("amounts")
-        else:
-            record.update({k: v.number(k) for k in FIELDS[metric]})
+    for i, v in enumerate(variants):
+        record: Record = {"name": v.name}
+        for name in ("amounts",) if metric == "revenue" else FIELDS[metric]:
+            value = getattr(v, name)
+            if value is None:
+                bad_request(f"{key}[{i}].{name}", f"{key}[{i}].{name} is required.")
+            record[name] = value
         out.append(record)
     return out
 
 
-def prior(f: Fields, key: str = "prior") -> dict[str, float] | None:
-    """An object of prior parameters (numbers); stats says which names the metric allows."""
-    if not f.has(key):
-        return None
-    values = Fields(f.data[key], f"{f.name(key)}.")
-    return {str(k): values.number(str(k)) for k in values.data}
-
-
-def guardrails(f: Fields) -> list[dict[str, Any]]:
-    out = []
-    for g in f.objects("guardrails", []):
-        metric = g.choice("metric", METRICS)
-        spec: dict[str, Any] = {
-            "name": g.string("name"),
-            "metric": metric,
-            "tolerance": g.number("tolerance"),
-            "higher_is_better": g.boolean("higher_is_better", True),
-            "max_risk": g.number("max_risk", 0.1),
-            "variants": variant_records(g, "variants", metric),
+def analyse(r: BayesianRequest) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None]:
+    table = read_data(r.csv)
+    guardrails = [
+        {
+            **g.model_dump(exclude={"variants", "prior"}),
+            "variants": variant_records(g.variants, f"guardrails[{i}].variants", g.metric),
+            **({"prior": g.prior} if g.prior is not None else {}),
         }
-        if g.has("prior"):
-            spec["prior"] = prior(g)
-        out.append(spec)
-    return out
-
-
-def effect_prior(f: Fields) -> EffectPrior | None:
-    """``{"mean": 0, "sd": 0.01}``: a normal prior on each variant's absolute lift."""
-    if not f.has("effect_prior"):
-        return None
-    if not isinstance(f.data["effect_prior"], dict):
-        bad_request("effect_prior", 'effect_prior must be an object: {"mean": 0, "sd": 0.01}.')
-    values = Fields(f.data["effect_prior"], "effect_prior.")
-    return EffectPrior(values.number("mean", 0.0), values.number("sd"))
-
-
-def matrix(f: Fields, key: str) -> list[list[float]] | None:
-    """A list of lists of numbers (a correlation matrix), type-checked (400s)."""
-    if not f.has(key):
-        return None
-    rows = f.array(key)
-    for i, row in enumerate(rows):
-        if not isinstance(row, list):
-            bad_request(f"{key}[{i}]", f"{key}[{i}] must be a list of numbers.")
-    return [Fields({f"{key}[{i}]": row}).numbers(f"{key}[{i}]") for i, row in enumerate(rows)]
-
-
-def analyse(f: Fields) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None]:
-    table = uploaded_csv(f)
-    metric = f.choice("metric", METRICS, "proportion")
+        for i, g in enumerate(r.guardrails)
+    ]
+    effect_prior = None if r.effect_prior is None else EffectPrior(**r.effect_prior.model_dump())
     options: dict[str, Any] = {
-        "threshold": f.number("threshold"),
-        "prior": prior(f),
-        "rope": f.numbers("rope", [0.0, 0.0]),
-        "draws": f.integer("draws", 100_000),
-        "seed": f.integer("seed", None),
-        "guardrails": guardrails(f),
-        "higher_is_better": f.boolean("higher_is_better", True),
-        "effect_prior": effect_prior(f),
-        "correlation": matrix(f, "correlation"),
-        "weights": f.numbers("weights", None),
+        "threshold": r.threshold,
+        "prior": r.prior,
+        "rope": r.rope,
+        "draws": r.draws,
+        "seed": r.seed,
+        "higher_is_better": r.higher_is_better,
+        "effect_prior": effect_prior,
+        "correlation": r.correlation,
+        "weights": r.weights,
     }
+    columns = Columns(r.variant, r.value, r.date)
     data = None
-    if f.has("source"):
-        if table is not None or f.has("variants"):
+    if r.source is not None:
+        if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or variants: only one of them.")
-        data = source_records(f, metric)
+        data = source_records(r, columns, r.metric)
         records = data.records
     elif table is not None:
-        if f.has("variants"):
+        if r.variants is not None:
             bad_request("variants", "Send a CSV or variants (per-variant records), not both.")
-        data = csv_records(f, table, metric)
+        data = csv_records(columns, table, r.metric)
         records = data.records
+    elif r.variants is None:
+        bad_request("variants", "variants is required.")
     else:
-        records = variant_records(f, "variants", metric)
-    control = f.string("control", None)
+        records = variant_records(r.variants, "variants", r.metric)
+    control = r.control
     if control is None and records:
-        control = guess_control([r["name"] for r in records])
+        control = guess_control([rec["name"] for rec in records])
     with stats_errors():
-        stats = variant_stats(metric, records)
-        options["guardrails"] = guardrail_specs(options["guardrails"])
-        analysis = analyze_bayesian(metric, stats, control=control or "", **options)
+        stats = variant_stats(r.metric, records)
+        options["guardrails"] = guardrail_specs(guardrails)
+        analysis = analyze_bayesian(r.metric, stats, control=control or "", **options)
         loss = None
         if data is not None and data.periods:
             loss = loss_over_time(
-                metric,
+                r.metric,
                 data.periods,
-                period_stats(metric, data.by_period),
+                period_stats(r.metric, data.by_period),
                 control=analysis.control,
-                prior=options["prior"],
-                draws=options["draws"],
-                seed=options["seed"],
-                higher_is_better=options["higher_is_better"],
+                prior=r.prior,
+                draws=r.draws,
+                seed=r.seed,
+                higher_is_better=r.higher_is_better,
             )
     return analysis, loss, data
 
 
-@bp.post("/api/bayesian")
-def api() -> Response:
-    f = request_fields()
-    analysis, loss, data = analyse(f)
-    result = {
-        **dataclasses.asdict(analysis),
-        "loss_over_time": None if loss is None else dataclasses.asdict(loss),
-        "source": None if data is None else dataclasses.asdict(data.source),
-    }
+@contract.post(
+    "/api/bayesian",
+    summary="Posteriors, P(best), expected loss and a decision",
+    request=BayesianRequest,
+    result=BayesianAnswer,
+    examples={
+        "conversion": {
+            "metric": "proportion",
+            "control": "A",
+            "prior": {"alpha": 1, "beta": 1},
+            "threshold": 0.001,
+            "rope": [-0.005, 0.005],
+            "draws": 100000,
+            "seed": 1,
+            "variants": [
+                {"name": "A", "users": 1000, "conversions": 100},
+                {"name": "B", "users": 1000, "conversions": 120},
+            ],
+        },
+        "mean": {
+            "metric": "mean",
+            "threshold": 0.5,
+            "variants": [
+                {"name": "A", "users": 500, "mean": 61.2, "sd": 40.1},
+                {"name": "B", "users": 500, "mean": 66.0, "sd": 42.3},
+            ],
+        },
+    },
+    form=True,
+)
+def api(r: BayesianRequest) -> Response:
+    analysis, loss, data = analyse(r)
+    result = BayesianAnswer(
+        **{f.name: getattr(analysis, f.name) for f in fields(analysis)},
+        loss_over_time=loss,
+        source=None if data is None else data.source,
+    )
     warnings = analysis.warnings + (data.warnings if data else ())
     return respond(result, analysis_figures(analysis, loss), analysis_readout(analysis), warnings)
 
 
-@bp.post("/api/bayesian/stopping")
-def stopping() -> Response:
-    f = request_fields()
-    p = prior(f) or {}
+@contract.post(
+    "/api/bayesian/stopping",
+    summary="How often expected-loss stopping ships a variant under no true difference",
+    request=StoppingRequest,
+    result=StoppingSimulation,
+    examples={
+        "daily checks": {
+            "baseline": 0.1,
+            "daily_users": 500,
+            "days": 30,
+            "threshold": 0.001,
+            "simulations": 2000,
+            "seed": 1,
+        }
+    },
+    form=True,
+)
+def stopping(r: StoppingRequest) -> Response:
+    p = r.prior or {}
     unknown = sorted(set(p) - {"alpha", "beta"})
     if unknown:
         unprocessable(
@@ -192,13 +319,13 @@ def stopping() -> Response:
         )
     with stats_errors():
         result = simulate_loss_stopping(
-            f.number("baseline", 0.10),
-            f.integer("daily_users", 500),
-            f.integer("days", 30),
-            f.number("threshold", 0.001),
+            r.baseline,
+            r.daily_users,
+            r.days,
+            r.threshold,
             prior_alpha=p.get("alpha", 1.0),
             prior_beta=p.get("beta", 1.0),
-            simulations=f.integer("simulations", 2_000),
-            seed=f.integer("seed", None),
+            simulations=r.simulations,
+            seed=r.seed,
         )
     return respond(result, stopping_figures(result), stopping_readout(result), result.warnings)
