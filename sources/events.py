@@ -18,6 +18,7 @@ exposed to more than one variant is left out and counted in a warning, as Growth
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
@@ -59,31 +60,63 @@ def first_exposures(exposures: ir.Table, experiment: str) -> ir.Table:
     )
 
 
+def unit_metric_values(
+    exposures: ir.Table,
+    metric_events: ir.Table,
+    *,
+    experiment: str,
+    metrics: Mapping[str, str],
+    window_days: int | None,
+    pre_window_days: int | None = None,
+) -> ir.Table:
+    """Per exposed unit (one variant only): ``unit``, ``variant`` and, for each ``column:
+    metric`` of ``metrics``, the metric's value in ``column`` and, with a pre-period window,
+    its covariate in ``column + "_covariate"`` (see the module docstring for the windows), from
+    one join of the first exposures with the metric events. ``window_days=None`` takes every
+    event from the first exposure on, with no interval arithmetic: ``ts`` may then be any
+    ordered type, such as the Experiments store's fixed-width UTC text."""
+    _check_schema(metric_events, METRIC_EVENTS, "metric_events")
+    first = first_exposures(exposures, experiment)
+    first = first.filter(first.variants == 1)
+    m = metric_events.filter(metric_events.name.isin(list(metrics.values())))
+    m = m.select(m_unit=m.unit, m_name=m.name, m_ts=m.ts, m_value=m.value.cast("float64"))
+    j = first.left_join(m, first.unit == m.m_unit)
+    after = j.m_ts >= j.t0
+    if window_days is not None:
+        window = ibis.interval(days=_days(window_days, "window_days"))
+        after &= j.m_ts < j.t0 + window
+    aggs = {}
+    for column, metric in metrics.items():
+        aggs[column] = (after & (j.m_name == metric)).ifelse(j.m_value, 0.0).sum()
+        if pre_window_days is not None:
+            pre = ibis.interval(days=_days(pre_window_days, "pre_window_days"))
+            before = (j.m_ts < j.t0) & (j.m_ts >= j.t0 - pre) & (j.m_name == metric)
+            aggs[f"{column}_covariate"] = before.ifelse(j.m_value, 0.0).sum()
+    return j.group_by(["unit", "variant"]).aggregate(**aggs)
+
+
 def unit_values(
     exposures: ir.Table,
     metric_events: ir.Table,
     *,
     experiment: str,
     metric: str,
-    window_days: int,
+    window_days: int | None,
     pre_window_days: int | None = None,
 ) -> ir.Table:
     """Per exposed unit (one variant only): ``unit``, ``variant``, ``value`` and, with a
-    pre-period window, ``covariate`` (see the module docstring for the windows)."""
-    _check_schema(metric_events, METRIC_EVENTS, "metric_events")
-    window = ibis.interval(days=_days(window_days, "window_days"))
-    first = first_exposures(exposures, experiment)
-    first = first.filter(first.variants == 1)
-    m = metric_events.filter(metric_events.name == metric)
-    m = m.select(m_unit=m.unit, m_ts=m.ts, m_value=m.value.cast("float64"))
-    j = first.left_join(m, first.unit == m.m_unit)
-    after = (j.m_ts >= j.t0) & (j.m_ts < j.t0 + window)
-    aggs = {"value": after.ifelse(j.m_value, 0.0).sum()}
-    if pre_window_days is not None:
-        pre = ibis.interval(days=_days(pre_window_days, "pre_window_days"))
-        before = (j.m_ts < j.t0) & (j.m_ts >= j.t0 - pre)
-        aggs["covariate"] = before.ifelse(j.m_value, 0.0).sum()
-    return j.group_by(["unit", "variant"]).aggregate(**aggs)
+    pre-period window, ``covariate`` (:func:`unit_metric_values` of one metric)."""
+    values = unit_metric_values(
+        exposures,
+        metric_events,
+        experiment=experiment,
+        metrics={"value": metric},
+        window_days=window_days,
+        pre_window_days=pre_window_days,
+    )
+    if pre_window_days is None:
+        return values
+    return values.rename(covariate="value_covariate")
 
 
 def event_statistics(

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from tests._postgres import Cluster, cluster
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -25,3 +26,10 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the session (tests/_postgres.py)."""
+    with cluster() as running:
+        yield running

@@ -2,17 +2,15 @@
 throwaway PostgreSQL cluster, each started once per test session and loaded with the same rows.
 
 Spark needs Java 17 and PostgreSQL Debian's ``postgresql`` package: in CI (``CI=true``) a
-missing one fails the tests with a message saying what to install; locally they skip.
+missing one fails the tests with a message saying what to install; locally they skip. The
+PostgreSQL cluster is tests/_postgres.py's, shared with the Experiments tests.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,17 +24,11 @@ import pyarrow.parquet as pq
 import pytest
 from ibis.backends import BaseBackend
 
-PG_BIN = Path(os.environ.get("ABACUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+from tests._postgres import USER, Cluster, missing
+
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 N_ROWS = 4000
 BIG_MEAN = 1e9
-
-
-def missing(what: str) -> None:
-    """Fail in CI (the engine must be there), skip locally."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} (CI=true: .ci/run installs it)", pytrace=False)
-    pytest.skip(what)
 
 
 def make_rows(seed: int = 20240612, n: int = N_ROWS) -> pa.Table:
@@ -115,49 +107,14 @@ def spark() -> Iterator[BaseBackend]:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[BaseBackend]:
-    """A throwaway PostgreSQL cluster (initdb in a temp dir, a free local port, trust auth
-    for the local user ``abacus``), stopped and removed at the end of the session."""
-    if not (PG_BIN / "initdb").exists():
-        missing(f"PostgreSQL is not installed ({PG_BIN}/initdb): apt-get install postgresql")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        missing("psycopg is not installed: pip install -r requirements-dev.txt")
-    root = Path(tempfile.mkdtemp(prefix="abacus-pg-"))
-    run_as: list[str] = []
-    if os.getuid() == 0:  # initdb refuses root: run the server as the postgres user
-        shutil.chown(root, "postgres", "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data, log, port = root / "data", root / "log", _free_port()
-
-    def pg(*args: str) -> None:
-        subprocess.run([*run_as, *args], check=True, capture_output=True, timeout=120)
-
-    started = False
-    try:
-        pg(f"{PG_BIN}/initdb", "-D", str(data), "-U", "abacus", "-A", "trust", "--no-sync")
-        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        pg(f"{PG_BIN}/pg_ctl", "-D", str(data), "-l", str(log), "-o", opts, "-w", "start")
-        started = True
-        con = ibis.postgres.connect(host="127.0.0.1", port=port, user="abacus", database="postgres")
-        yield con
-        con.disconnect()
-    except subprocess.CalledProcessError as exc:
-        detail = exc.stderr.decode(errors="replace") if exc.stderr else ""
-        pytest.fail(f"PostgreSQL did not start: {detail}", pytrace=False)
-    finally:
-        if started:
-            with contextlib.suppress(subprocess.SubprocessError):
-                pg(f"{PG_BIN}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+def postgres(postgres_cluster: Cluster) -> Iterator[BaseBackend]:
+    """Ibis over the session's throwaway PostgreSQL cluster (tests/_postgres.py)."""
+    con = ibis.postgres.connect(
+        host="127.0.0.1", port=postgres_cluster.port, user=USER, database="postgres"
+    )
+    yield con
+    con.disconnect()
 
 
 # --------------------------------------------------------------------------- tables
