@@ -75,14 +75,16 @@ def test_earlier_peeks_stay_flagged_at_the_horizon() -> None:
 
 
 def test_srm_and_guardrails_act_at_any_look_in_rule_order() -> None:
-    breach = GuardrailEvidence("refund", "B", estimate=0.02, ci_low=0.012, threshold=0.01)
+    breach = GuardrailEvidence("refund", "B", estimate=0.02, threshold=0.01, breached=True)
     both = replace(EARLY, srm=True, guardrails=(breach,))
     assert verdict(FIXED, both).rule == "rules[0]"
     v = verdict(FIXED, replace(both, srm=False))
     assert (v.decision, v.rule, v.variant) == ("stop", "rules[1]", "B")
-    # a lower bound at or under the threshold is no breach
-    ok = replace(breach, ci_low=0.01)
+    ok = replace(breach, breached=False)
     assert verdict(FIXED, replace(EARLY, guardrails=(ok,))).decision == "continue"
+    # stopping for a guardrail is no early-stop deviation
+    stopped = replace(EARLY, stopped=True, guardrails=(breach,))
+    assert "stopped_early" not in [d.code for d in verdict(FIXED, stopped).deviations]
 
 
 def test_sequential_judges_at_any_look_with_the_always_valid_pvalue() -> None:
