@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -113,23 +113,42 @@ def order_statistic_ranks(n: int, p: float, level: float = ARM_LEVEL) -> tuple[i
     return low, high, coverage
 
 
-def arm_quantile(name: str, sorted_values: np.ndarray, p: float) -> ArmQuantile:
-    """:class:`ArmQuantile` of values already sorted ascending (finite, at least one)."""
-    n = int(sorted_values.size)
+def quantile_ranks(n: int, p: float) -> tuple[int, ...]:
+    """The 1-based ranks an arm of ``n`` values needs for its ``p``-quantile: ``l`` and ``u``
+    of its interval (those within ``1..n``) and the two order statistics the estimate
+    interpolates (Hyndman & Fan 1996 type 7, numpy's default: ``h = (n − 1)p``, ranks
+    ``⌊h⌋ + 1`` and ``⌊h⌋ + 2``)."""
+    low, high, _ = order_statistic_ranks(n, p)
+    h = math.floor((n - 1) * p)
+    return tuple(sorted({r for r in (low, high, h + 1, min(h + 2, n)) if 1 <= r <= n}))
+
+
+def arm_from_order_statistics(name: str, n: int, p: float, at: Mapping[int, float]) -> ArmQuantile:
+    """:class:`ArmQuantile` from the values ``at`` the ranks :func:`quantile_ranks` names."""
     low, high, coverage = order_statistic_ranks(n, p)
-    ci_low = float(sorted_values[low - 1]) if low >= 1 else -math.inf
-    ci_high = float(sorted_values[high - 1]) if high <= n else math.inf
+    h = (n - 1) * p
+    below = math.floor(h)
+    a, b = at[below + 1], at[min(below + 2, n)]
+    ci_low = at[low] if low >= 1 else -math.inf
+    ci_high = at[high] if high <= n else math.inf
     z = float(sps.norm.ppf((1.0 + coverage) / 2.0))
     return ArmQuantile(
         name=name,
         n=n,
         quantile=p,
-        estimate=float(np.quantile(sorted_values, p)),
+        estimate=a + (h - below) * (b - a),
         ci_low=ci_low,
         ci_high=ci_high,
         ci_level=coverage,
         se=(ci_high - ci_low) / (2.0 * z),
     )
+
+
+def arm_quantile(name: str, sorted_values: np.ndarray, p: float) -> ArmQuantile:
+    """:class:`ArmQuantile` of values already sorted ascending (finite, at least one)."""
+    n = int(sorted_values.size)
+    at = {r: float(sorted_values[r - 1]) for r in quantile_ranks(n, p)}
+    return arm_from_order_statistics(name, n, p, at)
 
 
 def _normal_difference(c: ArmQuantile, v: ArmQuantile, alpha: float) -> QuantileDifference:
@@ -210,7 +229,8 @@ def _bootstrap_difference(
     )
 
 
-def _levels(quantiles: Sequence[float]) -> tuple[float, ...]:
+def quantile_levels(quantiles: Sequence[float]) -> tuple[float, ...]:
+    """1 to :data:`MAX_QUANTILES` distinct levels in (0, 1), validated."""
     if isinstance(quantiles, str | bytes) or not isinstance(quantiles, Sequence):
         raise InvalidInput(
             f"quantiles must be a list of levels, got {quantiles!r}", field="quantiles"
@@ -248,7 +268,7 @@ def quantile_differences(
     """
     alpha = _validate.alpha(alpha)
     _validate.choice("quantile_method", method, QUANTILE_METHODS)
-    levels = _levels(quantiles)
+    levels = quantile_levels(quantiles)
     names = list(samples)
     _validate.choice("control", control, names)
     if len(names) < 2:
@@ -289,10 +309,39 @@ def quantile_differences(
             )
         resamples = count
         rng = np.random.default_rng(None if seed is None else _validate.count("seed", seed))
+    ranks = {n: (int(x.size), _at_ranks(x, levels)) for n, x in sorted_values.items()}
+    if rng is None:
+        return _differences(ranks, control, levels, level)
+
+    def boot(c: ArmQuantile, v: ArmQuantile) -> QuantileDifference:
+        assert rng is not None
+        x, y = sorted_values[c.name], sorted_values[v.name]
+        return _bootstrap_difference(c, v, x, y, level, resamples, rng)
+
+    return _differences(ranks, control, levels, level, boot)
+
+
+def _at_ranks(sorted_values: np.ndarray, levels: Sequence[float]) -> dict[int, float]:
+    n = int(sorted_values.size)
+    wanted = {r for p in levels for r in quantile_ranks(n, p)}
+    return {r: float(sorted_values[r - 1]) for r in wanted}
+
+
+def _differences(
+    order_statistics: Mapping[str, tuple[int, Mapping[int, float]]],
+    control: str,
+    levels: Sequence[float],
+    level: float,
+    bootstrap: Callable[[ArmQuantile, ArmQuantile], QuantileDifference] | None = None,
+) -> QuantileAnalysis:
+    """Every variant against control at every level: normal combination, or ``bootstrap``."""
     out: list[QuantileDifference] = []
     warns: list[ResultWarning] = []
     for p in levels:
-        arms = {n: arm_quantile(n, sorted_values[n], p) for n in names}
+        arms = {
+            name: arm_from_order_statistics(name, n, p, at)
+            for name, (n, at) in order_statistics.items()
+        }
         for arm in arms.values():
             if not (math.isfinite(arm.ci_low) and math.isfinite(arm.ci_high)):
                 warns.append(
@@ -302,19 +351,42 @@ def quantile_differences(
                         f"interval of its {p:g} quantile, whose interval is unbounded",
                     )
                 )
-        for name in others:
-            if rng is None:
-                out.append(_normal_difference(arms[control], arms[name], level))
+        for name, arm in arms.items():
+            if name == control:
+                continue
+            if bootstrap is None:
+                out.append(_normal_difference(arms[control], arm, level))
             else:
-                out.append(
-                    _bootstrap_difference(
-                        arms[control],
-                        arms[name],
-                        sorted_values[control],
-                        sorted_values[name],
-                        level,
-                        resamples,
-                        rng,
-                    )
-                )
-    return QuantileAnalysis(levels, method, tuple(out), tuple(dict.fromkeys(warns)))
+                out.append(bootstrap(arms[control], arm))
+    method: QuantileMethod = "order-statistic" if bootstrap is None else "bootstrap"
+    return QuantileAnalysis(tuple(levels), method, tuple(out), tuple(dict.fromkeys(warns)))
+
+
+def order_statistic_differences(
+    order_statistics: Mapping[str, tuple[int, Mapping[int, float]]],
+    control: str,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    *,
+    alpha: float = 0.05,
+) -> QuantileAnalysis:
+    """:func:`quantile_differences`' order-statistic method from each variant's count of
+    values and its values at the ranks :func:`quantile_ranks` names for each level, so data
+    that stays in a warehouse hands over a few order statistics, not its rows."""
+    alpha = _validate.alpha(alpha)
+    levels = quantile_levels(quantiles)
+    names = list(order_statistics)
+    _validate.choice("control", control, names)
+    if len(names) < 2:
+        raise InvalidInput(
+            f"order_statistics must hold at least 2 variants, got {len(names)}",
+            field="order_statistics",
+        )
+    for name, (n, at) in order_statistics.items():
+        missing = [r for p in levels for r in quantile_ranks(n, p) if r not in at]
+        if n < 1 or missing:
+            raise InvalidInput(
+                f"order_statistics[{name!r}] must hold at least one value and the values at "
+                f"ranks {sorted(set(missing))}",
+                field="order_statistics",
+            )
+    return _differences(order_statistics, control, levels, alpha / (len(names) - 1))

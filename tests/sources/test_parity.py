@@ -27,6 +27,7 @@ from sources.reduce import (
 from stats.sufficient import MeanStats, ProportionStats
 from tests.sources.conftest import BIG_MEAN
 from tests.sources.test_events import EVENT_CHECKS
+from tests.sources.test_quantiles_engine import QUANTILE_CHECKS
 from tests.sources.test_safety import SERVER_CHECKS
 from tests.sources.test_web_parity import WEB_CHECKS
 
@@ -194,6 +195,6 @@ def test_server_engine(engine: str, load: Load, rows: pa.Table, subtests: pytest
     """Every check, the event-schema checks, a configured source and whole analyses over HTTP
     (:mod:`tests.sources.test_web_parity`), on Spark local[2] or PostgreSQL."""
     load(engine)  # start the engine before timing the checks
-    for check in [*CHECKS, *EVENT_CHECKS, *SERVER_CHECKS, *WEB_CHECKS]:
+    for check in [*CHECKS, *EVENT_CHECKS, *SERVER_CHECKS, *WEB_CHECKS, *QUANTILE_CHECKS]:
         with subtests.test(check.__name__.removeprefix("check_")):
             check(engine, load, rows)
