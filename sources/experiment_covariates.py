@@ -28,12 +28,13 @@ MAX_UNITS = 2_000_000
 @dataclass(frozen=True, slots=True)
 class CovariateRows:
     """One entry per exposed unit: variant position, converted (0/1), covariate (NaN if
-    none). ``truncated`` when the experiment has more than ``MAX_UNITS`` units (then no row
-    is read)."""
+    none); ``n_units`` exposed units. ``truncated`` when they are more than ``MAX_UNITS``
+    (then no row is read)."""
 
     codes: NDArray[np.int64]
     y: NDArray[np.float64]
     x: NDArray[np.float64]
+    n_units: int
     truncated: bool = False
 
 
@@ -58,9 +59,10 @@ def covariate_rows(
         metrics={"y": primary_event},
         window_days=None,
     )
-    if int(units.count().execute()) > MAX_UNITS:
+    n_units = int(units.count().execute())
+    if n_units > MAX_UNITS:
         empty = np.zeros(0)
-        return CovariateRows(empty.astype(np.int64), empty, empty, truncated=True)
+        return CovariateRows(empty.astype(np.int64), empty, empty, n_units, truncated=True)
     joined = units.left_join(covariates, units.unit == covariates.c_unit)
     table = joined.select(
         variant=joined.variant.cast("int64"), y=(joined.y > 0).cast("float64"), x=joined.x
@@ -69,4 +71,5 @@ def covariate_rows(
         codes=table["variant"].to_numpy(),
         y=table["y"].to_numpy(),
         x=table["x"].to_numpy(zero_copy_only=False).astype(np.float64),
+        n_units=n_units,
     )

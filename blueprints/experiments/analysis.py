@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from blueprints.experiments.db import get_store
@@ -22,6 +22,7 @@ from stats.experiment_analysis import (
     expected_exposures,
 )
 from stats.sufficient import ProportionStats
+from stats.warnings import Code, warning
 
 BANDIT_REFRESH = timedelta(minutes=5)
 """Assignment refreshes bandit weights at most this often (each analysis always does)."""
@@ -122,6 +123,13 @@ def analyse(
         guardrails=_guardrails(counts, guardrails or {}),
         unit_covariates=(units.codes, units.y, units.x) if units and not units.truncated else None,
     )
+    if units is not None and units.truncated:
+        note = warning(
+            Code.ROWS_LEFT_OUT,
+            f"CUPED is left out: the experiment has {units.n_units:,} exposed units, more "
+            "than the adjustment reads at once.",
+        )
+        analysis = replace(analysis, warnings=(*analysis.warnings, note))
     return Analysed(experiment, counts, analysis, bandit)
 
 

@@ -11,6 +11,7 @@ import statsmodels.api as sm
 from flask.testing import FlaskClient
 from scipy import optimize, stats
 
+from sources import experiment_covariates
 from stats.msprt import tau_for_planned_n
 
 from .test_experiments_api import ADMIN, LATER, TS, running, send, traffic
@@ -185,3 +186,17 @@ def test_no_covariates_means_no_cuped_and_bad_covariates_are_422(client: FlaskCl
     orphan = {"event_id": "e2", "unit": "new", "variant": "B", "name": "covariate",
               "value": 1.0, "ts": TS}  # fmt: skip
     assert send(client, exp, [orphan]).json["errors"][0]["field"] == "events[0].unit"
+
+
+def test_cuped_beyond_the_unit_cap_is_left_out_with_a_warning(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(experiment_covariates, "MAX_UNITS", 100)
+    exp = running(client)
+    events, _units = covariate_traffic(3, 60, 0)
+    send(client, exp, events)
+    r = analyse(client, exp).json
+    assert r["result"]["cuped"] is None
+    assert any(
+        w["code"] == "rows_left_out" and "120 exposed units" in w["message"] for w in r["warnings"]
+    )
