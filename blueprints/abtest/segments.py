@@ -11,15 +11,15 @@ hierarchical overall effects and τ); a ``segments`` forest plot; a sentence per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from blueprints._api import stats_errors, unprocessable
+from blueprints._api import Fields, stats_errors, unprocessable
 from blueprints._upload import csv_errors
 from blueprints.segments.figures import forest
 from blueprints.segments.readout import readout as segment_readout
-from sources.reduce import Segment
+from sources.reduce import MAX_SEGMENTS, Segment
 from sources.segments import segment_statistics
 from sources.tabular import Kind, Table
 from stats._text import points, sig
@@ -109,6 +109,10 @@ def by_segment(
 ) -> SegmentsOutcome:
     """Each treatment of ``analysis`` against its control within each segment value (a
     missing value is left out); fewer than 2 segment values is a 422 naming ``segment``."""
+    if not isinstance(pooled[0], ProportionStats | MeanStats):
+        unprocessable(
+            "segment", "Segments are analysed for conversion and mean metrics, not ratio metrics."
+        )
     named = [(s.name, s.variants) for s in segments if s.name is not None]
     if len(named) < 2:
         unprocessable(
@@ -127,6 +131,36 @@ def by_segment(
         )
     proportions = isinstance(pooled[0], ProportionStats)
     return SegmentsOutcome(column, comparisons, proportions)
+
+
+def typed_segments(
+    f: Fields,
+    parse: Callable[[Fields, str], Sequence[Any]],
+    pooled: Sequence[ProportionStats] | Sequence[MeanStats],
+    analysis: Analysis,
+    options: dict[str, Any],
+) -> SegmentsOutcome | None:
+    """Typed per-segment summaries: ``segments: [{name, variants: [...]}]``, each segment's
+    variants as the top-level ``variants`` (which stay the totals the main analysis uses);
+    ``None`` without them."""
+    if not f.has("segments"):
+        return None
+    if len(f.array("segments")) > MAX_SEGMENTS:
+        unprocessable("segments", f"segments must hold at most {MAX_SEGMENTS} segments.")
+    found = []
+    for item in f.objects("segments"):
+        name = item.string("name")
+        variants = parse(item, "variants")
+        if type(variants[0]) is not type(pooled[0]):
+            unprocessable(
+                item.name("variants"),
+                f"{item.name('variants')} must describe the same metric as variants "
+                "(users and conversions, or users, mean and sd).",
+            )
+        found.append(Segment(name, tuple(variants)))
+    return by_segment(
+        "segment", found, pooled, analysis, options["correction"], options["direction"]
+    )
 
 
 def upload_segments(

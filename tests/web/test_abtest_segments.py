@@ -197,3 +197,66 @@ def test_source_table_answers_as_the_upload(warehouse: FlaskClient) -> None:
     marker = "B vs A by segment:"
     segment_words = upload["readout"][upload["readout"].index(marker) :]
     assert source["readout"].endswith(segment_words)
+
+
+def typed_berkeley() -> dict[str, Any]:
+    segments = [
+        {
+            "name": dept,
+            "variants": [
+                {"name": "men", "users": nm, "conversions": am},
+                {"name": "women", "users": nw, "conversions": aw},
+            ],
+        }
+        for dept, (am, nm, aw, nw) in BERKELEY.items()
+    ]
+    totals = [
+        {"name": "men", "users": 2691, "conversions": 1198},
+        {"name": "women", "users": 1835, "conversions": 557},
+    ]
+    return {"variants": totals, "segments": segments, "control": "men"}
+
+
+def test_typed_segment_summaries_answer_as_the_rows(client: FlaskClient) -> None:
+    typed = answer(client, typed_berkeley())
+    rows = answer(
+        client,
+        {
+            "csv": berkeley_csv(),
+            "variant": "gender",
+            "metric": "admitted",
+            "control": "men",
+            "segment": "dept",
+        },
+    )
+    for a, b in zip(typed["result"]["segments"], rows["result"]["segments"], strict=True):
+        assert a == pytest.approx(b)
+    assert "simpsons_paradox" in [w["code"] for w in typed["warnings"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        (
+            {
+                "segments": [
+                    {
+                        "name": "x",
+                        "variants": [
+                            {"name": v, "users": 10, "mean": 1.0, "sd": 1.0}
+                            for v in ("men", "women")
+                        ],
+                    }
+                ]
+            },
+            422,
+            "segments[0].variants",
+        ),
+        ({"segments": [{"variants": []}]}, 400, "segments[0].name"),
+        ({"segments": "x"}, 400, "segments"),
+    ],
+)
+def test_typed_segment_errors(
+    client: FlaskClient, change: dict[str, Any], status: int, field: str
+) -> None:
+    problem(client.post("/api/abtest", json={**typed_berkeley(), **change}), status, field)
