@@ -49,7 +49,7 @@ def test_spec_to_decision_record(page: Page, live_server: str) -> None:
     # the spec exports as YAML with its computed plan
     with page.expect_download() as spec_file:
         page.get_by_role("button", name="Download spec (YAML)").click()
-    exported = yaml.safe_load(open(spec_file.value.path(), encoding="utf-8"))
+    exported = yaml.safe_load(spec_file.value.path().read_text(encoding="utf-8"))
     assert exported["plan"]["n_total"] == 7682 and exported["owner"] == "ana.lopez@example.com"
 
     detail.get_by_role("button", name="Launch").click()
@@ -87,5 +87,5 @@ def test_spec_to_decision_record(page: Page, live_server: str) -> None:
 
     with page.expect_download() as markdown:
         decisions.get_by_role("button", name="Export Markdown").click()
-    text = open(markdown.value.path(), encoding="utf-8").read()
+    text = markdown.value.path().read_text(encoding="utf-8")
     assert "iterate" in text and "Look again at the horizon." in text
