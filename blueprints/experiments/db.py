@@ -8,7 +8,7 @@ Unlike flaskr, a released connection goes back to the engine's pool (SQLAlchemy'
 back on return) instead of being closed: opening a SQLite connection costs 0.6-2 ms here (the
 schema is parsed again, and closing the last connection of a WAL database checkpoints it), a
 PostgreSQL one a server process, against ~10 us for a query, and ``assign`` is the service's
-hot path. Engines are per process: a forked worker starts its own pool. The database
+hot path. Pools are per process: a forked worker starts its own. The database
 (``DATABASE``: a SQLite path or a ``postgresql://`` URL) is created and migrated on the first
 experiments request in a process, not at import or at ``create_app``: a bad path never stops
 the other modules, and importing ``app`` (tests, tools) creates no database file. gunicorn's
@@ -21,34 +21,27 @@ import os
 import threading
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine
 
-from experiments.store import Store, database_url, engine
-from experiments.store import migrate as migrate_database
+from experiments.store import Database, Store
 
 EXTENSION = "experiments"
 
 
 class Extension:
-    """Per app: this process's engine (and pool) per database, each migrated once
-    (thread- and fork-safe)."""
+    """Per app: this process's :class:`~experiments.store.Database` (its pool) per target,
+    each migrated once when made (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._engines: dict[str, Engine] = {}
-        self._pid = os.getpid()
+        self._databases: dict[tuple[int, str], Database] = {}
 
-    def engine(self, target: str) -> Engine:
-        """This process's engine for ``target``, migrating the database on first use."""
+    def database(self, target: str) -> Database:
+        """This process's database at ``target``, created and migrated on first use."""
+        key = (os.getpid(), target)
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's pools are not ours
-                for inherited in self._engines.values():
-                    inherited.dispose(close=False)
-                self._engines, self._pid = {}, os.getpid()
-            found = self._engines.get(target)
+            found = self._databases.get(key)
             if found is None:
-                migrate_database(target)
-                found = self._engines[target] = engine(database_url(target))
+                found = self._databases[key] = Database(target)
         return found
 
 
@@ -64,14 +57,14 @@ def _target() -> str:
 def migrate() -> None:
     """Create and migrate the app's database now (once per process)."""
     extension: Extension = current_app.extensions[EXTENSION]
-    extension.engine(_target())
+    extension.database(_target())
 
 
 def get_store() -> Store:
     """The store of this request: one connection, taken on first use, released on teardown."""
     if "experiments_store" not in g:
         target = _target()
-        conn: Connection = current_app.extensions[EXTENSION].engine(target).connect()
+        conn = current_app.extensions[EXTENSION].database(target).connect()
         g.experiments_db = conn
         g.experiments_store = Store(target, connection=conn)
     store: Store = g.experiments_store
@@ -81,6 +74,6 @@ def get_store() -> Store:
 def close_db(error: BaseException | None = None) -> None:
     """Teardown: the request's connection goes back to the pool."""
     g.pop("experiments_store", None)
-    conn: Connection | None = g.pop("experiments_db", None)
+    conn = g.pop("experiments_db", None)
     if conn is not None:
         conn.close()
