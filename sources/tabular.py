@@ -43,7 +43,7 @@ from sources.upload import (
 from sources.upload import Upload as Table
 from stats.distribution import Distribution, binned_distribution
 from stats.errors import InvalidInput
-from stats.sufficient import MeanStats, ProportionStats
+from stats.sufficient import MeanStats, ProportionStats, RatioStats
 from stats.warnings import Code, ResultWarning, warning
 
 __all__ = [
@@ -306,8 +306,8 @@ class Summary:
     """One metric reduced to sufficient statistics per variant (sorted by name)."""
 
     metric: str
-    kind: Kind
-    variants: tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+    kind: Kind | Literal["ratio"]
+    variants: tuple[ProportionStats, ...] | tuple[MeanStats, ...] | tuple[RatioStats, ...]
     n_rows: int
     """Rows used."""
     excluded_rows: int = 0
@@ -705,11 +705,7 @@ def summarize(
     blank_metric = np.isnan(x) & ~blank_variant
     warnings = _blank_warnings(variant, metric, blank_variant, blank_metric)
     keep = ~(blank_variant | blank_metric)
-    duplicates = 0
-    if user_id is not None:
-        label_codes = pd.factorize(labels)[0].astype(np.int32)
-        duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, label_codes)
-        warnings.extend(dup_warnings)
+    duplicates = _duplicates(table, user_id, labels, warnings)
     codes, names = factorize_labels(labels[keep], variant)
     x = x[keep]
     n = np.bincount(codes, minlength=len(names))
@@ -733,6 +729,69 @@ def summarize(
     return Summary(
         metric=metric,
         kind=kind,
+        variants=stats,
+        n_rows=int(keep.sum()),
+        excluded_rows=int((~keep).sum()),
+        duplicate_ids=duplicates,
+        warnings=tuple(warnings),
+    )
+
+
+def _duplicates(
+    table: Table, user_id: str | None, labels: pd.Series, warnings: list[ResultWarning]
+) -> int:
+    """Rows repeating a user id (0 without a user id column); their warnings join ``warnings``."""
+    if user_id is None:
+        return 0
+    label_codes = pd.factorize(labels)[0].astype(np.int32)
+    duplicates, dup_warnings = _duplicate_id_warnings(table, user_id, label_codes)
+    warnings.extend(dup_warnings)
+    return duplicates
+
+
+def summarize_ratio(
+    table: Table,
+    *,
+    variant: str,
+    numerator: str,
+    denominator: str,
+    user_id: str | None = None,
+) -> Summary:
+    """Reduce a row-per-user table to a ratio metric per variant: revenue per order from a
+    revenue and an orders column, clicks per impression, ...
+
+    Per variant ``n``, ``Σx``, ``Σy``, ``Σx²``, ``Σy²`` and ``Σxy`` of the numerator ``x`` and
+    denominator ``y`` (shifted by their overall means, as :func:`summarize` shifts a mean),
+    by ``numpy.bincount``, into :meth:`stats.sufficient.RatioStats.from_sums`. Rows with a
+    blank variant, numerator or denominator cell are left out and reported; repeated user ids
+    are reported. Raises :class:`CSVError` for a missing column or a non-numeric value, and
+    ``InvalidInput`` (``denominator_mean``) when a variant's denominators average 0 or less.
+    """
+    labels = variant_labels(_column(table, variant, "variant"))
+    x = numeric_values(_column(table, numerator, "numerator"), numerator)
+    y = numeric_values(_column(table, denominator, "denominator"), denominator)
+    blank_variant = labels.isna().to_numpy()
+    warnings = _blank_warnings(variant, numerator, blank_variant, np.isnan(x) & ~blank_variant)
+    none = np.zeros_like(blank_variant)  # the blank variants are reported once, above
+    warnings += _blank_warnings(variant, denominator, none, np.isnan(y) & ~blank_variant)
+    keep = ~(blank_variant | np.isnan(x) | np.isnan(y))
+    duplicates = _duplicates(table, user_id, labels, warnings)
+    codes, names = factorize_labels(labels[keep], variant)
+    x, y = x[keep], y[keep]
+    shift = (float(x.mean()), float(y.mean()))
+    dx, dy = x - shift[0], y - shift[1]
+    k = len(names)
+    n = np.bincount(codes, minlength=k)
+    sx, sy, sxx, syy, sxy = (
+        np.bincount(codes, weights=w, minlength=k) for w in (dx, dy, dx * dx, dy * dy, dx * dy)
+    )
+    stats = tuple(
+        RatioStats.from_sums(name, int(n[i]), sx[i], sy[i], sxx[i], syy[i], sxy[i], shift=shift)
+        for i, name in enumerate(names)
+    )
+    return Summary(
+        metric=f"{numerator} / {denominator}",
+        kind="ratio",
         variants=stats,
         n_rows=int(keep.sum()),
         excluded_rows=int((~keep).sum()),

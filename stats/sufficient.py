@@ -196,10 +196,13 @@ class RatioStats:
         xx: float,
         yy: float,
         xy: float,
+        shift: tuple[float, float] = (0.0, 0.0),
     ) -> RatioStats:
         """From ``n`` users' sums ``Σx``, ``Σy``, ``Σx²``, ``Σy²`` and ``Σxy`` (sample moments
         with ddof = 1, by the computational formulas of :meth:`MeanStats.from_sums`; a tiny
-        negative variance from rounding is clipped to 0, the covariance to its bound)."""
+        negative variance from rounding is clipped to 0, the covariance to its bound). The
+        sums may be of values less ``shift`` (a reference point such as the overall means,
+        so that the formulas do not cancel catastrophically); the means add it back."""
         n = _validate.count("users", n)
         if n < 2:
             raise InvalidInput(f"users must be >= 2 for a ratio metric, got {n}", field="users")
@@ -208,7 +211,7 @@ class RatioStats:
         vy = max(yy - y * my, 0.0) / (n - 1)
         bound = math.sqrt(vx * vy)
         cov = min(max((xy - x * my) / (n - 1), -bound), bound)
-        return cls(name, n, mx, my, math.sqrt(vx), math.sqrt(vy), cov)
+        return cls(name, n, mx + shift[0], my + shift[1], math.sqrt(vx), math.sqrt(vy), cov)
 
     @property
     def n(self) -> int:

@@ -22,7 +22,12 @@ from blueprints._upload import csv_errors
 from blueprints.abtest.figures import analysis_figures
 from blueprints.abtest.readout import readout
 from blueprints.abtest.segments import EMPTY as SEGMENTS_EMPTY
-from blueprints.abtest.segments import SegmentsOutcome, by_segment, upload_segments
+from blueprints.abtest.segments import (
+    SegmentsOutcome,
+    by_segment,
+    typed_segments,
+    upload_segments,
+)
 from sources.tabular import (
     MAX_VARIANTS,
     Roles,
@@ -30,6 +35,7 @@ from sources.tabular import (
     Table,
     guess_control,
     infer_roles,
+    summarize_ratio,
     summarize_table,
     table_distribution,
     variant_values,
@@ -37,9 +43,24 @@ from sources.tabular import (
 from stats.abtest import Analysis, Guardrail, analyze
 from stats.comparisons import CORRECTIONS, PAIR_MODES
 from stats.distribution import Distribution
-from stats.quantiles import QUANTILE_METHODS, QuantileAnalysis, quantile_differences
+from stats.quantiles import (
+    QUANTILE_METHODS,
+    QuantileAnalysis,
+    order_statistic_differences,
+    quantile_differences,
+    quantile_levels,
+    quantile_ranks,
+)
 from stats.relative import RELATIVE_INTERVALS
-from stats.sufficient import MeanStats, ProportionStats, mean_variants, proportion_variants
+from stats.sufficient import (
+    RATIO_KEYS,
+    MeanStats,
+    ProportionStats,
+    RatioStats,
+    mean_variants,
+    proportion_variants,
+    ratio_variants,
+)
 from stats.vocabulary import ALTERNATIVES, METRICS
 from stats.warnings import Code, ResultWarning, warning
 
@@ -48,7 +69,14 @@ MAX_USERS = 10**12
 """Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
 MAX_GUARDRAILS = 20
 """Most guardrail metrics in one request (each is a full comparison of every variant)."""
-Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...]
+Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...] | tuple[RatioStats, ...]
+TYPED_METRICS = (*METRICS, "ratio")
+"""Typed numbers: a conversion rate, a mean, or a ratio metric (numerator and denominator)."""
+NEEDS = {
+    "proportion": "users and conversions",
+    "mean": "users, mean and sd",
+    "ratio": "users, " + ", ".join(RATIO_KEYS[2:]),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +117,9 @@ class Outcome:
 
 
 def typed_variants(f: Fields, key: str) -> Stats:
-    """``[{name, users, conversions}]`` or ``[{name, users, mean, sd}]``: types are checked
-    here (400), ranges by :mod:`stats.sufficient` (422)."""
+    """``[{name, users, conversions}]``, ``[{name, users, mean, sd}]`` or a ratio metric's
+    ``[{name, users, numerator_mean, denominator_mean, numerator_sd, denominator_sd,
+    covariance}]``: types are checked here (400), ranges by :mod:`stats.sufficient` (422)."""
     if len(f.array(key)) > MAX_VARIANTS:
         unprocessable(
             f.name(key),
@@ -99,7 +128,8 @@ def typed_variants(f: Fields, key: str) -> Stats:
     items = f.objects(key)
     if not items:
         unprocessable(f.name(key), f"{f.name(key)} must hold at least 2 variants, got 0.")
-    means = items[0].has("mean") or items[0].has("sd")
+    ratio = items[0].has("numerator_mean")
+    means = not ratio and (items[0].has("mean") or items[0].has("sd"))
     for item in items:
         item.string("name")
         if item.number("users") > MAX_USERS:
@@ -107,13 +137,18 @@ def typed_variants(f: Fields, key: str) -> Stats:
                 item.name("users"),
                 f"{item.name('users')} must be <= {MAX_USERS:,}, got {item.data['users']!r}.",
             )
-        if means:
+        if ratio:
+            for k in RATIO_KEYS[2:]:
+                item.number(k)
+        elif means:
             item.number("mean")
             item.number("sd")
         else:
             item.number("conversions")
     with stats_errors():
         records = [item.data for item in items]
+        if ratio:
+            return ratio_variants(records, f.name(key))
         if means:
             return mean_variants(records, f.name(key))
         return proportion_variants(records, f.name(key))
@@ -133,12 +168,17 @@ def guardrail_fields(f: Fields) -> list[Fields]:
 
 def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
     refuse_quantiles(f)
-    metric = f.choice("metric", METRICS, None)
+    metric = f.choice("metric", TYPED_METRICS, None)
     primary = typed_variants(f, "variants")
-    kind = "mean" if isinstance(primary[0], MeanStats) else "proportion"
+    kind = (
+        "mean"
+        if isinstance(primary[0], MeanStats)
+        else "ratio"
+        if isinstance(primary[0], RatioStats)
+        else "proportion"
+    )
     if metric is not None and metric != kind:
-        needs = "users, mean and sd" if metric == "mean" else "users and conversions"
-        unprocessable("metric", f"metric is {metric!r}, so each variant needs {needs}.")
+        unprocessable("metric", f"metric is {metric!r}, so each variant needs {NEEDS[metric]}.")
     guardrails, inputs = [], {}
     for g in guardrail_fields(f):
         name = g.string("metric")
@@ -148,7 +188,8 @@ def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
     analysis = run_analysis(
         f, primary, guardrails, options, "conversion rate" if kind == "proportion" else "metric"
     )
-    return Outcome(analysis, primary, inputs)
+    segments = typed_segments(f, typed_variants, primary, analysis, options)  # type: ignore[arg-type]
+    return Outcome(analysis, primary, inputs, segments=segments)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,6 +233,49 @@ def csv_roles(f: Fields, table: Table) -> tuple[Roles, str | None, str | None]:
     return roles, metric, kind
 
 
+def ratio_columns(f: Fields, table: Table, roles: Roles) -> tuple[str, str] | None:
+    """The ``numerator`` and ``denominator`` columns of a ratio metric (both or neither;
+    row-per-user data only), checked against the table (422)."""
+    numerator = column(f, "numerator", table, None)
+    denominator = column(f, "denominator", table, None)
+    if numerator is None and denominator is None:
+        return None
+    if numerator is None or denominator is None:
+        missing = "numerator" if numerator is None else "denominator"
+        unprocessable(
+            missing, f"{missing} is required with a ratio metric: name both of its columns."
+        )
+    if roles.layout != "users" or roles.variant is None:
+        unprocessable(
+            "numerator",
+            "numerator and denominator need one row per user (a variant column beside them); "
+            "this table has one row per variant: send typed ratio variants instead.",
+        )
+    if numerator == denominator:
+        unprocessable("denominator", f"denominator must be another column than {numerator!r}.")
+    return numerator, denominator
+
+
+def csv_primary(
+    f: Fields, table: Table, roles: Roles, metric: str | None, kind: str | None
+) -> tuple[Summary, dict[str, str | None]]:
+    """The primary metric's summary: a ratio of two columns when ``numerator`` and
+    ``denominator`` name them, else the ``metric`` column; and the ratio's columns."""
+    ratio = ratio_columns(f, table, roles)
+    if ratio is None:
+        return summarize_csv(table, roles, metric, kind), {"numerator": None, "denominator": None}
+    assert roles.variant is not None  # ratio_columns checked it
+    with stats_errors(), csv_errors():
+        summary = summarize_ratio(
+            table,
+            variant=roles.variant,
+            numerator=ratio[0],
+            denominator=ratio[1],
+            user_id=roles.user_id,
+        )
+    return summary, {"numerator": ratio[0], "denominator": ratio[1]}
+
+
 def csv_guardrail_summary(g: Fields, table: Table, roles: Roles) -> Summary:
     name = column(g, "metric", table, None)
     if name is None:
@@ -208,7 +292,7 @@ def csv_guardrail_summary(g: Fields, table: Table, roles: Roles) -> Summary:
 
 def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
     roles, metric, kind = csv_roles(f, table)
-    summary = summarize_csv(table, roles, metric, kind)
+    summary, ratio = csv_primary(f, table, roles, metric, kind)
     guardrails, inputs, summaries = [], {}, []
     for g in guardrail_fields(f):
         s = csv_guardrail_summary(g, table, roles)
@@ -238,7 +322,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
         analysis,
         summary.variants,
         inputs,
-        mapping=mapping(table, roles, summary),
+        mapping=mapping(table, roles, summary) | ratio,
         csv={
             "rows": table.n_rows,
             "columns": table.columns,
@@ -278,13 +362,15 @@ def csv_segments(
         )
     if segment in (roles.variant, summary.metric):
         unprocessable("segment", f"segment column {segment!r} is the variant or metric column.")
+    if summary.kind == "ratio":
+        unprocessable("segment", "segment is not available for a ratio metric yet.")
     return upload_segments(
         table,
         segment,
         variant=roles.variant,
         metric=summary.metric,
         kind=summary.kind,
-        pooled=summary.variants,
+        pooled=cast("tuple[ProportionStats, ...] | tuple[MeanStats, ...]", summary.variants),
         analysis=analysis,
         options=opts,
     )
@@ -312,9 +398,47 @@ def refuse_quantiles(f: Fields) -> None:
         if f.has(key):
             unprocessable(
                 key,
-                f"{key} needs one row per user with a continuous metric (a CSV or Parquet "
-                "upload): summaries carry no quantiles.",
+                f"{key} needs one row per user with a continuous metric (an upload or a "
+                "configured source's table): summaries carry no quantiles.",
             )
+
+
+def source_quantiles(
+    f: Fields,
+    st: Any,
+    variant: str,
+    metric: str,
+    variants: Sequence[Any],
+    analysis: Analysis,
+) -> QuantileAnalysis | None:
+    """The primary metric's quantiles from a configured source (``st``, an open
+    :class:`blueprints._source.SourceTable`): the few order statistics each variant needs,
+    ranked in the engine (:mod:`sources.quantiles`)."""
+    from blueprints._source import reducing
+    from sources.quantiles import order_statistics
+
+    opts = quantile_request(f)
+    if not opts["quantiles"]:
+        return None
+    if opts["method"] == "bootstrap":
+        unprocessable(
+            "quantile_method",
+            "quantile_method bootstrap needs every row in memory: with a source, use "
+            "order-statistic (the source hands over only the order statistics).",
+        )
+    counts = {v.name: v.n for v in variants}
+    with stats_errors():
+        levels = quantile_levels(opts["quantiles"])
+    ranks = {name: {r for p in levels for r in quantile_ranks(n, p)} for name, n in counts.items()}
+    with reducing(st):
+        at = order_statistics(st.table, variant=variant, metric=metric, ranks=ranks)
+    with stats_errors():
+        return order_statistic_differences(
+            {name: (n, at.get(name, {})) for name, n in counts.items()},
+            analysis.control,
+            levels,
+            alpha=analysis.alpha,
+        )
 
 
 def csv_quantiles(
@@ -362,8 +486,8 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
     from blueprints._source import column_name, open_table, reducing
     from sources.reduce import metrics_statistics
 
-    refuse_quantiles(f)
     if f.has("events"):
+        refuse_quantiles(f)
         return event_outcome(f, opts)
     st = open_table(f)
     variant = column_name(f, "variant", st)
@@ -384,13 +508,18 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
         guardrails.append(guardrail(g, name, cast(Stats, reduced[name].variants)))
         inputs[name] = cast(Stats, reduced[name].variants)
     analysis = run_analysis(f, cast(Stats, primary.variants), guardrails, opts, metric)
+    quantiles = None
+    if primary.kind == "continuous":
+        quantiles = source_quantiles(f, st, variant, metric, primary.variants, analysis)
+    else:
+        refuse_quantiles(f)
     kinds = {m: reduced[m].kind for m in metrics}
     segments = None
     if segment is not None:
         segments = by_segment(
             segment,
             primary.segments,
-            cast(Stats, primary.variants),
+            cast("tuple[ProportionStats, ...] | tuple[MeanStats, ...]", primary.variants),
             analysis,
             opts["correction"],
             opts["direction"],
@@ -415,6 +544,7 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
         warnings=source_warnings(r.warnings for r in reduced.values()),
         source=st.describe(primary.rows, primary.rows - primary.dropped),
         segments=segments,
+        quantiles=quantiles,
     )
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from blueprints.abtest.figures import quantile_label
 from stats._text import p_is
-from stats.comparisons import Comparison
-from stats.sufficient import MeanStats, ProportionStats
+from stats.comparisons import Arm, Comparison
+from stats.sufficient import ProportionStats, RatioStats
 
 if TYPE_CHECKING:
     from blueprints.abtest.analysis import Outcome
@@ -64,9 +64,7 @@ def relative_sentence(c: Comparison) -> str:
     )
 
 
-def comparison_sentence(
-    c: Comparison, t: ProportionStats | MeanStats, base: ProportionStats | MeanStats
-) -> str:
+def comparison_sentence(c: Comparison, t: Arm, base: Arm) -> str:
     """'160 of 1,000 users converted on B against 120 of 1,000 on A: +4.0 points (+33%),
     95% CI +0.9 to +7.1 points.'"""
     if isinstance(t, ProportionStats) and isinstance(base, ProportionStats):
@@ -76,6 +74,14 @@ def comparison_sentence(
         )
         effect = f"{c.estimate * 100:+.1f} points"
         ci = interval(c.ci_low * 100, c.ci_high * 100, "+.1f", " points")
+    elif isinstance(t, RatioStats) and isinstance(base, RatioStats):
+        head = (
+            f"The ratio on {t.name} was {t.mean:.4g} ({t.numerator_mean:.4g} over "
+            f"{t.denominator_mean:.4g} per user, {t.n:,} users) against {base.mean:.4g} on "
+            f"{base.name} (delta-method z-test, with the numerator–denominator covariance)"
+        )
+        effect = f"{c.estimate:+.4g}"
+        ci = interval(c.ci_low, c.ci_high, "+.4g", "")
     else:
         head = (
             f"{t.name} averaged {t.mean:.4g} over {t.n:,} users against {base.mean:.4g} over "

@@ -13,7 +13,11 @@ NUMBER_OR_NULL = {"type": ["number", "null"]}
 
 VARIANT = {
     "type": "object",
-    "description": "{name, users, conversions} for a conversion metric, {name, users, mean, sd} for a mean.",
+    "description": (
+        "{name, users, conversions} for a conversion metric, {name, users, mean, sd} for a "
+        "mean, {name, users, numerator_mean, denominator_mean, numerator_sd, denominator_sd, "
+        "covariance} for a ratio metric (per-user moments of numerator and denominator)."
+    ),
     "required": ["name", "users"],
     "properties": {
         "name": {"type": "string", "minLength": 1},
@@ -21,6 +25,18 @@ VARIANT = {
         "conversions": {"type": "integer", "minimum": 0},
         "mean": {"type": "number"},
         "sd": {"type": "number", "minimum": 0},
+        "numerator_mean": {"type": "number", "description": "Ratio: mean numerator per user."},
+        "denominator_mean": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Ratio: mean denominator per user (orders, impressions).",
+        },
+        "numerator_sd": {"type": "number", "minimum": 0},
+        "denominator_sd": {"type": "number", "minimum": 0},
+        "covariance": {
+            "type": "number",
+            "description": "Ratio: sample covariance of numerator and denominator per user.",
+        },
     },
 }
 
@@ -108,7 +124,7 @@ QUANTILE_OPTIONS: dict[str, Any] = {
         "description": (
             "order-statistic: each arm's distribution-free binomial-rank interval gives its "
             "standard error, combined for independent users (as gbstats' QuantileStatistic); "
-            "bootstrap: a seeded percentile bootstrap (no p-value)."
+            "bootstrap: a seeded percentile bootstrap (no p-value; uploads only)."
         ),
     },
     "bootstrap_resamples": {
@@ -128,6 +144,14 @@ MAPPING: dict[str, Any] = {
         "description": "Column of the primary metric (row per user), or the conversions or mean column (row per variant).",
     },
     "kind": {"type": "string", "enum": ["binary", "continuous"]},
+    "numerator": {
+        "type": "string",
+        "description": "Row per user: the numerator column of a ratio metric (revenue of revenue per order); with denominator.",
+    },
+    "denominator": {
+        "type": "string",
+        "description": "Row per user: the denominator column of a ratio metric (orders, impressions).",
+    },
     "user_id": {"type": "string", "description": "Column of user ids (duplicates are warned)."},
     "users": {"type": "string", "description": "Row per variant: the column of users."},
     "sd": {"type": "string", "description": "Row per variant: the standard-deviation column."},
@@ -151,7 +175,10 @@ REQUEST = {
     "properties": {
         "metric": {
             "type": "string",
-            "description": "Typed numbers: proportion or mean. With a CSV: the metric column.",
+            "description": (
+                "Typed numbers: proportion, mean or ratio. With a CSV or a source: the metric "
+                "column (with numerator and denominator columns instead, a ratio metric)."
+            ),
         },
         "variants": {"type": "array", "items": VARIANT, "minItems": 2},
         "guardrails": {
@@ -163,6 +190,22 @@ REQUEST = {
                     "metric": {"type": "string"},
                     "variants": {"type": "array", "items": VARIANT},
                     **GUARDRAIL_OPTIONS,
+                },
+            },
+        },
+        "segments": {
+            "type": "array",
+            "maxItems": 100,
+            "description": (
+                "Typed numbers by segment: [{name, variants: [...]}], each segment's variants "
+                "as in variants (which stay the totals); answered as with a segment column."
+            ),
+            "items": {
+                "type": "object",
+                "required": ["name", "variants"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "variants": {"type": "array", "items": VARIANT, "minItems": 2},
                 },
             },
         },
@@ -230,7 +273,7 @@ RESULT = {
     "type": "object",
     "properties": {
         "metric": {"type": "string"},
-        "kind": {"type": "string", "enum": ["proportion", "mean"]},
+        "kind": {"type": "string", "enum": ["proportion", "mean", "ratio"]},
         "control": {"type": "string"},
         "verdict": {"type": "string", "enum": ["ship", "iterate", "hold", "stop", "rerun"]},
         "reasons": {"type": "array", "items": {"type": "string"}},

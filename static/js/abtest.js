@@ -18,20 +18,48 @@ import { bindSourcePicker } from "./sources.js";
 
 const form = document.getElementById("params");
 const mappingBox = form.querySelector("[data-mapping]");
-const MAPPING = ["variant", "metric_column", "kind", "user_id", "segment", "users", "sd"];
+const MAPPING = ["variant", "metric_column", "kind", "numerator", "denominator", "user_id", "segment", "users", "sd"];
 let columns = []; // the CSV's columns, from the last answer
 let metricColumns = []; // those detected as metrics (0/1 or numbers)
 let page = null;
 
 const csvMode = () => form.querySelector('[name="source"]:checked').value === "csv";
 const tableMode = () => form.querySelector('[name="source"]:checked').value === "table";
-const meanMetric = () => form.metric.value === "mean";
+/** The typed fields of each metric kind (a ratio metric: per-user moments of its two parts). */
+const METRIC_KEYS = {
+  proportion: ["name", "users", "conversions"],
+  mean: ["name", "users", "mean", "sd"],
+  ratio: ["name", "users", "numerator_mean", "denominator_mean", "numerator_sd", "denominator_sd", "covariance"],
+};
+const typedKeys = () => METRIC_KEYS[form.metric.value] ?? METRIC_KEYS.proportion;
 
 // ---------------------------------------------------------------- typed variants (row editor)
 
 const DEFAULT_VARIANTS = [
-  { name: "A", users: 1000, conversions: 120, mean: 10, sd: 5 },
-  { name: "B", users: 1000, conversions: 160, mean: 10.5, sd: 5 },
+  {
+    name: "A",
+    users: 1000,
+    conversions: 120,
+    mean: 10,
+    sd: 5,
+    numerator_mean: 60,
+    denominator_mean: 2,
+    numerator_sd: 45,
+    denominator_sd: 1.2,
+    covariance: 40,
+  },
+  {
+    name: "B",
+    users: 1000,
+    conversions: 160,
+    mean: 10.5,
+    sd: 5,
+    numerator_mean: 64,
+    denominator_mean: 2,
+    numerator_sd: 46,
+    denominator_sd: 1.2,
+    covariance: 41,
+  },
 ];
 
 const variants = rowEditor({
@@ -170,7 +198,7 @@ function sync() {
   form.querySelector('[data-panel="table"]').hidden = !table;
   form.querySelector("[data-guardrails-section]").hidden = !csv || !columns.length;
   if (!csv) mappingBox.hidden = true;
-  variants.showColumns(meanMetric() ? ["name", "users", "mean", "sd"] : ["name", "users", "conversions"]);
+  variants.showColumns(typedKeys());
   if (!csv) {
     const names = readVariants()
       .map((v) => v.name)
@@ -227,10 +255,10 @@ function payload() {
     }
     const guardrails = readGuardrails();
     if (guardrails.length) body.guardrails = guardrails;
-    return body;
+    return Object.assign(body, quantileOptions());
   }
   if (!csvMode()) {
-    const keys = meanMetric() ? ["name", "users", "mean", "sd"] : ["name", "users", "conversions"];
+    const keys = typedKeys();
     body.metric = form.metric.value;
     body.variants = readVariants().map((v) => Object.fromEntries(keys.map((k) => [k, v[k]])));
     return body;
@@ -287,9 +315,14 @@ function showMapping(m) {
   else if (form.metric_column.value === m.metric) form.kind.value = m.kind;
   options(form.user_id, m.columns, keep(form.user_id, m.columns, m.user_id), "(none detected)");
   options(form.segment, m.columns, keep(form.segment, m.columns, ""), "(none)");
+  for (const name of ["numerator", "denominator"]) {
+    options(form[name], metricColumns, keep(form[name], metricColumns, m[name] ?? ""), "(none)");
+  }
   options(form.users, m.columns, keep(form.users, m.columns, m.users));
   options(form.sd, m.columns, keep(form.sd, m.columns, m.sd), "(conversions, no sd)");
-  for (const name of ["kind", "user_id", "segment"]) form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
+  for (const name of ["kind", "numerator", "denominator", "user_id", "segment"]) {
+    form.querySelector(`[data-field="${name}"]`).hidden = !perUser;
+  }
   for (const name of ["users", "sd"]) form.querySelector(`[data-field="${name}"]`).hidden = perUser;
   for (const row of guardrails.rows()) {
     const select = row.querySelector('[data-key="metric"]');
@@ -386,7 +419,7 @@ function primaryTable(r) {
     proportion
       ? { key: "conversions", label: "Conversions", format: (v) => fmt(v, 0) }
       : { key: "sd", label: "SD", format: (v) => fmt(v, 4) },
-    { key: "estimate", label: proportion ? "Rate" : "Mean", format: value },
+    { key: "estimate", label: proportion ? "Rate" : r.kind === "ratio" ? "Ratio" : "Mean", format: value },
     { key: "est_low", label: "Low", format: value },
     { key: "est_high", label: "High", format: value },
     { key: "effect_size", label: proportion ? "Cohen's h" : "Cohen's d", format: (v) => fmt(v, 3) },
@@ -560,7 +593,7 @@ function incomplete() {
       ? null
       : "Paste a CSV into the box or upload a file to see the results (a shared link does not carry the data).";
   }
-  const keys = meanMetric() ? ["users", "mean", "sd"] : ["users", "conversions"];
+  const keys = typedKeys().slice(1);
   const empty = readVariants().some((v) => keys.some((k) => v[k] === null));
   return empty ? `Fill in the ${keys.join(", ")} of every variant to see the results.` : null;
 }

@@ -502,7 +502,7 @@ GUARD = [{"name": "A", "users": 10, "mean": 1.0, "sd": 1.0}, {"name": "B", "user
             "unique",
         ),
         ({"metric": "mean"}, "metric", "users, mean and sd"),
-        ({"metric": "ratio"}, "metric", "proportion, mean"),
+        ({"metric": "rate"}, "metric", "proportion, mean, ratio"),
         ({"csv": TINY}, "variants", "not both"),
         (
             {"guardrails": [{"metric": "g", "tolerance": -1, "variants": GUARD}]},

@@ -1,0 +1,47 @@
+"""The A/B page's ratio metric and relative-interval choice in a real browser (issue 14)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+
+def test_ratio_metric_and_relative_interval(page: Page, live_server: str) -> None:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/abtest")
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("the score interval for the risk ratio, dual to the test")
+    page.select_option("#f-relative_interval", "delta")
+    expect(readout).to_contain_text("(the delta method)")
+
+    page.select_option("#f-metric", "ratio")
+    expect(page.locator('[data-field="variants[0].numerator_mean"] input')).to_be_visible()
+    expect(readout).to_contain_text("The ratio on B was 32 (64 over 2 per user, 1,000 users)")
+    page.select_option("#f-relative_interval", "dual")
+    expect(readout).to_contain_text("Fieller's interval for the ratio of means")
+    table = page.locator('[data-table="primary"] table')
+    expect(table).to_contain_text("Ratio")
+    expect(table).to_contain_text("Fieller")
+    expect(page.locator("#fig-forest .main-svg").first).to_be_visible()
+
+    # A denominator of 0 is a toast naming the field, not a broken page.
+    page.locator('[data-field="variants[0].denominator_mean"] input').fill("0")
+    expect(page.locator(".toast").first).to_contain_text("denominator_mean must be > 0")
+    assert not [e for e in errors if "Content Security Policy" in e]
+
+
+def test_csv_ratio_from_two_columns(page: Page, live_server: str) -> None:
+    rows = ["variant,orders,revenue"]
+    for i in range(40):
+        rows.append(f"A,{1 + i % 3},{30 * (1 + i % 3) + i % 7}")
+        rows.append(f"B,{1 + i % 3},{33 * (1 + i % 3) + i % 5}")
+    page.goto(f"{live_server}/abtest")
+    page.get_by_label("Paste or upload CSV").check()
+    page.fill("#f-csv", "\n".join(rows) + "\n")
+    expect(page.locator("#f-numerator")).to_be_visible()
+    page.select_option("#f-numerator", "revenue")
+    page.select_option("#f-denominator", "orders")
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("The ratio on B was")
+    expect(readout).to_contain_text("Fieller's interval")
+    expect(page.locator('[data-table="primary"] table')).to_contain_text("Ratio")
