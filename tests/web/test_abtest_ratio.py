@@ -62,7 +62,9 @@ def _orders_csv(seed: int = 5) -> tuple[str, dict[str, np.ndarray]]:
         y = rng.poisson(1.4, 600).astype(float)
         x = np.round(value * y + 6 * np.sqrt(y) * rng.standard_normal(600), 2)
         data[arm] = np.vstack([x, y])
-        rows += [f"{arm}{i},{arm},{int(b)},{a:.2f}" for i, (a, b) in enumerate(zip(x, y))]
+        rows += [
+            f"{arm}{i},{arm},{int(b)},{a:.2f}" for i, (a, b) in enumerate(zip(x, y, strict=True))
+        ]
     return "\n".join(rows) + "\n", data
 
 
