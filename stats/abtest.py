@@ -29,6 +29,7 @@ from stats.comparisons import (
 )
 from stats.errors import InvalidInput
 from stats.relative import RelativeInterval
+from stats.srm import SequentialSRM, sequential_srm
 from stats.sufficient import MeanStats, ProportionStats, RatioStats
 from stats.warnings import ResultWarning
 
@@ -70,7 +71,9 @@ class GuardrailResult:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """Everything :func:`analyze` concludes. ``reasons`` explain ``verdict`` in sentences."""
+    """Everything :func:`analyze` concludes. ``reasons`` explain ``verdict`` in sentences.
+    ``srm_sequential`` is the anytime-valid SRM e-process (:func:`stats.srm.sequential_srm`)
+    beside the chi-square ``srm``, for data that was watched as it came in."""
 
     metric: str
     kind: Kind
@@ -89,6 +92,7 @@ class Analysis:
     warnings: tuple[ResultWarning, ...] = ()
     correction: Correction = "holm"
     comparison_set: PairMode = "control"
+    srm_sequential: SequentialSRM | None = None
 
 
 def _check_variants(variants: Variants, field: str) -> None:
@@ -339,6 +343,8 @@ def analyze(
             for c in found
         )
     srm = sample_ratio_mismatch(primary, planned_split)
+    split = list(planned_split) if planned_split is not None else [1.0] * len(primary)
+    srm_sequential = sequential_srm([list(srm.observed)], [split], threshold=srm.threshold)
     guards = _guardrail_results(guardrails, names, control, alpha)
     verdict, reasons = decide(
         [c for c in found if c.control == control],
@@ -368,6 +374,7 @@ def analyze(
         warnings=warnings,
         correction=correction,
         comparison_set=comparisons,
+        srm_sequential=srm_sequential,
     )
 
 

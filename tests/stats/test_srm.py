@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as sps
 from scipy.special import gammaln
 
+from stats.abtest import analyze
 from stats.errors import InvalidInput
 from stats.experiment_analysis import analyze_experiment, expected_exposures
 from stats.srm import sequential_srm
@@ -160,3 +161,11 @@ def test_experiment_analysis_uses_the_weight_periods() -> None:
     )
     assert a.srm_sequential.log_e == pytest.approx(expected, rel=1e-12)
     assert a.srm_sequential.n == 450
+
+
+def test_ab_analyzer_reports_the_sequential_srm_beside_the_chi_square() -> None:
+    a = analyze([P("A", 1000, 100), P("B", 1100, 120)], control="A", planned_split=[1, 1])
+    assert a.srm_sequential is not None
+    expected = _dm_over_multinomial([1000, 1100], [0.5, 0.5], 100.0)
+    assert a.srm_sequential.log_e == pytest.approx(expected, rel=1e-12)
+    assert a.srm_sequential.threshold == a.srm.threshold
