@@ -363,9 +363,12 @@ def verdicts(
 
 
 def leave_one_out(estimates: np.ndarray, ses: np.ndarray) -> np.ndarray:
-    """For each segment, the inverse-variance effect of all the other segments."""
-    w = 1.0 / ses**2
-    return (np.sum(w * estimates) - w * estimates) / (np.sum(w) - w)
+    """For each segment, the inverse-variance effect of all the other segments (summed over
+    the others, not as the total minus the segment, which cancels when one segment holds
+    nearly all the weight)."""
+    others = (1.0 / ses**2)[None, :] * (1.0 - np.eye(len(ses)))
+    result: np.ndarray = (others @ estimates) / others.sum(axis=1)
+    return result
 
 
 def simpson_warnings(
@@ -450,6 +453,22 @@ def analyze_segments(
     """
     alpha = _validate.alpha(alpha)
     _validate.choice("correction", correction, CORRECTIONS)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Standard errors from 1e-100 to 1e100 beside estimates to 1e100 can overflow a
+        # weighted square: that statistic is then infinite (null in JSON), not an error.
+        return _analyze(names, estimates, ses, alpha, correction, direction, pooled, stratified)
+
+
+def _analyze(
+    names: Sequence[str],
+    estimates: Sequence[float],
+    ses: Sequence[float],
+    alpha: float,
+    correction: Correction,
+    direction: Direction,
+    pooled: Estimate | None,
+    stratified: Estimate | None,
+) -> SegmentAnalysis:
     _validate.choice("direction", direction, ("higher", "lower"))
     y, s = _check(names, estimates, ses)
     raw = [normal_estimate(float(e), float(se), alpha, "wald") for e, se in zip(y, s, strict=True)]
