@@ -47,6 +47,16 @@ class SpecVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class Look:
+    """One analysis of the experiment: when, the exposed units then, and whether the planned
+    horizon was still ahead (a peek under a fixed-horizon policy)."""
+
+    at: str
+    n: int
+    before_horizon: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """A decision record; ``analysis`` is the frozen snapshot of the analysis it rests on."""
 
@@ -136,6 +146,15 @@ def append_look(
         )
     )
     return int(earlier or 0)
+
+
+def looks(conn: Connection, experiment_id: int) -> tuple[Look, ...]:
+    """Every look at the experiment, oldest first."""
+    k = t.analysis_looks.c
+    rows = conn.execute(
+        select(k.at, k.n, k.before_horizon).where(k.experiment_id == experiment_id).order_by(k.id)
+    )
+    return tuple(Look(at, n, bool(before)) for at, n, before in rows)
 
 
 # -- decision records -----------------------------------------------------------------------

@@ -545,6 +545,12 @@ class Store:
                 conn, experiment_id, n=n, before_horizon=before_horizon, at=_now()
             )
 
+    def looks(self, experiment_id: int) -> tuple[records.Look, ...]:
+        """Every recorded analysis of the experiment, oldest first."""
+        with self._transaction(write=False) as conn:
+            _experiment(conn, experiment_id)
+            return records.looks(conn, experiment_id)
+
     def add_decision(
         self,
         experiment_id: int,

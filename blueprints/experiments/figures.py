@@ -3,10 +3,11 @@ SRM expectation, and (bandit mode) the traffic weights over time."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from blueprints._figures import MUTED, color, esc, layout
+from blueprints._figures import MUTED, color, esc, hline, layout, vline
 from experiments.store import Counts
 from stats._text import p_is
 from stats.experiment_analysis import ExperimentAnalysis
@@ -221,6 +222,46 @@ def weights(counts: Counts, names: list[str]) -> dict[str, Any]:
             "Share of new units",
             y_format=".0%",
             yaxis_range=[0, 1],
+        ),
+    }
+
+
+def looks(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The looks at an experiment against its pre-registered plan: exposed units at each
+    analysis, the planned sample (dotted) and the planned end of the runtime (dashed). Under a
+    fixed-horizon policy a look before the horizon is a peek, drawn in the warning colour."""
+    fixed = policy["mode"] == "fixed-horizon"
+    traces = []
+    for before, name, i in ((True, "before the horizon", 5), (False, "at or after it", 2)):
+        shown = [k for k in policy["looks"] if k["before_horizon"] == before]
+        if not shown:
+            continue
+        label = f"look {name}" + (" (a peek)" if fixed and before else "")
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [k["at"] for k in shown],
+                "y": [k["n"] for k in shown],
+                "name": label,
+                "marker": {"size": 10, "color": color(i)},
+                "hovertemplate": f"%{{y:,}} units<extra>{esc(label)}</extra>",
+            }
+        )
+    shapes = [hline(policy["planned_n"], f"planned {policy['planned_n']:,} units")]
+    if policy["planned_end"]:
+        shapes.append(vline(policy["planned_end"], "planned end", dash="dash"))
+    return {
+        "data": traces,
+        "layout": layout(
+            f"Looks against the plan ({policy['mode']} policy)",
+            "Time of the look (UTC)",
+            "Exposed units",
+            y_format=",d",
+            hovermode="closest",
+            showlegend=True,
+            shapes=shapes,
+            yaxis_rangemode="tozero",
         ),
     }
 

@@ -91,7 +91,21 @@ POLICY = {
         "planned_n": {"type": "integer"},
         "runtime_days": {"type": "integer"},
         "days": {"type": "number"},
-        "peeks": {"type": "integer"},
+        "peeks": {"type": "integer", "description": "Earlier looks before the horizon."},
+        "looks": {
+            "type": "array",
+            "description": "Every analysis of the experiment (this one included); the "
+            "figure 'looks' draws them against the plan.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "at": {"type": "string"},
+                    "n": {"type": "integer"},
+                    "before_horizon": {"type": "boolean"},
+                },
+            },
+        },
+        "planned_end": {"type": ["string", "null"], "description": "Launch + runtime (UTC)."},
         "amendments": {"type": "array", "items": AMENDMENT},
     },
 }

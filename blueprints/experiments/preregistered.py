@@ -10,7 +10,7 @@ rules of the version in force at launch (:func:`pre_registered`) evaluated by
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from blueprints.experiments.analysis import Analysed
@@ -62,6 +62,14 @@ def _days(experiment: Experiment) -> float:
     return max(0.0, (end - start).total_seconds() / SECONDS_PER_DAY)
 
 
+def _planned_end(experiment: Experiment, runtime_days: int) -> str | None:
+    """When the planned runtime ends (UTC ISO-8601), once launched."""
+    if experiment.launched_at is None:
+        return None
+    end = datetime.fromisoformat(experiment.launched_at) + timedelta(days=runtime_days)
+    return end.isoformat().replace("+00:00", "Z")
+
+
 def policy_result(done: Analysed, alpha_asked: float) -> dict[str, Any] | None:
     """The pre-registered policy evaluated on this analysis (and the look recorded), with
     the audit trail; None for an experiment created without a spec."""
@@ -110,5 +118,7 @@ def policy_result(done: Analysed, alpha_asked: float) -> dict[str, Any] | None:
         "runtime_days": plan["runtime_days"],
         "days": days,
         "peeks": peeks,
+        "looks": [asdict(k) for k in store.looks(experiment.id)],
+        "planned_end": _planned_end(experiment, plan["runtime_days"]),
         "amendments": [amendment(v) for v in versions if v.after_launch],
     }

@@ -21,6 +21,7 @@ from blueprints.experiments.analysis import Analysed, GuardrailRule, analyse, re
 from blueprints.experiments.auth import require_admin, require_ingest
 from blueprints.experiments.db import get_store
 from blueprints.experiments.figures import experiment_figures
+from blueprints.experiments.figures import looks as looks_figure
 from blueprints.experiments.preregistered import analysis_defaults, policy_result
 from blueprints.experiments.readout import readout
 from experiments.store import MAX_GUARDRAIL_EVENTS, Experiment
@@ -169,6 +170,8 @@ def analysis_envelope(
         "policy": policy_result(done, alpha) if pre else None,
     }
     figures = experiment_figures(a, done.counts, done.experiment.bandit)
+    if result["policy"]:
+        figures["looks"] = looks_figure(result["policy"])
     words = readout(a, done.experiment.bandit, done.experiment.status)
     return done, envelope(result, figures, words, a.warnings)
 

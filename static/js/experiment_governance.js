@@ -84,8 +84,9 @@ function renderPlan(policy) {
     { label: "days / runtime", value: `${policy ? fmt(policy.days, 1) : "0"} / ${plan.runtime_days}` },
     { label: "policy", value: `${spec.policy.mode}${spec.policy.method ? ` (${spec.policy.method})` : ""}` },
     { label: "α", value: String(spec.policy.alpha) },
-    { label: "owner", value: spec.owner },
   ]);
+  $("[data-spec-meta]", policyCard).textContent =
+    `Spec version ${policy?.spec_version ?? 1} · owner ${spec.owner} · primary metric ${spec.primary_metric.event} (${spec.primary_metric.direction}, minimum worthwhile ${spec.primary_metric.mde} ${spec.primary_metric.mde_type})`;
 }
 
 /** The policy's verdict, deviations and the audit trail from an analysis result. */

@@ -67,6 +67,7 @@ def test_spec_to_decision_record(page: Page, live_server: str) -> None:
     expect(policy.locator("[data-deviations]")).to_contain_text("Deviation (peeking)")
     expect(policy).to_contain_text("Audit trail: no amendment since launch")
     expect(policy.locator("[data-plan]")).to_contain_text("600 / 7,682")
+    expect(page.locator("#fig-looks .main-svg").first).to_be_visible()
 
     # record a decision; the owner comes from the spec
     decisions = page.locator("#decisions-card")

@@ -266,8 +266,14 @@ def test_the_analysis_uses_the_policy_and_flags_peeking_before_the_horizon(
     policy = result["policy"]
     assert policy["decision"] == "continue" and policy["rule"] is None
     assert [d["code"] for d in policy["deviations"]] == ["peeking"]
-    again = analyze(client, exp)["policy"]
+    response = client.post(f"/api/experiments/{exp['id']}/analyze", json={}, headers=ADMIN)
+    again = response.json["result"]["policy"]
     assert again["peeks"] == 1
+    assert [k["n"] for k in again["looks"]] == [100, 100]
+    assert again["planned_end"] > exp["created_at"]
+    looks = response.json["figures"]["looks"]
+    assert looks["layout"]["shapes"][0]["y0"] == policy["planned_n"]
+    assert sum(len(trace["x"]) for trace in looks["data"]) == 2
     # another alpha is a deviation too
     other = analyze(client, exp, alpha=0.1)["policy"]
     assert "alpha_changed" in [d["code"] for d in other["deviations"]]
