@@ -124,12 +124,19 @@ def esc(text: Any) -> str:
 _TRACE_TEXT = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids")
 
 
+_PLAIN = {float, int, bool, type(None)}
+"""Types of values that hold no text: a list of only these (a series of numbers) is kept as
+it is, without visiting each element."""
+
+
 def _escaped(value: Any) -> Any:
     if isinstance(value, str):
         return esc(value)
     if isinstance(value, np.ndarray):
         return _escaped(value.tolist()) if value.dtype.kind in "UO" else value
     if isinstance(value, list | tuple):
+        if set(map(type, value)) <= _PLAIN:
+            return value
         return [_escaped(v) for v in value]
     return value
 

@@ -50,6 +50,8 @@ HUGE_TOTAL = 100_000_000
 MIN_EXPECTED_COUNT = 5  # rule of thumb for the normal approximation to the binomial
 MAX_EFFECT_SIZE = 1e3  # |mde| / sd beyond this is not a planning question
 _MDE_GRID = 256  # cells scanned for the first rate that reaches the target power
+_UNIT_GRID = np.linspace(0.0, 1.0, _MDE_GRID + 1)  # the scan's cells as fractions of the room
+_UNIT_GRID.flags.writeable = False
 TARGETS = (0.8, 0.9, 0.95)  # power targets whose MDE at n_per_group the curves mark
 MDE_FACTORS = (0.75, 1.0, 1.25)  # the sample-size curves are drawn at these multiples of mde
 CURVE_POINTS = 60  # effects on the power curve
@@ -450,7 +452,7 @@ def _mde_proportions(baseline: float, n: int, target: float, design: _Design, cc
     root = float(_mdes_proportions(baseline, n, np.array([target]), design, cc, sign)[0])
     if math.isnan(root):
         room = baseline if sign < 0 else 1.0 - baseline
-        grid = room * np.linspace(0.0, 1.0, _MDE_GRID + 1)
+        grid = room * _UNIT_GRID
         best = float(np.max(_power_proportions(baseline, sign * grid, n, design, cc)))
         raise InvalidInput(
             f"n_per_group {n} is too small to reach power {target:g} for any treatment rate "
@@ -473,7 +475,7 @@ def _mdes_proportions(
     those cells are refined together by :func:`_bracketed_roots`.
     """
     room = baseline if sign < 0 else 1.0 - baseline
-    grid = room * np.linspace(0.0, 1.0, _MDE_GRID + 1)
+    grid = room * _UNIT_GRID
     z = _z_proportions(baseline, sign * grid, n, design, cc)
     reached = special.ndtr(z)[None, :] >= targets[:, None]
     ok = np.flatnonzero(reached.any(axis=1))
@@ -511,28 +513,31 @@ def _bracketed_roots(
     is the function at ``x`` for the points ``i``). A point has converged when two successive
     iterates agree to ``xtol`` relative, or ``|gap| <= ftol``.
     """
-    lo, hi, f_lo, f_hi = (np.array(v, dtype=float) for v in (lo, hi, f_lo, f_hi))
-    x = hi.copy()
-    active = np.arange(lo.size)
+    a, b, fa, fb = (np.array(v, dtype=float) for v in (lo, hi, f_lo, f_hi))
+    x = b.copy()  # each point's latest finite iterate
+    idx = np.arange(a.size)  # the points not yet converged; a, b, fa, fb, prev hold theirs
+    prev = x.copy()
     for _ in range(100):
-        if active.size == 0:
+        if idx.size == 0:
             break
-        a, b, fa, fb = lo[active], hi[active], f_lo[active], f_hi[active]
         c = b - fb * (b - a) / (fb - fa)
-        fc = gap(c, active)
+        fc = gap(c, idx)
         same_side = np.sign(fc) == np.sign(fb)
         # Anderson-Bjorck step: shrink the stale end's value when the new point lands on the
         # same side (by 1 - fc/fb, or by half when that is not in (0, 1)).
         with np.errstate(divide="ignore", invalid="ignore"):
             m = 1.0 - fc / fb
         m = np.where((m > 0) & (m < 1), m, 0.5)
-        lo[active] = np.where(same_side, a, b)
-        f_lo[active] = np.where(same_side, fa * m, fb)
-        hi[active], f_hi[active] = c, fc
-        converged = (np.abs(c - x[active]) <= xtol * np.abs(c)) | (np.abs(fc) <= ftol)
-        converged |= ~np.isfinite(c)
-        x[active] = np.where(np.isfinite(c), c, x[active])
-        active = active[~converged]
+        a = np.where(same_side, a, b)
+        fa = np.where(same_side, fa * m, fb)
+        b, fb = c, fc
+        finite = np.isfinite(c)
+        converged = (np.abs(c - prev) <= xtol * np.abs(c)) | (np.abs(fc) <= ftol) | ~finite
+        prev = np.where(finite, c, prev)
+        x[idx] = prev
+        if converged.any():  # only the points still moving are evaluated next time
+            keep = ~converged
+            a, b, fa, fb, prev, idx = a[keep], b[keep], fa[keep], fb[keep], prev[keep], idx[keep]
     return x
 
 
