@@ -231,6 +231,11 @@ class RatioStats:
         return max(num, 0.0) / (my * my)
 
     @property
+    def sd(self) -> float:
+        """Delta-method standard deviation of the ratio per user, ``sqrt(var)``."""
+        return math.sqrt(self.var)
+
+    @property
     def se(self) -> float:
         """Standard error of the ratio, ``sqrt(var / users)``."""
         return math.sqrt(self.var / self.users) if self.users else math.nan

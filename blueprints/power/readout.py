@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from stats.power import PowerResult
+from stats.sufficient import RatioStats
+
+
+def ratio_words(r: RatioStats) -> str:
+    """How a ratio metric was sized: its delta-method sd per user."""
+    return (
+        f"The ratio {r.mean:.4g} ({r.numerator_mean:.4g} over {r.denominator_mean:.4g} per user) "
+        f"has a delta-method standard deviation of {r.sd:.4g} per user, with the "
+        "numerator–denominator covariance (Deng, Knoblich & Lu 2018); the differences above "
+        "are in units of the ratio."
+    )
 
 
 def effect_words(r: PowerResult) -> str:

@@ -11,9 +11,10 @@ from blueprints._api import ApiError, bad_request, respond, stats_errors
 from blueprints._contract import Body, Range, Whole
 from blueprints.power import bp, contract
 from blueprints.power.figures import power_figures
-from blueprints.power.readout import readout
+from blueprints.power.readout import ratio_words, readout
 from stats.power import PowerResult, solve_power_means, solve_power_proportions
-from stats.vocabulary import Alternative, Metric
+from stats.sufficient import RATIO_KEYS, RatioStats
+from stats.vocabulary import Alternative
 
 UNKNOWNS = ("n_per_group", "power", "mde")
 Positive = Annotated[float, Range(gt=0)]
@@ -23,9 +24,11 @@ Fraction = Annotated[float, Range(gt=0, lt=1)]
 class PowerRequest(Body):
     """Give all but one of n_per_group, power and mde: the one left out is solved for. A
     proportion metric needs baseline; a mean metric needs sd, and baseline_mean when its mde
-    is relative."""
+    is relative; a ratio metric needs the control's per-user numerator_mean,
+    denominator_mean, numerator_sd, denominator_sd and covariance (its mde is in units of the
+    ratio, or relative to it)."""
 
-    metric: Metric = "proportion"
+    metric: Literal["proportion", "mean", "ratio"] = "proportion"
     baseline: Fraction | None = Field(None, description="Control conversion rate.")
     sd: Positive | None = Field(None, description="Standard deviation of a mean metric.")
     baseline_mean: float | None = Field(
@@ -53,6 +56,28 @@ class PowerRequest(Body):
     daily_traffic: Positive | None = Field(
         None, description="Eligible users a day, for the runtime in days."
     )
+    numerator_mean: float | None = Field(
+        None, description="Ratio metric: control's mean numerator per user (revenue)."
+    )
+    denominator_mean: float | None = Field(
+        None, description="Ratio metric: control's mean denominator per user (orders), > 0."
+    )
+    numerator_sd: float | None = Field(None, description="Ratio metric: sd of the numerator.")
+    denominator_sd: float | None = Field(None, description="Ratio metric: sd of the denominator.")
+    covariance: float | None = Field(
+        None, description="Ratio metric: covariance of numerator and denominator per user."
+    )
+
+
+def ratio_metric(r: PowerRequest) -> RatioStats:
+    """The control's ratio metric from the request's per-user moments (400 when one is
+    missing, 422 when out of range)."""
+    values = {k: getattr(r, k) for k in RATIO_KEYS[2:]}
+    for key, value in values.items():
+        if value is None:
+            bad_request(key, f"{key} is required for a ratio metric.")
+    with stats_errors():
+        return RatioStats("control", 2, **values)
 
 
 @bp.get("/power")
@@ -93,6 +118,9 @@ def solve(r: PowerRequest) -> PowerResult:
             return solve_power_proportions(
                 r.baseline, continuity_correction=r.continuity_correction, **common
             )
+        if r.metric == "ratio":
+            ratio = ratio_metric(r)
+            return solve_power_means(ratio.sd, baseline_mean=ratio.mean, **common)
         if r.sd is None:
             bad_request("sd", "sd is required.")
         return solve_power_means(r.sd, baseline_mean=r.baseline_mean, **common)
@@ -119,4 +147,7 @@ def solve(r: PowerRequest) -> PowerResult:
 )
 def api(r: PowerRequest) -> Response:
     result = solve(r)
-    return respond(result, power_figures(result), readout(result), result.warnings)
+    words = readout(result)
+    if r.metric == "ratio":
+        words += " " + ratio_words(ratio_metric(r))
+    return respond(result, power_figures(result), words, result.warnings)

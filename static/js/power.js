@@ -5,12 +5,16 @@ const show = (name, visible) => {
   form.querySelector(`[data-field="${name}"]`).hidden = !visible;
 };
 
+const RATIO_FIELDS = ["numerator_mean", "denominator_mean", "numerator_sd", "denominator_sd", "covariance"];
+
 function sync() {
   const proportion = form.metric.value === "proportion";
+  const ratio = form.metric.value === "ratio";
   show("baseline", proportion);
   show("continuity_correction", proportion);
-  show("sd", !proportion);
-  show("baseline_mean", !proportion);
+  show("sd", !proportion && !ratio);
+  show("baseline_mean", !proportion && !ratio);
+  for (const name of RATIO_FIELDS) show(name, ratio);
   const unknown = form.solve_for.value;
   for (const name of ["n_per_group", "power", "mde"]) show(name, name !== unknown);
 }
@@ -61,7 +65,7 @@ function render(data) {
   });
 }
 
-const UNITS = { proportion: "points of conversion rate", mean: "units of the metric" };
+const UNITS = { proportion: "points of conversion rate", mean: "units of the metric", ratio: "units of the ratio" };
 let shownMetric = form.metric.value;
 
 /**

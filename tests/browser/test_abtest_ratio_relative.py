@@ -45,3 +45,15 @@ def test_csv_ratio_from_two_columns(page: Page, live_server: str) -> None:
     expect(readout).to_contain_text("The ratio on B was")
     expect(readout).to_contain_text("Fieller's interval")
     expect(page.locator('[data-table="primary"] table')).to_contain_text("Ratio")
+
+
+def test_power_for_a_ratio_metric(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/power")
+    page.select_option("#f-metric", "ratio")
+    expect(page.locator("#f-covariance")).to_be_visible()
+    expect(page.locator("#f-sd")).to_be_hidden()
+    page.fill("#f-mde", "1.5")
+    expect(page.locator("[data-readout]")).to_contain_text(
+        "has a delta-method standard deviation of 15.17 per user"
+    )
+    expect(page.locator("#fig-power .main-svg, .js-plotly-plot .main-svg").first).to_be_visible()
