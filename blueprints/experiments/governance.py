@@ -138,20 +138,18 @@ def put_spec(experiment_id: int) -> Response:
     store = get_store()
     current = store.get_experiment(experiment_id)
     fields = store_fields(spec)
-    reason = request.args.get("reason", "")
-    if current.status == "draft":
-        store.update_experiment(experiment_id, fields)
-    else:
-        if tuple(fields["guardrail_events"]) != current.guardrail_events:
-            raise Conflict(
-                "guardrail events cannot change after launch (ingestion counts the launched "
-                "ones); thresholds can",
-                field="guardrails",
-            )
-        store.update_experiment(
-            experiment_id, {"name": fields["name"], "hypothesis": fields["hypothesis"]}
+    launched = current.status != "draft"
+    if launched and tuple(fields["guardrail_events"]) != current.guardrail_events:
+        raise Conflict(
+            "guardrail events cannot change after launch (ingestion counts the launched "
+            "ones); thresholds can",
+            field="guardrails",
         )
-    version = store.append_spec(experiment_id, spec, plan, reason)
+    # The version first: it checks the reason, so a refused amendment changes nothing.
+    version = store.append_spec(experiment_id, spec, plan, request.args.get("reason", ""))
+    if launched:  # events and variants stay as launched
+        fields = {"name": fields["name"], "hypothesis": fields["hypothesis"]}
+    store.update_experiment(experiment_id, fields)
     return json_response(asdict(version))
 
 

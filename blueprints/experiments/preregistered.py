@@ -17,7 +17,7 @@ from blueprints.experiments.analysis import Analysed
 from blueprints.experiments.db import get_store
 from experiments.policy import Evidence, GuardrailEvidence, evaluate, evidence_arms
 from experiments.records import SpecVersion
-from experiments.store import Experiment
+from experiments.store import Conflict, Experiment
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -25,6 +25,16 @@ SECONDS_PER_DAY = 86_400.0
 def amendment(v: SpecVersion) -> dict[str, Any]:
     """An audit-trail entry: which version, when, what changed and why."""
     return {"version": v.version, "at": v.created_at, "changed": v.changed, "reason": v.reason}
+
+
+def without_spec(experiment_id: int) -> None:
+    """Refuse (409) a direct change of an experiment created from a spec: its spec is the one
+    place it changes (``PUT …/spec``; after launch an audited amendment)."""
+    if get_store().spec_history(experiment_id):
+        raise Conflict(
+            f"experiment {experiment_id} was created from a spec; change it with "
+            f"PUT /api/experiments/{experiment_id}/spec (after launch, an audited amendment)"
+        )
 
 
 def pre_registered(versions: tuple[SpecVersion, ...]) -> SpecVersion:

@@ -22,7 +22,7 @@ from blueprints.experiments.auth import require_admin, require_ingest
 from blueprints.experiments.db import get_store
 from blueprints.experiments.figures import experiment_figures
 from blueprints.experiments.figures import looks as looks_figure
-from blueprints.experiments.preregistered import analysis_defaults, policy_result
+from blueprints.experiments.preregistered import analysis_defaults, policy_result, without_spec
 from blueprints.experiments.readout import readout
 from experiments.store import MAX_GUARDRAIL_EVENTS, Experiment
 from stats.experiment_analysis import DEFAULT_PLANNED_N
@@ -96,6 +96,7 @@ def get_experiment(experiment_id: int) -> Response:
 def update_experiment(experiment_id: int) -> Response:
     require_admin()
     body = _typed(Fields(json_body()), create=False)
+    without_spec(experiment_id)
     return _experiment(get_store().update_experiment(experiment_id, body))
 
 
@@ -112,6 +113,7 @@ def add_variant(experiment_id: int) -> Response:
     store transaction reads and writes the variants, so concurrent adds all land."""
     require_admin()
     new = _variant(Fields(json_body()))
+    without_spec(experiment_id)
     return _experiment(get_store().add_variant(experiment_id, new), 201)
 
 

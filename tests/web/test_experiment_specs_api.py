@@ -243,6 +243,25 @@ def test_after_launch_a_change_is_audited_and_flagged_and_the_verdict_keeps_the_
     )
 
 
+def test_an_experiment_from_a_spec_changes_only_through_its_spec(client: FlaskClient) -> None:
+    exp = created(client)
+    url = f"/api/experiments/{exp['id']}"
+    assert client.patch(url, json={"name": "other"}, headers=ADMIN).status_code == 409
+    variant = {"name": "C", "weight": 1}
+    assert client.post(f"{url}/variants", json=variant, headers=ADMIN).status_code == 409
+
+
+def test_a_refused_amendment_changes_nothing(client: FlaskClient) -> None:
+    exp = launched(client)
+    document = sample()
+    document["name"] = "Renamed"
+    assert put_spec(client, exp, document).status_code == 422  # no reason
+    got = client.get(f"/api/experiments/{exp['id']}", headers=ADMIN).json
+    assert got["name"] == "Checkout copy"
+    assert put_spec(client, exp, document, reason="clearer name").status_code == 200
+    assert client.get(f"/api/experiments/{exp['id']}", headers=ADMIN).json["name"] == "Renamed"
+
+
 def test_guardrail_events_cannot_change_after_launch(client: FlaskClient) -> None:
     exp = launched(client)
     document = sample()
