@@ -4,7 +4,8 @@ Seeded A/A simulation of the sample spec's design (3,841 units per arm, five equ
 looks, the last at the planned horizon), each look analysed by ``stats`` and judged by
 ``experiments.policy``. References: a fixed-horizon test judged only at the horizon rejects
 with probability α; judging the same fixed-horizon p-value at every one of five looks rejects
-with probability 0.142 (Armitage, McPherson & Rowe 1969, Table 2: five looks at nominal 0.05);
+with probability 0.142 (Armitage, McPherson & Rowe 1969, five equally spaced looks at nominal
+0.05; the figure Pocock 1977 quotes);
 the mSPRT's always-valid p-value keeps it at or below α at any looks (Johari et al. 2022).
 Tolerances are three Monte Carlo standard errors.
 """
