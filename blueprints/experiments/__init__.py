@@ -5,7 +5,9 @@ The service itself (store, migrations, assignment, event validation) is the top-
 each request, its connection in ``g``, closed on teardown), :mod:`.auth` (admin token and
 ingest keys, the failure throttle), :mod:`.errors` (the store's exceptions as problem+json),
 :mod:`.analysis` (counts -> ``stats``), :mod:`.routes` (page and JSON API), :mod:`.figures`,
-:mod:`.readout`, :mod:`.spec` (OpenAPI).
+:mod:`.readout`, :mod:`.spec` (OpenAPI); issue 15's :mod:`.governance` (specs, the audit
+trail, decision records, the CLI), :mod:`.preregistered` (the spec in the analysis: defaults,
+the policy's verdict) and :mod:`.governance_spec` (their OpenAPI).
 """
 
 from flask import Blueprint, Flask
