@@ -21,6 +21,7 @@ LABELS = {
     "mean": "Mean",
     "count": "Events per user",
     "revenue": "Revenue per user",
+    "ratio": "Ratio",
 }
 
 
@@ -301,21 +302,15 @@ def effect_prior(r: BayesianAnalysis) -> dict[str, Any]:
     scale = _scale(r.metric)
     data = []
     for k, p in enumerate(r.prior_influence):
-        spread = [
-            (p.prior_mean, p.prior_sd),
-            (p.data_mean, p.data_sd),
-            (p.posterior_mean, p.posterior_sd),
-        ]
-        lo = min(m - 4 * s for m, s in spread)
-        hi = max(m + 4 * s for m, s in spread)
-        x = np.linspace(lo, hi, 161)
-        for label, (m, sd), dash in zip(
-            ("prior", "data", "posterior"), spread, ("dot", "dash", "solid"), strict=True
+        x = np.asarray(p.grid) * scale
+        for label, pdf, dash in (
+            ("prior", p.prior_pdf, "dot"),
+            ("data", p.data_pdf, "dash"),
+            ("posterior", p.posterior_pdf, "solid"),
         ):
-            if sd <= 0:
-                continue
-            density = np.exp(-0.5 * ((x - m) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
-            data.append(line(x * scale, density / scale, f"{p.variant}: {label}", k + 1, dash=dash))
+            if pdf:
+                density = np.asarray(pdf) / scale
+                data.append(line(x, density, f"{p.variant}: {label}", k + 1, dash=dash))
     return {
         "data": data,
         "layout": layout(

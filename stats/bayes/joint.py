@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from stats import _validate
 from stats.bayes.models import ClosedFormPosterior, FloatArray, Posterior
@@ -53,7 +53,8 @@ class EffectPrior:
 @dataclass(frozen=True, slots=True)
 class PriorInfluence:
     """How the effect prior moved one variant's lift: the data's normal approximation, the
-    conjugate posterior, the prior's share of the posterior precision (``prior_weight``)."""
+    conjugate posterior, the prior's share of the posterior precision (``prior_weight``), and
+    the three normal densities on a shared ``grid`` for a chart (empty for a point mass)."""
 
     variant: str
     prior_mean: float
@@ -63,6 +64,10 @@ class PriorInfluence:
     posterior_mean: float
     posterior_sd: float
     prior_weight: float
+    grid: tuple[float, ...] = ()
+    prior_pdf: tuple[float, ...] = ()
+    data_pdf: tuple[float, ...] = ()
+    posterior_pdf: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +94,18 @@ def normal_update(
     prior_mean: float, prior_sd: float, data_mean: float, data_sd: float
 ) -> tuple[float, float, float]:
     """Normal–normal conjugate update (BDA3 §2.5, eqs. 2.11–2.12): the posterior mean, sd
-    and the prior's share of the posterior precision. A data sd of 0 leaves the data."""
-    if data_sd == 0.0:
+    and the prior's share of the posterior precision, ``(1/σ₀²) / (1/σ₀² + 1/s²)``.
+
+    Written with variances, ``μ₁ = m + (μ₀ − m)·s²/(s² + σ₀²)`` and ``σ₁² = s²σ₀²/(s² + σ₀²)``,
+    so extreme scales (1e-200) underflow to a point mass instead of overflowing. A data sd of
+    0 leaves the data."""
+    prior_var, data_var = prior_sd * prior_sd, data_sd * data_sd
+    total = prior_var + data_var
+    if data_var == 0.0 or total == 0.0:
         return data_mean, 0.0, 0.0
-    prior_precision, data_precision = prior_sd**-2, data_sd**-2
-    precision = prior_precision + data_precision
-    mean = (prior_mean * prior_precision + data_mean * data_precision) / precision
-    return mean, math.sqrt(1.0 / precision), prior_precision / precision
+    weight = data_var / total
+    mean = data_mean + (prior_mean - data_mean) * weight
+    return mean, math.sqrt(prior_var * weight), weight
 
 
 def check_effect_prior(prior: EffectPrior | None) -> EffectPrior | None:
@@ -189,8 +199,29 @@ def apply_effect_prior(
         mean, sd, weight = normal_update(prior.mean, prior.sd, m, s)
         scale = sd / s if s > 0 else 1.0
         moved[i] = primary[control] + mean + (lift - m) * scale
-        out.append(PriorInfluence(name, prior.mean, prior.sd, m, s, mean, sd, weight))
+        spread = ((prior.mean, prior.sd), (m, s), (mean, sd))
+        grid, pdfs = _densities(spread)
+        out.append(PriorInfluence(name, prior.mean, prior.sd, m, s, mean, sd, weight, grid, *pdfs))
     return moved, tuple(out)
+
+
+GRID_POINTS = 161
+
+
+def _densities(
+    spread: Sequence[tuple[float, float]],
+) -> tuple[tuple[float, ...], tuple[tuple[float, ...], ...]]:
+    """Normal densities of (mean, sd) pairs on one grid covering ±4 sd of each (a density
+    of sd 0 is left empty)."""
+    wide = [(m, s) for m, s in spread if s > 0]
+    if not wide:
+        return (), tuple(() for _ in spread)
+    lo = min(m - 4 * s for m, s in wide)
+    hi = max(m + 4 * s for m, s in wide)
+    x = np.linspace(lo, hi, GRID_POINTS)
+    with np.errstate(over="ignore", under="ignore"):
+        pdfs = tuple(tuple(stats.norm.pdf(x, m, s).tolist()) if s > 0 else () for m, s in spread)
+    return tuple(x.tolist()), pdfs
 
 
 def joint_comparisons(

@@ -172,6 +172,20 @@ def test_effect_prior_moves_the_lift_to_its_conjugate_posterior():
     assert c.lift_mean == pytest.approx(mean, abs=0.002)
     assert c.prob_better == pytest.approx(st.norm.sf(0, mean, post_sd), abs=0.005)
     assert 0.3 < inf.prior_weight < 0.7  # the prior matters here
+    # the chart's densities: each integrates to 1 over the shared grid (±4 sd of each)
+    for pdf in (inf.prior_pdf, inf.data_pdf, inf.posterior_pdf):
+        assert np.trapezoid(pdf, inf.grid) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_extreme_prior_scales_neither_overflow_nor_fail():
+    primary = means(("A", 10.0, 5.0), ("B", 10.3, 5.0))
+    for sd in (1e-300, 5e-324, 1e100):
+        r = analyze_bayesian(
+            "mean", primary, control="A", threshold=0.01, effect_prior=EffectPrior(0.0, sd)
+        )
+        (inf,) = r.prior_influence
+        assert math.isfinite(inf.posterior_mean) and math.isfinite(inf.posterior_sd)
+        assert 0.0 <= inf.prior_weight <= 1.0
 
 
 def test_composite_score_against_direct_monte_carlo():
