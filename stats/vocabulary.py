@@ -20,9 +20,10 @@ Metric = Literal["proportion", "mean"]
 METRICS: tuple[Metric, ...] = ("proportion", "mean")
 """Metric kinds of the frequentist modules: a conversion rate or a mean."""
 
-BayesMetric = Literal[Metric, "count", "revenue"]
-BAYES_METRICS: tuple[BayesMetric, ...] = (*METRICS, "count", "revenue")
-"""Metric kinds of the Bayesian engine: :data:`METRICS`, Poisson counts and revenue."""
+BayesMetric = Literal[Metric, "count", "revenue", "ratio"]
+BAYES_METRICS: tuple[BayesMetric, ...] = (*METRICS, "count", "revenue", "ratio")
+"""Metric kinds of the Bayesian engine: :data:`METRICS`, Poisson counts, revenue and ratio
+metrics (revenue per order: the normal approximation)."""
 
 SpendingFunction = Literal["obrien-fleming", "pocock", "hsd"]
 SPENDING_FUNCTIONS: tuple[SpendingFunction, ...] = get_args(SpendingFunction)

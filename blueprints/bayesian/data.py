@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -120,6 +121,11 @@ def _value_column(c: Columns, roles: Roles, metric: str) -> str:
     return found
 
 
+def _not_ratio(variants: Sequence[object]) -> Sequence[ProportionStats | MeanStats]:
+    """A one-column summary's variants (:func:`summarize` makes no ratio statistics)."""
+    return cast("Sequence[ProportionStats | MeanStats]", variants)
+
+
 def _record(s: ProportionStats | MeanStats, metric: str) -> Record:
     """One variant's record in ``metric``'s shape."""
     if isinstance(s, ProportionStats):
@@ -139,7 +145,7 @@ def _user_records(
         return amount_records(table, variant, value, names), summary.warnings
     if metric == "count":
         whole_numbers(table, value)
-    return [_record(v, metric) for v in summary.variants], summary.warnings
+    return [_record(v, metric) for v in _not_ratio(summary.variants)], summary.warnings
 
 
 def _aggregate_records(table: Table, roles: Roles, metric: str) -> list[Record]:
@@ -156,7 +162,7 @@ def _aggregate_records(table: Table, roles: Roles, metric: str) -> list[Record]:
             f"metric {metric} does not fit this CSV of aggregates: it has "
             f"{'conversions' if summary.kind == 'binary' else 'a mean and sd'} per variant.",
         )
-    return [_record(v, metric) for v in summary.variants]
+    return [_record(v, metric) for v in _not_ratio(summary.variants)]
 
 
 def _thinned(

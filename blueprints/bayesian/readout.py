@@ -11,7 +11,14 @@ UNITS = {
     "mean": "in the metric's units",
     "count": "events per user",
     "revenue": "of revenue per user",
+    "ratio": "in units of the ratio",
 }
+RATIO_MODEL = (
+    " The ratio metric's posterior is the normal approximation N(ratio, se²) with the "
+    "delta-method standard error (the numerator–denominator covariance included; Deng, "
+    "Knoblich & Lu 2018), as gbstats does: a large-sample approximation, trust it with "
+    "hundreds of users per variant."
+)
 
 
 def amount(value: float, metric: str) -> str:
@@ -63,6 +70,8 @@ def analysis_readout(r: BayesianAnalysis) -> str:
         )
     for conflict in r.conflicts:
         text += f" Conflict: {conflict}"
+    if r.metric == "ratio":
+        text += RATIO_MODEL
     return text + "".join(several_metrics(r))
 
 

@@ -44,12 +44,14 @@ from stats.bayes.engine import (
 )
 from stats.bayes.joint import EffectPrior
 from stats.bayes.stopping import StoppingSimulation, simulate_loss_stopping
+from stats.sufficient import RATIO_KEYS
 from stats.vocabulary import BayesMetric
 
 FIELDS = {
     "proportion": ("users", "conversions"),
     "mean": ("users", "mean", "sd"),
     "count": ("users", "total"),
+    "ratio": RATIO_KEYS[1:],
 }
 """The numbers each metric's variant record holds (besides ``name``; revenue has ``amounts``)."""
 SAMPLES = ("bayesian_daily.csv", "abtest_users.csv")
@@ -73,7 +75,8 @@ Prior = Annotated[
 
 class Variant(Body):
     """One variant in the metric's shape: proportion {name, users, conversions}; mean {name,
-    users, mean, sd}; count {name, users, total}; revenue {name, amounts}."""
+    users, mean, sd}; count {name, users, total}; revenue {name, amounts}; ratio {name,
+    users, numerator_mean, denominator_mean, numerator_sd, denominator_sd, covariance}."""
 
     name: str
     users: float | None = None
@@ -81,6 +84,15 @@ class Variant(Body):
     mean: float | None = None
     sd: float | None = None
     total: float | None = None
+    numerator_mean: float | None = Field(None, description="ratio: mean numerator per user.")
+    denominator_mean: float | None = Field(
+        None, description="ratio: mean denominator per user (> 0)."
+    )
+    numerator_sd: float | None = None
+    denominator_sd: float | None = None
+    covariance: float | None = Field(
+        None, description="ratio: covariance of numerator and denominator per user."
+    )
     amounts: list[float] | None = Field(
         None, description="Per-user amounts, zeros included (revenue)."
     )
@@ -215,6 +227,12 @@ def analyse(r: BayesianRequest) -> tuple[BayesianAnalysis, LossOverTime | None, 
     }
     columns = Columns(r.variant, r.value, r.date)
     data = None
+    if r.metric == "ratio" and (r.source is not None or table is not None):
+        unprocessable(
+            "metric",
+            "metric ratio takes per-variant numbers (variants) on the Bayesian page; a CSV or a "
+            "source's ratio is analysed on the A/B page (numerator and denominator columns).",
+        )
     if r.source is not None:
         if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or variants: only one of them.")

@@ -37,6 +37,14 @@ const FIELDS = {
     ["total", "Events"],
   ],
   revenue: [["amounts", "Amounts per user (zeros included)"]],
+  ratio: [
+    ["users", "Users"],
+    ["numerator_mean", "Num. mean"],
+    ["denominator_mean", "Den. mean"],
+    ["numerator_sd", "Num. SD"],
+    ["denominator_sd", "Den. SD"],
+    ["covariance", "Cov."],
+  ],
 };
 
 // An example per metric, so that every metric shows a result as soon as it is chosen.
@@ -75,6 +83,30 @@ const EXAMPLES = {
     rows: [
       { name: "A", amounts: REVENUE_A },
       { name: "B", amounts: REVENUE_B },
+    ],
+  },
+  ratio: {
+    threshold: "0.1",
+    rope: ["-0.3", "0.3"],
+    rows: [
+      {
+        name: "A",
+        users: "1000",
+        numerator_mean: "60",
+        denominator_mean: "2",
+        numerator_sd: "45",
+        denominator_sd: "1.2",
+        covariance: "40",
+      },
+      {
+        name: "B",
+        users: "1000",
+        numerator_mean: "64",
+        denominator_mean: "2",
+        numerator_sd: "46",
+        denominator_sd: "1.2",
+        covariance: "41",
+      },
     ],
   },
 };
@@ -226,6 +258,7 @@ const VALUE_NAMES = {
   mean: /time|value|score|duration|amount/i,
   count: /count|events|purchases|orders|sessions/i,
   revenue: /revenue|spend|amount|sales/i,
+  ratio: /revenue|value|clicks/i,
 };
 
 /** A table's columns fill the role selects: a text column for the variant, a number for the

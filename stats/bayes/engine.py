@@ -52,6 +52,7 @@ from stats.bayes.models import (
     beta_binomial_posterior,
     gamma_poisson_posterior,
     normal_mean_posterior,
+    normal_ratio_posterior,
     revenue_posterior,
 )
 from stats.errors import InvalidInput
@@ -59,10 +60,12 @@ from stats.sufficient import (
     CountStats,
     MeanStats,
     ProportionStats,
+    RatioStats,
     RevenueStats,
     mean_variants,
     named_records,
     proportion_variants,
+    ratio_variants,
     stats_records,
 )
 from stats.vocabulary import BAYES_METRICS
@@ -75,6 +78,7 @@ PRIORS: dict[str, dict[str, float]] = {
     "mean": {},
     "count": {"shape": 0.5, "rate": 0.0},
     "revenue": {"alpha": 1.0, "beta": 1.0},
+    "ratio": {},
 }
 MAX_DRAWS = 1_000_000
 """Most posterior draws per variant."""
@@ -218,14 +222,15 @@ def _prior(metric: str, prior: Mapping[str, float] | None) -> dict[str, float]:
     return values
 
 
-VariantStats = ProportionStats | MeanStats | CountStats | RevenueStats
-"""Per-variant sufficient statistics of one metric: ``proportion``, ``mean``, ``count`` and
-``revenue`` in turn."""
+VariantStats = ProportionStats | MeanStats | CountStats | RevenueStats | RatioStats
+"""Per-variant sufficient statistics of one metric: ``proportion``, ``mean``, ``count``,
+``revenue`` and ``ratio`` in turn."""
 STATS_TYPES: dict[str, type[VariantStats]] = {
     "proportion": ProportionStats,
     "mean": MeanStats,
     "count": CountStats,
     "revenue": RevenueStats,
+    "ratio": RatioStats,
 }
 
 
@@ -237,7 +242,9 @@ def variant_stats(
     ``proportion``: {name, users, conversions} → :class:`ProportionStats`; ``mean``: {name,
     users, mean, sd} → :class:`MeanStats`; ``count``: {name, users, total} →
     :class:`CountStats`; ``revenue``: {name, amounts} (per-user amounts with zeros) →
-    :class:`RevenueStats`. Errors name ``field[i].key`` (``metric`` for an unknown metric).
+    :class:`RevenueStats`; ``ratio``: {name, users, numerator_mean, denominator_mean,
+    numerator_sd, denominator_sd, covariance} → :class:`RatioStats`. Errors name
+    ``field[i].key`` (``metric`` for an unknown metric).
     """
     metric = _validate.choice("metric", metric, METRICS)
     if metric == "proportion":
@@ -247,6 +254,8 @@ def variant_stats(
     if metric == "count":
         keys = {"name": "name", "users": "users", "total": "total"}
         return stats_records(records, CountStats, keys, field)
+    if metric == "ratio":
+        return ratio_variants(records, field)
     out: list[VariantStats] = []
     for where, rec in named_records(records, field, ("name", "amounts")):
         try:
@@ -266,6 +275,8 @@ def _posterior(s: VariantStats, prior: dict[str, float]) -> Posterior:
         return normal_mean_posterior(s.n, s.mean, s.sd)
     if isinstance(s, CountStats):
         return gamma_poisson_posterior(s.users, s.total, prior["shape"], prior["rate"])
+    if isinstance(s, RatioStats):
+        return normal_ratio_posterior(s)
     post = revenue_posterior(s, prior["alpha"], prior["beta"])
     if post.overflow_probability() > MAX_OVERFLOW:
         raise InvalidInput(
@@ -630,8 +641,10 @@ def analyze_bayesian(
     ``metric`` is "proportion" (variants :class:`ProportionStats`; prior {alpha, beta},
     default Beta(1, 1)), "mean" (:class:`MeanStats`, at least 2 users each; reference prior,
     no parameters), "count" (:class:`CountStats`, at least 1 user each; prior {shape, rate},
-    default Jeffreys Gamma(1/2, 0)) or "revenue" (:class:`RevenueStats`, at least 2 buyers
-    each; prior {alpha, beta} on the share of buyers); :func:`variant_stats` parses JSON
+    default Jeffreys Gamma(1/2, 0)), "revenue" (:class:`RevenueStats`, at least 2 buyers
+    each; prior {alpha, beta} on the share of buyers) or "ratio" (:class:`RatioStats`, a
+    ratio of means such as revenue per order; the normal approximation of
+    :func:`stats.bayes.models.normal_ratio_posterior`, no prior parameters); :func:`variant_stats` parses JSON
     records. Higher is better for the primary metric. ``threshold`` is the threshold of
     caring for expected loss, in metric units; ``rope`` = (low, high) bounds a negligible
     absolute lift. A :class:`GuardrailSpec` (:func:`guardrail_specs` parses JSON) degrades

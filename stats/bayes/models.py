@@ -19,7 +19,7 @@ from scipy import special
 
 from stats import _validate
 from stats.errors import InvalidInput
-from stats.sufficient import RevenueStats
+from stats.sufficient import RatioStats, RevenueStats
 
 FloatArray = npt.NDArray[np.float64]
 LOG_MAX_FLOAT = float(np.log(np.finfo(np.float64).max))
@@ -130,6 +130,37 @@ class StudentTPosterior(ClosedFormPosterior):
 
 
 @dataclass(frozen=True, slots=True)
+class NormalPosterior(ClosedFormPosterior):
+    """Normal posterior ``N(loc, scale²)``: the large-sample approximation of an estimate
+    with a known standard error under a flat prior (Gelman et al., *Bayesian Data Analysis*,
+    3rd ed., §4.1). ``scale`` 0 is a point mass at ``loc``. scipy's ``norm`` functions, called
+    as ``special.ndtr``/``ndtri`` on the standardised values."""
+
+    loc: float
+    scale: float
+
+    @property
+    def mean(self) -> float:
+        return self.loc
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        v = np.asarray(x, dtype=float)
+        if self.scale == 0.0:
+            return (v >= self.loc).astype(float)
+        return np.asarray(special.ndtr((v - self.loc) / self.scale))
+
+    def ppf(self, q: npt.ArrayLike) -> FloatArray:
+        return np.asarray(self.loc + self.scale * special.ndtri(q))
+
+    def pdf(self, x: npt.ArrayLike) -> FloatArray:
+        z = (np.asarray(x, dtype=float) - self.loc) / self.scale
+        return np.asarray(np.exp(-0.5 * z * z) / (self.scale * np.sqrt(2 * np.pi)))
+
+    def draws(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return self.loc + self.scale * rng.standard_normal(size)
+
+
+@dataclass(frozen=True, slots=True)
 class GammaPosterior(ClosedFormPosterior):
     """Gamma(shape, rate) posterior of a Poisson rate (events per user).
 
@@ -223,6 +254,16 @@ def normal_mean_posterior(n: int, mean: float, sd: float) -> StudentTPosterior:
     mean = _validate.finite("mean", mean)
     sd = _validate.non_negative("sd", sd)
     return StudentTPosterior(float(n - 1), mean, sd / np.sqrt(n))
+
+
+def normal_ratio_posterior(ratio: RatioStats) -> NormalPosterior:
+    """Posterior of a ratio metric's ratio of means: the normal approximation
+    ``N(R̂, se²)`` with the delta-method standard error including the numerator–denominator
+    covariance (Deng, Knoblich & Lu 2018) under a flat prior, as gbstats' Bayesian test
+    treats a ``RatioStatistic`` (a large-sample approximation, stated in the readout)."""
+    if ratio.n < 2:
+        raise InvalidInput(f"users must be a whole number >= 2, got {ratio.n}", field="users")
+    return NormalPosterior(ratio.mean, ratio.se)
 
 
 def gamma_poisson_posterior(

@@ -57,3 +57,12 @@ def test_power_for_a_ratio_metric(page: Page, live_server: str) -> None:
         "has a delta-method standard deviation of 15.17 per user"
     )
     expect(page.locator("#fig-power .main-svg, .js-plotly-plot .main-svg").first).to_be_visible()
+
+
+def test_bayesian_ratio_metric(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/bayesian")
+    page.select_option("#f-metric", "ratio")
+    expect(page.locator('[data-key="covariance"]').first).to_be_visible()
+    readout = page.locator("[data-readout]").first
+    expect(readout).to_contain_text("normal approximation N(ratio, se²)")
+    expect(page.locator("#fig-posteriors .main-svg").first).to_be_visible()

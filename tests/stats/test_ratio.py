@@ -117,3 +117,20 @@ def test_invalid_ratio_inputs_name_the_field():
         with pytest.raises(InvalidInput) as err:
             ratio_variants([good, {**good, "name": "B", key: value}])
         assert err.value.field == f"variants[1].{key}"
+
+
+def test_bayesian_ratio_posterior_is_the_normal_approximation():
+    """P(B > A) for independent normal posteriors N(R, se²) is Φ(ΔR / sqrt(se_A² + se_B²))
+    (closed form); the engine integrates it numerically on a grid (to about 1e-5)."""
+    from stats.bayes.engine import analyze_bayesian
+    from stats.bayes.models import normal_ratio_posterior
+
+    a = RatioStats("A", 1000, 60.0, 2.0, 45.0, 1.2, 40.0)
+    b = RatioStats("B", 1000, 61.0, 2.0, 46.0, 1.2, 41.0)
+    post = normal_ratio_posterior(a)
+    assert post.interval(0.95) == pytest.approx(
+        (a.mean - sps.norm.ppf(0.975) * a.se, a.mean + sps.norm.ppf(0.975) * a.se), rel=1e-12
+    )
+    result = analyze_bayesian("ratio", [a, b], control="A", threshold=0.1, seed=1)
+    want = sps.norm.cdf((b.mean - a.mean) / math.hypot(a.se, b.se))
+    assert result.comparisons[0].prob_better == pytest.approx(want, abs=1e-4)

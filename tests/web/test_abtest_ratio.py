@@ -121,3 +121,25 @@ def test_openapi_declares_the_ratio_fields(client: FlaskClient) -> None:
     doc = client.get("/api/openapi.json").get_data(as_text=True)
     for key in ("numerator_mean", "denominator_sd", "covariance", "relative_interval"):
         assert key in doc
+
+
+def test_bayesian_takes_typed_ratio_variants(client: FlaskClient) -> None:
+    body = {
+        "metric": "ratio",
+        "threshold": 0.1,
+        "variants": [_variant("A"), _variant("B", numerator_mean=64.0, covariance=41.0)],
+    }
+    r = client.post("/api/bayesian", json=body)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    ra, va = _delta(60.0, 2.0, 45.0**2, 1.2**2, 40.0, 1000)
+    rb, vb = _delta(64.0, 2.0, 45.0**2, 1.2**2, 41.0, 1000)
+    c = r.json["result"]["comparisons"][0]
+    assert c["prob_better"] == pytest.approx(sps.norm.cdf((rb - ra) / math.sqrt(va + vb)), abs=1e-4)
+    assert "normal approximation" in r.json["readout"]
+    problem(
+        client.post(
+            "/api/bayesian", json={**body, "csv": "variant,x\nA,1\nB,2\n", "variants": None}
+        ),
+        422,
+        "metric",
+    )

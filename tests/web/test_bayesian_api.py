@@ -335,7 +335,7 @@ def test_stopping_defaults(client: FlaskClient) -> None:
         ({"seed": -1}, "seed"),
         ({"rope": [0.01, -0.01]}, "rope"),
         ({"rope": [0.01]}, "rope"),
-        ({"metric": "ratio"}, "metric"),
+        ({"metric": "rate"}, "metric"),
         ({"control": "Z"}, "control"),
         ({"variants": two((1000, 100), (1000, 120))[:1]}, "variants"),
         ({"variants": [{"name": "A", "users": 10, "conversions": 1}] * 2}, "variants[1].name"),

@@ -296,7 +296,7 @@ BAD = [
     (dict(draws=10), "draws must be a whole number >= 1000"),
     (dict(variants=prop(("A", 10, 1))), "variants must have at least 2 entries, got 1"),
     (dict(control="Z"), "control must be one of A, B, got 'Z'"),
-    (dict(metric="ratio"), "metric must be one of proportion, mean, count, revenue"),
+    (dict(metric="rate"), "metric must be one of proportion, mean, count, revenue, ratio"),
     (dict(variants=prop(("A", 10, 1), ("A", 10, 1))), r"variants\[1\]\.name must be unique"),
     (dict(seed=-1), "seed must be a whole number >= 0"),
     (
