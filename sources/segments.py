@@ -32,18 +32,12 @@ def segment_statistics(
     overall mean, as :func:`sources.tabular.summarize` does). Raises :class:`CSVError`
     naming the segment column when it has more than :data:`MAX_SEGMENTS` values."""
     labels = variant_labels(table.column(variant))
-    groups = variant_labels(table.column(segment))
+    groups, seg_uniques = segment_codes(table, segment)
     values = table.column(metric)
     x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)
-    keep = (labels.notna() & groups.notna()).to_numpy() & ~np.isnan(x)
+    keep = labels.notna().to_numpy() & (groups >= 0) & ~np.isnan(x)
     codes, names = factorize_labels(labels[keep], variant)
-    seg_codes, seg_uniques = pd.factorize(groups[keep], sort=True)
-    if len(seg_uniques) > MAX_SEGMENTS:
-        raise CSVError(
-            f"segment column {segment!r} has {len(seg_uniques):,} distinct values; at most "
-            f"{MAX_SEGMENTS} segments are supported (is it an id column?)",
-            field="segment",
-        )
+    seg_codes = groups[keep]
     x = x[keep]
     cell = seg_codes * len(names) + codes
     size = len(seg_uniques) * len(names)
@@ -71,3 +65,21 @@ def segment_statistics(
                 arms_m.append(MeanStats(name, m.n, m.mean + shift, m.sd))
         found.append(Segment(str(seg), tuple(arms_m)))
     return tuple(found)
+
+
+def segment_codes(table: Table, segment: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's segment as a code into the sorted segment names (−1 for a blank cell).
+    Raises :class:`CSVError` naming ``segment`` for more than :data:`MAX_SEGMENTS` values."""
+    if segment not in table.columns:
+        raise CSVError(
+            f"segment column {segment!r} not found; the columns are {', '.join(table.columns)}",
+            field="segment",
+        )
+    codes, uniques = pd.factorize(variant_labels(table.column(segment)), sort=True)
+    if len(uniques) > MAX_SEGMENTS:
+        raise CSVError(
+            f"segment column {segment!r} has {len(uniques):,} distinct values; at most "
+            f"{MAX_SEGMENTS} segments are supported (is it an id column?)",
+            field="segment",
+        )
+    return np.asarray(codes), [str(u) for u in uniques]

@@ -39,7 +39,7 @@ from scipy import stats as sps
 
 from stats import _validate
 from stats._text import p_is, sig
-from stats.comparisons import CORRECTIONS, Correction, adjust_pvalues
+from stats.comparisons import CORRECTIONS, Comparison, Correction, adjust_pvalues
 from stats.errors import InvalidInput
 from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
@@ -639,4 +639,52 @@ def compare_segments(
             stratified=stratified,
         )
         found.append(SegmentComparison(variant, control, analysis, tuple(left_out)))
+    return tuple(found)
+
+
+def comparison_se(c: Comparison) -> float:
+    """The standard error behind a comparison's two-sided interval: its width over twice
+    the normal (or, with ``df``, Student t) quantile of its level."""
+    tail = (1 - c.ci_level) / 2
+    q = sps.t.ppf(1 - tail, c.df) if c.df is not None else sps.norm.ppf(1 - tail)
+    return float((c.ci_high - c.ci_low) / (2 * q))
+
+
+def compare_adjusted(
+    segments: Sequence[tuple[str, Sequence[Comparison]]],
+    pooled: Sequence[Comparison],
+    *,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    direction: Direction = "higher",
+) -> tuple[SegmentComparison, ...]:
+    """:func:`analyze_segments` of comparisons made within each segment by another method
+    (CUPED-adjusted differences, each segment adjusted on its own): each treatment's
+    estimate and the standard error behind its interval (:func:`comparison_se`), with the
+    ``pooled`` comparison (every segment together) for the Simpson check. The overall effect
+    is the inverse-variance one. Segments whose comparison is missing or has no finite
+    standard error are left out."""
+    found = []
+    for whole in pooled:
+        names, effects, left_out = [], [], []
+        for name, comparisons in segments:
+            c = next((x for x in comparisons if x.variant == whole.variant), None)
+            se = comparison_se(c) if c is not None else math.nan
+            if c is None or not (math.isfinite(se) and se > 0 and math.isfinite(c.estimate)):
+                left_out.append(name)
+                continue
+            names.append(name)
+            effects.append((c.estimate, se))
+        if len(names) < 2:
+            continue
+        analysis = analyze_segments(
+            names,
+            [e for e, _ in effects],
+            [se for _, se in effects],
+            alpha=alpha,
+            correction=correction,
+            direction=direction,
+            pooled=normal_estimate(whole.estimate, comparison_se(whole), alpha, "pooled"),
+        )
+        found.append(SegmentComparison(whole.variant, whole.control, analysis, tuple(left_out)))
     return tuple(found)

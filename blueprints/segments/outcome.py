@@ -1,0 +1,86 @@
+"""What a segment analysis adds to a module's answer, shared by the A/B analyzer and CUPED:
+``result.segments`` (one row per treatment and segment, the fields of ``/api/segments`` with
+``variant`` and ``control``), ``result.heterogeneity`` (one per treatment) and
+``result.segment_analyses`` (per treatment: the stratified, pooled and hierarchical overall
+effects and τ); a ``segments`` forest plot; a sentence per treatment."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from blueprints.segments.figures import forest
+from blueprints.segments.readout import readout as segment_readout
+from stats._text import points, sig
+from stats.segments import SegmentComparison
+from stats.warnings import Code, ResultWarning, warning
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentsOutcome:
+    """The segment column and each treatment's comparison by segment."""
+
+    column: str
+    comparisons: tuple[SegmentComparison, ...]
+    proportions: bool
+
+    @property
+    def warnings(self) -> tuple[ResultWarning, ...]:
+        found: list[ResultWarning] = []
+        for c in self.comparisons:
+            found.extend(c.analysis.warnings)
+            if c.left_out:
+                found.append(
+                    warning(
+                        Code.ZERO_VARIANCE,
+                        f"{c.variant} vs {c.control}: segment(s) {', '.join(c.left_out[:10])} "
+                        "left out of the segment analysis (an arm with fewer than 2 users, or "
+                        "no variation in either arm).",
+                    )
+                )
+        return tuple(dict.fromkeys(found))
+
+    def result(self) -> dict[str, Any]:
+        """``segments``, ``heterogeneity`` and ``segment_analyses`` of the answer."""
+        rows: list[dict[str, Any]] = []
+        het: list[dict[str, Any]] = []
+        analyses: list[dict[str, Any]] = []
+        for c in self.comparisons:
+            a = c.analysis
+            label = {"variant": c.variant, "control": c.control}
+            rows.extend({**label, **asdict(s)} for s in a.segments)
+            het.append({**label, **asdict(a.heterogeneity)})
+            analyses.append(
+                {
+                    **label,
+                    "column": self.column,
+                    "overall": a.overall,
+                    "pooled": a.pooled,
+                    "hierarchical": a.hierarchical,
+                    "tau": a.tau,
+                    "tau_median": a.tau_median,
+                    "tau_ci_low": a.tau_ci_low,
+                    "tau_ci_high": a.tau_ci_high,
+                    "correction": a.correction,
+                    "left_out": c.left_out,
+                }
+            )
+        return {"segments": rows, "heterogeneity": het, "segment_analyses": analyses}
+
+    def figure(self, metric: str) -> dict[str, Any]:
+        return forest(
+            [(c.variant, c.analysis) for c in self.comparisons],
+            x_title=f"{'Difference in ' + metric if metric else 'Difference'} (by {self.column})",
+            x_format=".2%" if self.proportions else "",
+        )
+
+    def sentences(self) -> list[str]:
+        number = points if self.proportions else (lambda x: sig(x, 3))
+        return [
+            segment_readout(c.analysis, f"{c.variant} vs {c.control}", number)
+            for c in self.comparisons
+        ]
+
+
+EMPTY: dict[str, Any] = {"segments": None, "heterogeneity": None, "segment_analyses": None}
+"""The answer's segment fields when no segment column is mapped."""
