@@ -437,18 +437,19 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
         if op.request is None:
             paths.setdefault(path, {}).update(_get(op, result_ref))
             continue
-        request_ref = refs[((i, "request"), "validation")]
+        # the request schema stands inline in its operation (its nested models by reference)
+        request = schemas.pop(_ref_name(refs[((i, "request"), "validation")]))
         for ref in [result_ref, *result_ref.get("anyOf", [])]:
             if "$ref" in ref:  # the envelope carries the warnings; the result leaves its own out
                 result = schemas[_ref_name(ref)]
                 result.get("properties", {}).pop("warnings", None)
                 if "warnings" in result.get("required", []):
                     result["required"] = [r for r in result["required"] if r != "warnings"]
-        form = _form_schema(schemas[_ref_name(request_ref)]) if op.form else None
+        form = _form_schema(request) if op.form else None
         paths.setdefault(path, {}).update(
             post_json(
                 op.summary,
-                request_ref,
+                request,
                 result_ref,
                 tag=op.tag,
                 examples=dict(op.examples or {}),

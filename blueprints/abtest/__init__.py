@@ -3,9 +3,11 @@
 from flask import Blueprint
 
 from blueprints import Module
+from blueprints._contract import Contract
 
 # cli_group=None puts the blueprint's commands at the top level: `flask --app app analyze`.
 bp = Blueprint("abtest", __name__, cli_group=None)
+contract = Contract(bp, "abtest")
 MODULE = Module(
     slug="abtest",
     title="A/B test analyzer",
@@ -15,4 +17,3 @@ MODULE = Module(
 )
 
 from blueprints.abtest import cli, routes  # noqa: E402,F401  (routes and commands attach to bp)
-from blueprints.abtest.spec import OPENAPI  # noqa: E402,F401

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from flask import Response, render_template
 
-from blueprints._api import respond
-from blueprints._upload import request_fields, uploaded_csv
-from blueprints.abtest import bp
+from blueprints._api import Fields, respond
+from blueprints._upload import read_data
+from blueprints.abtest import bp, contract
 from blueprints.abtest.analysis import analyse, body
+from blueprints.abtest.models import AbtestAnswer, AbtestRequest
 
 
 @bp.get("/abtest")
@@ -21,8 +22,31 @@ def page() -> str:
     return render_template("abtest.html")
 
 
-@bp.post("/api/abtest")
-def api() -> Response:
-    f = request_fields()
-    outcome = analyse(f, uploaded_csv(f))
-    return respond(*body(outcome))
+@contract.post(
+    "/api/abtest",
+    summary="Analyze an A/B test: comparisons, SRM, guardrails and a verdict",
+    request=AbtestRequest,
+    result=AbtestAnswer,
+    examples={
+        "conversion": {
+            "metric": "proportion",
+            "control": "A",
+            "alpha": 0.05,
+            "min_effect": 0.01,
+            "variants": [
+                {"name": "A", "users": 1000, "conversions": 120},
+                {"name": "B", "users": 1000, "conversions": 160},
+            ],
+        },
+        "csv": {
+            "csv": "variant,converted\nA,0\nA,1\nA,0\nB,1\nB,1\nB,0\n",
+            "metric": "converted",
+            "control": "A",
+        },
+    },
+    form=True,
+)
+def api(r: AbtestRequest) -> Response:
+    # the analysis (shared with ``flask analyze``) reads the validated fields the request set
+    fields = Fields(r.model_dump(exclude_unset=True, exclude={"csv"}))
+    return respond(*body(analyse(fields, read_data(r.csv))))
