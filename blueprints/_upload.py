@@ -2,10 +2,11 @@
 
 A request may carry a CSV as a multipart file (field ``file``), as pasted text (form field
 ``csv``) or as a ``csv`` string in a JSON body. Options travel beside it: as JSON fields, or as
-form fields that ``request_fields`` converts (``"0.05"`` → 0.05, ``"true"`` → True, JSON text
-for lists and objects), so one parser serves both. The body size limit (413) is Flask's
-``MAX_CONTENT_LENGTH``; the file itself (CSV in any dialect, or Parquet, told apart by its
-content) is read by the one reader, :func:`sources.upload.read_upload`, on every page.
+form fields that :func:`form_values` converts (``"0.05"`` → 0.05, ``"true"`` → True, JSON text
+for lists and objects), so one request model (:mod:`blueprints._contract`) validates both.
+The body size limit (413) is Flask's ``MAX_CONTENT_LENGTH``; the file itself (CSV in any
+dialect, or Parquet, told apart by its content) is read by the one reader,
+:func:`sources.upload.read_upload`, on every page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import orjson
 from flask import request
 
-from blueprints._api import ApiError, Fields, invalid_input, json_body
+from blueprints._api import ApiError, invalid_input
 from sources.upload import MAX_ROWS, CSVError, Upload, read_upload
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -54,13 +55,6 @@ def form_values() -> dict[str, Any]:
     return values
 
 
-def request_fields() -> Fields:
-    """The request's options, from a JSON body or from multipart form fields."""
-    if is_multipart():
-        return Fields({k: v for k, v in form_values().items() if k != "csv"})
-    return Fields(json_body())
-
-
 @contextmanager
 def csv_errors() -> Iterator[None]:
     """A ``CSVError`` as a 422 naming the column (or ``file``) and the row."""
@@ -68,13 +62,6 @@ def csv_errors() -> Iterator[None]:
         yield
     except CSVError as exc:
         raise invalid_input(exc) from None
-
-
-def uploaded_csv(fields: Fields | None = None) -> Upload | None:
-    """The file (CSV or Parquet) the request carries, read; ``None`` when it carries none."""
-    if is_multipart():
-        return read_data(form_values().get("csv"))
-    return read_data(None if fields is None else fields.string("csv", None))
 
 
 def read_data(csv: str | None) -> Upload | None:

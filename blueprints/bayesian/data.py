@@ -1,7 +1,7 @@
 """A CSV reduced to the per-variant records :func:`stats.bayes.engine.variant_stats` parses
 (and :func:`~stats.bayes.engine.period_stats`, per day) into what the engine takes.
 
-Reuses the analyzer's reading (:func:`blueprints._upload.uploaded_csv`) and reduction
+Reuses the analyzer's reading (:func:`blueprints._upload.read_data`) and reduction
 (:mod:`sources.tabular`): a row-per-user table gives users and conversions (``proportion``),
 n, mean and sd (``mean``), users and total events (``count``) or the per-user amounts
 (``revenue``) of each variant; a row-per-variant table of aggregates gives ``proportion`` or
