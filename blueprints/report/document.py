@@ -111,12 +111,12 @@ def _table(title: str, items: Sequence[Mapping[str, Any]]) -> Table:
 
 def lay_out(obj: Mapping[str, Any], summary_title: str, skip: Sequence[str] = ()) -> Section:
     """``obj`` as a summary table of its scalars, a table per list of objects, and long texts
-    (more than one line) as text blocks."""
+    (more than one line) as text blocks; null and empty fields are left out."""
     section = Section()
     summary: list[tuple[str, str]] = []
     for key, value in obj.items():
-        if key in skip:
-            continue
+        if key in skip or value is None or value == [] or value == {}:
+            continue  # absent parts (no CSV, no guardrails) say nothing
         if isinstance(value, str) and "\n" in value.strip():
             lines = value.strip().splitlines()
             section.texts.append(
@@ -131,7 +131,9 @@ def lay_out(obj: Mapping[str, Any], summary_title: str, skip: Sequence[str] = ()
         ):
             section.tables.append(_table(key, [{"name": k, **v} for k, v in value.items()]))
         elif isinstance(value, Mapping):
-            summary.extend((k, cell(v)) for k, v in _flat(value, f"{key}.").items())
+            summary.extend(
+                (k, cell(v)) for k, v in _flat(value, f"{key}.").items() if v is not None
+            )
         elif _scalar(value) or _short_list(value):
             summary.append((key, cell(value)))
     if summary:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from blueprints.report.document import PAGES
+from blueprints.report.document import MAX_TEXT_LINES, PAGES, lay_out
 
 from .test_experiments_api import ADMIN, running, send, traffic
 
@@ -159,3 +159,33 @@ def test_experiment_report_errors(client: FlaskClient) -> None:
     meaningless = client.get(f"/api/experiments/{exp['id']}/report?alpha=0.9", headers=ADMIN)
     assert meaningless.status_code == 422 and meaningless.json is not None
     assert meaningless.json["errors"][0]["field"] == "alpha"
+
+
+def test_lay_out_puts_scalars_lists_of_objects_and_long_text_apart() -> None:
+    csv = "\n".join(["variant,converted"] + [f"A,{i % 2}" for i in range(100)])
+    section = lay_out(
+        {
+            "alpha": 0.05,
+            "flag": True,
+            "missing": None,
+            "empty": [],
+            "split": [1, 1],
+            "long": list(range(500)),
+            "srm": {"pvalue": 0.5, "flagged": False, "note": None},
+            "variants": [{"name": "A", "users": 10}, {"name": "B", "users": 12, "x": 1.23456789}],
+            "csv": csv,
+        },
+        "Inputs",
+    )
+    summary, variants = section.tables
+    assert summary.rows == (
+        ("alpha", "0.05"),
+        ("flag", "yes"),
+        ("split", "1, 1"),
+        ("srm.pvalue", "0.5"),
+        ("srm.flagged", "no"),
+    )
+    assert variants.columns == ("name", "users", "x")
+    assert variants.rows == (("A", "10", "—"), ("B", "12", "1.23457"))
+    (text,) = section.texts
+    assert text.lines[0] == "variant,converted" and text.more == 101 - MAX_TEXT_LINES
