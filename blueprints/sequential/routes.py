@@ -210,19 +210,7 @@ def simulate(r: SimulateRequest) -> Response:
     if r.metric == "proportion" and r.baseline is None:
         bad_request("baseline", "baseline is required.")
     with stats_errors():
-        result = simulate_peeking(
-            looks=r.looks,
-            n_per_arm=r.n_per_arm,
-            metric=r.metric,
-            baseline=r.baseline,
-            sd=r.sd,
-            effect=r.effect,
-            alpha=r.alpha,
-            simulations=r.simulations,
-            seed=r.seed,
-            spending=r.spending,
-            paths=r.paths,
-        )
+        result = simulate_peeking(**r.model_dump())  # the model's fields are its arguments
     return respond(
         result, figures.simulation_figures(result), readout.simulation(result), result.warnings
     )
@@ -245,15 +233,7 @@ def simulate(r: SimulateRequest) -> Response:
 )
 def boundaries(r: BoundariesRequest) -> Response:
     with stats_errors():
-        result = group_sequential_bounds(
-            looks=r.looks,
-            fractions=r.fractions,
-            alpha=r.alpha,
-            alternative=r.alternative,
-            spending=r.spending,
-            gamma=r.gamma,
-            power=r.power,
-        )
+        result = group_sequential_bounds(**r.model_dump())
     return respond(
         result, figures.boundary_figures(result), readout.boundaries(result), result.warnings
     )
@@ -277,15 +257,7 @@ def boundaries(r: BoundariesRequest) -> Response:
 )
 def monitor_looks(r: MonitorRequest) -> Response:
     with stats_errors():
-        result = monitor(
-            [look.model_dump(exclude_none=True) for look in r.looks],
-            planned_n_per_arm=r.planned_n_per_arm,
-            alpha=r.alpha,
-            alternative=r.alternative,
-            spending=r.spending,
-            gamma=r.gamma,
-            metric=r.metric,
-        )
+        result = monitor(**r.model_dump(exclude_none=True))
     return respond(
         result, figures.monitor_figures(result), readout.monitor(result, r.metric), result.warnings
     )
