@@ -480,6 +480,40 @@ async function analyze() {
     rows,
     filename: `abacus-experiment-${current.id}.csv`,
   });
+  const cupedBox = $('[data-table="cuped"]', analysisBox);
+  cupedBox.hidden = !r.cuped?.comparisons.length;
+  if (!cupedBox.hidden)
+    renderTable(cupedBox, {
+      title: `CUPED on the pre-period covariate (variance × ${fmt(r.cuped.variance_reduction, 2)})`,
+      columns: [
+        { key: "name", label: "Variant", format: (v) => v },
+        { key: "unadjusted_estimate", label: "Unadjusted difference", format: signedPct },
+        { key: "estimate", label: "CUPED difference", format: signedPct },
+        { key: "ci_low", label: "CI low", format: signedPct },
+        { key: "ci_high", label: "CI high", format: signedPct },
+        { key: "msprt_ci_low", label: "Sequence low", format: signedPct },
+        { key: "msprt_ci_high", label: "Sequence high", format: signedPct },
+        { key: "msprt_pvalue_adjusted", label: "Always-valid p", format: fmtP },
+      ],
+      rows: r.cuped.comparisons,
+      filename: `abacus-experiment-${current.id}-cuped.csv`,
+    });
+  const guardBox = $('[data-table="guardrails"]', analysisBox);
+  guardBox.hidden = !r.guardrail_tests.length;
+  if (!guardBox.hidden)
+    renderTable(guardBox, {
+      title: "Guardrails (non-inferiority)",
+      columns: [
+        { key: "metric", label: "Event", format: (v) => v },
+        { key: "variant", label: "Variant", format: (v) => v },
+        { key: "status", label: "Status", format: (v) => v },
+        { key: "estimate", label: "Difference", format: signedPct },
+        { key: "tolerance", label: "Tolerance", format: pct },
+        { key: "pvalue", label: "Non-inferiority p", format: fmtP },
+      ],
+      rows: r.guardrail_tests.map((g) => ({ ...g, pvalue: g.test.pvalue })),
+      filename: `abacus-experiment-${current.id}-guardrails.csv`,
+    });
 }
 
 detail.addEventListener("click", async (e) => {

@@ -88,6 +88,7 @@ def test_experiment_with_covariates_shows_cuped_and_downloads_its_report(
     page: Page, live_server: str, browser: Browser, tmp_path: Path
 ) -> None:
     spec = {"name": "Covariate checkout", "primary_event": "purchase",
+            "guardrail_events": ["refund"],
             "variants": [{"name": "control", "weight": 1}, {"name": "B", "weight": 1}]}  # fmt: skip
     exp = api(live_server, "POST", "/api/experiments", spec, ADMIN_TOKEN)
     api(live_server, "POST", f"/api/experiments/{exp['id']}/launch", {}, ADMIN_TOKEN)
@@ -102,6 +103,9 @@ def test_experiment_with_covariates_shows_cuped_and_downloads_its_report(
             if rng.random() < 0.1 + 0.03 * (x - 10) + 0.04 * arm:
                 events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
                                "name": "purchase", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
+            if j % 20 == 0:
+                events.append({"event_id": f"{unit}-r", "unit": unit, "variant": variant,
+                               "name": "refund", "ts": "2026-11-20T10:04:00Z"})  # fmt: skip
     path = f"/api/experiments/{exp['id']}/events"
     assert api(live_server, "POST", path, {"events": events}, exp["ingest_key"])["accepted"]
 
@@ -115,6 +119,9 @@ def test_experiment_with_covariates_shows_cuped_and_downloads_its_report(
     expect(page.locator("#analysis [data-readout]")).to_contain_text("With CUPED")
     expect(page.locator("#fig-cuped .main-svg").first).to_be_visible()
     expect(page.locator("[data-kpis]")).to_contain_text("always-valid p (CUPED)")
+    expect(page.locator("#fig-guardrails .main-svg").first).to_be_visible()
+    expect(page.locator('[data-table="cuped"]')).to_contain_text("CUPED difference")
+    expect(page.locator('[data-table="guardrails"]')).to_contain_text("refund")
     button = page.locator("#analysis [data-report]")
     expect(button).to_be_enabled()
     with page.expect_download() as info:
