@@ -1,15 +1,15 @@
-"""Building blocks for each module's piece of the OpenAPI 3.1 document.
+"""The shared parts of the OpenAPI 3.1 document: problem answers, warnings, figures.
 
-A module's ``__init__`` sets ``OPENAPI = {"paths": {...}, "schemas": {...}}``; ``blueprints.core``
-merges them under the shared components below. ``post_json`` writes the common shape of a
-``POST /api/<module>`` operation so each module only states its request and result schemas.
+Modules declare their operations with :mod:`blueprints._contract`, which generates their
+schemas and writes each ``POST /api/<module>`` operation with :func:`post_json`. The modules
+not converted yet (experiments, report) set ``OPENAPI = {"paths": ..., "schemas": ...}`` in
+their ``__init__``; ``blueprints.core`` merges both under the components below.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from stats.vocabulary import ALTERNATIVES
 from stats.warnings import Code
 
 PROBLEM_RESPONSES: dict[str, Any] = {
@@ -43,7 +43,6 @@ COMPONENTS: dict[str, Any] = {
                 },
             },
         },
-        "Alternative": {"type": "string", "enum": list(ALTERNATIVES)},
         "Warning": {
             "type": "object",
             "description": "A warning about the data or the result: a stable code to key on "
