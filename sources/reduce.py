@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 
 from sources.errors import SourceError
 from stats.cuped import CovariateStats
-from stats.sufficient import MeanStats, ProportionStats
+from stats.sufficient import MeanStats, ProportionStats, RatioStats
 
 Kind = Literal["binary", "continuous"]
 VariantStats = ProportionStats | MeanStats
@@ -567,6 +567,27 @@ def sufficient_statistics(
 
 
 # --------------------------------------------------------------------------- CUPED
+
+
+def ratio_statistics(
+    table: ir.Table, *, variant: str, numerator: str, denominator: str
+) -> tuple[tuple[RatioStats, ...], SufficientStatistics]:
+    """A ratio metric per variant (revenue per order: ``numerator`` and ``denominator``
+    columns, one row per user), in one query: the moments :func:`sufficient_statistics`
+    takes of a metric and its covariate are exactly a ratio's (means, variances and the
+    covariance of numerator and denominator), so each variant's become a
+    :class:`stats.sufficient.RatioStats`. Variants with fewer than 2 complete rows are left
+    out; also returns the reduction (rows, rows dropped, warnings)."""
+    s = sufficient_statistics(
+        table, variant=variant, metric=numerator, covariate=denominator, kind="continuous"
+    )
+    ratios = tuple(
+        RatioStats(
+            c.name, c.n, c.mean_y, c.mean_x, math.sqrt(c.var_y), math.sqrt(c.var_x), c.cov_xy
+        )
+        for c in s.covariates
+    )
+    return ratios, s
 
 
 def covariate_strata_expr(

@@ -18,8 +18,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, cast
 
 from blueprints._api import Fields, stats_errors, unprocessable
+from blueprints._source import EventsSummary, SourceSummary
 from blueprints._upload import csv_errors
 from blueprints.abtest.figures import analysis_figures
+from blueprints.abtest.models import MAX_GUARDRAILS, AbtestAnswer, Stats
 from blueprints.abtest.readout import readout
 from blueprints.abtest.segments import EMPTY as SEGMENTS_EMPTY
 from blueprints.abtest.segments import (
@@ -67,9 +69,6 @@ from stats.warnings import Code, ResultWarning, warning
 KINDS = ("binary", "continuous")
 MAX_USERS = 10**12
 """Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
-MAX_GUARDRAILS = 20
-"""Most guardrail metrics in one request (each is a full comparison of every variant)."""
-Stats = tuple[ProportionStats, ...] | tuple[MeanStats, ...] | tuple[RatioStats, ...]
 TYPED_METRICS = (*METRICS, "ratio")
 """Typed numbers: a conversion rate, a mean, or a ratio metric (numerator and denominator)."""
 NEEDS = {
@@ -90,20 +89,21 @@ class Outcome:
     csv: dict[str, Any] | None = None
     distribution: Distribution | None = None
     warnings: tuple[ResultWarning, ...] = ()
-    source: dict[str, Any] | None = None
+    source: SourceSummary | EventsSummary | None = None
     quantiles: QuantileAnalysis | None = None
     segments: SegmentsOutcome | None = None
 
-    def result(self) -> dict[str, Any]:
-        body: dict[str, Any] = {f.name: getattr(self.analysis, f.name) for f in fields(Analysis)}
-        body["inputs"] = {"primary": self.inputs, "guardrails": dict(self.guardrail_inputs)}
-        body["mapping"] = self.mapping
-        body["csv"] = self.csv
-        body["distribution"] = self.distribution
-        body["source"] = self.source
-        body["quantiles"] = self.quantiles
-        body.update(self.segments.result() if self.segments is not None else SEGMENTS_EMPTY)
-        return body
+    def result(self) -> AbtestAnswer:
+        return AbtestAnswer(
+            **{f.name: getattr(self.analysis, f.name) for f in fields(Analysis)},
+            inputs={"primary": self.inputs, "guardrails": dict(self.guardrail_inputs)},
+            mapping=self.mapping,
+            csv=self.csv,
+            distribution=self.distribution,
+            source=self.source,
+            quantiles=self.quantiles,
+            **(self.segments.result() if self.segments is not None else SEGMENTS_EMPTY),
+        )
 
     def all_warnings(self) -> tuple[ResultWarning, ...]:
         more = self.quantiles.warnings if self.quantiles is not None else ()
@@ -491,6 +491,8 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
         return event_outcome(f, opts)
     st = open_table(f)
     variant = column_name(f, "variant", st)
+    if f.has("numerator") or f.has("denominator"):
+        return source_ratio(f, opts, st, variant)
     metric = column_name(f, "metric", st)
     segment = column_name(f, "segment", st, None)
     metrics: dict[str, Any] = {metric: f.choice("kind", KINDS, None)}
@@ -545,6 +547,47 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
         source=st.describe(primary.rows, primary.rows - primary.dropped),
         segments=segments,
         quantiles=quantiles,
+    )
+
+
+def source_ratio(f: Fields, opts: dict[str, Any], st: Any, variant: str) -> Outcome:
+    """A ratio metric from a configured source's ``numerator`` and ``denominator`` columns
+    (one row per user), reduced in one query (:func:`sources.reduce.ratio_statistics`)."""
+    from blueprints._source import column_name, reducing
+    from sources.reduce import ratio_statistics
+
+    numerator = column_name(f, "numerator", st)
+    denominator = column_name(f, "denominator", st)
+    if numerator == denominator:
+        unprocessable("denominator", f"denominator must be another column than {numerator!r}.")
+    for key in ("metric", "segment", "guardrails"):
+        if f.has(key):
+            unprocessable(
+                key, f"{key} is not available with a ratio metric from a source (numerator)."
+            )
+    refuse_quantiles(f)
+    with reducing(st), stats_errors():
+        variants, reduced = ratio_statistics(
+            st.table, variant=variant, numerator=numerator, denominator=denominator
+        )
+    metric = f"{numerator} / {denominator}"
+    analysis = run_analysis(f, variants, [], opts, metric)
+    return Outcome(
+        analysis,
+        variants,
+        {},
+        mapping={
+            "layout": "users",
+            "variant": variant,
+            "metric": metric,
+            "kind": "ratio",
+            "numerator": numerator,
+            "denominator": denominator,
+            "columns": list(st.columns),
+            "variants": [v.name for v in variants],
+        },
+        warnings=source_warnings([reduced.warnings]),
+        source=st.describe(reduced.rows, reduced.rows - reduced.dropped),
     )
 
 
@@ -639,7 +682,7 @@ def analyse(f: Fields, table: Table | None) -> Outcome:
 
 def body(
     outcome: Outcome,
-) -> tuple[dict[str, Any], dict[str, Any], str, tuple[ResultWarning, ...]]:
+) -> tuple[AbtestAnswer, dict[str, Any], str, tuple[ResultWarning, ...]]:
     """The response's four parts: result, figures, readout, warnings."""
     return (
         outcome.result(),

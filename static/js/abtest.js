@@ -250,9 +250,13 @@ function payload() {
   const body = common();
   if (tableMode()) {
     Object.assign(body, picker.selected());
-    for (const name of ["variant", "metric_column", "kind", "segment"]) {
+    // A ratio (numerator and denominator chosen) replaces the metric column on a source.
+    const ratio = form.numerator.value && form.denominator.value;
+    const roles = ratio ? ["variant", "numerator", "denominator"] : ["variant", "metric_column", "kind", "segment"];
+    for (const name of roles) {
       if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
     }
+    if (ratio) return body;
     const guardrails = readGuardrails();
     if (guardrails.length) body.guardrails = guardrails;
     return Object.assign(body, quantileOptions());

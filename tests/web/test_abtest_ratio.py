@@ -6,13 +6,19 @@ References: the delta-method z-test computed here from numpy moments of the same
 
 from __future__ import annotations
 
+import io
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
+import ibis
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
+from pyarrow import csv as pacsv
 from scipy import stats as sps
 
+from app import create_app
 from tests.web.problems import problem
 
 
@@ -142,4 +148,48 @@ def test_bayesian_takes_typed_ratio_variants(client: FlaskClient) -> None:
         ),
         422,
         "metric",
+    )
+
+
+@pytest.fixture
+def source_client(tmp_path: Path) -> Iterator[FlaskClient]:
+    """A DuckDB source whose ``orders`` table holds the rows of :func:`_orders_csv`."""
+    text, _ = _orders_csv()
+    path = tmp_path / "warehouse.duckdb"
+    con = ibis.duckdb.connect(path)
+    con.create_table("orders", pacsv.read_csv(io.BytesIO(text.encode())))
+    con.disconnect()
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "abacus.sqlite3"),
+            "SOURCES": {"warehouse": f"duckdb:///{path}"},
+        }
+    )
+    yield app.test_client()
+
+
+def test_source_ratio_equals_the_csv_upload(source_client: FlaskClient) -> None:
+    text, _ = _orders_csv()
+    roles = {"numerator": "revenue", "denominator": "orders", "control": "A"}
+    upload = source_client.post("/api/abtest", json={"csv": text, "variant": "variant", **roles})
+    source = source_client.post(
+        "/api/abtest",
+        json={"source": "warehouse", "table": "orders", "variant": "variant", **roles},
+    )
+    assert source.status_code == 200, source.get_data(as_text=True)
+    a, b = upload.json["result"], source.json["result"]
+    assert b["kind"] == "ratio" and b["source"]["rows"] == 1200
+    for x, y in zip(a["comparisons"], b["comparisons"], strict=True):
+        for key in ("estimate", "ci_low", "ci_high", "pvalue", "relative_ci_low"):
+            assert y[key] == pytest.approx(x[key], rel=1e-9)
+    assert source.json["readout"] == upload.json["readout"]
+    bad = {"source": "warehouse", "table": "orders", "variant": "variant"}
+    problem(
+        source_client.post("/api/abtest", json={**bad, "numerator": "revenue"}), 400, "denominator"
+    )
+    problem(
+        source_client.post("/api/abtest", json={**bad, **roles, "segment": "variant"}),
+        422,
+        "segment",
     )
