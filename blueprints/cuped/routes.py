@@ -22,6 +22,8 @@ from blueprints._upload import read_data
 from blueprints.cuped import bp, contract
 from blueprints.cuped.figures import analysis_figures, planning_figures
 from blueprints.cuped.readout import analysis_readout, planning_readout
+from blueprints.cuped.segments import by_segment as segment_analysis
+from blueprints.segments.outcome import SegmentsOutcome
 from sources.cuped import Scatter, covariate_names, scatter, upload_rows
 from sources.tabular import Table, guess_control, infer_roles
 from stats.cuped import (
@@ -50,6 +52,7 @@ class Analysis:
     scatter: Scatter | None = None
     outcome: str = ""
     covariate: str = ""
+    segments: SegmentsOutcome | None = None
 
 
 Alpha = Annotated[float, Range(gt=0, le=0.5)]
@@ -96,6 +99,13 @@ class CupedRequest(SourceFields):
     )
     control: str | None = Field(
         None, description="The control variant (guessed from the names when left out)."
+    )
+    segment: Column | None = Field(
+        None,
+        description="Row-level CSV: a column of segments (device, country …). Each segment's "
+        "rows are adjusted on their own and the adjusted differences compared across segments "
+        "as /api/segments does: the answer adds result.segments, result.heterogeneity and "
+        "result.segment_analyses (as /api/abtest's), a segments figure and readout sentences.",
     )
     alpha: Alpha = 0.05
 
@@ -239,22 +249,28 @@ def analyse_rows(r: CupedRequest, table: Table) -> Analysis:
             pairs = [("covariate", covariate)]
         rows = upload_rows(table, variant=variant, outcome=outcome, covariates=pairs)
     control = _control(r, list(rows.names))
-    with stats_errors():
+
+    def fit(mask: Any = slice(None)) -> CupedResult | RegressionAdjustmentResult:
         if covariates is not None:
-            adjusted = regression_adjustment(
-                rows.codes, rows.names, rows.y, rows.covariates, control=control, alpha=alpha
+            xs = {name: x[mask] for name, x in rows.covariates.items()}
+            return regression_adjustment(
+                rows.codes[mask], rows.names, rows.y[mask], xs, control=control, alpha=alpha
             )
-            return Analysis(adjusted)
         assert covariate is not None
-        result = cuped_rows(
-            rows.codes,
-            rows.names,
-            rows.y,
-            rows.covariates[covariate],
-            control=control,
-            alpha=alpha,
+        x = rows.covariates[covariate][mask]
+        return cuped_rows(
+            rows.codes[mask], rows.names, rows.y[mask], x, control=control, alpha=alpha
         )
-    return Analysis(result, scatter(rows, covariate), outcome, covariate)
+
+    with stats_errors():
+        result = fit()
+    segments = None
+    if r.segment is not None:
+        segments = segment_analysis(table, r.segment, result, fit, alpha)
+    if covariates is not None:
+        return Analysis(result, segments=segments)
+    assert covariate is not None
+    return Analysis(result, scatter(rows, covariate), outcome, covariate, segments)
 
 
 def analyse_summaries(r: CupedRequest, summaries: list[Any]) -> Analysis:
@@ -312,6 +328,8 @@ def analyse_source(r: CupedRequest, source: str) -> Analysis:
 
 def analyse(r: CupedRequest) -> Analysis:
     table = read_data(r.csv)
+    if r.segment is not None and table is None:
+        unprocessable("segment", "segment needs row-level data: a CSV with one row per user.")
     if r.source is not None:
         if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or variants: only one of them.")
@@ -341,7 +359,14 @@ def analyse(r: CupedRequest) -> Analysis:
 def api(r: CupedRequest) -> Response:
     a = analyse(r)
     figures = analysis_figures(a.result, a.scatter, a.outcome, a.covariate)
-    return respond(as_json(a.result), figures, analysis_readout(a.result), a.result.warnings)
+    body, readout, warnings = as_json(a.result), analysis_readout(a.result), a.result.warnings
+    if a.segments is not None:
+        body.update(a.segments.result())
+        if a.segments.comparisons:
+            figures["segments"] = a.segments.figure(a.outcome)
+        readout = " ".join([readout, *a.segments.sentences()])
+        warnings += a.segments.warnings
+    return respond(body, figures, readout, warnings)
 
 
 def as_json(result: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:

@@ -60,6 +60,9 @@ function setHeader(columns) {
   fillSelect(form.variant, variant);
   fillSelect(form.covariate, covariate);
   fillSelect(form.outcome, outcome);
+  const segment = [form.segment.value, linkValue("segment")].find((c) => c && header.includes(c)) ?? "";
+  form.segment.replaceChildren(new Option("(none)", ""), ...header.map((c) => new Option(c, c)));
+  form.segment.value = segment;
   // Arms come back with the next result; only the page's first data keep a link's control.
   if (!linkedControl) form.control.replaceChildren();
   linkedControl = false;
@@ -67,6 +70,7 @@ function setHeader(columns) {
 
 function sync() {
   for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== form.source.value;
+  form.querySelector('[data-field="segment"]').hidden = tableMode(); // segments need the rows
   if (!tableMode() && !csvFile()) setHeader(parseHeader(form.csv.value));
 }
 
@@ -101,6 +105,7 @@ function payload() {
   }
   if (form.alpha.value.trim() !== "") fields.alpha = Number(form.alpha.value);
   if (tableMode()) return { ...picker.selected(), ...fields };
+  if (form.segment.value) fields.segment = form.segment.value;
   const upload = csvFile();
   if (!upload) return { csv: form.csv.value, ...fields };
   const body = new FormData();
@@ -142,7 +147,11 @@ function render(data) {
   const scatter = document.getElementById("fig-scatter");
   scatter.closest("figure").hidden = !data.figures.scatter;
   if (!data.figures.scatter) window.Plotly.purge(scatter);
+  const segments = document.getElementById("fig-segments");
+  segments.closest("figure").hidden = !data.figures.segments;
+  if (!data.figures.segments) window.Plotly.purge(segments);
   plotAll(data.figures);
+  segmentTable(r);
 
   const arms = cuped ? r.arms.map((a) => a.name) : [r.control, ...r.comparisons.map((c) => c.variant)];
   form.control.replaceChildren(...arms.map((a) => new Option(a, a, false, a === r.control)));
@@ -185,6 +194,32 @@ function render(data) {
     ],
     rows: r.arms,
     filename: "abacus-cuped-arms.csv",
+  });
+}
+
+/** Each segment's adjusted difference, observed and partially pooled (a segment column is set). */
+function segmentTable(r) {
+  const box = document.querySelector('[data-table="segments"]');
+  box.hidden = !r.segments;
+  if (!r.segments) return;
+  const num = fmtWith(4);
+  renderTable(box, {
+    title: `By segment (${r.segment_analyses[0]?.column ?? "segment"}), each adjusted on its own`,
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "name", label: "Segment", format: (v) => v },
+      { key: "estimate", label: "Adjusted difference", format: (v) => fmtSigned(v, 4) },
+      { key: "ci_low", label: "CI low", format: num },
+      { key: "ci_high", label: "CI high", format: num },
+      { key: "pvalue_adjusted", label: "p adjusted (Holm)", format: fmtP },
+      { key: "shrunk_estimate", label: "Pooled", format: num },
+      { key: "shrunk_ci_low", label: "Pooled CI low", format: num },
+      { key: "shrunk_ci_high", label: "Pooled CI high", format: num },
+      { key: "prob_positive", label: "P(> 0)", format: (v) => fmt(v, 1, "percent") },
+      { key: "verdict", label: "Verdict", format: (v) => v },
+    ],
+    rows: r.segments,
+    filename: "abacus-cuped-segments.csv",
   });
 }
 
