@@ -87,4 +87,5 @@ def test_spec_to_offline_report(
     html = saved.read_text(encoding="utf-8")
     assert "Loop checkout" in html and "With CUPED" in html
     assert "Pay now wins under the sequential policy." in html  # the decision record
+    assert "rules[3] (win → ship)" in html  # the policy's verdict, in the results
     open_offline(browser, saved)
