@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import interpolate, special, stats
 
 from stats import _validate
 from stats.bayes.models import ClosedFormPosterior, FloatArray, Posterior
@@ -159,28 +159,71 @@ def metric_draws(
 ) -> FloatArray:
     """Draws of every metric of every variant, shape (metrics, variants, draws).
 
-    ``posts[k][i]`` is metric k's posterior for variant i. Without ``correlation`` the draws
-    are independent; with it, each variant's metrics are drawn jointly through the Gaussian
-    copula (closed-form posteriors only: their quantile function maps the copula).
+    ``posts[k][i]`` is metric k's posterior for variant i. A closed-form posterior is drawn
+    as ``F⁻¹(Φ(z))`` from normal scores ``z`` (its quantile table, :func:`normal_score_quantiles`:
+    faster than numpy's Beta or Gamma sampler); without ``correlation`` the scores are
+    independent, with it each variant's metrics share them through the Gaussian copula.
+    Revenue (simulated, no quantile function) is drawn by its own sampler and cannot be
+    correlated.
     """
     k, v = len(posts), len(posts[0])
-    if correlation is None:
-        return np.stack([np.vstack([p.draws(rng, draws) for p in row]) for row in posts])
-    if not all(isinstance(p, ClosedFormPosterior) for row in posts for p in row):
+    closed = all(isinstance(p, ClosedFormPosterior) for row in posts for p in row)
+    if correlation is not None and not closed:
         raise InvalidInput(
             "correlation needs closed-form posteriors (proportion, mean or count): revenue "
             "is drawn by simulation; leave correlation out to treat the metrics as independent",
             field="correlation",
         )
-    values, vectors = np.linalg.eigh(correlation)
-    root = vectors * np.sqrt(np.clip(values, 0.0, None))  # root @ root.T == correlation
+    root = None
+    if correlation is not None:
+        values, vectors = np.linalg.eigh(correlation)
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))  # root @ root.T == correlation
     out = np.empty((k, v, draws))
     for i in range(v):
-        u = special.ndtr(root @ rng.standard_normal((k, draws)))
+        z = rng.standard_normal((k, draws))
+        if root is not None:
+            z = root @ z
         for m in range(k):
             post = posts[m][i]
-            assert isinstance(post, ClosedFormPosterior)
-            out[m, i] = post.ppf(u[m])
+            if isinstance(post, ClosedFormPosterior):
+                out[m, i] = from_scores(post, z[m])
+            else:
+                out[m, i] = post.draws(rng, draws)
+    return out
+
+
+TABLE_Z = 4.0
+"""Normal scores within ±4 read a posterior's quantile table; the rare ones beyond (6 in
+100,000) take its exact quantile function."""
+Z_NODES = np.linspace(-TABLE_Z, TABLE_Z, 257)
+Z_GRID = np.linspace(-TABLE_Z, TABLE_Z, 2049)
+
+
+def normal_score_quantiles(post: ClosedFormPosterior) -> FloatArray:
+    """``F⁻¹(Φ(z))`` on :data:`Z_GRID`, from the exact quantile function at :data:`Z_NODES`
+    and a monotone cubic (scipy ``PchipInterpolator``) between them: the posteriors' quantile
+    functions cost 2–8 µs a value (Beta, Gamma, Student t), too slow for millions of draws,
+    and the map is smooth in z. Read linearly, the table is within 1e-5 of the posterior's 95%
+    spread of the exact value (mean metrics from 6 users up; checked in the tests)."""
+    exact = np.asarray(post.ppf(special.ndtr(Z_NODES)), dtype=float)
+    return np.asarray(interpolate.PchipInterpolator(Z_NODES, exact)(Z_GRID), dtype=float)
+
+
+def from_scores(post: ClosedFormPosterior, z: FloatArray) -> FloatArray:
+    """Draws ``F⁻¹(Φ(z))`` of a closed-form posterior from normal scores ``z``: linear
+    interpolation on the uniform :data:`Z_GRID` by index arithmetic (15 times faster than
+    ``numpy.interp``'s search)."""
+    table = normal_score_quantiles(post)
+    cells = Z_GRID.size - 1
+    pos = (z + TABLE_Z) * (cells / (2 * TABLE_Z))
+    np.clip(pos, 0.0, cells, out=pos)
+    i = np.minimum(pos.astype(np.intp), cells - 1)
+    pos -= i
+    low = table[i]
+    out = low + pos * (table[i + 1] - low)
+    tail = np.abs(z) > TABLE_Z
+    if tail.any():
+        out[tail] = post.ppf(special.ndtr(z[tail]))
     return out
 
 
