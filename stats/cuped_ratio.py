@@ -1,6 +1,6 @@
 """CUPED for a ratio metric: revenue per order adjusted by last period's revenue per order.
 
-Deng, Knoblich & Lu (2018), "Applying the Delta Method in Metric Analytics", KDD, §3.4: a
+Deng, Knoblich & Lu (2018), "Applying the Delta Method in Metric Analytics", KDD (the delta method for CUPED): a
 ratio ``R = ȳ / n̄`` (numerator ``y``, denominator ``n`` per user) is adjusted by the same
 ratio before the experiment, ``R_pre = x̄ / m̄``, as CUPED adjusts a mean by its covariate
 (Deng, Xu, Kohavi & Walker 2013): ``R_adj = R − θ (R_pre − R̄_pre)``. Both ratios are

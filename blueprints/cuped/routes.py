@@ -42,6 +42,7 @@ from stats.cuped import (
     cuped_rows,
     regression_adjustment,
 )
+from stats.cuped_ratio import cuped_ratio_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class Analysis:
     outcome: str = ""
     covariate: str = ""
     segments: SegmentsOutcome | None = None
+    note: str = ""
+    """A sentence the readout starts with (what a ratio CUPED adjusted by what)."""
 
 
 Alpha = Annotated[float, Range(gt=0, le=0.5)]
@@ -96,6 +99,16 @@ class CupedRequest(SourceFields):
         None,
         description=f"Several pre-experiment columns (at most {MAX_COVARIATES}): Lin's "
         "regression adjustment (HC2 errors) instead of CUPED.",
+    )
+    denominator: Column | None = Field(
+        None,
+        description="Ratio CUPED (row-level CSV): the in-experiment denominator column (orders), "
+        "outcome being the numerator (revenue); with denominator_pre.",
+    )
+    denominator_pre: Column | None = Field(
+        None,
+        description="Ratio CUPED: the pre-experiment denominator column, covariate being the "
+        "pre-experiment numerator. The ratio is adjusted by the pre-period ratio (delta method).",
     )
     control: str | None = Field(
         None, description="The control variant (guessed from the names when left out)."
@@ -238,6 +251,8 @@ def analyse_rows(r: CupedRequest, table: Table) -> Analysis:
     if r.outcome is None:
         bad_request("outcome", "outcome is required.")
     outcome = r.outcome
+    if r.denominator is not None or r.denominator_pre is not None:
+        return analyse_ratio_rows(r, table, variant, outcome)
     covariate, covariates = _covariate_columns(r)
     alpha = r.alpha
     with stats_errors():
@@ -271,6 +286,32 @@ def analyse_rows(r: CupedRequest, table: Table) -> Analysis:
         return Analysis(result, segments=segments)
     assert covariate is not None
     return Analysis(result, scatter(rows, covariate), outcome, covariate, segments)
+
+
+def analyse_ratio_rows(r: CupedRequest, table: Table, variant: str, numerator: str) -> Analysis:
+    """Ratio CUPED (:func:`stats.cuped_ratio.cuped_ratio_rows`): ``outcome`` over
+    ``denominator`` adjusted by ``covariate`` over ``denominator_pre``."""
+    pairs: list[tuple[str, str]] = []
+    for key in ("denominator", "covariate", "denominator_pre"):
+        name = getattr(r, key)
+        if name is None:
+            bad_request(key, f"{key} is required for a ratio CUPED (with denominator).")
+        pairs.append((key, name))
+    for key in ("covariates", "segment"):
+        if getattr(r, key) is not None:
+            unprocessable(key, f"{key} is not available for a ratio CUPED.")
+    with stats_errors():
+        rows = upload_rows(table, variant=variant, outcome=numerator, covariates=pairs)
+    control = _control(r, list(rows.names))
+    values = [rows.y, *(rows.covariates[c] for _, c in pairs)]
+    with stats_errors():
+        result = cuped_ratio_rows(rows.codes, rows.names, values, control=control, alpha=r.alpha)
+    note = (
+        f"Ratio CUPED: {numerator} per {r.denominator} adjusted by the pre-period "
+        f"{r.covariate} per {r.denominator_pre} (the delta method on both ratios, Deng, "
+        "Knoblich & Lu 2018, as gbstats' regression-adjusted ratio)."
+    )
+    return Analysis(result, outcome=f"{numerator} / {r.denominator}", note=note)
 
 
 def analyse_summaries(r: CupedRequest, summaries: list[Any]) -> Analysis:
@@ -360,6 +401,8 @@ def api(r: CupedRequest) -> Response:
     a = analyse(r)
     figures = analysis_figures(a.result, a.scatter, a.outcome, a.covariate)
     body, readout, warnings = as_json(a.result), analysis_readout(a.result), a.result.warnings
+    if a.note:
+        readout = f"{a.note} {readout}"
     if a.segments is not None:
         body.update(a.segments.result())
         if a.segments.comparisons:

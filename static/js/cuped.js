@@ -63,6 +63,11 @@ function setHeader(columns) {
   const segment = [form.segment.value, linkValue("segment")].find((c) => c && header.includes(c)) ?? "";
   form.segment.replaceChildren(new Option("(none)", ""), ...header.map((c) => new Option(c, c)));
   form.segment.value = segment;
+  for (const select of [form.denominator, form.denominator_pre]) {
+    const kept = [select.value, linkValue(select.name)].find((c) => c && header.includes(c)) ?? "";
+    select.replaceChildren(new Option("(none: a mean)", ""), ...header.map((c) => new Option(c, c)));
+    select.value = kept;
+  }
   // Arms come back with the next result; only the page's first data keep a link's control.
   if (!linkedControl) form.control.replaceChildren();
   linkedControl = false;
@@ -71,6 +76,8 @@ function setHeader(columns) {
 function sync() {
   for (const box of form.querySelectorAll("[data-mode]")) box.hidden = box.dataset.mode !== form.source.value;
   form.querySelector('[data-field="segment"]').hidden = tableMode(); // segments need the rows
+  for (const name of ["denominator", "denominator_pre"])
+    form.querySelector(`[data-field="${name}"]`).hidden = tableMode();
   if (!tableMode() && !csvFile()) setHeader(parseHeader(form.csv.value));
 }
 
@@ -106,6 +113,7 @@ function payload() {
   if (form.alpha.value.trim() !== "") fields.alpha = Number(form.alpha.value);
   if (tableMode()) return { ...picker.selected(), ...fields };
   if (form.segment.value) fields.segment = form.segment.value;
+  for (const name of ["denominator", "denominator_pre"]) if (form[name].value) fields[name] = form[name].value;
   const upload = csvFile();
   if (!upload) return { csv: form.csv.value, ...fields };
   const body = new FormData();

@@ -66,3 +66,22 @@ def test_bayesian_ratio_metric(page: Page, live_server: str) -> None:
     readout = page.locator("[data-readout]").first
     expect(readout).to_contain_text("normal approximation N(ratio, se²)")
     expect(page.locator("#fig-posteriors .main-svg").first).to_be_visible()
+
+
+def test_cuped_ratio_columns(page: Page, live_server: str) -> None:
+    rows = ["variant,revenue,orders,revenue_pre,orders_pre"]
+    for i in range(60):
+        k, j = 1 + i % 3, 1 + (i * 7) % 3
+        rows.append(f"A,{30 * k + i % 5},{k},{30 * j + i % 4},{j}")
+        rows.append(f"B,{32 * k + i % 7},{k},{30 * j + i % 6},{j}")
+    page.goto(f"{live_server}/cuped")
+    page.fill("#f-csv", "\n".join(rows) + "\n")
+    page.select_option("#f-variant", "variant")
+    page.select_option("#f-outcome", "revenue")
+    page.select_option("#f-covariate", "revenue_pre")
+    page.select_option("#f-denominator", "orders")
+    page.select_option("#f-denominator_pre", "orders_pre")
+    readout = page.locator("[data-readout]").first
+    expect(readout).to_contain_text("Ratio CUPED: revenue per orders adjusted by the pre-period")
+    expect(readout).to_contain_text("Adjusted relative lift")
+    expect(page.locator('[data-table="comparisons"] table')).to_contain_text("Lift CI low")

@@ -193,3 +193,44 @@ def test_source_ratio_equals_the_csv_upload(source_client: FlaskClient) -> None:
         422,
         "segment",
     )
+
+
+def _cuped_csv(seed: int = 9) -> str:
+    rng = np.random.default_rng(seed)
+    rows = ["variant,revenue,orders,revenue_pre,orders_pre"]
+    for arm, value in (("A", 30.0), ("B", 31.5)):
+        rate = rng.gamma(2.0, 0.75, 400)
+        basket = rng.lognormal(math.log(value), 0.3, 400)
+        d, m = rng.poisson(rate), rng.poisson(rate)
+        y = d * basket * rng.lognormal(0, 0.2, 400)
+        x = m * basket * rng.lognormal(0, 0.2, 400)
+        rows += [f"{arm},{a:.4f},{b},{c:.4f},{e}" for a, b, c, e in zip(y, d, x, m, strict=True)]
+    return "\n".join(rows) + "\n"
+
+
+def test_cuped_ratio_from_a_csv(client: FlaskClient) -> None:
+    from stats.cuped_ratio import cuped_ratio_rows
+
+    text = _cuped_csv()
+    roles = {
+        "variant": "variant",
+        "outcome": "revenue",
+        "denominator": "orders",
+        "covariate": "revenue_pre",
+        "denominator_pre": "orders_pre",
+    }
+    r = client.post("/api/cuped", json={"csv": text, **roles})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    table = np.genfromtxt(io.StringIO(text), delimiter=",", names=True, dtype=None, encoding=None)
+    codes = (table["variant"] == "B").astype(int)
+    cols = [table[k].astype(float) for k in ("revenue", "orders", "revenue_pre", "orders_pre")]
+    want = cuped_ratio_rows(codes, ["A", "B"], cols, control="A").comparisons[0].as_dict()
+    got = r.json["result"]["comparisons"][0]
+    assert got.pop("variant") == want.pop("variant") == "B"
+    assert got == pytest.approx(want, rel=1e-9)
+    assert r.json["readout"].startswith("Ratio CUPED: revenue per orders adjusted by")
+    missing = {k: v for k, v in roles.items() if k != "denominator_pre"}
+    problem(client.post("/api/cuped", json={"csv": text, **missing}), 400, "denominator_pre")
+    problem(
+        client.post("/api/cuped", json={"csv": text, **roles, "segment": "variant"}), 422, "segment"
+    )
