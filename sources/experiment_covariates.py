@@ -65,7 +65,9 @@ def covariate_rows(
         return CovariateRows(empty.astype(np.int64), empty, empty, n_units, truncated=True)
     joined = units.left_join(covariates, units.unit == covariates.c_unit)
     table = joined.select(
-        variant=joined.variant.cast("int64"), y=(joined.y > 0).ifelse(1, 0).cast("float64"), x=joined.x
+        variant=joined.variant.cast("int64"),
+        y=(joined.y > 0).ifelse(1, 0).cast("float64"),
+        x=joined.x,
     ).to_pyarrow()
     return CovariateRows(
         codes=table["variant"].to_numpy(),
