@@ -32,6 +32,8 @@ from blueprints.bayesian.data import (
 )
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
+from blueprints.bayesian.segments import by_segment as segment_analysis
+from blueprints.segments.outcome import SegmentsOutcome
 from sources.tabular import MAX_VARIANTS, guess_control
 from stats.bayes.engine import (
     BayesianAnalysis,
@@ -164,6 +166,12 @@ class BayesianRequest(SourceFields):
     date: Column | None = Field(
         None, description="CSV column of dates (detected if absent); adds the loss over time."
     )
+    segment: Column | None = Field(
+        None,
+        description="CSV column of segments (one row per user, conversion or mean metric): "
+        "each variant against control within each segment with partial pooling across "
+        "segments, answered in segments, heterogeneity and segment_analyses as /api/abtest does.",
+    )
 
 
 class StoppingRequest(Body):
@@ -187,6 +195,9 @@ class BayesianAnswer(BayesianAnalysis):
 
     loss_over_time: LossOverTime | None
     source: CsvSource | None
+    segments: list[dict[str, Any]] | None = None
+    heterogeneity: list[dict[str, Any]] | None = None
+    segment_analyses: list[dict[str, Any]] | None = None
 
 
 def variant_records(variants: Sequence[Variant], key: str, metric: str) -> list[Record]:
@@ -203,8 +214,16 @@ def variant_records(variants: Sequence[Variant], key: str, metric: str) -> list[
     return out
 
 
-def analyse(r: BayesianRequest) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None]:
+def analyse(
+    r: BayesianRequest,
+) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None, SegmentsOutcome | None]:
     table = read_data(r.csv)
+    if r.segment is not None and (table is None or r.metric not in ("proportion", "mean")):
+        unprocessable(
+            "segment",
+            "segment needs row-level data (a CSV with one row per user) and a conversion or "
+            "mean metric.",
+        )
     guardrails = [
         {
             **g.model_dump(exclude={"variants", "prior"}),
@@ -266,7 +285,12 @@ def analyse(r: BayesianRequest) -> tuple[BayesianAnalysis, LossOverTime | None, 
                 seed=r.seed,
                 higher_is_better=r.higher_is_better,
             )
-    return analysis, loss, data
+    segments = None
+    if r.segment is not None and table is not None and data is not None:
+        segments = segment_analysis(
+            table, r.segment, data, r.metric, stats, analysis.control, r.higher_is_better
+        )
+    return analysis, loss, data, segments
 
 
 @contract.post(
@@ -300,14 +324,21 @@ def analyse(r: BayesianRequest) -> tuple[BayesianAnalysis, LossOverTime | None, 
     form=True,
 )
 def api(r: BayesianRequest) -> Response:
-    analysis, loss, data = analyse(r)
+    analysis, loss, data, segments = analyse(r)
     result = BayesianAnswer(
         **{f.name: getattr(analysis, f.name) for f in fields(analysis)},
         loss_over_time=loss,
         source=None if data is None else data.source,
+        **(segments.result() if segments is not None else {}),
     )
     warnings = analysis.warnings + (data.warnings if data else ())
-    return respond(result, analysis_figures(analysis, loss), analysis_readout(analysis), warnings)
+    figures, readout = analysis_figures(analysis, loss), analysis_readout(analysis)
+    if segments is not None:
+        if segments.comparisons:
+            figures["segments"] = segments.figure(data.source.value if data else "")
+        readout = " ".join([readout, *segments.sentences()])
+        warnings += segments.warnings
+    return respond(result, figures, readout, warnings)
 
 
 @contract.post(

@@ -359,7 +359,9 @@ function payload() {
   const upload = csvFile();
   if (upload) data.append("file", upload);
   else data.append("csv", form.csv.value);
-  for (const key of ["variant", "value", "date"]) if (form[key].value.trim()) data.append(key, form[key].value.trim());
+  for (const key of ["variant", "value", "date", "segment"]) {
+    if (form[key].value.trim()) data.append(key, form[key].value.trim());
+  }
   for (const [key, value] of Object.entries(body)) {
     if (value === null) continue;
     data.append(key, typeof value === "object" ? JSON.stringify(value) : String(value));
@@ -420,6 +422,30 @@ function renderDecision(r) {
   card.replaceChildren(h, ul);
 }
 
+/** Each variant against control within each segment (a segment column is named). */
+function segmentTable(r) {
+  const box = document.querySelector('[data-table="segments"]');
+  box.hidden = !r.segments;
+  if (!r.segments) return;
+  renderTable(box, {
+    title: `By segment (${r.segment_analyses[0]?.column ?? "segment"}), with partial pooling`,
+    filename: "abacus-bayesian-segments.csv",
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "name", label: "Segment", format: (v) => v },
+      { key: "estimate", label: "Lift", format: diff },
+      { key: "ci_low", label: "95% CI low", format: diff },
+      { key: "ci_high", label: "95% CI high", format: diff },
+      { key: "shrunk_estimate", label: "Pooled lift", format: diff },
+      { key: "shrunk_ci_low", label: "Pooled low", format: diff },
+      { key: "shrunk_ci_high", label: "Pooled high", format: diff },
+      { key: "prob_positive", label: "P(lift > 0)", format: (v) => fmtPct(v) },
+      { key: "verdict", label: "Verdict", format: (v) => v },
+    ],
+    rows: r.segments,
+  });
+}
+
 function render(data) {
   const r = data.result;
   if (r.source) {
@@ -447,7 +473,9 @@ function render(data) {
   ]);
   const lossCard = document.querySelector("[data-loss-card]");
   lossCard.hidden = !data.figures.loss_over_time;
+  document.querySelector("[data-segments-card]").hidden = !data.figures.segments;
   plotAll(data.figures);
+  segmentTable(r);
   renderTable(document.querySelector('[data-table="variants"]'), {
     title: "Variants",
     columns: [

@@ -1,0 +1,63 @@
+"""The Bayesian analysis by segment: with a ``segment`` column on row-level CSV data and a
+conversion or mean metric, each variant against control within each segment, with the
+hierarchical normal model across segments (:func:`stats.segments.compare_segments`: its
+P(effect > 0) per segment is the posterior probability under partial pooling), answered as
+the A/B analyzer does (:class:`blueprints.segments.outcome.SegmentsOutcome`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from blueprints._api import stats_errors, unprocessable
+from blueprints._upload import csv_errors
+from blueprints.bayesian.data import KIND, CsvRecords
+from blueprints.segments.outcome import SegmentsOutcome
+from sources.segments import segment_statistics
+from sources.tabular import Table
+from stats.segments import Arms, compare_segments
+from stats.sufficient import MeanStats, ProportionStats
+
+
+def by_segment(
+    table: Table,
+    column: str,
+    data: CsvRecords,
+    metric: str,
+    pooled: Sequence[Any],
+    control: str,
+    higher_is_better: bool,
+) -> SegmentsOutcome:
+    """Each treatment against ``control`` within each segment value of ``column``, at 95%."""
+    if data.source.layout != "users" or metric not in ("proportion", "mean"):
+        unprocessable(
+            "segment",
+            "segment needs one row per user and a conversion or mean metric (count and "
+            "revenue are not analysed by segment).",
+        )
+    if column in (data.source.variant, data.source.value):
+        unprocessable("segment", f"segment column {column!r} is the variant or metric column.")
+    with stats_errors(), csv_errors():
+        segments = segment_statistics(
+            table,
+            variant=data.source.variant,
+            metric=data.source.value,
+            kind=KIND[metric],
+            segment=column,
+        )
+    named = [(s.name, s.variants) for s in segments if s.name is not None]
+    if len(named) < 2:
+        unprocessable(
+            "segment",
+            f"segment column {column!r} has {len(named)} value(s); a segment analysis needs "
+            "at least 2.",
+        )
+    arms = cast(Arms, [v for v in pooled if isinstance(v, ProportionStats | MeanStats)])
+    with stats_errors():
+        comparisons = compare_segments(
+            named,  # type: ignore[arg-type]
+            arms,
+            control=control,
+            direction="higher" if higher_is_better else "lower",
+        )
+    return SegmentsOutcome(column, comparisons, proportions=metric == "proportion")
