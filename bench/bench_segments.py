@@ -13,17 +13,15 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
 
 from app import create_app
 from bench._timing import median_seconds, report
 from stats.segments import compare_segments, partial_pooling, wald_difference
 from stats.sufficient import ProportionStats
+from tests.stats.test_segments import SE, Y, posterior_draws
 
 SEGMENTS, VARIANTS = 20, 3
-Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
-SE = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 
 
 def segment_stats(
@@ -58,24 +56,16 @@ def statsmodels_baseline(segments: list[tuple[str, list[ProportionStats]]]) -> N
         combine_effects(y, se**2, method_re="dl")
 
 
-def simulation(draws: int = 100_000, seed: int = 1) -> np.ndarray:
-    """The posterior of the eight schools by importance sampling (the test's reference):
-    each school's mean and 95% interval from the weighted draws."""
-    rng = np.random.default_rng(seed)
-    tau = np.abs(10 * rng.standard_cauchy(draws))
-    mu = 8 + 8 * rng.standard_t(3, draws)
-    log_w = sps.norm.logpdf(Y, mu[:, None], np.sqrt(SE**2 + tau[:, None] ** 2)).sum(1)
-    log_w -= sps.halfcauchy.logpdf(tau, scale=10) + sps.t.logpdf(mu, 3, 8, 8)
-    w = np.exp(log_w - log_w.max())
-    prec = 1 / SE**2 + 1 / tau[:, None] ** 2
-    theta = rng.normal((Y / SE**2 + mu[:, None] / tau[:, None] ** 2) / prec, 1 / np.sqrt(prec))
-    w /= w.sum()
+def simulation(draws: int = 100_000) -> np.ndarray:
+    """The eight schools' posterior by importance sampling (the test's reference,
+    :func:`tests.stats.test_segments.posterior_draws`): each school's mean and 95% interval
+    from the weighted draws."""
+    sim = posterior_draws(draws, seed=1)
+    w, theta = sim["w"], sim["theta"]
     order = np.argsort(theta, axis=0)
     cdf = np.cumsum(w[order], axis=0)
-    sorted_theta = np.take_along_axis(theta, order, axis=0)
-    ends = [
-        [np.interp(p, cdf[:, j], sorted_theta[:, j]) for j in range(len(Y))] for p in (0.025, 0.975)
-    ]
+    ordered = np.take_along_axis(theta, order, axis=0)
+    ends = [[np.interp(p, cdf[:, j], ordered[:, j]) for j in range(len(Y))] for p in (0.025, 0.975)]
     return np.vstack([w @ theta, *ends])
 
 

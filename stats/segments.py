@@ -630,13 +630,12 @@ def compare_segments(
         whole = wald_difference(by_name[variant], by_name[control])
         analysis = analyze_segments(
             names,
-            [e for e, _ in effects],
-            [se for _, se in effects],
+            *zip(*effects, strict=True),
+            pooled=None if whole is None else normal_estimate(*whole, alpha, "pooled"),
+            stratified=stratified,
             alpha=alpha,
             correction=correction,
             direction=direction,
-            pooled=None if whole is None else normal_estimate(*whole, alpha, "pooled"),
-            stratified=stratified,
         )
         found.append(SegmentComparison(variant, control, analysis, tuple(left_out)))
     return tuple(found)
@@ -677,14 +676,14 @@ def compare_adjusted(
             effects.append((c.estimate, se))
         if len(names) < 2:
             continue
+        pooled_effect = normal_estimate(whole.estimate, comparison_se(whole), alpha, "pooled")
         analysis = analyze_segments(
             names,
-            [e for e, _ in effects],
-            [se for _, se in effects],
+            *zip(*effects, strict=True),
+            pooled=pooled_effect,
             alpha=alpha,
             correction=correction,
             direction=direction,
-            pooled=normal_estimate(whole.estimate, comparison_se(whole), alpha, "pooled"),
         )
         found.append(SegmentComparison(whole.variant, whole.control, analysis, tuple(left_out)))
     return tuple(found)

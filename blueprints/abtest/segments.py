@@ -17,12 +17,11 @@ from typing import Any
 from blueprints._api import Fields, stats_errors, unprocessable
 from blueprints._upload import csv_errors
 from blueprints.segments.outcome import EMPTY as EMPTY  # the answer's fields without segments
-from blueprints.segments.outcome import SegmentsOutcome
+from blueprints.segments.outcome import SegmentsOutcome, segments_outcome
 from sources.reduce import MAX_SEGMENTS, Segment
 from sources.segments import segment_statistics
 from sources.tabular import Kind, Table
 from stats.abtest import Analysis
-from stats.segments import compare_segments
 from stats.sufficient import MeanStats, ProportionStats
 
 
@@ -34,30 +33,17 @@ def by_segment(
     correction: Any,
     direction: Any,
 ) -> SegmentsOutcome:
-    """Each treatment of ``analysis`` against its control within each segment value (a
-    missing value is left out); fewer than 2 segment values is a 422 naming ``segment``."""
-    if not isinstance(pooled[0], ProportionStats | MeanStats):
-        unprocessable(
-            "segment", "Segments are analysed for conversion and mean metrics, not ratio metrics."
-        )
-    named = [(s.name, s.variants) for s in segments if s.name is not None]
-    if len(named) < 2:
-        unprocessable(
-            "segment",
-            f"segment column {column!r} has {len(named)} value(s); a segment analysis needs "
-            "at least 2.",
-        )
-    with stats_errors():
-        comparisons = compare_segments(
-            named,  # type: ignore[arg-type]
-            pooled,
-            control=analysis.control,
-            alpha=analysis.alpha,
-            correction=correction,
-            direction=direction,
-        )
-    proportions = isinstance(pooled[0], ProportionStats)
-    return SegmentsOutcome(column, comparisons, proportions)
+    """Each treatment of ``analysis`` against its control within each segment value
+    (:func:`blueprints.segments.outcome.segments_outcome`)."""
+    return segments_outcome(
+        column,
+        segments,
+        pooled,
+        control=analysis.control,
+        alpha=analysis.alpha,
+        correction=correction,
+        direction=direction,
+    )
 
 
 def typed_segments(

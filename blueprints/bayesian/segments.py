@@ -7,16 +7,14 @@ the A/B analyzer does (:class:`blueprints.segments.outcome.SegmentsOutcome`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from blueprints._api import stats_errors, unprocessable
 from blueprints._upload import csv_errors
 from blueprints.bayesian.data import KIND, CsvRecords
-from blueprints.segments.outcome import SegmentsOutcome
+from blueprints.segments.outcome import SegmentsOutcome, segments_outcome
 from sources.segments import segment_statistics
 from sources.tabular import Table
-from stats.segments import Arms, compare_segments
-from stats.sufficient import MeanStats, ProportionStats
 
 
 def by_segment(
@@ -45,19 +43,11 @@ def by_segment(
             kind=KIND[metric],
             segment=column,
         )
-    named = [(s.name, s.variants) for s in segments if s.name is not None]
-    if len(named) < 2:
-        unprocessable(
-            "segment",
-            f"segment column {column!r} has {len(named)} value(s); a segment analysis needs "
-            "at least 2.",
-        )
-    arms = cast(Arms, [v for v in pooled if isinstance(v, ProportionStats | MeanStats)])
-    with stats_errors():
-        comparisons = compare_segments(
-            named,  # type: ignore[arg-type]
-            arms,
-            control=control,
-            direction="higher" if higher_is_better else "lower",
-        )
-    return SegmentsOutcome(column, comparisons, proportions=metric == "proportion")
+    return segments_outcome(
+        column,
+        segments,
+        pooled,
+        control=control,
+        alpha=0.05,
+        direction="higher" if higher_is_better else "lower",
+    )

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from blueprints._api import stats_errors, unprocessable
+from blueprints._api import stats_errors
 from blueprints._upload import csv_errors
-from blueprints.segments.outcome import SegmentsOutcome
+from blueprints.segments.outcome import SegmentsOutcome, require_segments
 from sources.segments import segment_codes
 from sources.tabular import Table
 from stats.comparisons import Comparison
@@ -36,12 +36,7 @@ def by_segment(
     a 422 naming ``segment``."""
     with stats_errors(), csv_errors():
         codes, names = segment_codes(table, column)
-    if len(names) < 2:
-        unprocessable(
-            "segment",
-            f"segment column {column!r} has {len(names)} value(s); a segment analysis needs "
-            "at least 2.",
-        )
+    require_segments(column, len(names))
     per_segment: list[tuple[str, tuple[Comparison, ...]]] = []
     for s, name in enumerate(names):
         try:

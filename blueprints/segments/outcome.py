@@ -6,13 +6,18 @@ effects and τ); a ``segments`` forest plot; a sentence per treatment."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from blueprints._api import stats_errors, unprocessable
 from blueprints.segments.figures import forest
 from blueprints.segments.readout import readout as segment_readout
+from sources.reduce import Segment
 from stats._text import points, sig
-from stats.segments import SegmentComparison
+from stats.comparisons import Correction
+from stats.segments import Direction, SegmentComparison, compare_segments
+from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
 
 
@@ -84,3 +89,44 @@ class SegmentsOutcome:
 
 EMPTY: dict[str, Any] = {"segments": None, "heterogeneity": None, "segment_analyses": None}
 """The answer's segment fields when no segment column is mapped."""
+
+
+def require_segments(column: str, count: int) -> None:
+    """A segment analysis needs 2 segment values: fewer is a 422 naming ``segment``."""
+    if count < 2:
+        unprocessable(
+            "segment",
+            f"segment column {column!r} has {count} value(s); a segment analysis needs at least 2.",
+        )
+
+
+def segments_outcome(
+    column: str,
+    segments: Sequence[Segment],
+    pooled: Sequence[Any],
+    *,
+    control: str,
+    alpha: float,
+    correction: Correction = "holm",
+    direction: Direction = "higher",
+) -> SegmentsOutcome:
+    """Each treatment against ``control`` within each segment value (a missing value is
+    left out) from per-segment sufficient statistics (:func:`stats.segments.
+    compare_segments`); a ratio metric or fewer than 2 segment values is a 422 naming
+    ``segment``."""
+    if not isinstance(pooled[0], ProportionStats | MeanStats):
+        unprocessable(
+            "segment", "Segments are analysed for conversion and mean metrics, not ratio metrics."
+        )
+    named = [(s.name, s.variants) for s in segments if s.name is not None]
+    require_segments(column, len(named))
+    with stats_errors():
+        comparisons = compare_segments(
+            named,  # type: ignore[arg-type]
+            pooled,
+            control=control,
+            alpha=alpha,
+            correction=correction,
+            direction=direction,
+        )
+    return SegmentsOutcome(column, comparisons, isinstance(pooled[0], ProportionStats))

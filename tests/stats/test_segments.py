@@ -74,15 +74,13 @@ def _book_tolerance(draws: np.ndarray, weights: np.ndarray, q: float, p: float) 
     return 3 * math.sqrt(p * (1 - p) / BOOK_DRAWS) / density + 0.5
 
 
-@pytest.fixture(scope="module")
-def simulation() -> dict[str, np.ndarray]:
+def posterior_draws(n: int = 400_000, seed: int = 20261205) -> dict[str, np.ndarray]:
     """A seeded direct simulation of the same posterior, independent of the quadrature:
     (mu, tau) drawn from a heavy-tailed proposal (tau half-Cauchy with scale 10, mu Student t
     with 3 df, centre 8, scale 8) and weighted by the likelihood
     prod_j N(y_j | mu, s_j^2 + tau^2) over the proposal density (uniform prior on mu and
     tau); theta_j | mu, tau, y from its normal conditional (BDA3 eq. 5.17)."""
-    rng = np.random.default_rng(20261205)
-    n = 400_000
+    rng = np.random.default_rng(seed)
     tau = np.abs(10 * rng.standard_cauchy(n))
     mu = 8 + 8 * rng.standard_t(3, n)
     log_w = sps.norm.logpdf(Y, mu[:, None], np.sqrt(SE**2 + tau[:, None] ** 2)).sum(1)
@@ -91,6 +89,11 @@ def simulation() -> dict[str, np.ndarray]:
     prec = 1 / SE**2 + 1 / tau[:, None] ** 2
     theta = rng.normal((Y / SE**2 + mu[:, None] / tau[:, None] ** 2) / prec, 1 / np.sqrt(prec))
     return {"w": w / w.sum(), "tau": tau, "mu": mu, "theta": theta}
+
+
+@pytest.fixture(scope="module")
+def simulation() -> dict[str, np.ndarray]:
+    return posterior_draws()
 
 
 def _weighted_quantile(x: np.ndarray, w: np.ndarray, p: float) -> float:

@@ -18,18 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from tests.stats.test_segments import BERKELEY
 from tests.web.problems import problem
-
-# Bickel, Hammel & O'Connell (1975); R's UCBAdmissions: per department
-# (admitted men, applicant men, admitted women, applicant women).
-BERKELEY = {
-    "A": (512, 825, 89, 108),
-    "B": (353, 560, 17, 25),
-    "C": (120, 325, 202, 593),
-    "D": (138, 417, 131, 375),
-    "E": (53, 191, 94, 393),
-    "F": (22, 373, 24, 341),
-}
 
 
 def berkeley_csv() -> str:
