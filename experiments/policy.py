@@ -78,7 +78,8 @@ class Evidence:
     """What one look at the experiment shows.
 
     ``n``: exposed units; ``days``: days since launch (until the stop, if stopped);
-    ``peeks``: earlier looks at this experiment before its horizon (this one excluded);
+    ``peeks``: earlier looks at this experiment before its horizon while it ran (this one
+    excluded; a look at a stopped experiment is no peek: its data are final);
     ``amended``: frozen sections changed since launch; ``alpha_asked``: the α the analysis
     was asked for."""
 
@@ -246,7 +247,7 @@ def _deviations(
     runtime_days: int,
 ) -> tuple[Deviation, ...]:
     out: list[Deviation] = []
-    if not sequential and not horizon:
+    if not sequential and not horizon and not evidence.stopped:  # this look is a peek
         looks = evidence.peeks + 1
         out.append(
             Deviation(

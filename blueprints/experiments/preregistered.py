@@ -93,7 +93,10 @@ def policy_result(done: Analysed, alpha_asked: float) -> dict[str, Any] | None:
     days = _days(experiment)
     thresholds = {g["event"]: g["threshold"] for g in pre.spec["guardrails"]}
     horizon = a.n >= plan["n_total"] and days >= plan["runtime_days"]
-    peeks = store.record_look(experiment.id, n=a.n, before_horizon=not horizon)
+    if experiment.status == "running":  # a stopped experiment's data are final: no peek
+        peeks = store.record_look(experiment.id, n=a.n, before_horizon=not horizon)
+    else:
+        peeks = sum(k.before_horizon for k in store.looks(experiment.id))
     amended = sorted({s for v in versions if v.after_launch for s in v.changed})
     evidence = Evidence(
         n=a.n,

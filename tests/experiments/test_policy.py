@@ -99,8 +99,11 @@ def test_sequential_judges_at_any_look_with_the_always_valid_pvalue() -> None:
 def test_stopping_early_is_flagged_unless_a_sequential_verdict_allowed_it() -> None:
     stopped = replace(EARLY, stopped=True, arms=arm(0.03, p_fixed=0.001, p_seq=0.001))
     v = verdict(FIXED, stopped)
-    assert v.decision == "ship"  # a stopped experiment's look is final
-    assert {d.code for d in v.deviations} == {"peeking", "stopped_early"}
+    assert v.decision == "ship"  # a stopped experiment's look is final, and no peek
+    assert [d.code for d in v.deviations] == ["stopped_early"]
+    peeked = verdict(FIXED, replace(stopped, peeks=2)).deviations
+    assert [d.code for d in peeked] == ["peeking", "stopped_early"]
+    assert "analysed 2 times before" in peeked[0].message
     assert verdict(SEQUENTIAL, stopped).deviations == ()
     quiet = replace(stopped, arms=arm(0.001, p_fixed=0.6, p_seq=0.9))
     v = verdict(SEQUENTIAL, quiet)

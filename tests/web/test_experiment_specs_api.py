@@ -314,8 +314,10 @@ def test_stopping_a_fixed_horizon_experiment_early_is_flagged(client: FlaskClien
     send(client, exp, {"control": (30, 3), "pay-now": (30, 4)})
     client.post(f"/api/experiments/{exp['id']}/stop", headers=ADMIN)
     policy = analyze(client, exp)["policy"]
-    assert "stopped_early" in [d["code"] for d in policy["deviations"]]
+    assert [d["code"] for d in policy["deviations"]] == ["stopped_early"]
     assert policy["condition"] == "inconclusive"
+    again = analyze(client, exp)["policy"]  # a stopped experiment's data are final
+    assert again["peeks"] == 0 and again["looks"] == []
 
 
 def test_an_experiment_without_a_spec_has_no_policy(client: FlaskClient) -> None:
