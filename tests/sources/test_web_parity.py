@@ -1,6 +1,7 @@
 """Whole analyses across engines (issue 12): the A/B, CUPED, Bayesian and DoE endpoints, sent
-``{"source", "table", roles…}``, answer the same JSON (result, readout, warnings, figures)
-from a Spark local[2] or PostgreSQL source as from a DuckDB file holding the same rows.
+``{"source", "table", roles…}`` (and A/B and CUPED in the event-schema form, ``"events"``),
+answer the same JSON (result, readout, warnings, figures) from a Spark local[2] or PostgreSQL
+source as from a DuckDB file holding the same rows.
 
 :data:`WEB_CHECKS` runs on Spark and PostgreSQL as subtests of
 :func:`tests.sources.test_parity.test_server_engine` (one session of each engine, on the
@@ -24,8 +25,18 @@ from flask import Flask
 
 from app import create_app
 from sources.config import Spec
+from tests.sources.test_events import EVENTS as EVENT_ROWS
+from tests.sources.test_events import EXPOSURES as EXPOSURE_ROWS
 from tests.web.test_source_requests import close
 
+EVENTS = {
+    "exposures": "exposures",
+    "metric_events": "metric_events",
+    "experiment": "exp",
+    "metric": "purchase",
+    "window_days": 7,
+}
+"""The event-schema form on :mod:`tests.sources.test_events`' hand-built tables."""
 CUPED = {"variant": "variant", "outcome": "revenue", "covariate": "pre", "control": "A"}
 
 REQUESTS: list[tuple[str, dict[str, Any]]] = [
@@ -67,9 +78,11 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("/api/doe", {"factor_a": "variant", "factor_b": "segment", "response": "revenue"}),
+    ("/api/abtest", {"control": "A", "events": EVENTS}),
+    ("/api/cuped", {"control": "A", "events": {**EVENTS, "pre_window_days": 7}}),
 ]
 """Each endpoint's request roles, on the conftest's ``rows`` table unless they name another
-(``gaps``: the same rows with every seventh pre-period value NULL)."""
+(``gaps``: the same rows with every seventh pre-period value NULL) or the event tables."""
 
 
 def gaps(rows: pa.Table) -> pa.Table:
@@ -99,7 +112,8 @@ def _answers(app: Flask) -> list[Any]:
     out = []
     try:
         for url, roles in REQUESTS:
-            res = client.post(url, json={"source": "wh", "table": "rows", **roles})
+            table = {} if "events" in roles else {"table": "rows"}
+            res = client.post(url, json={"source": "wh", **table, **roles})
             assert res.status_code == 200, (url, roles, res.json)
             out.append(res.json)
     finally:
@@ -115,8 +129,12 @@ def check_web_parity(engine: str, load: Callable[..., ir.Table], rows: pa.Table)
         duck = ibis.duckdb.connect(root / "rows.duckdb")
         duck.create_table("rows", rows)
         duck.create_table("gaps", gaps(rows))
+        duck.create_table("exposures", EXPOSURE_ROWS)
+        duck.create_table("metric_events", EVENT_ROWS)
         duck.disconnect()
         load(engine, gaps(rows), "gaps")
+        load(engine, EXPOSURE_ROWS, "exposures")
+        load(engine, EVENT_ROWS, "metric_events")
         expected = _answers(_app(f"duckdb:///{root / 'rows.duckdb'}", root, "duckdb"))
         got = _answers(_app(_engine_spec(load(engine), engine), root, engine))
     for (url, _), a, b in zip(REQUESTS, got, expected, strict=True):
