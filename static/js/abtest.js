@@ -14,6 +14,7 @@ import {
   rowEditor,
   upgradeLink,
 } from "./app.js";
+import { renderSegmentTable } from "./segment_table.js";
 import { bindSourcePicker } from "./sources.js";
 
 const form = document.getElementById("params");
@@ -351,27 +352,9 @@ function renderVerdict(r) {
 
 /** Each treatment against control within each segment (a segment column is mapped). */
 function segmentTable(r) {
-  const box = document.querySelector('[data-table="segments"]');
-  box.hidden = !r.segments;
-  if (!r.segments) return;
-  const effect = r.kind === "proportion" ? (v) => fmtPoints(v) : (v) => fmtSigned(v, 4);
-  renderTable(box, {
-    title: `By segment (${r.segment_analyses[0]?.column ?? "segment"})`,
+  renderSegmentTable(document.querySelector('[data-table="segments"]'), r, {
+    effect: r.kind === "proportion" ? (v) => fmtPoints(v) : (v) => fmtSigned(v, 4),
     filename: "abacus-abtest-segments.csv",
-    columns: [
-      { key: "variant", label: "Variant", format: (v) => v },
-      { key: "name", label: "Segment", format: (v) => v },
-      { key: "estimate", label: "Difference", format: effect },
-      { key: "ci_low", label: "CI low", format: effect },
-      { key: "ci_high", label: "CI high", format: effect },
-      { key: "pvalue_adjusted", label: `p adjusted (${r.segment_analyses[0]?.correction ?? ""})`, format: fmtP },
-      { key: "shrunk_estimate", label: "Pooled", format: effect },
-      { key: "shrunk_ci_low", label: "Pooled CI low", format: effect },
-      { key: "shrunk_ci_high", label: "Pooled CI high", format: effect },
-      { key: "prob_positive", label: "P(> 0)", format: (v) => fmt(v, 1, "percent") },
-      { key: "verdict", label: "Verdict", format: (v) => v },
-    ],
-    rows: r.segments,
   });
 }
 

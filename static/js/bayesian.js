@@ -15,6 +15,7 @@ import {
   rowEditor,
   toast,
 } from "./app.js";
+import { renderSegmentTable } from "./segment_table.js";
 import { bindSourcePicker, fillColumn } from "./sources.js";
 
 const form = document.getElementById("params");
@@ -424,25 +425,11 @@ function renderDecision(r) {
 
 /** Each variant against control within each segment (a segment column is named). */
 function segmentTable(r) {
-  const box = document.querySelector('[data-table="segments"]');
-  box.hidden = !r.segments;
-  if (!r.segments) return;
-  renderTable(box, {
-    title: `By segment (${r.segment_analyses[0]?.column ?? "segment"}), with partial pooling`,
+  renderSegmentTable(document.querySelector('[data-table="segments"]'), r, {
+    effect: diff,
+    what: "Lift",
+    note: ", with partial pooling",
     filename: "abacus-bayesian-segments.csv",
-    columns: [
-      { key: "variant", label: "Variant", format: (v) => v },
-      { key: "name", label: "Segment", format: (v) => v },
-      { key: "estimate", label: "Lift", format: diff },
-      { key: "ci_low", label: "95% CI low", format: diff },
-      { key: "ci_high", label: "95% CI high", format: diff },
-      { key: "shrunk_estimate", label: "Pooled lift", format: diff },
-      { key: "shrunk_ci_low", label: "Pooled low", format: diff },
-      { key: "shrunk_ci_high", label: "Pooled high", format: diff },
-      { key: "prob_positive", label: "P(lift > 0)", format: (v) => fmtPct(v) },
-      { key: "verdict", label: "Verdict", format: (v) => v },
-    ],
-    rows: r.segments,
   });
 }
 

@@ -11,6 +11,7 @@ import {
   renderTable,
   toast,
 } from "./app.js";
+import { renderSegmentTable } from "./segment_table.js";
 import { bindSourcePicker } from "./sources.js";
 
 const form = document.getElementById("params");
@@ -207,26 +208,10 @@ function render(data) {
 
 /** Each segment's adjusted difference, observed and partially pooled (a segment column is set). */
 function segmentTable(r) {
-  const box = document.querySelector('[data-table="segments"]');
-  box.hidden = !r.segments;
-  if (!r.segments) return;
-  const num = fmtWith(4);
-  renderTable(box, {
-    title: `By segment (${r.segment_analyses[0]?.column ?? "segment"}), each adjusted on its own`,
-    columns: [
-      { key: "variant", label: "Variant", format: (v) => v },
-      { key: "name", label: "Segment", format: (v) => v },
-      { key: "estimate", label: "Adjusted difference", format: (v) => fmtSigned(v, 4) },
-      { key: "ci_low", label: "CI low", format: num },
-      { key: "ci_high", label: "CI high", format: num },
-      { key: "pvalue_adjusted", label: "p adjusted (Holm)", format: fmtP },
-      { key: "shrunk_estimate", label: "Pooled", format: num },
-      { key: "shrunk_ci_low", label: "Pooled CI low", format: num },
-      { key: "shrunk_ci_high", label: "Pooled CI high", format: num },
-      { key: "prob_positive", label: "P(> 0)", format: (v) => fmt(v, 1, "percent") },
-      { key: "verdict", label: "Verdict", format: (v) => v },
-    ],
-    rows: r.segments,
+  renderSegmentTable(document.querySelector('[data-table="segments"]'), r, {
+    effect: (v) => fmtSigned(v, 4),
+    what: "Adjusted difference",
+    note: ", each adjusted on its own",
     filename: "abacus-cuped-segments.csv",
   });
 }
