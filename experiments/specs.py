@@ -86,6 +86,7 @@ class Plan:
     alpha: float
     method: str
     computed_by: str = "stats.power.solve_power_proportions"
+    warnings: tuple[str, ...] = ()  # stats.power's, e.g. a run longer than a year
 
 
 @cache
@@ -185,6 +186,7 @@ def plan_for(spec: Mapping[str, Any]) -> Plan:
         achieved_power=result.achieved_power,
         alpha=result.alpha,
         method=result.method,
+        warnings=tuple(w.message for w in result.warnings),
     )
 
 

@@ -133,6 +133,7 @@ SCHEMAS: dict[str, Any] = {
             "alpha": {"type": "number"},
             "method": {"type": "string"},
             "computed_by": {"type": "string"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
         },
     },
     "DecisionRecord": DECISION,

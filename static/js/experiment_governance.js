@@ -36,6 +36,7 @@ async function createFromSpec(event) {
     const created = await deps.api("POST", "/api/experiments/spec", text, { type });
     const { experiment: exp, plan } = created;
     toast(`Created ${exp.name} (draft): ${fmt(plan.n_total, 0)} units over ${plan.runtime_days} days.`, null, "info");
+    for (const warning of plan.warnings) toast(warning, null, "info");
     $("#spec-card").open = false;
     await deps.open(exp.id);
   } catch (err) {
@@ -77,7 +78,9 @@ function renderPlan(policy) {
   if (!policy) {
     box.className = "readout verdict verdict-neutral";
     box.textContent = `Planned: ${fmt(plan.n_total, 0)} units over ${plan.runtime_days} days (${fmt(plan.n_per_group, 0)} in the control) to detect ${spec.primary_metric.mde} ${spec.primary_metric.mde_type} at α ${spec.policy.alpha} with ${fmt(plan.power, 0, "percent")} power; ${spec.policy.mode} policy. Launch it to start.`;
-    $("[data-deviations]", policyCard).replaceChildren();
+    $("[data-deviations]", policyCard).replaceChildren(
+      ...(plan.warnings || []).map((w) => Object.assign(document.createElement("li"), { textContent: w })),
+    );
   }
   renderKpis($("[data-plan]", policyCard), [
     { label: "units / planned", value: `${policy ? fmt(policy.n ?? 0, 0) : "0"} / ${fmt(plan.n_total, 0)}` },

@@ -93,6 +93,15 @@ def test_a_decrease_and_a_relative_mde_give_a_signed_absolute_effect() -> None:
     assert plan.n_per_group == fleiss_n(0.10, 0.09, alpha=0.05, power=0.8)
 
 
+def test_the_plan_carries_the_power_warnings() -> None:
+    doc = sample()
+    doc["planning"]["daily_traffic"] = 10
+    _, plan = validate_spec(doc)
+    assert plan.days == math.ceil(plan.n_total / 10) > 365
+    assert any("days at your traffic" in w for w in plan.warnings)
+    assert validate_spec(sample())[1].warnings == ()
+
+
 def test_yaml_and_json_are_the_same_spec_and_export_round_trips() -> None:
     from_yaml = validate_spec(parse_spec(SAMPLE.read_bytes()))
     from_json = validate_spec(parse_spec(json.dumps(sample()).encode()))
