@@ -381,7 +381,8 @@ def _form_schema(model: Mapping[str, Any]) -> dict[str, Any]:
     lists and objects as JSON text."""
     properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}}
     for name, schema in model.get("properties", {}).items():
-        scalar = "$ref" not in schema and schema.get("type") not in ("array", "object")
+        forms = [schema, *schema.get("anyOf", [])]
+        scalar = not any("$ref" in f or f.get("type") in ("array", "object") for f in forms)
         properties[name] = schema if scalar else {"type": "string", "description": "JSON text."}
     return {
         "type": "object",
