@@ -33,7 +33,12 @@ from blueprints.bayesian.data import (
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from blueprints.bayesian.segments import by_segment as segment_analysis
-from blueprints.segments.outcome import SegmentsOutcome
+from blueprints.segments.outcome import (
+    HeterogeneityRows,
+    SegmentAnalyses,
+    SegmentRows,
+    SegmentsOutcome,
+)
 from sources.tabular import MAX_VARIANTS, guess_control
 from stats.bayes.engine import (
     BayesianAnalysis,
@@ -195,9 +200,9 @@ class BayesianAnswer(BayesianAnalysis):
 
     loss_over_time: LossOverTime | None
     source: CsvSource | None
-    segments: list[dict[str, Any]] | None = None
-    heterogeneity: list[dict[str, Any]] | None = None
-    segment_analyses: list[dict[str, Any]] | None = None
+    segments: SegmentRows = None
+    heterogeneity: HeterogeneityRows = None
+    segment_analyses: SegmentAnalyses = None
 
 
 def variant_records(variants: Sequence[Variant], key: str, metric: str) -> list[Record]:

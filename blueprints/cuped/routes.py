@@ -23,7 +23,12 @@ from blueprints.cuped import bp, contract
 from blueprints.cuped.figures import analysis_figures, planning_figures
 from blueprints.cuped.readout import analysis_readout, planning_readout
 from blueprints.cuped.segments import by_segment as segment_analysis
-from blueprints.segments.outcome import SegmentsOutcome
+from blueprints.segments.outcome import (
+    HeterogeneityRows,
+    SegmentAnalyses,
+    SegmentRows,
+    SegmentsOutcome,
+)
 from sources.cuped import Scatter, covariate_names, scatter, upload_rows
 from sources.tabular import Table, guess_control, infer_roles
 from stats.cuped import (
@@ -43,6 +48,24 @@ from stats.cuped import (
     regression_adjustment,
 )
 from stats.cuped_ratio import cuped_ratio_rows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CupedAnswer(CupedResult):
+    """CUPED's answer; with a segment column also the answer by segment (as /api/abtest's)."""
+
+    segments: SegmentRows = None
+    heterogeneity: HeterogeneityRows = None
+    segment_analyses: SegmentAnalyses = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegressionAnswer(RegressionAdjustmentResult):
+    """The regression adjustment's answer; with a segment column also the answer by segment."""
+
+    segments: SegmentRows = None
+    heterogeneity: HeterogeneityRows = None
+    segment_analyses: SegmentAnalyses = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +416,7 @@ def analyse(r: CupedRequest) -> Analysis:
     "/api/cuped",
     summary="CUPED-adjusted differences in means beside the unadjusted ones",
     request=CupedRequest,
-    result=CupedResult | RegressionAdjustmentResult,
+    result=CupedAnswer | RegressionAnswer,
     examples={"per-variant summaries": EXAMPLE_SUMMARIES, "row-level CSV": EXAMPLE_CSV},
     form=True,
 )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from blueprints._api import stats_errors, unprocessable
 from blueprints.segments.figures import forest
@@ -86,6 +88,28 @@ class SegmentsOutcome:
             for c in self.comparisons
         ]
 
+
+SegmentRows = Annotated[
+    list[dict[str, Any]] | None,
+    Field(
+        description="With a segment column: one row per treatment and segment with variant, "
+        "control and the fields of /api/segments' result.segments (name, estimate, se, ci_low, "
+        "ci_high, pvalue, pvalue_adjusted, shrunk_estimate, shrunk_sd, shrunk_ci_low, "
+        "shrunk_ci_high, prob_positive, verdict)."
+    ),
+]
+HeterogeneityRows = Annotated[
+    list[dict[str, Any]] | None,
+    Field(description="Per treatment: variant, control, Cochran's q, df, pvalue, i2, tau2."),
+]
+SegmentAnalyses = Annotated[
+    list[dict[str, Any]] | None,
+    Field(
+        description="Per treatment: variant, control, column, overall (stratified), pooled, "
+        "hierarchical, tau, tau_median, tau_ci_low, tau_ci_high, correction, left_out."
+    ),
+]
+"""The answer's segment fields, for a module's declared result type."""
 
 EMPTY: dict[str, Any] = {"segments": None, "heterogeneity": None, "segment_analyses": None}
 """The answer's segment fields when no segment column is mapped."""
