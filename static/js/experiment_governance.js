@@ -11,6 +11,8 @@ const decisionForm = $("#decision-form");
 let deps = null; // { api, report, open }
 let experiment = null; // the experiment in the detail view
 let spec = null; // its spec (with plan), or null when it was created without one
+let specOptions = false; // whether the analysis options hold a spec's values
+const SPEC_OPTIONS = ["alpha", "planned_n", "guardrail_tolerance"];
 
 const VERDICT_CLASS = { ship: "ship", iterate: "iterate", stop: "stop", "re-run": "rerun" };
 
@@ -65,6 +67,11 @@ export async function prepareDetail(exp) {
     form.planned_n.value = spec.plan.n_total;
     form.guardrail_tolerance.value = "";
     decisionForm.elements.owner.value ||= spec.owner;
+    specOptions = true;
+  } else if (specOptions) {
+    // The previous experiment's spec set them: back to the page's defaults.
+    for (const name of SPEC_OPTIONS) form[name].value = form[name].defaultValue;
+    specOptions = false;
   }
   policyCard.hidden = !spec;
   decisionsCard.hidden = exp.status === "draft";

@@ -4,11 +4,14 @@ export the spec and the records."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 
 import yaml
 from playwright.sync_api import Page, expect
 
+from ..conftest import ADMIN_TOKEN
 from .test_experiments_page import post_events, sign_in
 
 
@@ -25,7 +28,20 @@ def purchases(counts: dict[str, tuple[int, int]]) -> list[dict[str, str]]:
     return events
 
 
+def create_plain(base: str, name: str) -> None:
+    """An experiment made through POST /api/experiments, without a spec."""
+    body = {"name": name, "primary_event": "purchase",
+            "variants": [{"name": "control", "weight": 1}, {"name": "B", "weight": 1}]}  # fmt: skip
+    request = urllib.request.Request(
+        f"{base}/api/experiments",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
 def test_spec_to_decision_record(page: Page, live_server: str) -> None:
+    create_plain(live_server, "Made without a spec")
     sign_in(page, live_server)
     page.locator("#spec-card summary").click()
     page.get_by_role("button", name="Load the sample").click()
@@ -90,3 +106,11 @@ def test_spec_to_decision_record(page: Page, live_server: str) -> None:
         decisions.get_by_role("button", name="Export Markdown").click()
     text = markdown.value.path().read_text(encoding="utf-8")
     assert "iterate" in text and "Look again at the horizon." in text
+
+    # then an experiment made without a spec: no policy card, the page's own analysis options
+    row = page.locator("#exp-table tbody tr", has_text="Made without a spec")
+    row.get_by_role("button", name="View").click()
+    expect(detail.locator('[data-d="name"]')).to_have_text("Made without a spec")
+    expect(policy).to_be_hidden()
+    expect(page.locator("#f-planned_n")).to_have_value("10000")
+    expect(page.locator("#f-alpha")).to_have_value("0.05")
