@@ -1,6 +1,7 @@
 """Specs, the pre-registered policy, the audit trail and decision records over HTTP (issue 15):
 create from YAML or JSON, export by Accept, 422s naming the JSON path, amendments after launch,
-verdicts that cite their rule, deviations, and append-only decision records."""
+verdicts that cite their rule, deviations, and append-only decision records; on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,12 +15,24 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app import create_app
+
 from ..conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SAMPLE = Path(__file__).resolve().parents[2] / "static" / "samples" / "experiment_spec.yaml"
 YAML_TEXT = SAMPLE.read_text(encoding="utf-8")
 TS = "2026-11-20T10:00:00Z"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    """The app on each supported store (PostgreSQL: a new database on the session's cluster)."""
+    if request.param == "sqlite":
+        database = str(tmp_path / "abacus.sqlite3")
+    else:
+        database = request.getfixturevalue("postgres_cluster").create_database()
+    return create_app({"TESTING": True, "DATABASE": database, "ADMIN_TOKEN": ADMIN_TOKEN})
 
 
 def sample() -> dict[str, Any]:
