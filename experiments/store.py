@@ -54,7 +54,11 @@ from sqlalchemy import (
     URL,
     Connection,
     Engine,
-    Insert,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -693,13 +697,7 @@ class Store:
                 }
                 for event_id, unit, variant, name, ts, value in parsed
             ]
-            stored = conn.execute(
-                _insert_new(conn, t.events, ("experiment_id", "event_id")).returning(
-                    t.events.c.event_id
-                ),
-                rows,
-            ).all()
-            accepted = len(stored) if rows else 0
+            accepted = _insert_new(conn, t.events, ("experiment_id", "event_id"), rows)
         return IngestResult(accepted=accepted, duplicates=len(parsed) - accepted)
 
     def counts(self, experiment_id: int) -> Counts:
@@ -922,10 +920,36 @@ def _adopt_legacy(conn: Connection) -> None:
     )
 
 
-def _insert_new(conn: Connection, table: Any, key: Sequence[str]) -> Insert:
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` in the connection's dialect."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(key))
+def _insert_new(
+    conn: Connection, table: Table, key: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Insert ``rows`` (mappings of the same columns) but those whose ``key`` is already
+    stored (``INSERT … ON CONFLICT (key) DO NOTHING``); the number inserted. PostgreSQL gets
+    one array per column (``unnest``): one short statement instead of thousands of bind
+    parameters, which psycopg would parse again for every batch."""
+    if not rows:
+        return 0
+    names = list(rows[0])
+    returning = table.c[key[-1]]
+    if conn.dialect.name == "postgresql":
+        arrays = [
+            bindparam(
+                f"a_{name}", [row[name] for row in rows], postgresql.ARRAY(table.c[name].type)
+            )
+            for name in names
+        ]
+        source = func.unnest(*arrays).table_valued(*names).render_derived()
+        statement = (
+            postgresql.insert(table)
+            .from_select(names, select(*(source.c[name] for name in names)))
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(returning)
+        )
+        return len(conn.execute(statement).all())
+    statement = (
+        sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(returning)
+    )
+    return len(conn.execute(statement, rows).all())
 
 
 def _experiment(conn: Connection, experiment_id: int) -> Experiment:
@@ -982,23 +1006,32 @@ def _record_weights(
     )
 
 
-def _assignment(conn: Connection, experiment_id: int, unit: str) -> str | None:
-    """The answer when it needs no new row: the control if stopped, the stored variant if the
-    unit has one; None when a running experiment must assign the unit now."""
+def _assignment_query() -> Select[str, str | None, str]:
+    """Status, the unit's stored variant (NULL: none) and the control, in one query:
+    assignment's hot path, built once with the ids as bound parameters."""
     e, a = t.experiments, t.assignments
     control, assigned = t.variants.alias("control"), t.variants.alias("assigned")
-    row = conn.execute(
+    return (
         select(e.c.status, assigned.c.name, control.c.name)
         .select_from(
             e.join(control, (control.c.experiment_id == e.c.id) & (control.c.position == 0))
-            .outerjoin(a, (a.c.experiment_id == e.c.id) & (a.c.unit == unit))
+            .outerjoin(a, (a.c.experiment_id == e.c.id) & (a.c.unit == bindparam("unit")))
             .outerjoin(
                 assigned,
                 (assigned.c.experiment_id == e.c.id) & (assigned.c.position == a.c.variant),
             )
         )
-        .where(e.c.id == experiment_id)
-    ).one_or_none()
+        .where(e.c.id == bindparam("experiment_id"))
+    )
+
+
+_ASSIGNMENT = _assignment_query()
+
+
+def _assignment(conn: Connection, experiment_id: int, unit: str) -> str | None:
+    """The answer when it needs no new row: the control if stopped, the stored variant if the
+    unit has one; None when a running experiment must assign the unit now."""
+    row = conn.execute(_ASSIGNMENT, {"experiment_id": experiment_id, "unit": unit}).one_or_none()
     if row is None:
         raise NotFound(experiment_id)
     status, assigned_name, control_name = row
@@ -1007,6 +1040,14 @@ def _assignment(conn: Connection, experiment_id: int, unit: str) -> str | None:
     if status == "stopped":
         return str(control_name)
     return None if assigned_name is None else str(assigned_name)
+
+
+def _among(conn: Connection, column: Any, values: Sequence[str]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter instead of
+    one per value."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), postgresql.ARRAY(Text)))
+    return column.in_(values)
 
 
 def _check_exposures(
@@ -1023,14 +1064,18 @@ def _check_exposures(
         unit: (variant, ts)
         for unit, variant, ts in conn.execute(
             select(e.unit, e.variant, func.min(e.ts))
-            .where(e.experiment_id == experiment_id, e.name == EXPOSURE, e.unit.in_(units))
+            .where(
+                e.experiment_id == experiment_id, e.name == EXPOSURE, _among(conn, e.unit, units)
+            )
             .group_by(e.unit, e.variant)
         )
     }
     assigned: dict[str, int] = {
         unit: variant
         for unit, variant in conn.execute(
-            select(a.unit, a.variant).where(a.experiment_id == experiment_id, a.unit.in_(units))
+            select(a.unit, a.variant).where(
+                a.experiment_id == experiment_id, _among(conn, a.unit, units)
+            )
         )
     }
     for i, (_, unit, variant, name, ts, _value) in enumerate(events):

@@ -68,10 +68,10 @@ def python_counts(events: list[dict[str, str]]) -> dict[str, dict[str, tuple[int
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
     if request.param == "sqlite":
-        target = str(tmp_path / "abacus.sqlite3")
-    else:
-        target = request.getfixturevalue("postgres_cluster").create_database("analysis")
-    with Store(target) as s:
+        with Store(tmp_path / "abacus.sqlite3") as s:
+            yield s
+        return
+    with request.getfixturevalue("postgres_cluster").database("analysis") as url, Store(url) as s:
         yield s
 
 
