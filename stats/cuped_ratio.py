@@ -175,7 +175,14 @@ def cuped_ratio(
         effective_multiplier=1.0 / (1.0 - r2) if r2 < 1.0 else math.inf,
         comparisons=comparisons,
         arms=tuple(
-            ArmSummary(names[i], arms[i].n, float(post[i]), float(adjusted[i]), float(pre[i]))
+            ArmSummary(
+                names[i],
+                arms[i].n,
+                float(post[i]),
+                float(adjusted[i]),
+                float(pre[i]),
+                math.sqrt(float(var_adj[i])),
+            )
             for i in range(len(arms))
         ),
         balance=balance,
