@@ -36,7 +36,7 @@ from stats.relative import (
     RELATIVE_INTERVALS,
     RelativeInterval,
     RelativeMethod,
-    fieller_interval,
+    fieller_lift,
     score_interval_ratio,
 )
 from stats.sufficient import MeanStats, ProportionStats, RatioStats
@@ -225,7 +225,7 @@ def _relative(
         args = (treatment.conversions, treatment.users, control.conversions, control.users)
         low, high = score_interval_ratio(*args, crit, alternative)
         return lift, low - 1.0, high - 1.0, "score", []
-    low, high = fieller_interval(
+    lift, low, high = fieller_lift(
         treatment.mean, treatment.se**2, control.mean, control.se**2, crit, alternative
     )
     warnings = []
@@ -238,7 +238,7 @@ def _relative(
                 "Fieller's interval for the ratio has no finite bounds",
             )
         )
-    return lift, low - 1.0, high - 1.0, "fieller", warnings
+    return lift, low, high, "fieller", warnings
 
 
 # ---------------------------------------------------------------------------------------------
