@@ -5,12 +5,14 @@ verdict), record a decision, download the report and open it offline."""
 from __future__ import annotations
 
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from playwright.sync_api import Browser, Page, expect
 
+from ..conftest import ADMIN_TOKEN
 from .test_experiments_page import post_events, sign_in
 from .test_report_download import open_offline
 
@@ -89,3 +91,12 @@ def test_spec_to_offline_report(
     assert "Pay now wins under the sequential policy." in html  # the decision record
     assert "rules[3] (win → ship)" in html  # the policy's verdict, in the results
     open_offline(browser, saved)
+
+    # leave the shared server's summary as it was (other tests count winners)
+    for method, path in (("POST", "/stop"), ("DELETE", "")):
+        request = urllib.request.Request(
+            f"{live_server}/api/experiments/{experiment_id}{path}",
+            method=method,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        urllib.request.urlopen(request, timeout=10).close()
