@@ -16,6 +16,7 @@ import orjson
 from blueprints._api import ApiError, Fields, envelope
 from blueprints.abtest import bp
 from sources.upload import CSVError, read_upload
+from stats.relative import RELATIVE_INTERVALS
 
 
 @bp.cli.command("analyze")
@@ -27,6 +28,15 @@ from sources.upload import CSVError, read_upload
 @click.option("--variant", help="The variant column (detected in a file when left out).")
 @click.option("--control", help="The control variant (guessed when left out).")
 @click.option("--metric", help="The metric column (the first metric column when left out).")
+@click.option("--numerator", help="A ratio metric's numerator column (with --denominator).")
+@click.option("--denominator", help="A ratio metric's denominator column (orders, ...).")
+@click.option(
+    "--relative-interval",
+    type=click.Choice(RELATIVE_INTERVALS),
+    default="dual",
+    show_default=True,
+    help="The relative lift's interval: dual to the test (score / Fieller) or delta.",
+)
 @click.option("--alpha", type=float, default=0.05, show_default=True)
 @click.option("--min-effect", type=float, default=0.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
@@ -37,6 +47,9 @@ def analyze_command(
     variant: str | None,
     control: str | None,
     metric: str | None,
+    numerator: str | None,
+    denominator: str | None,
+    relative_interval: str,
     alpha: float,
     min_effect: float,
     as_json: bool,
@@ -46,7 +59,12 @@ def analyze_command(
     from blueprints.abtest.analysis import analyse, body
 
     options = {"control": control, "metric": metric, "alpha": alpha, "min_effect": min_effect}
-    options["variant"] = variant
+    options |= {
+        "variant": variant,
+        "numerator": numerator,
+        "denominator": denominator,
+        "relative_interval": relative_interval,
+    }
     if source is not None or table_name is not None:
         if file is not None or source is None or table_name is None:
             raise click.UsageError("Give FILE, or --source and --table (not both).")

@@ -14,6 +14,7 @@ from pathlib import Path
 import ibis
 import numpy as np
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from pyarrow import csv as pacsv
 from scipy import stats as sps
@@ -234,3 +235,29 @@ def test_cuped_ratio_from_a_csv(client: FlaskClient) -> None:
     problem(
         client.post("/api/cuped", json={"csv": text, **roles, "segment": "variant"}), 422, "segment"
     )
+
+
+def test_cli_ratio_and_relative_interval(app: Flask, tmp_path: Path) -> None:
+    text, _ = _orders_csv()
+    path = tmp_path / "orders.csv"
+    path.write_text(text)
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["analyze", str(path), "--numerator", "revenue", "--denominator", "orders"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("The ratio on B was")
+    delta = runner.invoke(
+        args=[
+            "analyze",
+            str(path),
+            "--variant",
+            "variant",
+            "--metric",
+            "revenue",
+            "--relative-interval",
+            "delta",
+        ]
+    )
+    assert delta.exit_code == 0, delta.output
+    assert "(the delta method)" in delta.output
