@@ -21,6 +21,7 @@ guarantee is asymptotic in the number of users. scipy/statsmodels have no mSPRT.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Protocol
@@ -138,9 +139,16 @@ class MSPRTResult:
 
 
 def relative_sequence(
-    a: ArmStats, b: ArmStats, tau: float, alpha: float
+    mean_a: float,
+    va: float,
+    mean_b: float,
+    vb: float,
+    tau: float,
+    alpha: float,
+    rate: bool = False,
 ) -> tuple[float, float, float]:
-    """Relative lift ``m_B / m_A − 1`` and its always-valid confidence sequence.
+    """Relative lift ``m_B / m_A − 1`` and its always-valid confidence sequence at one look,
+    from each arm's mean and the variance of that mean (``v = var / n``).
 
     Construction: the set of ratios ρ that the mSPRT of H0 ``m_B − ρ·m_A = 0`` does not reject,
     where that test weighs the estimate ``m̂_B − ρ m̂_A`` (variance ``v_ρ = v_B + ρ² v_A``,
@@ -153,18 +161,16 @@ def relative_sequence(
     not reject is a confidence sequence (the duality of Howard et al. 2021, §2). Its bound is
     ``|m̂_B − ρ m̂_A| ≤ k·sqrt(v_ρ)`` with ``k = halfwidth(v_1, τ) / sqrt(v_1)``: Fieller's
     interval (Fieller 1954) at critical value ``k`` (:func:`stats.relative.fieller_lift`),
-    unbounded while ``|m̂_A| ≤ k·sqrt(v_A)``. Rates are ratios >= 0, so a rate's lift is >= −1.
+    unbounded while ``|m̂_A| ≤ k·sqrt(v_A)``. Rates (``rate``) are ratios >= 0, so a rate's
+    lift is >= −1. :class:`SequentialTest` keeps the running intersection over looks.
     """
-    va, vb = a.var / a.n, b.var / b.n
     v1 = va + vb
-    if v1 <= 0 or a.mean == 0:
-        lift = b.mean / a.mean - 1.0 if a.mean else math.nan
+    if v1 <= 0 or mean_a == 0:
+        lift = mean_b / mean_a - 1.0 if mean_a else math.nan
         return lift, math.nan, math.nan
     k = cs_halfwidth(v1, tau, alpha) / math.sqrt(v1)
-    lift, low, high = fieller_lift(b.mean, vb, a.mean, va, k, "two-sided")
-    if isinstance(a, ProportionStats):
-        low = max(low, -1.0)
-    return lift, low, high
+    lift, low, high = fieller_lift(mean_b, vb, mean_a, va, k, "two-sided")
+    return lift, max(low, -1.0) if rate else low, high
 
 
 def _look(
@@ -304,8 +310,18 @@ def msprt(
     )
     if resolved is None:
         return look
-    lift, low, high = relative_sequence(a, b, resolved, alpha)
+    rate = isinstance(a, ProportionStats)
+    lift, low, high = relative_sequence(
+        a.mean, a.var / a.n, b.mean, b.var / b.n, resolved, alpha, rate
+    )
     return replace(look, relative_lift=lift, relative_ci_low=low, relative_ci_high=high)
+
+
+def _running(pick: Callable[[float, float], float], before: float, now: float) -> float:
+    """One bound of a running intersection; a NaN bound (no sequence yet) takes the other."""
+    if math.isnan(before):
+        return now
+    return before if math.isnan(now) else pick(before, now)
 
 
 MAX_PROJECTION_POINTS = 500
@@ -506,6 +522,19 @@ class SequentialTest:
             arm_a.n + arm_b.n,
             (-1.0, 1.0) if binary else (-math.inf, math.inf),
         )
+        if self.tau is not None:
+            lift, rel_low, rel_high = relative_sequence(
+                arm_a.mean,
+                var_a / arm_a.n,
+                arm_b.mean,
+                var_b / arm_b.n,
+                self.tau,
+                self.alpha,
+                binary,
+            )
+            now = replace(
+                now, relative_lift=lift, relative_ci_low=rel_low, relative_ci_high=rel_high
+            )
         if not self._history:
             return now
         before = self._history[-1]
@@ -534,6 +563,9 @@ class SequentialTest:
             alpha=self.alpha,
             n=now.n,
             warnings=warnings,
+            relative_lift=now.relative_lift,
+            relative_ci_low=_running(max, before.relative_ci_low, now.relative_ci_low),
+            relative_ci_high=_running(min, before.relative_ci_high, now.relative_ci_high),
         )
 
     def result(self) -> MSPRTResult:

@@ -7,6 +7,7 @@ root-finder on Fieller's pivot, and seeded coverage simulations.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ from statsmodels.stats.proportion import (
 
 from stats.comparisons import compare_means, compare_proportions
 from stats.cuped import cuped_rows, regression_adjustment
-from stats.msprt import msprt
+from stats.msprt import SequentialTest, msprt
 from stats.relative import fieller_interval, ratio_score_z, score_interval_ratio
 from stats.sufficient import MeanStats, ProportionStats
 from stats.vocabulary import ALTERNATIVES
@@ -313,3 +314,28 @@ def test_msprt_relative_sequence_covers_at_every_look():
                 misses += 1
                 break
     assert misses / paths <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / paths)
+
+
+def test_streaming_relative_sequence_is_the_running_intersection():
+    """SequentialTest: the first look's relative sequence is msprt()'s at the same tau; later
+    bounds only tighten (the running intersection of the per-look sequences)."""
+    rng = np.random.default_rng(31)
+    test = SequentialTest(metric="proportion", tau=0.02)
+    lows, highs = [], []
+    users = conv_a = conv_b = 0
+    for _ in range(12):
+        ca, cb = int(rng.binomial(500, 0.10)), int(rng.binomial(500, 0.115))
+        r = test.update(users_a=500, conversions_a=ca, users_b=500, conversions_b=cb)
+        users, conv_a, conv_b = users + 500, conv_a + ca, conv_b + cb
+        if not lows:
+            first = msprt(
+                ProportionStats("A", users, conv_a), ProportionStats("B", users, conv_b), tau=0.02
+            )
+            assert (r.relative_ci_low, r.relative_ci_high) == pytest.approx(
+                (first.relative_ci_low, first.relative_ci_high), rel=1e-12
+            )
+        lows.append(r.relative_ci_low)
+        highs.append(r.relative_ci_high)
+    assert r.relative_lift == pytest.approx(conv_b / conv_a - 1, rel=1e-12)
+    assert all(b >= a for a, b in itertools.pairwise(lows))
+    assert all(b <= a for a, b in itertools.pairwise(highs))
