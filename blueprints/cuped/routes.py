@@ -446,12 +446,7 @@ def as_json(result: CupedResult | RegressionAdjustmentResult) -> dict[str, Any]:
 
 def plan(r: PlanRequest) -> Plan:
     """The chosen ρ beside ρ = 0 (no CUPED), and the curve over ``RHO_GRID``."""
-    options: dict[str, Any] = {
-        "n_per_group": r.n_per_group,
-        "sd": r.sd,
-        "alpha": r.alpha,
-        "power": r.power,
-    }
+    options = r.model_dump(exclude={"rho"})  # cuped_planning's other arguments
     with stats_errors():
         pair = cuped_planning([0.0, r.rho], **options)
         grid = cuped_planning(RHO_GRID, **options)
