@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from flask import Response, render_template
 from pydantic import Field
@@ -17,6 +17,11 @@ from stats.sufficient import RATIO_KEYS, RatioStats
 from stats.vocabulary import Alternative
 
 UNKNOWNS = ("n_per_group", "power", "mde")
+DESIGN = {
+    *UNKNOWNS,
+    *("alpha", "alternative", "ratio", "arms", "bonferroni", "rho", "daily_traffic", "mde_type"),
+}
+"""The request's fields that both solvers take as they are."""
 Positive = Annotated[float, Range(gt=0)]
 Fraction = Annotated[float, Range(gt=0, lt=1)]
 
@@ -87,19 +92,7 @@ def page() -> str:
 
 def solve(r: PowerRequest) -> PowerResult:
     """Call the matching solver; the unknown is left out."""
-    common: dict[str, Any] = {
-        "mde": r.mde,
-        "n_per_group": r.n_per_group,
-        "power": r.power,
-        "alpha": r.alpha,
-        "alternative": r.alternative,
-        "ratio": r.ratio,
-        "arms": r.arms,
-        "bonferroni": r.bonferroni,
-        "rho": r.rho,
-        "daily_traffic": r.daily_traffic,
-        "mde_type": r.mde_type,
-    }
+    common = r.model_dump(include=DESIGN)
     left_out = [k for k in UNKNOWNS if common[k] is None]
     if len(left_out) != 1:
         if left_out:
