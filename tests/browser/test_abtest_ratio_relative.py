@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 
@@ -23,6 +25,10 @@ def test_ratio_metric_and_relative_interval(page: Page, live_server: str) -> Non
     expect(table).to_contain_text("Ratio")
     expect(table).to_contain_text("Fieller")
     expect(page.locator("#fig-forest .main-svg").first).to_be_visible()
+    with page.expect_download() as info:
+        page.locator('[data-table="primary"]').get_by_role("button", name="Download CSV").click()
+    text = Path(info.value.path()).read_text()
+    assert "Lift CI method" in text.splitlines()[0] and "Fieller" in text
 
     # A denominator of 0 is a toast naming the field, not a broken page.
     page.locator('[data-field="variants[0].denominator_mean"] input').fill("0")
