@@ -30,11 +30,19 @@ EXPOSURE = "exposure"
 
 def backend(dbapi_connection: Any, dialect: str) -> BaseBackend:
     """Ibis over an open store connection (``sqlite3`` or ``psycopg``), which stays the
-    caller's: Ibis runs its queries in the caller's transaction and never closes it."""
+    caller's: Ibis runs its queries in the caller's transaction and never closes it.
+
+    On PostgreSQL this also turns nested-loop joins off for the rest of that transaction
+    (``SET LOCAL``): the store's events are often newer than the planner's statistics (a burst
+    of ingestion before autovacuum's ``ANALYZE``), and a nested loop planned for the one row
+    the statistics promise joins every exposure with every conversion (40,000 units here:
+    391 s, against 0.07 s with the merge join it then takes)."""
     if dialect == "sqlite":
         return ibis.sqlite.from_connection(dbapi_connection)
     if dialect == "postgresql":
-        return ibis.postgres.from_connection(dbapi_connection)
+        con = ibis.postgres.from_connection(dbapi_connection)
+        dbapi_connection.execute("SET LOCAL enable_nestloop = off")
+        return con
     raise ValueError(f"no Ibis backend for the store dialect {dialect!r}")
 
 
@@ -70,7 +78,7 @@ def conversions(
         exposures, metric_events, experiment=experiment, metrics=columns, window_days=None
     )
     per_variant = values.group_by("variant").aggregate(
-        users=values.count(), **{c: (values[c] > 0).cast("int64").sum() for c in columns}
+        users=values.count(), **{c: (values[c] > 0).ifelse(1, 0).sum() for c in columns}
     )
     rows = per_variant.to_pyarrow().to_pylist()
     return {

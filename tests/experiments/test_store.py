@@ -117,6 +117,7 @@ def test_migrations_apply_once_and_reopen_is_a_no_op(tmp_path: Path) -> None:
         assert raw(again, "SELECT version_num FROM alembic_version") == [("0004",)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_concurrent_first_opens_migrate_once(
     dialect: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -620,6 +621,7 @@ def batches(prefix: str, n_events: int, size: int) -> list[list[dict[str, str]]]
     return out
 
 
+@pytest.mark.slow
 def test_eight_concurrent_writers_count_every_event_once(store: Store, running: int) -> None:
     work = {f"w{t}": batches(f"w{t}", 10_000, 500) for t in range(8)}
     accepted: dict[str, int] = {}
