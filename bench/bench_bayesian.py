@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from bench._timing import median_seconds, report
+from stats.bayes.decision import grid_quantiles, prob_beta_greater
 from stats.bayes.engine import analyze_bayesian, variant_stats
 
 DRAWS = 100_000
@@ -39,12 +40,20 @@ def loop_reference(variants: list[dict[str, object]], draws: int) -> float:
     return time.perf_counter() - start
 
 
+def fresh() -> None:
+    """Empty the memo of P(X > Y) and of the grids' quantiles: every run as for new data."""
+    prob_beta_greater.cache_clear()
+    grid_quantiles.cache_clear()
+
+
 def main() -> None:
     def two() -> None:
+        fresh()
         analyze_bayesian("proportion", variant_stats("proportion", TWO), control="A",
                          threshold=0.001, rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
 
     def ten() -> None:
+        fresh()
         analyze_bayesian("proportion", variant_stats("proportion", TEN), control="V0",
                          threshold=0.001, rope=(-0.005, 0.005), draws=DRAWS, seed=1)  # fmt: skip
 

@@ -33,7 +33,12 @@ from bench.bench_cuped import make_rows, unadjusted
 from sources.cuped import cuped_from_frame, upload_rows
 from sources.upload import Upload, read_upload
 from stats.abtest import analyze
-from stats.bayes.decision import best_by_quadrature, joint_summary
+from stats.bayes.decision import (
+    best_by_quadrature,
+    grid_quantiles,
+    joint_summary,
+    prob_beta_greater,
+)
 from stats.bayes.engine import analyze_bayesian
 from stats.bayes.models import BetaPosterior
 from stats.comparisons import compare_proportions, sample_ratio_mismatch
@@ -74,7 +79,10 @@ def monte_carlo_best(rng: np.random.Generator) -> object:
 
 def bayesian_two() -> object:
     """The Bayesian page's analysis of A and B (the inputs gbstats' effect test gets): exact
-    P(B > A), expected losses, CVaR and both lift distributions with their intervals."""
+    P(B > A), expected losses, CVaR and both lift distributions with their intervals; the
+    memo of P(X > Y) and of the grids' quantiles emptied every run, as for new data."""
+    prob_beta_greater.cache_clear()
+    grid_quantiles.cache_clear()
     return analyze_bayesian(
         "proportion", [A, B], control="A", threshold=0.001, rope=(-0.005, 0.005), seed=1
     )

@@ -7,6 +7,7 @@ summaries from a (variants × draws) matrix, and the "threshold of caring" decis
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,20 +42,35 @@ _GAUSS_2 = np.array([-0.5, 0.5]) / math.sqrt(3.0)
 """The two Gauss–Legendre nodes ±1/√3 on a cell of unit width centred at 0."""
 
 
+MILLER_BLOCK = 1024
+"""Terms of a Miller sum between two terms evaluated directly (``_miller_sum``)."""
+
+
 def _miller_sum(a1: float, b1: float, a2: float, b2: float) -> float:
     """P(X > Y) for X ~ Beta(a1, b1), Y ~ Beta(a2, b2), integer ``a1``.
 
     Evan Miller, "Formulas for Bayesian A/B Testing" (evanmiller.org, 2015):
-    P(p_B > p_A) = Σ_{i=0}^{α_B−1} B(α_A+i, β_A+β_B) / ((β_B+i) B(1+i, β_B) B(α_A, β_A)),
-    with B = X and A = Y; terms in log space with ``betaln``, summed with numpy.
+    P(p_B > p_A) = Σ_{i=0}^{α_B−1} T_i, T_i = B(α_A+i, β_A+β_B) / ((β_B+i) B(1+i, β_B) B(α_A, β_A)),
+    with B = X and A = Y, in log space. Every ``MILLER_BLOCK``-th term is evaluated with
+    ``betaln``; the ones between follow by the ratio of consecutive terms,
+    T_{i+1}/T_i = (α_A+i)(β_B+i) / ((α_A+β_A+β_B+i)(1+i)) (from B(x+1, y) = B(x, y)·x/(x+y)),
+    as running sums of its logarithm: one ``log`` a term instead of three ``betaln``, with
+    the rounding of at most ``MILLER_BLOCK`` additions (~1e-13 relative) per term.
     """
-    i = np.arange(int(a1), dtype=float)
-    log_terms = (
-        special.betaln(a2 + i, b1 + b2)
-        - np.log(b1 + i)
-        - special.betaln(1.0 + i, b1)
+    n = int(a1)
+    i = np.arange(n, dtype=float)
+    steps = np.zeros(-(-n // MILLER_BLOCK) * MILLER_BLOCK)
+    j = i[:-1]
+    steps[1:n] = np.log((a2 + j) * (b1 + j) / ((a2 + b1 + b2 + j) * (1.0 + j)))
+    blocks = steps.reshape(-1, MILLER_BLOCK)
+    k = i[::MILLER_BLOCK]
+    blocks[:, 0] = (
+        special.betaln(a2 + k, b1 + b2)
+        - np.log(b1 + k)
+        - special.betaln(1.0 + k, b1)
         - special.betaln(a2, b2)
     )
+    log_terms = np.cumsum(blocks, axis=1).ravel()[:n]
     return float(np.exp(log_terms).sum())
 
 
@@ -86,8 +102,12 @@ def _prob_greater_normal(a1: float, b1: float, a2: float, b2: float) -> float:
     return float(special.ndtr((mx - my) / math.sqrt(vx + vy)))
 
 
+@functools.lru_cache(maxsize=1024)
 def prob_beta_greater(alpha_x: float, beta_x: float, alpha_y: float, beta_y: float) -> float:
     """P(X > Y) for independent X ~ Beta(alpha_x, beta_x) and Y ~ Beta(alpha_y, beta_y).
+
+    Memoised (a pure function of four numbers): an analysis asks for the same pair for
+    P(best) and again for its comparison, at ~70 µs a sum of a thousand terms.
 
     Evan Miller's closed form needs an integer first parameter; with the symmetries
     P(X > Y) = 1 − P(Y > X) and P(X > Y) = P(1 − Y > 1 − X) (1 − X ~ Beta(β, α)) any integer
@@ -244,6 +264,14 @@ def _grid_masses(
     return start, masses / masses.sum()
 
 
+@functools.lru_cache(maxsize=256)
+def grid_quantiles(post: ClosedFormPosterior) -> tuple[float, ...]:
+    """``post``'s ``GRID_TAIL``, 2.5%, 97.5% and 1 − ``GRID_TAIL`` quantiles, memoised (the
+    posteriors are frozen): each goes on an absolute and a relative grid, and a Beta
+    quantile (``betaincinv``) costs ~5 µs."""
+    return tuple(float(x) for x in post.ppf(np.array([GRID_TAIL, 0.025, 0.975, 1 - GRID_TAIL])))
+
+
 def lift_distribution(
     control: ClosedFormPosterior, variant: ClosedFormPosterior, *, relative: bool = False
 ) -> GridDistribution | None:
@@ -262,7 +290,7 @@ def lift_distribution(
     """
     ranges = []
     for post in (control, variant):
-        q = post.ppf(np.array([GRID_TAIL, 0.025, 0.975, 1 - GRID_TAIL]))
+        q = np.array(grid_quantiles(post))
         if relative and not q[0] > 0.0:
             return None
         lo, w_lo, w_hi, hi = np.log(q) if relative else q

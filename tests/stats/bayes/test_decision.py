@@ -249,3 +249,19 @@ def test_grid_masses_match_the_closed_form_cdf(post, ref, relative):
     edges = start + h * np.arange(masses.size + 1)
     exact = np.diff(ref.cdf(np.exp(edges) if relative else edges))
     assert masses == pytest.approx(exact / exact.sum(), abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        (1501.0, 8501.0, 1401.0, 8601.0),  # 1,401 terms: two blocks of the recurrence
+        (2500.0, 7501.0, 2450.0, 7551.0),  # 2,450 terms in three blocks, P near one half
+        (1025.0, 3000.5, 1100.5, 2900.5),  # 1,025 terms: one past the first block
+    ],
+)
+def test_blocked_miller_sum_matches_quadrature(params):
+    # Terms between the directly evaluated ones follow by their ratio; adaptive quadrature
+    # of the definition (scipy.stats) is the reference, to 1e-9 as for the short sums.
+    p = prob_beta_greater(*params)
+    assert p == pytest.approx(quad_prob_greater(*params), abs=1e-9)
+    assert p + prob_beta_greater(*params[2:], *params[:2]) == pytest.approx(1.0, abs=1e-10)
