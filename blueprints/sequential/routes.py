@@ -99,7 +99,9 @@ class SimulateRequest(Body):
     sd: Annotated[float, Range(gt=0)] = 1.0
     effect: float = Field(0.0, description="True absolute difference B - A; 0 simulates the null.")
     alpha: Alpha = 0.05
-    simulations: Annotated[Whole, Range(ge=1, le=MAX_SIMULATIONS)] = 20_000
+    simulations: Whole = Field(  # the range is stats.peeking's to check (and word)
+        20_000, json_schema_extra={"minimum": 1, "maximum": MAX_SIMULATIONS}
+    )
     seed: Count | None = None
     spending: PeekingSpending = "lan-demets"
     paths: Annotated[Whole, Range(ge=0, le=MAX_PATHS)] = 30
