@@ -859,6 +859,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
         raise sqlite3.OperationalError(f"WAL journaling unavailable (got {mode!r})")
     dbapi_connection.execute("PRAGMA synchronous = FULL")
     dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    # LIKE as PostgreSQL's (case-sensitive) on every pooled connection, not only on those an
+    # analysis has handed to Ibis, which sets it (ibis.sqlite.from_connection).
+    dbapi_connection.execute("PRAGMA case_sensitive_like = ON")
 
 
 def _begin(conn: Connection, *, write: bool) -> None:
