@@ -254,6 +254,9 @@ class Operation:
     description: str = ""
     problems: Mapping[str, str] = field(default_factory=dict)
     """Further problem answers than 400/413/422, by status: what each means."""
+    answer: Mapping[str, Any] | None = None
+    """A ``POST``'s 200 response when it is not the envelope (e.g. an HTML file); its
+    ``result`` is then ``None``."""
 
 
 @dataclass(slots=True)
@@ -271,14 +274,16 @@ class Contract:
         *,
         summary: str,
         request: type[M],
-        result: Any,
+        result: Any = None,
         examples: Mapping[str, Any] | None = None,
         form: bool = False,
         errors: Callable[[], AbstractContextManager[None]] = nullcontext,
+        answer: Mapping[str, Any] | None = None,
     ) -> Callable[[Callable[[M], Response]], Callable[[], Response]]:
         """Route ``POST rule`` to a view taking the validated ``request`` model; a multipart
         form is accepted (its fields coerced) when ``form`` is set. ``errors`` wraps the
-        validation and the view (e.g. to reword the problems it raises)."""
+        validation and the view (e.g. to reword the problems it raises). The view answers
+        the envelope around ``result``, or ``answer`` (another 200 response)."""
 
         def decorator(view: Callable[[M], Response]) -> Callable[[], Response]:
             @functools.wraps(view)
@@ -288,7 +293,7 @@ class Contract:
 
             self.bp.add_url_rule(rule, view_func=endpoint, methods=["POST"])
             self.operations.append(
-                Operation(rule, summary, self.tag, request, result, examples, form)
+                Operation(rule, summary, self.tag, request, result, examples, form, answer=answer)
             )
             return endpoint
 
@@ -428,12 +433,13 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
     for i, op in enumerate(operations):
         if op.request is not None:
             inputs.append(((i, "request"), "validation", TypeAdapter(op.request)))
-        inputs.append(((i, "result"), "serialization", TypeAdapter(op.result)))
+        if op.result is not None:
+            inputs.append(((i, "result"), "serialization", TypeAdapter(op.result)))
     refs, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schema)
     schemas = dict(definitions.get("$defs", {}))
     paths: dict[str, Any] = {}
     for i, op in enumerate(operations):
-        result_ref = refs[((i, "result"), "serialization")]
+        result_ref = refs.get(((i, "result"), "serialization"), {})
         path = _PARAMETER.sub(lambda m: "{" + m.group(2) + "}", op.rule)
         if op.request is None:
             paths.setdefault(path, {}).update(_get(op, result_ref))
@@ -455,6 +461,7 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
                 tag=op.tag,
                 examples=dict(op.examples or {}),
                 multipart=form,
+                answer=dict(op.answer) if op.answer else None,
             )
         )
     return paths, schemas

@@ -104,8 +104,14 @@ def post_json(
     tag: str,
     examples: dict[str, Any] | None = None,
     multipart: dict[str, Any] | None = None,
+    answer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``POST`` operation taking JSON (and optionally a multipart CSV upload)."""
+    """A ``POST`` operation taking JSON (and optionally a multipart CSV upload), answering the
+    envelope around ``result_schema`` (or ``answer``, another 200 response)."""
+    ok = answer or {
+        "description": "The result, figures, a plain-language readout and warnings.",
+        "content": {"application/json": {"schema": envelope(result_schema)}},
+    }
     media: dict[str, Any] = {"schema": request_schema}
     if examples:
         media["examples"] = {k: {"value": v} for k, v in examples.items()}
@@ -117,12 +123,6 @@ def post_json(
             "summary": summary,
             "tags": [tag],
             "requestBody": {"required": True, "content": content},
-            "responses": {
-                "200": {
-                    "description": "The result, figures, a plain-language readout and warnings.",
-                    "content": {"application/json": {"schema": envelope(result_schema)}},
-                },
-                **PROBLEM_RESPONSES,
-            },
+            "responses": {"200": ok, **PROBLEM_RESPONSES},
         }
     }

@@ -8,7 +8,10 @@ answer as the rest of that API does.
 
 from flask import Blueprint
 
+from blueprints._contract import Contract
+
 bp = Blueprint("report", __name__)
+contract = Contract(bp, "report")
 
 from blueprints.experiments import report as _experiment_report  # noqa: E402,F401
 from blueprints.report import routes  # noqa: E402,F401  (routes attach to bp)

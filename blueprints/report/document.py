@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 import orjson
 from flask import Response, render_template
@@ -25,7 +25,7 @@ MAX_LIST = 20
 """A list of numbers or words up to this long is shown inline; longer ones are in the charts."""
 MAX_TEXT_LINES = 60
 """Lines of a long text input (a pasted CSV) shown; the rest are counted."""
-PAGES = (
+Page = Literal[
     "abtest",
     "bayesian",
     "bayesian/stopping",
@@ -38,7 +38,8 @@ PAGES = (
     "doe",
     "power",
     "segments",
-)
+]
+PAGES: tuple[Page, ...] = get_args(Page)
 """The analyses a report can be made of: ``page`` is the endpoint's path after ``/api/``."""
 
 DECISION_KEYS = ("decision", "verdict", "recommendation", "reasons", "winner")

@@ -12,12 +12,14 @@ from typing import Any
 
 import orjson
 from flask import Response, current_app
+from pydantic import Field
 from werkzeug.exceptions import HTTPException
 
 from blueprints import registry
-from blueprints._api import ApiError, Fields, bad_request, json_body, unprocessable
-from blueprints.report import bp
-from blueprints.report.document import PAGES, attachment, render
+from blueprints._api import ApiError, unprocessable
+from blueprints._contract import Body
+from blueprints.report import contract
+from blueprints.report.document import Page, attachment, render
 
 
 def _title(page: str) -> str:
@@ -61,15 +63,33 @@ def run_page(page: str, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-@bp.post("/api/report")
-def page_report() -> Response:
+class ReportRequest(Body):
+    """A page's request, to answer as a report."""
+
+    page: Page = Field(description="The page's endpoint after /api/.")
+    request: dict[str, Any] = Field(
+        description="The JSON body the page sends to POST /api/<page>; its errors are named "
+        "request.<field>."
+    )
+
+
+HTML = {
+    "description": "A self-contained HTML file (an attachment) that works offline: inputs, "
+    "results, readout, charts (Plotly.js inlined) and the decision if there is one.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+@contract.post(
+    "/api/report",
+    summary="The report of any page's analysis, from the body the page sends",
+    request=ReportRequest,
+    examples={"power": {"page": "power", "request": {"baseline": 0.1, "mde": 0.02, "power": 0.8}}},
+    answer=HTML,
+)
+def page_report(r: ReportRequest) -> Response:
     """``{"page": "abtest", "request": {...}}``: the page's analysis as an HTML attachment."""
-    f = Fields(json_body())
-    page = f.choice("page", PAGES)
-    body = f.data.get("request")
-    if not isinstance(body, dict):
-        bad_request("request", "request must be the JSON object the page sends to its endpoint.")
-    answer = run_page(page, body)
-    title = _title(page)
-    html = render(title=title, subtitle=f"{title} report", inputs=body, answer=answer)
-    return attachment(html, page.replace("/", "-"))
+    answer = run_page(r.page, r.request)
+    title = _title(r.page)
+    html = render(title=title, subtitle=f"{title} report", inputs=r.request, answer=answer)
+    return attachment(html, r.page.replace("/", "-"))

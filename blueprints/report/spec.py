@@ -1,12 +1,11 @@
-"""The report endpoints' part of the OpenAPI document."""
+"""The experiment report's part of the OpenAPI document (``POST /api/report`` is declared
+with its route)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from blueprints._openapi import PROBLEM_RESPONSES
 from blueprints.experiments.spec import ADMIN, ERRORS, ID_PARAM
-from blueprints.report.document import PAGES
 
 HTML = {
     "200": {
@@ -24,44 +23,6 @@ def _number(description: str) -> dict[str, Any]:
 
 OPENAPI: dict[str, Any] = {
     "paths": {
-        "/api/report": {
-            "post": {
-                "summary": "The report of any page's analysis, from the body the page sends",
-                "tags": ["report"],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["page", "request"],
-                                "properties": {
-                                    "page": {
-                                        "type": "string",
-                                        "enum": list(PAGES),
-                                        "description": "The page's endpoint after /api/.",
-                                    },
-                                    "request": {
-                                        "type": "object",
-                                        "description": "The JSON body the page sends to "
-                                        "POST /api/<page>; its errors are named request.<field>.",
-                                    },
-                                },
-                            },
-                            "examples": {
-                                "power": {
-                                    "value": {
-                                        "page": "power",
-                                        "request": {"baseline": 0.1, "mde": 0.02, "power": 0.8},
-                                    }
-                                }
-                            },
-                        }
-                    },
-                },
-                "responses": {**HTML, **PROBLEM_RESPONSES},
-            }
-        },
         "/api/experiments/{experiment_id}/report": {
             "get": {
                 "summary": "The report of an experiment: definition, analysis, decision records",

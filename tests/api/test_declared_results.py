@@ -29,6 +29,13 @@ OPERATIONS = [
 EXAMPLES = [
     pytest.param(op.rule, name, body, id=f"{op.rule} {name}")
     for op in OPERATIONS
+    if op.answer is None
+    for name, body in (op.examples or {}).items()
+]
+OTHER_ANSWERS = [
+    pytest.param(op.rule, body, next(iter(op.answer["content"])), id=f"{op.rule} {name}")
+    for op in OPERATIONS
+    if op.answer is not None
     for name, body in (op.examples or {}).items()
 ]
 
@@ -76,6 +83,15 @@ def test_example_answer_matches_its_declared_schema(
     # the declared result names every field the answer carries
     declared = _result_properties(path)
     assert set(answer["result"]) <= declared
+
+
+@pytest.mark.parametrize(("path", "body", "mimetype"), OTHER_ANSWERS)
+def test_other_answers_have_their_declared_type(
+    client: FlaskClient, path: str, body: dict[str, Any], mimetype: str
+) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == mimetype
 
 
 def _result_properties(path: str) -> set[str]:
