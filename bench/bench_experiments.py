@@ -126,7 +126,11 @@ def _raw_sqlite(path: Path) -> float:
     start = time.perf_counter()
     for rows in batches:
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO events (experiment_id, event_id, unit, variant, name, ts, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         conn.execute("COMMIT")
     rate = BATCHES * BATCH / (time.perf_counter() - start)
     conn.close()

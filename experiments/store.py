@@ -933,7 +933,6 @@ def _insert_new(
     if not rows:
         return 0
     names = list(rows[0])
-    returning = table.c[key[-1]]
     if conn.dialect.name == "postgresql":
         arrays = [
             bindparam(
@@ -946,13 +945,16 @@ def _insert_new(
             postgresql.insert(table)
             .from_select(names, select(*(source.c[name] for name in names)))
             .on_conflict_do_nothing(index_elements=list(key))
-            .returning(returning)
+            .returning(table.c[key[-1]])
         )
         return len(conn.execute(statement).all())
-    statement = (
-        sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(returning)
-    )
-    return len(conn.execute(statement, rows).all())
+    # SQLite: the driver's executemany of one short statement (no RETURNING, which would
+    # render every batch as one statement), counted by the connection's total_changes.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    before = driver.total_changes
+    conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key)), rows)
+    return int(driver.total_changes - before)
 
 
 def _experiment(conn: Connection, experiment_id: int) -> Experiment:
