@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response
+from flask import request as flask_request
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -41,10 +42,10 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from blueprints._api import ApiError, json_body, shown
-from blueprints._openapi import post_json
+from blueprints._api import ApiError, json_body, request_data, shown
+from blueprints._openapi import PROBLEM_RESPONSES, envelope, post_json
 
-M = TypeVar("M", bound="Body")
+M = TypeVar("M", bound=BaseModel)
 V = TypeVar("V", bound=Callable[..., Any])
 
 
@@ -161,6 +162,8 @@ _KINDS = {
     "model_attributes_type": "an object",
     "dict_type": "an object",
     "finite_number": "a finite number",
+    "float_parsing": "a number",
+    "int_parsing": "a whole number",
 }
 
 
@@ -245,7 +248,7 @@ class Operation:
     rule: str
     summary: str
     tag: str
-    request: type[Body] | None
+    request: type[BaseModel] | None
     result: Any
     examples: Mapping[str, Any] | None = None
     form: bool = False
@@ -257,6 +260,34 @@ class Operation:
     answer: Mapping[str, Any] | None = None
     """A ``POST``'s 200 response when it is not the envelope (e.g. an HTML file); its
     ``result`` is then ``None``."""
+    method: str = "post"
+    security: Security | None = None
+    """Set by :meth:`Contract.route` (which documents the operation in full)."""
+    query: type[BaseModel] | None = None
+    status: int = 200
+    enveloped: bool = False
+    media: Mapping[str, Any] = field(default_factory=dict)
+    """Further media types of the answer (``text/markdown``: its schema), beside JSON."""
+    body: Mapping[str, Any] = field(default_factory=dict)
+    """A request body that is not a JSON model, by media type (e.g. YAML)."""
+    optional: bool = False
+    """The JSON body may be left out."""
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """Who may call an operation: the OpenAPI requirement, the check run (with the path
+    parameters) before the request is read, and the problems it answers (401, 429)."""
+
+    requirement: tuple[Mapping[str, list[str]], ...] = ()
+    check: Callable[..., object] | None = None
+    responses: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Query(BaseModel):
+    """A query string's parameters: text converted to the declared types."""
+
+    model_config = ConfigDict(allow_inf_nan=False, extra="ignore", frozen=True)
 
 
 @dataclass(slots=True)
@@ -267,6 +298,10 @@ class Contract:
     bp: Blueprint
     tag: str
     operations: list[Operation] = field(default_factory=list)
+    schemas: dict[str, Any] = field(default_factory=dict)
+    """Component schemas the operations refer to that no model generates (a published
+    JSON Schema)."""
+    security_schemes: dict[str, Any] = field(default_factory=dict)
 
     def post(
         self,
@@ -322,6 +357,70 @@ class Contract:
                     result,
                     description=description,
                     problems=problems or {},
+                )
+            )
+            return view
+
+        return decorator
+
+    def route(
+        self,
+        method: str,
+        rule: str,
+        *,
+        summary: str,
+        security: Security,
+        request: type[Body] | None = None,
+        query: type[Query] | None = None,
+        result: Any = None,
+        status: int = 200,
+        enveloped: bool = False,
+        problems: Mapping[str, Any] | None = None,
+        examples: Mapping[str, Any] | None = None,
+        media: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        optional: bool = False,
+        description: str = "",
+    ) -> Callable[[V], V]:
+        """Route ``method rule`` to a view taking the validated ``request`` model and
+        ``query`` model (when declared, in that order) and the path parameters, after
+        ``security``'s check. It answers ``result`` with ``status`` (inside the envelope when
+        ``enveloped``) or another of ``media``; ``problems`` are its further problem
+        responses by status."""
+
+        def decorator(view: V) -> V:
+            @functools.wraps(view)
+            def endpoint(**args: Any) -> Response:
+                if security.check is not None:
+                    security.check(**args)
+                models: list[BaseModel] = []
+                if request is not None:
+                    empty = optional and not request_data()
+                    models.append(validate(request, {} if empty else json_body()))
+                if query is not None:
+                    models.append(validate(query, dict(flask_request.args)))
+                answer: Response = view(*models, **args)
+                return answer
+
+            self.bp.add_url_rule(rule, view_func=endpoint, methods=[method.upper()])
+            self.operations.append(
+                Operation(
+                    rule,
+                    summary,
+                    self.tag,
+                    request,
+                    result,
+                    examples,
+                    description=description,
+                    problems={**security.responses, **(problems or {})},
+                    method=method,
+                    security=security,
+                    query=query,
+                    status=status,
+                    enveloped=enveloped,
+                    media=media or {},
+                    body=body or {},
+                    optional=optional,
                 )
             )
             return view
@@ -427,6 +526,74 @@ def _get(op: Operation, result_ref: dict[str, Any]) -> dict[str, Any]:
     return {"get": operation}
 
 
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    """The path parameters of the rule (Flask's ``int`` converter matches 0 and up) and the
+    query model's fields."""
+    found: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0}
+            if converter == "int"
+            else {"type": "string"},
+        }
+        for converter, name in _PARAMETER.findall(op.rule)
+    ]
+    if op.query is not None:
+        model = op.query.model_json_schema(schema_generator=_Schema)
+        for name, schema in model.get("properties", {}).items():
+            description = schema.pop("description", None)
+            parameter = {
+                "name": name,
+                "in": "query",
+                "required": name in model.get("required", []),
+                "schema": schema,
+            }
+            found.append({**parameter, "description": description} if description else parameter)
+    return found
+
+
+def _routed(
+    op: Operation, request: dict[str, Any] | None, result: dict[str, Any]
+) -> dict[str, Any]:
+    """An operation declared by :meth:`Contract.route`, in full."""
+    assert op.security is not None
+    content: dict[str, Any] = {}
+    if op.result is not None:
+        content["application/json"] = {"schema": envelope(result) if op.enveloped else result}
+    content.update({media: {"schema": schema} for media, schema in op.media.items()})
+    answer: dict[str, Any] = {"description": op.summary}
+    if content:
+        answer["content"] = content
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    responses: dict[str, Any] = {str(op.status): answer, **PROBLEM_RESPONSES}
+    for status, response in op.problems.items():
+        responses[status] = (
+            {"description": response, "content": problem} if isinstance(response, str) else response
+        )
+    operation: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": [op.tag],
+        "security": list(op.security.requirement),
+        "responses": responses,
+    }
+    if op.description:
+        operation["description"] = op.description
+    if parameters := _parameters(op):
+        operation["parameters"] = parameters
+    if request is not None:
+        media: dict[str, Any] = {"schema": request}
+        if op.examples:
+            media["examples"] = {k: {"value": v} for k, v in op.examples.items()}
+        body = {"required": not op.optional, "content": {"application/json": media}}
+        operation["requestBody"] = body
+    elif op.body:
+        content = {media: {"schema": schema} for media, schema in op.body.items()}
+        operation["requestBody"] = {"required": True, "content": content}
+    return {op.method: operation}
+
+
 def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The OpenAPI ``paths`` and component ``schemas`` of ``operations``."""
     inputs: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = []
@@ -441,6 +608,11 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
     for i, op in enumerate(operations):
         result_ref = refs.get(((i, "result"), "serialization"), {})
         path = _PARAMETER.sub(lambda m: "{" + m.group(2) + "}", op.rule)
+        if op.security is not None:
+            key = ((i, "request"), "validation")
+            request = schemas.pop(_ref_name(refs[key])) if key in refs else None
+            paths.setdefault(path, {}).update(_routed(op, request, result_ref))
+            continue
         if op.request is None:
             paths.setdefault(path, {}).update(_get(op, result_ref))
             continue

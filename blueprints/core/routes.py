@@ -88,10 +88,10 @@ def openapi_document() -> dict[str, Any]:
     paths.update(declared)
     schemas.update(models)
     for package in packages:
-        spec = getattr(package, "OPENAPI", {})
-        paths.update(spec.get("paths", {}))
-        schemas.update(spec.get("schemas", {}))
-        security.update(spec.get("securitySchemes", {}))
+        contract: Contract | None = getattr(package, "contract", None)
+        if contract is not None:
+            schemas.update(contract.schemas)
+            security.update(contract.security_schemes)
     paths["/api/openapi.json"] = {
         "get": {
             "summary": "This document",

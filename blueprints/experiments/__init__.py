@@ -5,16 +5,18 @@ The service itself (store, migrations, assignment, event validation) is the top-
 each request, its connection in ``g``, closed on teardown), :mod:`.auth` (admin token and
 ingest keys, the failure throttle), :mod:`.errors` (the store's exceptions as problem+json),
 :mod:`.analysis` (counts -> ``stats``), :mod:`.routes` (page and JSON API), :mod:`.figures`,
-:mod:`.readout`, :mod:`.spec` (OpenAPI); issue 15's :mod:`.governance` (specs, the audit
-trail, decision records, the CLI), :mod:`.preregistered` (the spec in the analysis: defaults,
-the policy's verdict) and :mod:`.governance_spec` (their OpenAPI).
+:mod:`.readout`, :mod:`.models` (the API's contract: requests, results, security); issue
+15's :mod:`.governance` (specs, the audit trail, decision records, the CLI) and
+:mod:`.preregistered` (the spec in the analysis: defaults, the policy's verdict).
 """
 
 from flask import Blueprint, Flask
 
 from blueprints import Module
+from blueprints._contract import Contract
 
-bp = Blueprint("experiments", __name__)
+bp: Blueprint = Blueprint("experiments", __name__)
+contract = Contract(bp, "experiments")
 MODULE = Module(
     slug="experiments",
     title="Experiments",
@@ -30,10 +32,10 @@ from blueprints.experiments import (  # noqa: E402,F401  (attach to bp)
     governance,
     routes,
 )
-from blueprints.experiments.governance_spec import extend  # noqa: E402
-from blueprints.experiments.spec import OPENAPI as _OPENAPI  # noqa: E402
+from blueprints.experiments.models import SCHEMAS, SECURITY_SCHEMES  # noqa: E402
 
-OPENAPI = extend(_OPENAPI)
+contract.schemas.update(SCHEMAS)
+contract.security_schemes.update(SECURITY_SCHEMES)
 
 
 def init_app(app: Flask) -> None:

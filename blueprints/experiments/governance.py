@@ -29,10 +29,26 @@ import click
 import orjson
 from flask import Response, request
 
-from blueprints._api import ApiError, Fields, json_body, json_response, problem, request_data
-from blueprints.experiments import bp
-from blueprints.experiments.auth import require_admin
+from blueprints._api import ApiError, json_response, problem, request_data
+from blueprints.experiments import bp, contract
 from blueprints.experiments.db import get_store
+from blueprints.experiments.models import (
+    ADMIN,
+    CONFLICT,
+    NOT_FOUND,
+    PUBLIC,
+    SPEC,
+    UNSUPPORTED,
+    AnalysisOptions,
+    Audit,
+    DecisionIn,
+    DecisionList,
+    DecisionsQuery,
+    Reason,
+    SpecCreated,
+    SpecDocument,
+    SpecVersionQuery,
+)
 from blueprints.experiments.preregistered import amendment
 from blueprints.experiments.routes import analysis_envelope
 from experiments.records import Decision, SpecVersion
@@ -65,7 +81,13 @@ def _spec_invalid(error: SpecInvalid) -> Response:
 # -- the spec ---------------------------------------------------------------------------------
 
 
-@bp.get("/api/experiments/spec/schema")
+@contract.route(
+    "get",
+    "/api/experiments/spec/schema",
+    summary="The JSON Schema (2020-12) of an experiment spec",
+    security=PUBLIC,
+    media={"application/schema+json": {"type": "object"}},
+)
 def spec_schema() -> Response:
     """The JSON Schema a spec is validated against."""
     return Response(orjson.dumps(schema()), mimetype="application/schema+json")
@@ -88,9 +110,21 @@ def create_from_spec(spec: Mapping[str, Any], plan: Mapping[str, Any]) -> Experi
     return get_store().create_experiment(store_fields(spec), document=(spec, plan))
 
 
-@bp.post("/api/experiments/spec")
+SPEC_BODY = {media: SPEC for media in ("application/yaml", "application/json")}
+
+
+@contract.route(
+    "post",
+    "/api/experiments/spec",
+    summary="Create a draft experiment from a spec (YAML or JSON); 422 names each bad "
+    "field's JSON path",
+    security=ADMIN,
+    body=SPEC_BODY,
+    result=SpecCreated,
+    status=201,
+    problems=UNSUPPORTED,
+)
 def post_spec() -> Response:
-    require_admin()
     spec, plan = _read_spec()
     experiment = create_from_spec(spec, plan)
     response = json_response({"experiment": asdict(experiment), "plan": plan}, 201)
@@ -113,12 +147,20 @@ def _wants_yaml() -> bool:
     return best in YAML_TYPES
 
 
-@bp.get("/api/experiments/<int:experiment_id>/spec")
-def get_spec(experiment_id: int) -> Response:
+@contract.route(
+    "get",
+    "/api/experiments/<int:experiment_id>/spec",
+    summary="The experiment's spec with its computed plan (YAML with Accept: application/yaml)",
+    security=ADMIN,
+    query=SpecVersionQuery,
+    result=SpecDocument,
+    media={"application/yaml": {"type": "string"}},
+    problems={**NOT_FOUND, **CONFLICT},
+)
+def get_spec(query: SpecVersionQuery, experiment_id: int) -> Response:
     """The latest spec (or ``?version=``) with its plan: YAML or JSON by Accept."""
-    require_admin()
     versions = _versions(experiment_id)
-    wanted = request.args.get("version", type=int, default=versions[-1].version)
+    wanted = query.version or versions[-1].version
     found = [v for v in versions if v.version == wanted]
     if not found:
         raise StoreError("version", f"must be between 1 and {versions[-1].version}, got {wanted!r}")
@@ -128,12 +170,21 @@ def get_spec(experiment_id: int) -> Response:
     return json_response(document)
 
 
-@bp.put("/api/experiments/<int:experiment_id>/spec")
-def put_spec(experiment_id: int) -> Response:
+@contract.route(
+    "put",
+    "/api/experiments/<int:experiment_id>/spec",
+    summary="Append a new version of the spec; after launch an audited amendment that "
+    "needs a reason (409 if it changes the guardrail events)",
+    security=ADMIN,
+    query=Reason,
+    body=SPEC_BODY,
+    result=SpecVersion,
+    problems={**NOT_FOUND, **CONFLICT, **UNSUPPORTED},
+)
+def put_spec(query: Reason, experiment_id: int) -> Response:
     """A new version of the spec. A draft takes it whole; after launch the experiment's
     events and variants stay as launched, the change is an audited amendment (``?reason=``
     required) and the verdict keeps the pre-registered version."""
-    require_admin()
     spec, plan = _read_spec()
     store = get_store()
     current = store.get_experiment(experiment_id)
@@ -146,24 +197,31 @@ def put_spec(experiment_id: int) -> Response:
             field="guardrails",
         )
     # The version first: it checks the reason, so a refused amendment changes nothing.
-    version = store.append_spec(experiment_id, spec, plan, request.args.get("reason", ""))
+    version = store.append_spec(experiment_id, spec, plan, query.reason)
     if launched:  # events and variants stay as launched
         fields = {"name": fields["name"], "hypothesis": fields["hypothesis"]}
     store.update_experiment(experiment_id, fields)
     return json_response(asdict(version))
 
 
-@bp.get("/api/experiments/<int:experiment_id>/audit")
+@contract.route(
+    "get",
+    "/api/experiments/<int:experiment_id>/audit",
+    summary="Every version of the spec, amendments after launch listed apart (both empty for "
+    "an experiment created without a spec)",
+    security=ADMIN,
+    result=Audit,
+    problems=NOT_FOUND,
+)
 def audit(experiment_id: int) -> Response:
     """Every version of the spec; ``after_launch`` marks the audited amendments. Both lists
     are empty for an experiment created without a spec."""
-    require_admin()
     versions = get_store().spec_history(experiment_id)
     return json_response(
-        {
-            "versions": [asdict(v) for v in versions],
-            "amendments": [amendment(v) for v in versions if v.after_launch],
-        }
+        Audit(
+            versions=[asdict(v) for v in versions],  # type: ignore[misc]
+            amendments=[amendment(v) for v in versions if v.after_launch],
+        )
     )
 
 
@@ -191,35 +249,61 @@ def _markdown(experiment: Experiment, records: tuple[Decision, ...]) -> str:
     return "\n".join(lines)
 
 
-@bp.get("/api/experiments/<int:experiment_id>/decisions")
-def list_decisions(experiment_id: int) -> Response:
+@contract.route(
+    "get",
+    "/api/experiments/<int:experiment_id>/decisions",
+    summary="The experiment's decision records (append-only), searchable; JSON or Markdown",
+    security=ADMIN,
+    query=DecisionsQuery,
+    result=DecisionList,
+    media={"text/markdown": {"type": "string"}},
+    problems=NOT_FOUND,
+)
+def list_decisions(query: DecisionsQuery, experiment_id: int) -> Response:
     """The decision records, oldest first; ``?q=`` searches them, ``?format=markdown``
     exports them as Markdown (JSON otherwise)."""
-    require_admin()
     store = get_store()
-    query = request.args.get("q", "")
-    records = store.decisions(experiment_id, query)
-    fmt = request.args.get("format", "json")
-    if fmt == "markdown":
+    records = store.decisions(experiment_id, query.q)
+    if query.format == "markdown":
         text = _markdown(store.get_experiment(experiment_id), records)
         response = Response(text, mimetype="text/markdown")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="abacus-decisions-{experiment_id}.md"'
         )
         return response
-    if fmt != "json":
-        raise StoreError("format", f"must be json or markdown, got {fmt!r}")
     return json_response(
-        {"experiment_id": experiment_id, "query": query, "decisions": [asdict(d) for d in records]}
+        {
+            "experiment_id": experiment_id,
+            "query": query.q,
+            "decisions": [asdict(d) for d in records],
+        }
     )
 
 
-@bp.post("/api/experiments/<int:experiment_id>/decisions")
-def post_decision(experiment_id: int) -> Response:
+@contract.route(
+    "post",
+    "/api/experiments/<int:experiment_id>/decisions",
+    summary="Record a decision (ship, iterate, stop or re-run) with a frozen snapshot of the "
+    "analysis; records are never updated or deleted",
+    security=ADMIN,
+    request=DecisionIn,
+    result=Decision,
+    status=201,
+    problems={**NOT_FOUND, **CONFLICT},
+    examples={
+        "ship": {
+            "decision": "ship",
+            "owner": "ana.lopez@example.com",
+            "rationale": "Pay now wins by 2.1 points at the planned horizon.",
+            "follow_up": "Roll out to mobile next sprint.",
+        }
+    },
+)
+def post_decision(record: DecisionIn, experiment_id: int) -> Response:
     """Append a decision record with a frozen snapshot of the analysis as it stands now."""
-    require_admin()
-    record = json_body()
-    _, body = analysis_envelope(experiment_id, Fields({}), update_bandit=False)
+    _, body = analysis_envelope(
+        experiment_id, AnalysisOptions.model_validate({}), update_bandit=False
+    )
     # JSON now (orjson, as the API answers it: NaN -> null), so the record is frozen text.
     snapshot = orjson.loads(
         orjson.dumps(
@@ -229,7 +313,8 @@ def post_decision(experiment_id: int) -> Response:
     )
     versions = get_store().spec_history(experiment_id)
     version = versions[-1].version if versions else None
-    decision = get_store().add_decision(experiment_id, record, snapshot, version)
+    fields = record.model_dump(exclude_unset=True)
+    decision = get_store().add_decision(experiment_id, fields, snapshot, version)
     return json_response(asdict(decision), 201)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from blueprints.experiments.analysis import Analysed
 from blueprints.experiments.db import get_store
+from blueprints.experiments.models import Amendment
 from experiments.policy import Evidence, GuardrailEvidence, evaluate, evidence_arms
 from experiments.records import SpecVersion
 from experiments.store import Conflict, Experiment
@@ -22,9 +23,9 @@ from experiments.store import Conflict, Experiment
 SECONDS_PER_DAY = 86_400.0
 
 
-def amendment(v: SpecVersion) -> dict[str, Any]:
+def amendment(v: SpecVersion) -> Amendment:
     """An audit-trail entry: which version, when, what changed and why."""
-    return {"version": v.version, "at": v.created_at, "changed": v.changed, "reason": v.reason}
+    return Amendment(version=v.version, at=v.created_at, changed=v.changed, reason=v.reason)
 
 
 def without_spec(experiment_id: int) -> None:

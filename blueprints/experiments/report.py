@@ -7,42 +7,42 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from flask import Response, request
+from flask import Response
 
-from blueprints._api import Fields, bad_request
-from blueprints.experiments import bp
-from blueprints.experiments.auth import require_admin
+from blueprints._contract import validate
+from blueprints.experiments import contract
 from blueprints.experiments.db import get_store
+from blueprints.experiments.models import ADMIN, NOT_FOUND, AnalysisOptions, ReportOptions
 from blueprints.experiments.routes import analysis_envelope
 from blueprints.report.document import attachment, render
 
 
-def _option(name: str) -> float | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        bad_request(name, f"{name} must be a number, got {value!r}.")
-
-
-@bp.get("/api/experiments/<int:experiment_id>/report")
-def experiment_report(experiment_id: int) -> Response:
+@contract.route(
+    "get",
+    "/api/experiments/<int:experiment_id>/report",
+    summary="The report of an experiment: definition, analysis, decision records",
+    security=ADMIN,
+    query=ReportOptions,
+    media={"text/html": {"type": "string"}},
+    problems=NOT_FOUND,
+    description="A self-contained HTML file (an attachment) that works offline: the "
+    "definition, results, readout, charts (Plotly.js inlined) and any decision records.",
+)
+def experiment_report(query: ReportOptions, experiment_id: int) -> Response:
     """The experiment's analysis (as ``.../analyze`` with the query's ``alpha``,
     ``planned_n`` and ``guardrail_tolerance`` for every guardrail event), without updating
     bandit weights, with its definition and any decision records."""
-    require_admin()
     experiment = get_store().get_experiment(experiment_id)
     options: dict[str, Any] = {
-        k: v for k in ("alpha", "planned_n") if (v := _option(k)) is not None
+        k: v for k in ("alpha", "planned_n") if (v := getattr(query, k)) is not None
     }
-    tolerance = _option("guardrail_tolerance")
+    tolerance = query.guardrail_tolerance
     if tolerance is not None:
         options["guardrails"] = [
             {"event": e, "tolerance": tolerance} for e in experiment.guardrail_events
         ]
-    _done, answer = analysis_envelope(experiment_id, Fields(options), update_bandit=False)
+    given = validate(AnalysisOptions, options)
+    _done, answer = analysis_envelope(experiment_id, given, update_bandit=False)
     answer = orjson.loads(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY))
     definition = {k: v for k, v in asdict(experiment).items() if k != "ingest_key"}
     records = [

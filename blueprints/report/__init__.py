@@ -15,4 +15,3 @@ contract = Contract(bp, "report")
 
 from blueprints.experiments import report as _experiment_report  # noqa: E402,F401
 from blueprints.report import routes  # noqa: E402,F401  (routes attach to bp)
-from blueprints.report.spec import OPENAPI  # noqa: E402,F401  (merged into /api/openapi.json)
