@@ -4,8 +4,7 @@ A module is a subpackage whose ``__init__`` defines ``bp`` (the Blueprint) and `
 entry in the sidebar and on the home page). Subpackages without ``bp`` are skipped, so a module
 appears only when it exists. Each module may also define ``contract`` (its declared
 operations, :class:`blueprints._contract.Contract`, from which ``blueprints.core`` generates
-``/api/openapi.json``), ``OPENAPI`` (hand-written ``paths``, ``schemas`` and
-``securitySchemes`` merged beside them, for the modules not converted yet) and
+``/api/openapi.json``, with the component schemas and security schemes it names) and
 ``init_app(app)`` (called once the blueprint is registered, flaskr's way: extensions,
 teardown). The registry of an app's modules lives on ``app.extensions`` (:func:`registry`),
 not in module-level state, so two apps in one process never share it.
@@ -35,7 +34,7 @@ class Module:
 
 @dataclass(frozen=True, slots=True)
 class Registry:
-    """An app's modules: the packages (blueprint, ``OPENAPI``) and their sidebar entries."""
+    """An app's modules: the packages (blueprint, ``contract``) and their sidebar entries."""
 
     packages: tuple[ModuleType, ...]
     modules: tuple[Module, ...]

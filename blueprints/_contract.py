@@ -6,6 +6,9 @@ validated model instead of reading the body itself, and ``blueprints.core`` buil
 document from the same declarations (:func:`document`): request schemas from the models
 (validation mode), result schemas from the result types (dataclasses or TypedDicts, through
 pydantic's ``TypeAdapter`` in serialization mode). Nothing is declared twice.
+:meth:`Contract.route` declares an operation of a service API in full: any method, its
+:class:`Security` (requirement, check, problems), a :class:`Query` model, the status, and
+bodies or answers in other media types (YAML, Markdown, HTML).
 
 Why pydantic v2 with this small adapter rather than a Flask OpenAPI extension (flask-smorest,
 spectree, flask-openapi3): the models validate in pydantic-core (compiled, a few µs per
@@ -381,12 +384,13 @@ class Contract:
         body: Mapping[str, Any] | None = None,
         optional: bool = False,
         description: str = "",
+        tag: str | None = None,
     ) -> Callable[[V], V]:
         """Route ``method rule`` to a view taking the validated ``request`` model and
         ``query`` model (when declared, in that order) and the path parameters, after
         ``security``'s check. It answers ``result`` with ``status`` (inside the envelope when
         ``enveloped``) or another of ``media``; ``problems`` are its further problem
-        responses by status."""
+        responses by status; ``tag`` groups it with another module's operations."""
 
         def decorator(view: V) -> V:
             @functools.wraps(view)
@@ -407,7 +411,7 @@ class Contract:
                 Operation(
                     rule,
                     summary,
-                    self.tag,
+                    tag or self.tag,
                     request,
                     result,
                     examples,

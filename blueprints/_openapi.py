@@ -1,9 +1,8 @@
 """The shared parts of the OpenAPI 3.1 document: problem answers, warnings, figures.
 
 Modules declare their operations with :mod:`blueprints._contract`, which generates their
-schemas and writes each ``POST /api/<module>`` operation with :func:`post_json`. The modules
-not converted yet (experiments, report) set ``OPENAPI = {"paths": ..., "schemas": ...}`` in
-their ``__init__``; ``blueprints.core`` merges both under the components below.
+schemas and writes each ``POST /api/<module>`` operation with :func:`post_json`;
+``blueprints.core`` merges them under the components below.
 """
 
 from __future__ import annotations

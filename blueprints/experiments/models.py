@@ -35,7 +35,7 @@ from stats.experiment_analysis import DEFAULT_PLANNED_N, ExperimentAnalysis, Var
 
 # -- who may call ------------------------------------------------------------------------------
 
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, Any] = {
     "adminToken": {
         "type": "http",
         "scheme": "bearer",
@@ -179,13 +179,21 @@ class EventIn(TypedDict, total=False):
     """An exposure, conversion or covariate event (the store checks each, naming
     ``events[i].<field>``)."""
 
-    event_id: str  # stored once per experiment: retries are safe
+    event_id: Annotated[str, Field(description="Stored once per experiment: retries are safe.")]
     unit: str
     variant: str
-    name: str  # 'exposure', the primary event, a guardrail event or 'covariate'
-    ts: str  # ISO-8601 with a timezone
-    covariate: float  # on an exposure: the unit's pre-period covariate (CUPED)
-    value: float  # on a 'covariate' event: the covariate
+    name: Annotated[
+        str,
+        Field(
+            description="'exposure', the primary event, a guardrail event or 'covariate' (the "
+            "unit's pre-period covariate in value; needs the unit's exposure, any ts)."
+        ),
+    ]
+    ts: Annotated[str, Field(description="ISO-8601 with a timezone.")]
+    covariate: Annotated[
+        float, Field(description="On an exposure: the unit's pre-period covariate (CUPED).")
+    ]
+    value: Annotated[float, Field(description="On a 'covariate' event: the covariate.")]
 
 
 class EventBatch(Body):
@@ -264,7 +272,7 @@ class ListedExperiment(Experiment):
 class Summary(TypedDict):
     total: int
     running: int
-    winners: int  # experiments whose latest analysis named a winner
+    winners: Annotated[int, Field(description="Experiments whose latest analysis named a winner.")]
 
 
 class ExperimentList(TypedDict):
@@ -343,7 +351,7 @@ class AnalysisResult(ExperimentAnalysis):
 
 
 # The published spec schema, its "#/$defs/..." references re-rooted inside the document.
-SCHEMAS = {
+SCHEMAS: dict[str, Any] = {
     "ExperimentSpec": json.loads(
         json.dumps({k: v for k, v in schema().items() if k not in ("$schema", "$id")}).replace(
             '"#/$defs/', '"#/components/schemas/ExperimentSpec/$defs/'

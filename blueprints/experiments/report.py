@@ -25,6 +25,7 @@ from blueprints.report.document import attachment, render
     query=ReportOptions,
     media={"text/html": {"type": "string"}},
     problems=NOT_FOUND,
+    tag="report",
     description="A self-contained HTML file (an attachment) that works offline: the "
     "definition, results, readout, charts (Plotly.js inlined) and any decision records.",
 )
