@@ -325,12 +325,20 @@ function eventsText(events) {
   return `${n} · last ${when(events.last_ts)} UTC (received ${when(events.last_received_at)} UTC)`;
 }
 
+// Each open or close takes a ticket; an open that a later one overtook (back, forward, Close
+// while its request was in flight) drops its answer instead of showing a stale detail.
+let ticket = 0;
+
 /** Open experiment `id`'s detail; `push` adds a history entry naming it (?experiment=id). */
 async function openDetail(id, { push = true } = {}) {
+  const mine = ++ticket;
   try {
-    renderDetail(await api("GET", `/api/experiments/${id}`));
+    const exp = await api("GET", `/api/experiments/${id}`);
+    if (mine !== ticket) return;
+    renderDetail(exp);
     showInURL(id, push);
     await prepareDetail(current);
+    if (mine !== ticket) return;
     if (current.status !== "draft") await analyze();
     detail.scrollIntoView({ block: "start", inline: "nearest" });
   } catch (err) {
@@ -360,6 +368,7 @@ function showInURL(id, push = true) {
 }
 
 function closeDetail() {
+  ticket++;
   detail.hidden = true;
   current = null;
 }
@@ -394,9 +403,11 @@ async function analyze() {
   const statusText = $("[data-status-text]", analysisBox);
   $("[data-status]", analysisBox).classList.add("busy");
   statusText.textContent = "Analysing…";
+  const shown = current;
   let data;
   try {
-    data = await api("POST", `/api/experiments/${current.id}/analyze`, analyzePayload());
+    data = await api("POST", `/api/experiments/${shown.id}/analyze`, analyzePayload());
+    if (current !== shown) return; // closed or another experiment opened meanwhile
   } catch (err) {
     $("[data-status]", analysisBox).classList.remove("busy");
     statusText.textContent = `Fix the highlighted input (${err.status || "network"}).`;
