@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from blueprints._api import unprocessable
+from blueprints._api import stats_errors, unprocessable
 from blueprints._source import SourceFields
 from blueprints._upload import csv_errors
 from sources.bayesian import (
@@ -38,14 +38,25 @@ from sources.tabular import (
     infer_roles,
     summarize,
     summarize_aggregates,
+    summarize_ratio,
 )
 from stats.bayes.decision import MAX_SUM_TERMS
 from stats.bayes.engine import MAX_PERIODS
 from stats.errors import InvalidInput
-from stats.sufficient import MeanStats, ProportionStats
+from stats.sufficient import RATIO_KEYS, MeanStats, ProportionStats, RatioStats
 from stats.warnings import Code, ResultWarning, warning
 
-__all__ = ["KIND", "CsvRecords", "CsvSource", "Record", "csv_records", "source_records"]
+__all__ = [
+    "KIND",
+    "CsvRecords",
+    "CsvSource",
+    "Ratio",
+    "Record",
+    "csv_ratio_records",
+    "csv_records",
+    "source_ratio_records",
+    "source_records",
+]
 
 HINTS = {
     "count": re.compile(r"purchase|order|event|count|click|visit|session|item|view", re.I),
@@ -288,3 +299,59 @@ def source_records(request: SourceFields, c: Columns, metric: str) -> CsvRecords
         warnings = tuple(warning(Code.ROWS_LEFT_OUT, w) for w in stats.warnings)
     source = CsvSource("users", variant, value, date, rows)
     return CsvRecords(source, records, periods, by_period, warnings + note)
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """The ``numerator`` and ``denominator`` columns of a ratio metric, one row per user."""
+
+    numerator: str
+    denominator: str
+
+
+def _ratio_records(variants: Sequence[RatioStats]) -> list[Record]:
+    """Ratio variants as the typed path's records (``RATIO_KEYS``)."""
+    return [{k: getattr(v, k) for k in RATIO_KEYS} for v in variants]
+
+
+def csv_ratio_records(c: Columns, table: Table, ratio: Ratio) -> CsvRecords:
+    """A row-per-user table's ratio metric per variant, reduced as the A/B analyzer reduces
+    it (:func:`sources.tabular.summarize_ratio`) into the typed path's records."""
+    with csv_errors(), stats_errors():
+        roles = infer_roles(table)
+        variant = c.variant or roles.variant
+        if roles.layout != "users" or variant is None:
+            unprocessable(
+                "numerator",
+                "numerator and denominator need one row per user (a variant column beside "
+                "them); send typed ratio variants instead.",
+            )
+        summary = summarize_ratio(
+            table,
+            variant=variant,
+            numerator=ratio.numerator,
+            denominator=ratio.denominator,
+            user_id=roles.user_id,
+        )
+    records = _ratio_records(cast("Sequence[RatioStats]", summary.variants))
+    source = CsvSource("users", variant, summary.metric, None, table.n_rows)
+    return CsvRecords(source, records, [], [], summary.warnings)
+
+
+def source_ratio_records(request: SourceFields, c: Columns, ratio: Ratio) -> CsvRecords:
+    """A configured source's ratio metric per variant, reduced in the engine in one query
+    (:func:`sources.reduce.ratio_statistics`, as the A/B analyzer's source path)."""
+    from blueprints._source import open_table, reducing, required_column
+    from sources.reduce import ratio_statistics
+
+    st = open_table(request)
+    variant = required_column(st, "variant", c.variant)
+    numerator = required_column(st, "numerator", ratio.numerator)
+    denominator = required_column(st, "denominator", ratio.denominator)
+    with reducing(st, {"metric": "numerator", "covariate": "denominator"}), stats_errors():
+        variants, reduced = ratio_statistics(
+            st.table, variant=variant, numerator=numerator, denominator=denominator
+        )
+    source = CsvSource("users", variant, f"{numerator} / {denominator}", None, reduced.rows)
+    warnings = tuple(warning(Code.ROWS_LEFT_OUT, w) for w in reduced.warnings)
+    return CsvRecords(source, _ratio_records(variants), [], [], warnings)

@@ -26,8 +26,11 @@ from blueprints.bayesian.data import (
     Columns,
     CsvRecords,
     CsvSource,
+    Ratio,
     Record,
+    csv_ratio_records,
     csv_records,
+    source_ratio_records,
     source_records,
 )
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
@@ -171,6 +174,15 @@ class BayesianRequest(SourceFields):
     date: Column | None = Field(
         None, description="CSV column of dates (detected if absent); adds the loss over time."
     )
+    numerator: Column | None = Field(
+        None,
+        description="metric ratio, CSV or source with one row per user: the numerator column "
+        "(revenue of revenue per order); with denominator.",
+    )
+    denominator: Column | None = Field(
+        None,
+        description="metric ratio, CSV or source: the denominator column (orders, impressions).",
+    )
     segment: Column | None = Field(
         None,
         description="CSV column of segments (one row per user, conversion or mean metric): "
@@ -219,6 +231,31 @@ def variant_records(variants: Sequence[Variant], key: str, metric: str) -> list[
     return out
 
 
+def ratio_columns(r: BayesianRequest) -> Ratio | None:
+    """The ratio metric's ``numerator`` and ``denominator`` columns of a CSV or source (both
+    with metric ratio, neither otherwise; 4xx naming the field)."""
+    named = r.numerator is not None or r.denominator is not None
+    if r.metric != "ratio":
+        if named:
+            unprocessable(
+                "metric",
+                "numerator and denominator name a ratio metric's columns: send metric ratio.",
+            )
+        return None
+    if r.numerator is None or r.denominator is None:
+        missing = "numerator" if r.numerator is None else "denominator"
+        bad_request(
+            missing,
+            f"{missing} is required with metric ratio from a CSV or a source: "
+            "name the numerator and denominator columns (one row per user).",
+        )
+    if r.numerator == r.denominator:
+        unprocessable("denominator", f"denominator must be another column than {r.numerator!r}.")
+    if r.date is not None:
+        unprocessable("date", "date is not available with a ratio metric: leave it out.")
+    return Ratio(r.numerator, r.denominator)
+
+
 def analyse(
     r: BayesianRequest,
 ) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None, SegmentsOutcome | None]:
@@ -251,21 +288,22 @@ def analyse(
     }
     columns = Columns(r.variant, r.value, r.date)
     data = None
-    if r.metric == "ratio" and (r.source is not None or table is not None):
-        unprocessable(
-            "metric",
-            "metric ratio takes per-variant numbers (variants) on the Bayesian page; a CSV or a "
-            "source's ratio is analysed on the A/B page (numerator and denominator columns).",
-        )
+    ratio = ratio_columns(r) if r.source is not None or table is not None else None
     if r.source is not None:
         if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or variants: only one of them.")
-        data = source_records(r, columns, r.metric)
+        if ratio is not None:
+            data = source_ratio_records(r, columns, ratio)
+        else:
+            data = source_records(r, columns, r.metric)
         records = data.records
     elif table is not None:
         if r.variants is not None:
             bad_request("variants", "Send a CSV or variants (per-variant records), not both.")
-        data = csv_records(columns, table, r.metric)
+        if ratio is not None:
+            data = csv_ratio_records(columns, table, ratio)
+        else:
+            data = csv_records(columns, table, r.metric)
         records = data.records
     elif r.variants is None:
         bad_request("variants", "variants is required.")

@@ -1,0 +1,147 @@
+"""A ratio metric on POST /api/bayesian from a CSV's or a source's numerator and denominator
+columns (one row per user): the same answer as the typed path fed each variant's sample
+moments, computed here with numpy (means, ddof-1 standard deviations and covariance, the
+moments of Deng, Knoblich & Lu 2018, eq. 4); a DuckDB source answers as the same rows
+uploaded; and the errors name their field.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pytest
+from flask.testing import FlaskClient
+from pyarrow import csv as pacsv
+
+from app import create_app
+from tests.web.problems import problem
+
+BASE = {"metric": "ratio", "control": "A", "threshold": 0.1, "draws": 20_000, "seed": 3}
+ROLES = {"variant": "variant", "numerator": "revenue", "denominator": "orders"}
+
+
+def _orders(seed: int = 11) -> tuple[str, dict[str, np.ndarray]]:
+    """Per-user orders (Poisson) and revenue, one row per user, and each arm's [x, y]."""
+    rng = np.random.default_rng(seed)
+    rows, data = ["user,variant,orders,revenue"], {}
+    for arm, value in (("A", 30.0), ("B", 31.0)):
+        y = rng.poisson(1.5, 500).astype(float)
+        x = np.round(value * y + 5 * np.sqrt(y) * rng.standard_normal(500), 2)
+        data[arm] = np.vstack([x, y])
+        rows += [
+            f"{arm}{i},{arm},{int(b)},{a:.2f}" for i, (a, b) in enumerate(zip(x, y, strict=True))
+        ]
+    return "\n".join(rows) + "\n", data
+
+
+def _typed(data: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    out = []
+    for name, (x, y) in data.items():
+        out.append(
+            {
+                "name": name,
+                "users": len(x),
+                "numerator_mean": float(x.mean()),
+                "denominator_mean": float(y.mean()),
+                "numerator_sd": float(x.std(ddof=1)),
+                "denominator_sd": float(y.std(ddof=1)),
+                "covariance": float(np.cov(x, y, ddof=1)[0, 1]),
+            }
+        )
+    return out
+
+
+def _ok(response: Any) -> Any:
+    """The JSON of a 200 answer."""
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def _close(a: Any, b: Any) -> None:
+    """Every number of two answers equal to 1e-9 relative (strings and flags exactly)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _close(a[k], b[k])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _close(x, y)
+    elif isinstance(a, float) and not isinstance(b, bool):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
+    else:
+        assert a == b
+
+
+def test_csv_ratio_equals_the_typed_path_on_numpy_moments(client: FlaskClient) -> None:
+    text, data = _orders()
+    typed = _ok(client.post("/api/bayesian", json={**BASE, "variants": _typed(data)}))
+    upload = _ok(client.post("/api/bayesian", json={**BASE, "csv": text, **ROLES}))
+    a, b = typed["result"], upload["result"]
+    assert b["source"] == {
+        "layout": "users",
+        "variant": "variant",
+        "value": "revenue / orders",
+        "date": None,
+        "rows": 1000,
+    }
+    _close({**a, "source": None}, {**b, "source": None})
+    assert upload["readout"] == typed["readout"]
+    assert "normal approximation" in upload["readout"]
+
+
+@pytest.fixture
+def source_client(tmp_path: Path) -> Iterator[FlaskClient]:
+    """A DuckDB source whose ``orders`` table holds the rows of :func:`_orders`."""
+    text, _ = _orders()
+    path = tmp_path / "warehouse.duckdb"
+    con = ibis.duckdb.connect(path)
+    con.create_table("orders", pacsv.read_csv(io.BytesIO(text.encode())))
+    con.disconnect()
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "abacus.sqlite3"),
+            "SOURCES": {"warehouse": f"duckdb:///{path}"},
+        }
+    )
+    yield app.test_client()
+
+
+def test_source_ratio_equals_the_same_rows_uploaded(source_client: FlaskClient) -> None:
+    text, _ = _orders()
+    upload = _ok(source_client.post("/api/bayesian", json={**BASE, "csv": text, **ROLES}))
+    table = {"source": "warehouse", "table": "orders"}
+    source = _ok(source_client.post("/api/bayesian", json={**BASE, **table, **ROLES}))
+    a, b = upload["result"], source["result"]
+    assert b["source"] == a["source"]
+    _close(a, b)
+    assert source["readout"] == upload["readout"]
+    problem(
+        source_client.post("/api/bayesian", json={**BASE, **table, **ROLES, "numerator": "nope"}),
+        422,
+        "numerator",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"denominator": None}, 400, "denominator"),
+        ({"denominator": "revenue"}, 422, "denominator"),
+        ({"metric": "mean"}, 422, "metric"),
+        ({"date": "user"}, 422, "date"),
+        ({"numerator": "user"}, 422, "user"),
+    ],
+)
+def test_ratio_errors_name_the_field(
+    client: FlaskClient, change: dict[str, Any], status: int, field: str
+) -> None:
+    text, _ = _orders()
+    body = {k: v for k, v in {**BASE, "csv": text, **ROLES, **change}.items() if v is not None}
+    problem(client.post("/api/bayesian", json=body), status, field)
