@@ -285,8 +285,9 @@ def _fleiss_sds(baseline: float, delta: FloatOrArray, design: _Design) -> tuple[
     p_t = baseline + delta
     p_bar = (baseline + r * p_t) / (1.0 + r)
     scale = math.sqrt(design.variance_factor)
-    sd0 = scale * np.sqrt(p_bar * (1.0 - p_bar) * (1.0 + 1.0 / r))
-    sd1 = scale * np.sqrt(baseline * (1.0 - baseline) + p_t * (1.0 - p_t) / r)
+    # ** 0.5 keeps a float a float (numpy's scalars are slow in Newton's loop)
+    sd0 = scale * (p_bar * (1.0 - p_bar) * (1.0 + 1.0 / r)) ** 0.5
+    sd1 = scale * (baseline * (1.0 - baseline) + p_t * (1.0 - p_t) / r) ** 0.5
     return sd0, sd1
 
 
@@ -467,7 +468,70 @@ def _mdes_proportions(
     baseline: float, n: int, targets: np.ndarray, design: _Design, cc: bool, sign: float
 ) -> np.ndarray:
     """Smallest |effect| in the direction ``sign`` reaching each target power at n (NaN for a
-    target no treatment rate reaches).
+    target no treatment rate reaches): targets of at least 1/2 by :func:`_mde_convex`, lower
+    ones by :func:`_mdes_scan`."""
+    roots = np.full(targets.shape, np.nan)
+    convex = targets >= 0.5
+    for i in np.flatnonzero(convex):
+        roots[i] = _mde_convex(baseline, n, float(targets[i]), design, cc, sign)
+    rest = np.flatnonzero(~convex)
+    if rest.size:
+        roots[rest] = _mdes_scan(baseline, n, targets[rest], design, cc, sign)
+    return roots
+
+
+def _mde_convex(
+    baseline: float, n: int, target: float, design: _Design, cc: bool, sign: float
+) -> float:
+    """Smallest |effect| ``e`` in the direction ``sign`` reaching a target power of at least
+    1/2 at n, by Newton's method (NaN when no treatment rate reaches it).
+
+    :func:`_z_proportions` equals ``z_beta = Phi^-1(target)`` where
+    ``f(e) = e sqrt(n) - cc - z_alpha sd0(e) - z_beta sd1(e)`` is zero. Each sd is the square
+    root of a concave quadratic in ``e`` (:func:`_fleiss_sds`), hence concave, so with
+    ``z_alpha, z_beta >= 0`` ``f`` is convex, and ``f(0) < 0``: ``f`` has one root in the room
+    the baseline leaves if ``f >= 0`` at its end and none otherwise, and Newton's iterates
+    from any point where ``f >= 0`` decrease monotonically (and quadratically near it) to
+    that root (Fourier's condition; Atkinson 1989, An Introduction to Numerical Analysis,
+    2nd ed., ch. 2). The first point is the Newton step from ``e = 0`` (right of the root by
+    convexity, up to rounding), else the room's end.
+    """
+    r, k = design.ratio, design.variance_factor
+    root_n = math.sqrt(n)
+    shift = (r + 1.0) / (2.0 * r * root_n) if cc else 0.0
+    z_a, z_b = design.z_alpha, float(special.ndtri(target))
+
+    def newton_step(e: float) -> tuple[float, float]:
+        """``f(e)`` and the Newton step ``f(e) / f'(e)`` (infinite where ``f' <= 0``)."""
+        sd0, sd1 = _fleiss_sds(baseline, sign * e, design)
+        p_t = baseline + sign * e
+        p_bar = (baseline + r * p_t) / (1.0 + r)
+        slope0 = k * (1.0 + 1.0 / r) * (1.0 - 2.0 * p_bar) * sign * r / (1.0 + r) / (2.0 * sd0)
+        slope1 = k * (1.0 - 2.0 * p_t) * sign / r / (2.0 * sd1)
+        f = e * root_n - shift - z_a * sd0 - z_b * sd1
+        slope = root_n - z_a * slope0 - z_b * slope1
+        return f, f / slope if slope > 0 else math.inf
+
+    room = baseline if sign < 0 else 1.0 - baseline
+    f, step = newton_step(0.0)
+    e = -step
+    if not 0.0 < e < room:
+        e = room
+    f, step = newton_step(e)
+    if f < 0:  # at the room's end: no rate reaches the target; elsewhere e is the root
+        return math.nan if e == room else e
+    for _ in range(100):
+        if f <= 0 or step <= 4e-16 * e:
+            break
+        e -= step
+        f, step = newton_step(e)
+    return e
+
+
+def _mdes_scan(
+    baseline: float, n: int, targets: np.ndarray, design: _Design, cc: bool, sign: float
+) -> np.ndarray:
+    """:func:`_mdes_proportions` for any targets.
 
     Power need not rise all the way to a treatment rate of 0 or 1 (at tiny n the pooled H0
     variance can grow faster than the effect), so one vectorised scan over the feasible rates

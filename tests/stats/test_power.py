@@ -16,6 +16,7 @@ from statsmodels.stats.proportion import (
     samplesize_proportions_2indep_onetail,
 )
 
+from stats import power as power_module
 from stats.power import (
     PowerResult,
     power_curve_means,
@@ -682,3 +683,37 @@ def test_curves_at_the_limits():
     assert small is not None and small.target_power == ()
     # solvers can skip the curves
     assert solve_power_means(1.0, 0.5, power=0.8, curves=False).curves is None
+
+
+def test_target_mdes_newton_agree_with_the_grid_scan():
+    """Targets >= 1/2 take Newton's method on a convex function; the grid scan with bracketed
+    refinement (which makes no convexity assumption) must find the same roots, and the same
+    unreachable targets, across baselines, sizes down to 2, ratios, CUPED and continuity
+    correction; each root reaches its target power (statsmodels' one-tail Fleiss power for
+    the uncorrected designs)."""
+    targets = np.array([0.5, 0.8, 0.95, 0.999])
+    designs = itertools.product(
+        [0.001, 0.1, 0.5, 0.97], [2, 20, 3841, 10**8], [False, True], ALTERNATIVES,
+        [0.3, 2.0], [0.0, 0.7],
+    )  # fmt: skip
+    unreachable = 0
+    for baseline, n, cc, alternative, ratio, rho in designs:
+        design = power_module._design(alternative=alternative, ratio=ratio, rho=rho)
+        sign = -1.0 if alternative == "smaller" else 1.0
+        newton = power_module._mdes_proportions(baseline, n, targets, design, cc, sign)
+        scan = power_module._mdes_scan(baseline, n, targets, design, cc, sign)
+        np.testing.assert_array_equal(np.isnan(newton), np.isnan(scan))
+        np.testing.assert_allclose(newton, scan, rtol=1e-11)
+        unreachable += int(np.isnan(newton).sum())
+        reached = ~np.isnan(newton)
+        powers = power_module._power_proportions(baseline, sign * newton[reached], n, design, cc)
+        np.testing.assert_allclose(powers, targets[reached], rtol=1e-12)
+        if not cc and rho == 0.0 and reached.any():
+            alpha = 0.025 if alternative == "two-sided" else 0.05
+            mde = sign * newton[reached]
+            theirs = power_proportions_2indep(
+                -mde, baseline + mde, n, ratio=ratio, alpha=alpha,
+                alternative="smaller" if sign > 0 else "larger", return_results=False,
+            )  # fmt: skip
+            np.testing.assert_allclose(theirs, targets[reached], rtol=1e-6)
+    assert unreachable > 0  # the tiny designs exercise the no-root branch
