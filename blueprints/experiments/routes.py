@@ -34,6 +34,7 @@ from blueprints.experiments.models import (
     Summary,
     Unit,
     VariantIn,
+    ingesting,
 )
 from blueprints.experiments.preregistered import analysis_defaults, policy_result, without_spec
 from blueprints.experiments.readout import readout
@@ -278,9 +279,8 @@ def guardrail_rules(
 )
 def assign(query: Unit, experiment_id: int) -> Response:
     """The unit's variant: sticky, deterministic; the control once stopped."""
-    store = get_store()
-    refresh_bandit(store.get_experiment(experiment_id))
-    return json_response(Assignment(variant=store.assign(experiment_id, query.unit)))
+    refresh_bandit(ingesting())
+    return json_response(Assignment(variant=get_store().assign(experiment_id, query.unit)))
 
 
 @contract.route(
