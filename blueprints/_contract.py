@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from flask import Blueprint, Response
 from flask import request as flask_request
@@ -257,6 +257,9 @@ class Operation:
     form: bool = False
     """The operation also takes a multipart form (a CSV ``file`` or ``csv`` text beside the
     options)."""
+    form_model: type[BaseModel] | None = None
+    """The form's own model when its fields are not the request model's (e.g. a report's:
+    ``page`` beside another operation's form fields)."""
     description: str = ""
     problems: Mapping[str, str] = field(default_factory=dict)
     """Further problem answers than 400/413/422, by status: what each means."""
@@ -314,12 +317,13 @@ class Contract:
         request: type[M],
         result: Any = None,
         examples: Mapping[str, Any] | None = None,
-        form: bool = False,
+        form: bool | type[Body] = False,
         errors: Callable[[], AbstractContextManager[None]] = nullcontext,
         answer: Mapping[str, Any] | None = None,
     ) -> Callable[[Callable[[M], Response]], Callable[[], Response]]:
         """Route ``POST rule`` to a view taking the validated ``request`` model; a multipart
-        form is accepted (its fields coerced) when ``form`` is set. ``errors`` wraps the
+        form is accepted (its fields coerced) when ``form`` is set, validated as ``request``
+        or, when ``form`` is a model, as that model (the view then takes either). ``errors`` wraps the
         validation and the view (e.g. to reword the problems it raises). The view answers
         the envelope around ``result``, or ``answer`` (another 200 response)."""
 
@@ -327,11 +331,22 @@ class Contract:
             @functools.wraps(view)
             def endpoint() -> Response:
                 with errors():
-                    return view(validate(request, _body(form)))
+                    return view(cast(M, _validated(request, form)))
 
             self.bp.add_url_rule(rule, view_func=endpoint, methods=["POST"])
+            form_model = form if isinstance(form, type) else None
             self.operations.append(
-                Operation(rule, summary, self.tag, request, result, examples, form, answer=answer)
+                Operation(
+                    rule,
+                    summary,
+                    self.tag,
+                    request,
+                    result,
+                    examples,
+                    bool(form),
+                    form_model=form_model,
+                    answer=answer,
+                )
             )
             return endpoint
 
@@ -432,13 +447,15 @@ class Contract:
         return decorator
 
 
-def _body(form: bool) -> dict[str, Any]:
+def _validated(request: type[BaseModel], form: bool | type[Body]) -> BaseModel:
+    """The body as ``request`` (JSON), or a multipart form's values as ``request`` or as
+    ``form`` when that is a model."""
     if form:
         from blueprints._upload import form_values, is_multipart
 
         if is_multipart():
-            return form_values()
-    return json_body()
+            return validate(form if isinstance(form, type) else request, form_values())
+    return validate(request, json_body())
 
 
 _SERIALIZED_AS: dict[type, Any] = {}
@@ -604,6 +621,8 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
     for i, op in enumerate(operations):
         if op.request is not None:
             inputs.append(((i, "request"), "validation", TypeAdapter(op.request)))
+        if op.form_model is not None:
+            inputs.append(((i, "form"), "validation", TypeAdapter(op.form_model)))
         if op.result is not None:
             inputs.append(((i, "result"), "serialization", TypeAdapter(op.result)))
     refs, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schema)
@@ -629,6 +648,10 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
                 if "warnings" in result.get("required", []):
                     result["required"] = [r for r in result["required"] if r != "warnings"]
         form = _form_schema(request) if op.form else None
+        if op.form_model is not None:  # the form's own fields, description and requirements
+            own = schemas.pop(_ref_name(refs[((i, "form"), "validation")]))
+            keys = ("description", "required", "additionalProperties")
+            form = _form_schema(own) | {k: own[k] for k in keys if k in own}
         paths.setdefault(path, {}).update(
             post_json(
                 op.summary,

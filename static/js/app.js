@@ -160,14 +160,30 @@ const reportSources = new WeakMap(); // [data-report] button -> {page, request} 
 
 /**
  * What a "Download report" button downloads: {page, request} (POST /api/report with the body
- * the page sent) or {url, headers} (a GET, e.g. an experiment's report). null disables it with
- * a reason (an uploaded file cannot be sent again as JSON).
+ * the page sent: a JSON object, or the page's FormData with its uploaded file, sent as a form
+ * with a page field) or {url, headers} (a GET, e.g. an experiment's report). null disables it
+ * with a reason.
  */
 export function setReportSource(button, source, reason = "Run the analysis first") {
   if (!button) return;
   reportSources.set(button, source);
   button.disabled = !source;
   button.title = source ? "One HTML file with inputs, results, readout and charts; opens offline" : reason;
+}
+
+/** The POST /api/report request for a page's body: JSON, or the page's form plus `page`. */
+function reportRequest({ page, request }) {
+  if (!(request instanceof FormData)) {
+    return {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ page, request }),
+    };
+  }
+  const form = new FormData();
+  for (const [key, value] of request) form.append(key, value);
+  form.set("page", page);
+  return { method: "POST", body: form };
 }
 
 function filenameOf(response) {
@@ -182,11 +198,7 @@ async function downloadReport(button) {
   try {
     const response = source.url
       ? await fetch(source.url, { headers: source.headers || {} })
-      : await fetch("/api/report", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ page: source.page, request: source.request }),
-        });
+      : await fetch("/api/report", reportRequest(source));
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
       toast(`The report could not be made: ${problem.detail || response.statusText}`);
@@ -598,11 +610,10 @@ export function bindPage({
         }),
       );
     render(data);
-    setReportSource(
-      readout?.parentElement.querySelector("[data-report]"),
-      isForm ? null : { page: endpoint.replace(/^\/api\//, ""), request: body },
-      "Reports are made from pasted data or summaries; an uploaded file is not sent again",
-    );
+    setReportSource(readout?.parentElement.querySelector("[data-report]"), {
+      page: endpoint.replace(/^\/api\//, ""),
+      request: body,
+    });
   }
 
   const later = debounce(run, delay);
