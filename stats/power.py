@@ -56,6 +56,10 @@ TARGETS = (0.8, 0.9, 0.95)  # power targets whose MDE at n_per_group the curves 
 MDE_FACTORS = (0.75, 1.0, 1.25)  # the sample-size curves are drawn at these multiples of mde
 CURVE_POINTS = 60  # effects on the power curve
 SIZE_POINTS = 30  # power targets on each sample-size curve
+# the curves' points as fractions (np.linspace costs ~6 us a call, this one product 1 us)
+_CURVE_RAMP = np.linspace(0.01, 1.0, CURVE_POINTS)
+_SIZE_RAMP = np.linspace(0.0, 1.0, SIZE_POINTS)
+_CURVE_RAMP.flags.writeable = _SIZE_RAMP.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -890,11 +894,12 @@ def _curve_mdes(mde: float, baseline: float | None) -> np.ndarray:
     if baseline is not None:
         limit = (1.0 - baseline if mde > 0 else -baseline) * 0.999
         top = top if abs(top) < abs(limit) else limit
-    return np.linspace(top / 100, top, CURVE_POINTS)
+    return top * _CURVE_RAMP
 
 
 def _size_powers(design: _Design) -> np.ndarray:
-    return np.linspace(max(0.5, design.alpha_per_test + 0.01), 0.99, SIZE_POINTS)
+    low = max(0.5, design.alpha_per_test + 0.01)
+    return low + (0.99 - low) * _SIZE_RAMP
 
 
 def _targets(design: _Design) -> np.ndarray:
