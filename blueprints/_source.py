@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on 3.11
 
-from blueprints._api import ApiError, Fields, bad_request, unprocessable
+from blueprints._api import ApiError, Fields, bad_request, invalid_input, unprocessable
 from blueprints._contract import Body, Range, Whole, validate
 from sources.errors import SourceError
+from stats.errors import InvalidInput
 
 if TYPE_CHECKING:
     from sources.config import Sources
@@ -64,13 +65,17 @@ def reducing(
     st: SourceTable | tuple[Sources, str], roles: Mapping[str, str] | None = None
 ) -> Iterator[None]:
     """Hold the source's lock while a query runs; a :class:`SourceError` is a 422 naming
-    its field (renamed by ``roles``), a failure of the engine a 503 (logged, not sent)."""
+    its field (renamed by ``roles``), a statistic the reduced values cannot make
+    (:class:`stats.errors.InvalidInput`, a ratio's denominator averaging 0) a 422 naming
+    its field, a failure of the engine a 503 (logged, not sent)."""
     sources, name = (st.sources, st.source) if isinstance(st, SourceTable) else st
     try:
         with sources.lock(name):
             yield
     except SourceError as exc:
         raise source_error(exc, roles) from None
+    except InvalidInput as exc:
+        raise invalid_input(exc) from None
     except (ApiError, ArithmeticError):
         raise
     except Exception:

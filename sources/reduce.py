@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 
 from sources.errors import SourceError
 from stats.cuped import CovariateStats
+from stats.cuped_ratio import RatioCovariateStats
 from stats.sufficient import MeanStats, ProportionStats, RatioStats
 
 Kind = Literal["binary", "continuous"]
@@ -735,6 +736,57 @@ def cuped_moments(table: ir.Table, *, variant: str, metric: str, covariate: str)
         rows=n_rows,
         dropped=n_rows - used,
     )
+
+
+def ratio_cuped_moments(
+    table: ir.Table, *, variant: str, columns: Sequence[str], roles: Sequence[str]
+) -> tuple[RatioCovariateStats, ...]:
+    """Per arm (sorted by name) the ``n``, means and 4 × 4 sample covariance (ddof = 1) of a
+    ratio CUPED's four per-user ``columns`` (:data:`stats.cuped_ratio.COLUMNS`: numerator,
+    denominator, pre-period numerator and denominator), in one query of ``avg``,
+    ``var_samp`` and ``covar_samp`` (stable single-pass updates, module docstring): what
+    :meth:`stats.cuped_ratio.RatioCovariateStats.from_rows` computes from the rows. Rows
+    without a variant are left out; as the upload refuses a missing value (every user needs
+    all four), a NULL in any column raises :class:`SourceError` naming its role in ``roles``,
+    as does an arm with fewer than 2 users."""
+    values = [numeric(table, c, r) for c, r in zip(columns, roles, strict=True)]
+    t = table.select(
+        variant=column(table, variant, "variant"), **{f"v{i}": v for i, v in enumerate(values)}
+    )
+    t = t.filter(t.variant.notnull())
+    k = len(values)
+    stats: dict[str, Any] = {"n": t.count()}
+    for i in range(k):
+        stats[f"null{i}"] = t[f"v{i}"].isnull().sum()
+        stats[f"mean{i}"] = t[f"v{i}"].mean()
+        for j in range(i, k):
+            a, b = t[f"v{i}"], t[f"v{j}"]
+            stats[f"c{i}{j}"] = a.var(how="sample") if i == j else a.cov(b, how="sample")
+    rows = fetch(t.group_by("variant").aggregate(**stats), MAX_VARIANTS, "variants", "variant")
+    for i, role in enumerate(roles):
+        nulls = sum(int(row[f"null{i}"] or 0) for row in rows)
+        if nulls:
+            raise SourceError(
+                f"{role}: {nulls:,} rows have no value; every user needs all four values of a "
+                "ratio CUPED (leave them out of the table, or fill them in)",
+                field=role,
+            )
+    arms: dict[str, RatioCovariateStats] = {}
+    for row in rows:
+        name = label(row["variant"])
+        if name is None:
+            continue
+        if name in arms:
+            raise SourceError(f"variant: {name!r} is spelt two ways", field="variant")
+        n = int(row["n"])
+        if n < 2:
+            raise SourceError(f"variant: {name!r} has {n} user; at least 2", field="variant")
+        cov = tuple(
+            tuple(float(row[f"c{min(i, j)}{max(i, j)}"]) for j in range(k)) for i in range(k)
+        )
+        y, d, x, m = (float(row[f"mean{i}"]) for i in range(k))
+        arms[name] = RatioCovariateStats(name, n, (y, d, x, m), cov)
+    return tuple(arms[name] for name in sorted(arms))
 
 
 # --------------------------------------------------------------------------- DoE

@@ -348,7 +348,7 @@ def source_ratio_records(request: SourceFields, c: Columns, ratio: Ratio) -> Csv
     variant = required_column(st, "variant", c.variant)
     numerator = required_column(st, "numerator", ratio.numerator)
     denominator = required_column(st, "denominator", ratio.denominator)
-    with reducing(st, {"metric": "numerator", "covariate": "denominator"}), stats_errors():
+    with reducing(st, {"metric": "numerator", "covariate": "denominator"}):
         variants, reduced = ratio_statistics(
             st.table, variant=variant, numerator=numerator, denominator=denominator
         )

@@ -47,7 +47,7 @@ from stats.cuped import (
     cuped_rows,
     regression_adjustment,
 )
-from stats.cuped_ratio import cuped_ratio_rows
+from stats.cuped_ratio import cuped_ratio, cuped_ratio_rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -311,30 +311,64 @@ def analyse_rows(r: CupedRequest, table: Table) -> Analysis:
     return Analysis(result, scatter(rows, covariate), outcome, covariate, segments)
 
 
-def analyse_ratio_rows(r: CupedRequest, table: Table, variant: str, numerator: str) -> Analysis:
-    """Ratio CUPED (:func:`stats.cuped_ratio.cuped_ratio_rows`): ``outcome`` over
-    ``denominator`` adjusted by ``covariate`` over ``denominator_pre``."""
+RATIO_ROLES = ("outcome", "denominator", "covariate", "denominator_pre")
+"""The request fields naming a ratio CUPED's four columns (:data:`stats.cuped_ratio.COLUMNS`)."""
+
+
+def _ratio_pairs(r: CupedRequest) -> list[tuple[str, str]]:
+    """``(field, column)`` of the denominator, covariate and pre-period denominator of a ratio
+    CUPED (400 for one left out; 422 for a field a ratio CUPED does not take)."""
     pairs: list[tuple[str, str]] = []
-    for key in ("denominator", "covariate", "denominator_pre"):
+    for key in RATIO_ROLES[1:]:
         name = getattr(r, key)
         if name is None:
             bad_request(key, f"{key} is required for a ratio CUPED (with denominator).")
         pairs.append((key, name))
-    for key in ("covariates", "segment"):
+    for key in ("covariates", "segment", "events"):
         if getattr(r, key) is not None:
             unprocessable(key, f"{key} is not available for a ratio CUPED.")
+    return pairs
+
+
+def _ratio_analysis(r: CupedRequest, result: CupedResult) -> Analysis:
+    note = (
+        f"Ratio CUPED: {r.outcome} per {r.denominator} adjusted by the pre-period "
+        f"{r.covariate} per {r.denominator_pre} (the delta method on both ratios, Deng, "
+        "Knoblich & Lu 2018, as gbstats' regression-adjusted ratio)."
+    )
+    return Analysis(result, outcome=f"{r.outcome} / {r.denominator}", note=note)
+
+
+def analyse_ratio_rows(r: CupedRequest, table: Table, variant: str, numerator: str) -> Analysis:
+    """Ratio CUPED (:func:`stats.cuped_ratio.cuped_ratio_rows`): ``outcome`` over
+    ``denominator`` adjusted by ``covariate`` over ``denominator_pre``."""
+    pairs = _ratio_pairs(r)
     with stats_errors():
         rows = upload_rows(table, variant=variant, outcome=numerator, covariates=pairs)
     control = _control(r, list(rows.names))
     values = [rows.y, *(rows.covariates[c] for _, c in pairs)]
     with stats_errors():
         result = cuped_ratio_rows(rows.codes, rows.names, values, control=control, alpha=r.alpha)
-    note = (
-        f"Ratio CUPED: {numerator} per {r.denominator} adjusted by the pre-period "
-        f"{r.covariate} per {r.denominator_pre} (the delta method on both ratios, Deng, "
-        "Knoblich & Lu 2018, as gbstats' regression-adjusted ratio)."
-    )
-    return Analysis(result, outcome=f"{numerator} / {r.denominator}", note=note)
+    return _ratio_analysis(r, result)
+
+
+def analyse_ratio_source(r: CupedRequest) -> Analysis:
+    """Ratio CUPED from a configured source's table: the four columns' per-arm means and
+    covariance reduced in one engine query (:func:`sources.reduce.ratio_cuped_moments`), then
+    :func:`stats.cuped_ratio.cuped_ratio`, as the upload of the same rows."""
+    from blueprints._source import open_table, reducing, required_column
+    from sources.reduce import ratio_cuped_moments
+
+    pairs = _ratio_pairs(r)
+    st = open_table(r)
+    variant = required_column(st, "variant", r.variant)
+    outcome = required_column(st, "outcome", r.outcome)
+    columns = [outcome, *(required_column(st, key, name) for key, name in pairs)]
+    with reducing(st):
+        arms = ratio_cuped_moments(st.table, variant=variant, columns=columns, roles=RATIO_ROLES)
+    control = _control(r, [a.name for a in arms])
+    with stats_errors():
+        return _ratio_analysis(r, cuped_ratio(arms, control=control, alpha=r.alpha))
 
 
 def analyse_summaries(r: CupedRequest, summaries: list[Any]) -> Analysis:
@@ -360,6 +394,8 @@ def analyse_source(r: CupedRequest, source: str) -> Analysis:
     from sources.reduce import cuped_moments
 
     alpha = r.alpha
+    if r.denominator is not None or r.denominator_pre is not None:
+        return analyse_ratio_source(r)
     if r.events is not None:
         stats, _ = event_request((source, r.events), pre_period=True)
     else:

@@ -147,8 +147,8 @@ def test_bayesian_takes_typed_ratio_variants(client: FlaskClient) -> None:
         client.post(
             "/api/bayesian", json={**body, "csv": "variant,x\nA,1\nB,2\n", "variants": None}
         ),
-        422,
-        "metric",
+        400,
+        "numerator",
     )
 
 
