@@ -1,9 +1,10 @@
 """CUPED on 1,000,000 rows beside a plain unadjusted analysis of the same rows.
 
 ``python -m bench.bench_cuped`` from the repository root (or ``python -m bench cuped``). The
-rows are written as a CSV and parsed once, before timing, by pyarrow's CSV reader with the
-text arm labels dictionary-encoded by the parser (``ConvertOptions(auto_dict_encode=True)``),
-so the arm codes come from the parser; the time starts after parsing: reading the columns
+rows are written as a CSV and parsed once, before timing, by the upload reader
+(:func:`sources.upload.read_upload`, as the endpoint reads them: text arm labels
+dictionary-encoded by the parser, each numeric column in one chunk), so the arm codes come
+from the parser; the time starts after parsing: reading the columns
 (:func:`sources.cuped.upload_rows`, its per-upload cache emptied every run) and CUPED
 (:func:`stats.cuped.cuped_rows`). The baseline is what an unadjusted analysis needs: per-arm
 count, mean and sd (pandas groupby) and Welch's t test from them (scipy). Targets: CUPED
@@ -12,17 +13,15 @@ count, mean and sd (pandas groupby) and Welch's t test from them (scipy). Target
 
 from __future__ import annotations
 
-import io
 from functools import partial
 
 import numpy as np
 import pandas as pd
-import pyarrow.csv as pacsv
 from scipy import stats as sps
 
 from bench._timing import median_seconds, report
 from sources.cuped import upload_rows
-from sources.upload import Upload
+from sources.upload import Upload, read_upload
 from stats.cuped import cuped_rows
 
 ROWS = 1_000_000
@@ -50,11 +49,8 @@ def unadjusted(df: pd.DataFrame) -> float:
 
 
 def parsed(df: pd.DataFrame) -> Upload:
-    """The rows as a CSV parsed by pyarrow, text labels dictionary-encoded by the parser."""
-    raw = df.to_csv(index=False).encode()
-    options = pacsv.ConvertOptions(auto_dict_encode=True, auto_dict_max_cardinality=64)
-    arrow = pacsv.read_csv(io.BytesIO(raw), convert_options=options)
-    return Upload(arrow, "csv", ",", False, "utf-8", True, ".", {})
+    """The rows as a CSV read by the upload reader, as a user's upload is."""
+    return read_upload(df.to_csv(index=False).encode())
 
 
 def adjusted(table: Upload) -> float:
