@@ -8,16 +8,22 @@ segment or metric cell are left out (the metric's own summary reports its blanks
 
 from __future__ import annotations
 
+import dataclasses
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
-from sources.reduce import MAX_SEGMENTS, Segment
+from sources.reduce import MAX_SEGMENTS, Moments, Segment
 from sources.tabular import (
     Kind,
+    Roles,
+    Summary,
     Table,
     binary_values,
     factorize_labels,
     numeric_values,
+    summarize_aggregates,
     variant_labels,
 )
 from sources.upload import CSVError
@@ -83,3 +89,50 @@ def segment_codes(table: Table, segment: str) -> tuple[np.ndarray, list[str]]:
             field="segment",
         )
     return np.asarray(codes), [str(u) for u in uniques]
+
+
+def aggregate_segments(
+    table: Table, roles: Roles, segment: str
+) -> tuple[Summary, tuple[Segment, ...]]:
+    """A table of aggregates with one row per variant and segment (``users`` with
+    ``conversions``, or ``users``, ``mean`` and ``sd``): each segment's rows read by
+    :func:`sources.tabular.summarize_aggregates` (errors keep the table's row numbers), and
+    the per-variant totals over the segments (sorted by name, as a row-level summary):
+    summed users and conversions, or the pooled n, mean and sd of
+    :meth:`sources.reduce.Moments.combine` (Chan, Golub & LeVeque 1979), which is what the
+    row-level data of every segment together would give."""
+    groups, names = segment_codes(table, segment)
+    if not names:
+        raise CSVError(f"segment column {segment!r} has no values", field=segment)
+    if (groups < 0).any():
+        row = int(np.flatnonzero(groups < 0)[0]) + 1
+        raise CSVError(
+            f"row {row}, column {segment!r}: the segment cell is blank", field=segment, row=row
+        )
+    found = []
+    for s, name in enumerate(names):
+        rows = np.flatnonzero(groups == s)
+        part = dataclasses.replace(table, arrow=table.arrow.take(rows), _pandas={}, cache={})
+        try:
+            summary = summarize_aggregates(part, roles)
+        except CSVError as exc:
+            if exc.row is None:
+                raise
+            row = int(rows[exc.row - 1]) + 1
+            message = str(exc).replace(f"row {exc.row},", f"row {row},", 1)
+            raise CSVError(f"{message} (segment {name!r})", field=exc.field, row=row) from None
+        found.append(
+            Segment(name, cast("tuple[ProportionStats | MeanStats, ...]", summary.variants))
+        )
+    totals: dict[str, Moments] = {}
+    for seg in found:
+        for v in seg.variants:
+            if isinstance(v, ProportionStats):
+                m = Moments(v.users, v.conversions / v.users if v.users else 0.0, 0.0)
+            else:
+                m = Moments(v.n, v.mean, v.sd * v.sd * max(v.n - 1, 0))
+            totals[v.name] = totals.get(v.name, Moments(0, 0.0, 0.0)).combine(m)
+    kind = summary.kind
+    variants = tuple(totals[k].variant(k, cast(Kind, kind)) for k in sorted(totals))
+    pooled = Summary(metric=summary.metric, kind=kind, variants=variants, n_rows=table.n_rows)  # type: ignore[arg-type]
+    return pooled, tuple(found)

@@ -30,6 +30,8 @@ from blueprints.abtest.segments import (
     typed_segments,
     upload_segments,
 )
+from sources.reduce import Segment
+from sources.segments import aggregate_segments
 from sources.tabular import (
     MAX_VARIANTS,
     Roles,
@@ -290,9 +292,32 @@ def csv_guardrail_summary(g: Fields, table: Table, roles: Roles) -> Summary:
     return summarize_csv(table, replace(roles, conversions=name, mean=None), name, None)
 
 
+def segmented_aggregates(
+    f: Fields, table: Table, roles: Roles, metric: str | None, segment: str
+) -> tuple[Summary, tuple[Segment, ...]]:
+    """A table of aggregates with one row per variant and segment: the per-variant totals
+    and each segment's variants (:func:`sources.segments.aggregate_segments`; errors name the
+    table's row)."""
+    for key in ("guardrails", "numerator", "denominator"):
+        if f.has(key):
+            unprocessable(key, f"{key} is not available with one row per variant and segment.")
+    if segment == roles.variant:
+        unprocessable("segment", f"segment column {segment!r} is the variant column.")
+    if metric is not None and metric == roles.mean:
+        roles = replace(roles, conversions=None)  # the mean/sd metric, as summarize_table
+    with stats_errors(), csv_errors():
+        return aggregate_segments(table, roles, segment)
+
+
 def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
     roles, metric, kind = csv_roles(f, table)
-    summary, ratio = csv_primary(f, table, roles, metric, kind)
+    segment = column(f, "segment", table, None)
+    by_segment_rows = None
+    if segment is not None and roles.layout == "variants":
+        summary, by_segment_rows = segmented_aggregates(f, table, roles, metric, segment)
+        ratio: dict[str, str | None] = {"numerator": None, "denominator": None}
+    else:
+        summary, ratio = csv_primary(f, table, roles, metric, kind)
     guardrails, inputs, summaries = [], {}, []
     for g in guardrail_fields(f):
         s = csv_guardrail_summary(g, table, roles)
@@ -313,7 +338,19 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
         quantiles = csv_quantiles(f, table, roles.variant, summary.metric, analysis)
     else:
         refuse_quantiles(f)
-    segments = csv_segments(f, table, roles, summary, analysis, options)
+    segments: SegmentsOutcome | None
+    if by_segment_rows is not None:
+        assert segment is not None
+        segments = by_segment(
+            segment,
+            by_segment_rows,
+            cast("tuple[ProportionStats, ...] | tuple[MeanStats, ...]", summary.variants),
+            analysis,
+            options["correction"],
+            options["direction"],
+        )
+    else:
+        segments = csv_segments(f, table, roles, summary, analysis, options)
     blanks = {k: v for k, v in table.blank_cells.items() if v}
     if blanks:
         listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
@@ -355,11 +392,7 @@ def csv_segments(
     if segment is None:
         return None
     if roles.layout != "users" or roles.variant is None:
-        unprocessable(
-            "segment",
-            "segment needs one row per user (a variant column and a metric column); this "
-            "table has one row per variant.",
-        )
+        unprocessable("segment", "segment needs a variant column beside it.")
     if segment in (roles.variant, summary.metric):
         unprocessable("segment", f"segment column {segment!r} is the variant or metric column.")
     if summary.kind == "ratio":
