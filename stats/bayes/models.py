@@ -87,8 +87,52 @@ class BetaPosterior(ClosedFormPosterior):
         return rng.beta(self.alpha, self.beta, size)
 
 
+class LocationScalePosterior(ClosedFormPosterior):
+    """``loc + scale · Z`` for a standard variable ``Z`` that a subclass defines by its
+    ``_standard_*`` functions; ``scale`` 0 is a point mass at ``loc``. The density, quantile
+    and distribution functions of a location-scale family follow from Z's by the change of
+    variables ``z = (x − loc) / scale`` (Casella & Berger, *Statistical Inference*, 2nd ed.,
+    Theorem 3.5.6)."""
+
+    __slots__ = ()
+    loc: float
+    scale: float
+
+    @abstractmethod
+    def _standard_cdf(self, z: FloatArray) -> FloatArray: ...
+
+    @abstractmethod
+    def _standard_ppf(self, q: npt.ArrayLike) -> FloatArray: ...
+
+    @abstractmethod
+    def _standard_logpdf(self, z: FloatArray) -> FloatArray: ...
+
+    @abstractmethod
+    def _standard_draws(self, rng: np.random.Generator, size: int) -> FloatArray: ...
+
+    @property
+    def mean(self) -> float:
+        return self.loc
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        v = np.asarray(x, dtype=float)
+        if self.scale == 0.0:
+            return (v >= self.loc).astype(float)
+        return np.asarray(self._standard_cdf((v - self.loc) / self.scale))
+
+    def ppf(self, q: npt.ArrayLike) -> FloatArray:
+        return np.asarray(self.loc + self.scale * self._standard_ppf(q))
+
+    def pdf(self, x: npt.ArrayLike) -> FloatArray:
+        z = (np.asarray(x, dtype=float) - self.loc) / self.scale
+        return np.asarray(np.exp(self._standard_logpdf(z)) / self.scale)
+
+    def draws(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return self.loc + self.scale * self._standard_draws(rng, size)
+
+
 @dataclass(frozen=True, slots=True)
-class StudentTPosterior(ClosedFormPosterior):
+class StudentTPosterior(LocationScalePosterior):
     """Student-t posterior of a mean: ``loc + scale · T_df``.
 
     From the reference prior p(μ, σ²) ∝ 1/σ² (the limit κ0 → 0, ν0 → 0 of the
@@ -102,35 +146,26 @@ class StudentTPosterior(ClosedFormPosterior):
     loc: float
     scale: float
 
-    @property
-    def mean(self) -> float:
-        return self.loc
+    def _standard_cdf(self, z: FloatArray) -> FloatArray:
+        return np.asarray(special.stdtr(self.df, z))
 
-    def cdf(self, x: npt.ArrayLike) -> FloatArray:
-        v = np.asarray(x, dtype=float)
-        if self.scale == 0.0:
-            return (v >= self.loc).astype(float)
-        return np.asarray(special.stdtr(self.df, (v - self.loc) / self.scale))
+    def _standard_ppf(self, q: npt.ArrayLike) -> FloatArray:
+        return np.asarray(special.stdtrit(self.df, q))
 
-    def ppf(self, q: npt.ArrayLike) -> FloatArray:
-        return np.asarray(self.loc + self.scale * special.stdtrit(self.df, q))
-
-    def pdf(self, x: npt.ArrayLike) -> FloatArray:
-        z = (np.asarray(x, dtype=float) - self.loc) / self.scale
-        log_pdf = (
+    def _standard_logpdf(self, z: FloatArray) -> FloatArray:
+        return np.asarray(
             special.gammaln((self.df + 1.0) / 2.0)
             - special.gammaln(self.df / 2.0)
             - 0.5 * np.log(self.df * np.pi)
             - (self.df + 1.0) / 2.0 * np.log1p(z * z / self.df)
         )
-        return np.asarray(np.exp(log_pdf) / self.scale)
 
-    def draws(self, rng: np.random.Generator, size: int) -> FloatArray:
-        return self.loc + self.scale * rng.standard_t(self.df, size)
+    def _standard_draws(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.standard_t(self.df, size)
 
 
 @dataclass(frozen=True, slots=True)
-class NormalPosterior(ClosedFormPosterior):
+class NormalPosterior(LocationScalePosterior):
     """Normal posterior ``N(loc, scale²)``: the large-sample approximation of an estimate
     with a known standard error under a flat prior (Gelman et al., *Bayesian Data Analysis*,
     3rd ed., §4.1). ``scale`` 0 is a point mass at ``loc``. scipy's ``norm`` functions, called
@@ -139,25 +174,17 @@ class NormalPosterior(ClosedFormPosterior):
     loc: float
     scale: float
 
-    @property
-    def mean(self) -> float:
-        return self.loc
+    def _standard_cdf(self, z: FloatArray) -> FloatArray:
+        return np.asarray(special.ndtr(z))
 
-    def cdf(self, x: npt.ArrayLike) -> FloatArray:
-        v = np.asarray(x, dtype=float)
-        if self.scale == 0.0:
-            return (v >= self.loc).astype(float)
-        return np.asarray(special.ndtr((v - self.loc) / self.scale))
+    def _standard_ppf(self, q: npt.ArrayLike) -> FloatArray:
+        return np.asarray(special.ndtri(q))
 
-    def ppf(self, q: npt.ArrayLike) -> FloatArray:
-        return np.asarray(self.loc + self.scale * special.ndtri(q))
+    def _standard_logpdf(self, z: FloatArray) -> FloatArray:
+        return -0.5 * z * z - 0.5 * np.log(2.0 * np.pi)
 
-    def pdf(self, x: npt.ArrayLike) -> FloatArray:
-        z = (np.asarray(x, dtype=float) - self.loc) / self.scale
-        return np.asarray(np.exp(-0.5 * z * z) / (self.scale * np.sqrt(2 * np.pi)))
-
-    def draws(self, rng: np.random.Generator, size: int) -> FloatArray:
-        return self.loc + self.scale * rng.standard_normal(size)
+    def _standard_draws(self, rng: np.random.Generator, size: int) -> FloatArray:
+        return rng.standard_normal(size)
 
 
 @dataclass(frozen=True, slots=True)
