@@ -512,6 +512,28 @@ def _welch(control: MeanStats, treatment: MeanStats) -> tuple[float, float, floa
     return treatment.mean - control.mean, se, df
 
 
+def _at_least_two(
+    control: MeanStats | RatioStats, treatment: MeanStats | RatioStats, metric: str, field: str
+) -> None:
+    """Raise :class:`InvalidInput` on ``<arm>.<field>`` unless both arms have n >= 2 (a
+    sample variance needs two observations)."""
+    for name, v in (("control", control), ("treatment", treatment)):
+        if v.n < 2:
+            raise InvalidInput(
+                f"{name}.{field} must be >= 2 for a {metric} metric, got {v.n}",
+                field=f"{name}.{field}",
+            )
+
+
+def _zero_variance(
+    control: MeanStats | RatioStats, treatment: MeanStats | RatioStats
+) -> ResultWarning:
+    return warning(
+        Code.ZERO_VARIANCE,
+        f"{treatment.name} and {control.name} both have zero variance; the test is degenerate",
+    )
+
+
 def _t_statistic(diff: float, se: float) -> float:
     if se > 0:
         return diff / se
@@ -534,20 +556,11 @@ def compare_means(
     """
     alpha = _validate.alpha(alpha)
     alternative = _validate.alternative(alternative)  # type: ignore[assignment]
-    for name, v in (("control", control), ("treatment", treatment)):
-        if v.n < 2:
-            raise InvalidInput(
-                f"{name}.n must be >= 2 for a mean metric, got {v.n}", field=f"{name}.n"
-            )
+    _at_least_two(control, treatment, "mean", "n")
     warnings: list[ResultWarning] = []
     diff, se, df = _welch(control, treatment)
     if se == 0:
-        warnings.append(
-            warning(
-                Code.ZERO_VARIANCE,
-                f"{treatment.name} and {control.name} both have zero variance; the test is degenerate",
-            )
-        )
+        warnings.append(_zero_variance(control, treatment))
     stat = _t_statistic(diff, se)
     pvalue = _pvalue(stat, alternative, df)
     crit = _critical(alpha, alternative, df)
@@ -610,11 +623,7 @@ def compare_ratios(
     alpha = _validate.alpha(alpha)
     alternative = _validate.alternative(alternative)  # type: ignore[assignment]
     _validate.choice("relative_interval", relative, RELATIVE_INTERVALS)
-    for name, v in (("control", control), ("treatment", treatment)):
-        if v.n < 2:
-            raise InvalidInput(
-                f"{name}.users must be >= 2 for a ratio metric, got {v.n}", field=f"{name}.users"
-            )
+    _at_least_two(control, treatment, "ratio", "users")
     diff = treatment.mean - control.mean
     se = math.hypot(treatment.se, control.se)
     base = comparison_from_estimate(
@@ -623,12 +632,7 @@ def compare_ratios(
     crit = _critical(alpha, alternative)
     lift, low, high, method, warnings = _relative(control, treatment, crit, alternative, relative)
     if se == 0:
-        warnings.append(
-            warning(
-                Code.ZERO_VARIANCE,
-                f"{treatment.name} and {control.name} both have zero variance; the test is degenerate",
-            )
-        )
+        warnings.append(_zero_variance(control, treatment))
     spread = math.sqrt((treatment.var + control.var) / 2)
     return replace(
         base,
