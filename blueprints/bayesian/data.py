@@ -31,6 +31,7 @@ from sources.bayesian import (
     source_amount_records,
     whole_numbers,
 )
+from sources.reduce import Segment
 from sources.tabular import (
     CSVError,
     Roles,
@@ -92,6 +93,8 @@ class CsvRecords:
     periods: list[str]
     by_period: list[list[Record]]
     warnings: tuple[ResultWarning, ...]
+    segments: tuple[Segment, ...] = ()
+    """A source's per-segment statistics, when a ``segment`` column is named."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,11 +258,14 @@ def csv_records(c: Columns, table: Table, metric: str) -> CsvRecords:
     return CsvRecords(source, records, periods, by_period, warnings)
 
 
-def source_records(request: SourceFields, c: Columns, metric: str) -> CsvRecords:
+def source_records(
+    request: SourceFields, c: Columns, metric: str, segment: str | None = None
+) -> CsvRecords:
     """The records of a configured source's table (``source``, ``table``) whose ``variant``
     and ``value`` (and optional ``date``) name columns, one row per user: reduced in the
-    engine (:mod:`sources.reduce`; per day with a date), except ``revenue``, whose model
-    takes every amount: those two columns are read, at most the upload's row cap."""
+    engine (:mod:`sources.reduce`; per day with a date; per ``segment`` value in the same
+    query), except ``revenue``, whose model takes every amount: those two columns are read,
+    at most the upload's row cap."""
     from blueprints._source import column, open_table, reducing, required_column, select_rows
     from sources.reduce import daily_statistics, sufficient_statistics
     from sources.tabular import MAX_ROWS
@@ -268,10 +274,12 @@ def source_records(request: SourceFields, c: Columns, metric: str) -> CsvRecords
     variant = required_column(st, "variant", c.variant)
     value = required_column(st, "value", c.value)
     date = column(st, "date", c.date)
+    segment = column(st, "segment", segment)
     roles = {"metric": "value"}
     periods: list[str] = []
     by_period: list[list[Record]] = []
     note: tuple[ResultWarning, ...] = ()
+    segments: tuple[Segment, ...] = ()
     if metric == "revenue":
         if date is not None:
             unprocessable("date", "revenue over time needs every amount: leave date out.")
@@ -283,7 +291,7 @@ def source_records(request: SourceFields, c: Columns, metric: str) -> CsvRecords
     else:
         with reducing(st, roles):
             stats = sufficient_statistics(
-                st.table, variant=variant, metric=value, kind=KIND[metric]
+                st.table, variant=variant, metric=value, kind=KIND[metric], segment=segment
             )
             if date is not None:
                 daily = daily_statistics(
@@ -297,8 +305,9 @@ def source_records(request: SourceFields, c: Columns, metric: str) -> CsvRecords
         records = [_record(v, metric) for v in stats.variants]
         rows = stats.rows
         warnings = tuple(warning(Code.ROWS_LEFT_OUT, w) for w in stats.warnings)
+        segments = stats.segments
     source = CsvSource("users", variant, value, date, rows)
-    return CsvRecords(source, records, periods, by_period, warnings + note)
+    return CsvRecords(source, records, periods, by_period, warnings + note, segments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,9 +185,10 @@ class BayesianRequest(SourceFields):
     )
     segment: Column | None = Field(
         None,
-        description="CSV column of segments (one row per user, conversion or mean metric): "
-        "each variant against control within each segment with partial pooling across "
-        "segments, answered in segments, heterogeneity and segment_analyses as /api/abtest does.",
+        description="CSV or source column of segments (one row per user, conversion or mean "
+        "metric): each variant against control within each segment with partial pooling "
+        "across segments, answered in segments, heterogeneity and segment_analyses as "
+        "/api/abtest does.",
     )
 
 
@@ -260,11 +261,12 @@ def analyse(
     r: BayesianRequest,
 ) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None, SegmentsOutcome | None]:
     table = read_data(r.csv)
-    if r.segment is not None and (table is None or r.metric not in ("proportion", "mean")):
+    rows = table is not None or r.source is not None
+    if r.segment is not None and (not rows or r.metric not in ("proportion", "mean")):
         unprocessable(
             "segment",
-            "segment needs row-level data (a CSV with one row per user) and a conversion or "
-            "mean metric.",
+            "segment needs row-level data (a CSV or a source's table, one row per user) and a "
+            "conversion or mean metric.",
         )
     guardrails = [
         {
@@ -295,7 +297,7 @@ def analyse(
         if ratio is not None:
             data = source_ratio_records(r, columns, ratio)
         else:
-            data = source_records(r, columns, r.metric)
+            data = source_records(r, columns, r.metric, r.segment)
         records = data.records
     elif table is not None:
         if r.variants is not None:
@@ -329,9 +331,9 @@ def analyse(
                 higher_is_better=r.higher_is_better,
             )
     segments = None
-    if r.segment is not None and table is not None and data is not None:
+    if r.segment is not None and data is not None:
         segments = segment_analysis(
-            table, r.segment, data, r.metric, stats, analysis.control, r.higher_is_better
+            r.segment, data, r.metric, stats, analysis.control, r.higher_is_better, table
         )
     return analysis, loss, data, segments
 

@@ -1,5 +1,5 @@
-"""The Bayesian analysis by segment: with a ``segment`` column on row-level CSV data and a
-conversion or mean metric, each variant against control within each segment, with the
+"""The Bayesian analysis by segment: with a ``segment`` column on row-level data (a CSV or a
+configured source's table) and a conversion or mean metric, each variant against control within each segment, with the
 hierarchical normal model across segments (:func:`stats.segments.compare_segments`: its
 P(effect > 0) per segment is the posterior probability under partial pooling), answered as
 the A/B analyzer does (:class:`blueprints.segments.outcome.SegmentsOutcome`)."""
@@ -18,15 +18,17 @@ from sources.tabular import Table
 
 
 def by_segment(
-    table: Table,
     column: str,
     data: CsvRecords,
     metric: str,
     pooled: Sequence[Any],
     control: str,
     higher_is_better: bool,
+    table: Table | None = None,
 ) -> SegmentsOutcome:
-    """Each treatment against ``control`` within each segment value of ``column``, at 95%."""
+    """Each treatment against ``control`` within each segment value of ``column``, at 95%:
+    an upload's rows reduced per segment (``table``), or a source's segments reduced with its
+    totals (``data.segments``, :func:`blueprints.bayesian.data.source_records`)."""
     if data.source.layout != "users" or metric not in ("proportion", "mean"):
         unprocessable(
             "segment",
@@ -35,14 +37,16 @@ def by_segment(
         )
     if column in (data.source.variant, data.source.value):
         unprocessable("segment", f"segment column {column!r} is the variant or metric column.")
-    with stats_errors(), csv_errors():
-        segments = segment_statistics(
-            table,
-            variant=data.source.variant,
-            metric=data.source.value,
-            kind=KIND[metric],
-            segment=column,
-        )
+    segments = data.segments
+    if table is not None:
+        with stats_errors(), csv_errors():
+            segments = segment_statistics(
+                table,
+                variant=data.source.variant,
+                metric=data.source.value,
+                kind=KIND[metric],
+                segment=column,
+            )
     return segments_outcome(
         column,
         segments,
