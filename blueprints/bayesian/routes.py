@@ -36,12 +36,14 @@ from blueprints.bayesian.data import (
 from blueprints.bayesian.figures import analysis_figures, stopping_figures
 from blueprints.bayesian.readout import analysis_readout, stopping_readout
 from blueprints.bayesian.segments import by_segment as segment_analysis
+from blueprints.bayesian.segments import pooled_outcome
 from blueprints.segments.outcome import (
     HeterogeneityRows,
     SegmentAnalyses,
     SegmentRows,
     SegmentsOutcome,
 )
+from sources.reduce import MAX_SEGMENTS, Segment
 from sources.tabular import MAX_VARIANTS, guess_control
 from stats.bayes.engine import (
     BayesianAnalysis,
@@ -133,6 +135,13 @@ class EffectPriorRequest(Body):
     sd: float
 
 
+class SegmentVariants(Body):
+    """One segment's typed numbers, its variants as in ``variants``."""
+
+    name: str
+    variants: Variants
+
+
 class BayesianRequest(SourceFields):
     """Give variants (JSON records) or csv (CSV text, one row per user or per variant), or a
     configured source and table (one row per user) with variant, value and optional date
@@ -164,6 +173,11 @@ class BayesianRequest(SourceFields):
         None, description="Composite-score weights, one per metric (primary, then each guardrail)."
     )
     variants: Variants | None = None
+    segments: Annotated[list[SegmentVariants], Field(max_length=MAX_SEGMENTS)] | None = Field(
+        None,
+        description="Typed numbers by segment (conversion or mean metric): each segment's "
+        "variants as in variants (which stay the totals); answered as with a segment column.",
+    )
     csv: str | None = None
     variant: Column | None = Field(
         None, description="CSV column of the variant (detected if absent)."
@@ -335,7 +349,26 @@ def analyse(
         segments = segment_analysis(
             r.segment, data, r.metric, stats, analysis.control, r.higher_is_better, table
         )
+    elif r.segments is not None:
+        segments = typed_segments(r, stats, analysis.control)
     return analysis, loss, data, segments
+
+
+def typed_segments(r: BayesianRequest, pooled: Sequence[Any], control: str) -> SegmentsOutcome:
+    """``segments``: each segment's typed variants (in the metric's shape, errors naming
+    ``segments[i].variants[j]``), analysed as a segment column's."""
+    if r.variants is None or r.metric not in ("proportion", "mean"):
+        unprocessable(
+            "segments",
+            "segments takes typed variants (the totals) of a conversion or mean metric.",
+        )
+    found = []
+    for i, seg in enumerate(r.segments or ()):
+        key = f"segments[{i}].variants"
+        records = variant_records(seg.variants, key, r.metric)
+        with stats_errors():
+            found.append(Segment(seg.name, variant_stats(r.metric, records, key)))  # type: ignore[arg-type]
+    return pooled_outcome("segment", found, pooled, control, r.higher_is_better)
 
 
 @contract.post(

@@ -13,6 +13,7 @@ from blueprints._api import stats_errors, unprocessable
 from blueprints._upload import csv_errors
 from blueprints.bayesian.data import KIND, CsvRecords
 from blueprints.segments.outcome import SegmentsOutcome, segments_outcome
+from sources.reduce import Segment
 from sources.segments import segment_statistics
 from sources.tabular import Table
 
@@ -47,6 +48,18 @@ def by_segment(
                 kind=KIND[metric],
                 segment=column,
             )
+    return pooled_outcome(column, segments, pooled, control, higher_is_better)
+
+
+def pooled_outcome(
+    column: str,
+    segments: Sequence[Segment],
+    pooled: Sequence[Any],
+    control: str,
+    higher_is_better: bool,
+) -> SegmentsOutcome:
+    """Each treatment against ``control`` within each of ``segments``, at 95%, pooled across
+    them (:func:`blueprints.segments.outcome.segments_outcome`)."""
     return segments_outcome(
         column,
         segments,

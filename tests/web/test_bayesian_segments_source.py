@@ -5,6 +5,7 @@ rows (every number to 1e-9)."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,40 @@ def test_source_segment_errors_name_the_field(client: FlaskClient) -> None:
         client.post("/api/bayesian", json={**body, **table, "segment": "variant"}), 422, "segment"
     )
     problem(client.post("/api/bayesian", json={**body, **table, "metric": "count"}), 422, "segment")
+
+
+def _typed(frame: Any, by: str, variant: str, value: str, metric: str) -> list[dict[str, Any]]:
+    """Per-variant records of ``frame``'s rows, computed with numpy (ddof-1 sd)."""
+    out = []
+    for name, part in frame.groupby(variant, sort=True):
+        x = part[value].to_numpy(dtype=float)
+        if metric == "proportion":
+            out.append({"name": name, "users": len(x), "conversions": int(x.sum())})
+        else:
+            out.append({"name": name, "users": len(x), "mean": x.mean(), "sd": x.std(ddof=1)})
+    return out
+
+
+def test_typed_segments_equal_the_segment_column(client: FlaskClient) -> None:
+    frame = devices()
+    body = {**BODY, "metric": "mean", "variant": "variant", "value": "revenue"}
+    upload = _ok(client.post("/api/bayesian", json={**body, "csv": csv_of(frame)}))
+    segments = [
+        {"name": name, "variants": _typed(part, "device", "variant", "revenue", "mean")}
+        for name, part in frame.groupby("device", sort=True)
+    ]
+    typed = {k: v for k, v in BODY.items() if k != "segment"} | {
+        "metric": "mean",
+        "variants": _typed(frame, "device", "variant", "revenue", "mean"),
+        "segments": segments,
+    }
+    answer = _ok(client.post("/api/bayesian", json=typed))
+    for key in ("segments", "heterogeneity", "segment_analyses"):
+        want = json.loads(json.dumps(upload["result"][key]).replace('"device"', '"segment"'))
+        _close(want, answer["result"][key])  # typed segments are named "segment", not a column
+    assert "segments" in answer["figures"]
+    problem(
+        client.post("/api/bayesian", json={**typed, "metric": "count"}), 400, "variants[0].total"
+    )
+    bad = {**typed, "segments": [{"name": "x", "variants": [{"name": "A", "users": 3}]}]}
+    problem(client.post("/api/bayesian", json=bad), 400, "segments[0].variants[0].mean")
