@@ -12,20 +12,8 @@ import yaml
 from playwright.sync_api import Page, expect
 
 from ..conftest import ADMIN_TOKEN
+from ..experiment_events import traffic
 from .test_experiments_page import post_events, sign_in
-
-
-def purchases(counts: dict[str, tuple[int, int]]) -> list[dict[str, str]]:
-    events = []
-    for variant, (exposed, converted) in counts.items():
-        for j in range(exposed):
-            unit = f"spec-{variant}-{j}"
-            events.append({"event_id": f"{unit}-x", "unit": unit, "variant": variant,
-                           "name": "exposure", "ts": "2026-11-20T10:00:00Z"})  # fmt: skip
-            if j < converted:
-                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
-                               "name": "purchase", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
-    return events
 
 
 def create_plain(base: str, name: str) -> None:
@@ -72,7 +60,7 @@ def test_spec_to_decision_record(page: Page, live_server: str) -> None:
     expect(detail.locator('[data-d="status"]')).to_have_text("running")
     key = page.locator("#ingest-key").input_value()
     experiment_id = detail.locator('[data-d="id"]').first.inner_text()
-    events = purchases({"control": (300, 30), "pay-now": (300, 45)})
+    events = traffic({"control": (300, 30), "pay-now": (300, 45)}, prefix="spec")
     assert post_events(live_server, experiment_id, key, events)["accepted"] == len(events)
 
     # analysed against the policy: the α and planned sample come from the spec

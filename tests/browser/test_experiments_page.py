@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ..conftest import ADMIN_TOKEN
+from ..experiment_events import traffic as events_for
 
 
 def post_events(base: str, experiment_id: str, key: str, events: list[dict[str, str]]) -> Any:
@@ -24,16 +25,8 @@ def post_events(base: str, experiment_id: str, key: str, events: list[dict[str, 
 
 
 def traffic(counts: dict[str, tuple[int, int]]) -> list[dict[str, str]]:
-    events = []
-    for variant, (exposed, converted) in counts.items():
-        for j in range(exposed):
-            unit = f"{variant}-{j}"
-            events.append({"event_id": f"{unit}-x", "unit": unit, "variant": variant,
-                           "name": "exposure", "ts": "2026-11-20T10:00:00Z"})  # fmt: skip
-            if j < converted:
-                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
-                               "name": "signup", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
-    return events
+    """Exposures, and signups at 10:03 UTC (the detail view's last event time)."""
+    return events_for(counts, event="signup", converted_at="2026-11-20T10:03:00Z")
 
 
 def sign_in(page: Page, live_server: str, token: str = ADMIN_TOKEN) -> None:

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from app import create_app
 
 from ..conftest import ADMIN_TOKEN
+from ..experiment_events import traffic
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SAMPLE = Path(__file__).resolve().parents[2] / "static" / "samples" / "experiment_spec.yaml"
@@ -64,31 +65,9 @@ def launched(client: FlaskClient, document: Any = None) -> dict[str, Any]:
 
 
 def send(client: FlaskClient, exp: dict[str, Any], counts: dict[str, tuple[int, int]]) -> None:
-    """Exposures of fresh units per variant, the first ``conversions`` of them purchasing."""
-    events = []
-    for variant, (exposed, converted) in counts.items():
-        for j in range(exposed):
-            unit = f"{variant}-{j}"
-            events.append(
-                {
-                    "event_id": f"{unit}-x",
-                    "unit": unit,
-                    "variant": variant,
-                    "name": "exposure",
-                    "ts": TS,
-                }
-            )
-            if j < converted:
-                events.append(
-                    {
-                        "event_id": f"{unit}-c",
-                        "unit": unit,
-                        "variant": variant,
-                        "name": "purchase",
-                        "ts": TS,
-                    }
-                )
+    """Exposures of fresh units per variant, the first ``converted`` of them purchasing."""
     key = {"Authorization": f"Bearer {exp['ingest_key']}"}
+    events = traffic(counts, converted_at=TS)
     response = client.post(
         f"/api/experiments/{exp['id']}/events", json={"events": events}, headers=key
     )

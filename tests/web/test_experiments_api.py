@@ -17,6 +17,7 @@ from blueprints.experiments import analysis as experiment_analysis
 from experiments.store import MAX_VARIANTS, Store
 
 from ..conftest import ADMIN_TOKEN
+from ..experiment_events import CONVERTED_AT, EXPOSED_AT, traffic
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SPEC = {
@@ -27,7 +28,7 @@ SPEC = {
     "bandit": False,
     "variants": [{"name": "control", "weight": 0.5}, {"name": "B", "weight": 0.5}],
 }
-TS, LATER = "2026-11-20T10:00:00Z", "2026-11-20T10:05:00Z"
+TS, LATER = EXPOSED_AT, CONVERTED_AT
 
 
 def create(client: FlaskClient, **changes: Any) -> dict[str, Any]:
@@ -44,34 +45,6 @@ def running(client: FlaskClient, **changes: Any) -> dict[str, Any]:
 
 def key(exp: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {exp['ingest_key']}"}
-
-
-def traffic(counts: dict[str, tuple[int, int]], prefix: str = "u") -> list[dict[str, str]]:
-    """Exposures of fresh units per variant, the first ``conversions`` of them converting."""
-    events = []
-    for variant, (exposed, converted) in counts.items():
-        for j in range(exposed):
-            unit = f"{prefix}-{variant}-{j}"
-            events.append(
-                {
-                    "event_id": f"{unit}-x",
-                    "unit": unit,
-                    "variant": variant,
-                    "name": "exposure",
-                    "ts": TS,
-                }
-            )
-            if j < converted:
-                events.append(
-                    {
-                        "event_id": f"{unit}-p",
-                        "unit": unit,
-                        "variant": variant,
-                        "name": "purchase",
-                        "ts": LATER,
-                    }
-                )
-    return events
 
 
 def send(client: FlaskClient, exp: dict[str, Any], events: list[dict[str, str]]) -> Any:
