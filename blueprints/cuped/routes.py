@@ -9,6 +9,7 @@ Lin's regression adjustment) naming its columns, or JSON per-variant summaries i
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import Annotated, Any
 
 from flask import Response, render_template
@@ -22,6 +23,7 @@ from blueprints._upload import read_data
 from blueprints.cuped import bp, contract
 from blueprints.cuped.figures import analysis_figures, planning_figures
 from blueprints.cuped.readout import analysis_readout, planning_readout
+from blueprints.cuped.segments import adjusted_segments
 from blueprints.cuped.segments import by_segment as segment_analysis
 from blueprints.segments.outcome import (
     HeterogeneityRows,
@@ -30,6 +32,7 @@ from blueprints.segments.outcome import (
     SegmentsOutcome,
 )
 from sources.cuped import Scatter, covariate_names, scatter, upload_rows
+from sources.reduce import MAX_SEGMENTS
 from sources.tabular import Table, guess_control, infer_roles
 from stats.cuped import (
     MAX_ARMS,
@@ -97,6 +100,13 @@ class CovariateSummary(TypedDict):
     cov_xy: float
 
 
+class CovariateSegment(Body):
+    """One segment's per-variant summaries, as in ``variants``."""
+
+    name: str
+    variants: records(CovariateSummary)  # type: ignore[valid-type]
+
+
 class CupedRequest(SourceFields):
     """Row-level data as csv text (one row per user) with the variant, outcome and covariate
     column names; covariates (a list of columns) instead of covariate runs Lin's regression
@@ -107,6 +117,11 @@ class CupedRequest(SourceFields):
     csv: str | None = Field(None, description="CSV text, one row per user.")
     variants: records(CovariateSummary) | None = Field(  # type: ignore[valid-type]
         None, description="Per-variant summaries instead of rows (at least 2 arms)."
+    )
+    segments: Annotated[list[CovariateSegment], Field(max_length=MAX_SEGMENTS)] | None = Field(
+        None,
+        description="Per-segment summaries beside the totals in variants: each segment "
+        "adjusted on its own (θ within it), answered as with a segment column.",
     )
     events: Events | None = None
     variant: Column | None = Field(
@@ -372,12 +387,21 @@ def analyse_ratio_source(r: CupedRequest) -> Analysis:
 
 
 def analyse_summaries(r: CupedRequest, summaries: list[Any]) -> Analysis:
-    """CUPED from per-variant sufficient statistics (``variants``)."""
+    """CUPED from per-variant sufficient statistics (``variants``), and each segment's
+    (``segments``) adjusted on its own."""
     with stats_errors():
         arms = covariate_variants(summaries)
     control = _control(r, [a.name for a in arms])
     with stats_errors():
-        return Analysis(cuped(arms, control=control, alpha=r.alpha))
+        result = cuped(arms, control=control, alpha=r.alpha)
+    if r.segments is None:
+        return Analysis(result)
+    fits = []
+    for i, seg in enumerate(r.segments):
+        with stats_errors(f"segments[{i}]."):
+            parts = covariate_variants(seg.variants)
+        fits.append((seg.name, partial(cuped, parts, control=control, alpha=r.alpha)))
+    return Analysis(result, segments=adjusted_segments("segment", fits, result, r.alpha))
 
 
 def analyse_source(r: CupedRequest, source: str) -> Analysis:
@@ -430,6 +454,8 @@ def analyse(r: CupedRequest) -> Analysis:
     table = read_data(r.csv)
     if r.segment is not None and table is None:
         unprocessable("segment", "segment needs row-level data: a CSV with one row per user.")
+    if r.segments is not None and (table is not None or r.source is not None):
+        unprocessable("segments", "segments takes per-segment summaries beside variants.")
     if r.source is not None:
         if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or variants: only one of them.")

@@ -1,13 +1,15 @@
-"""CUPED by segment: with a ``segment`` column on row-level data, each segment's rows are
-adjusted on their own (CUPED, or Lin's regression with several covariates: θ within the
-segment) and each treatment's adjusted difference across segments goes through
+"""CUPED by segment: with a ``segment`` column on row-level data (or typed per-segment
+summaries), each segment is adjusted on its own (CUPED, or Lin's regression with several
+covariates: θ within the segment) and each treatment's adjusted difference across segments
+goes through
 :func:`stats.segments.compare_adjusted` — per-segment results, heterogeneity, partial pooling
 and the Simpson check, answered as the A/B analyzer does
 (:class:`blueprints.segments.outcome.SegmentsOutcome`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -36,11 +38,25 @@ def by_segment(
     a 422 naming ``segment``."""
     with stats_errors(), csv_errors():
         codes, names = segment_codes(table, column)
-    require_segments(column, len(names))
+    fits = [(name, partial(fit, codes == s)) for s, name in enumerate(names)]
+    return adjusted_segments(column, fits, whole, alpha)
+
+
+def adjusted_segments(
+    column: str,
+    fits: Sequence[tuple[str, Callable[[], CupedResult | RegressionAdjustmentResult]]],
+    whole: CupedResult | RegressionAdjustmentResult,
+    alpha: float,
+) -> SegmentsOutcome:
+    """Each segment's adjustment (``fits``: its name and the call that adjusts it; one that
+    raises is left out and named) compared across segments
+    (:func:`stats.segments.compare_adjusted`). Fewer than 2 segments is a 422 naming
+    ``segment``."""
+    require_segments(column, len(fits))
     per_segment: list[tuple[str, tuple[Comparison, ...]]] = []
-    for s, name in enumerate(names):
+    for name, adjust in fits:
         try:
-            adjusted = fit(codes == s)
+            adjusted = adjust()
         except ValueError:  # stats' InvalidInput: this segment alone cannot be adjusted
             per_segment.append((name, ()))
             continue
