@@ -27,7 +27,7 @@ from app import create_app
 from sources.config import Spec
 from tests.sources.test_events import EVENTS as EVENT_ROWS
 from tests.sources.test_events import EXPOSURES as EXPOSURE_ROWS
-from tests.web.test_source_requests import close
+from tests.web.answers import close
 
 EVENTS = {
     "exposures": "exposures",

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
-import ibis
 import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pyarrow import csv as pacsv
 from scipy import stats as sps
 
-from app import create_app
+from tests.web.answers import warehouse_app
 from tests.web.problems import problem
 
 
@@ -153,21 +150,9 @@ def test_bayesian_takes_typed_ratio_variants(client: FlaskClient) -> None:
 
 
 @pytest.fixture
-def source_client(tmp_path: Path) -> Iterator[FlaskClient]:
+def source_client(tmp_path: Path) -> FlaskClient:
     """A DuckDB source whose ``orders`` table holds the rows of :func:`_orders_csv`."""
-    text, _ = _orders_csv()
-    path = tmp_path / "warehouse.duckdb"
-    con = ibis.duckdb.connect(path)
-    con.create_table("orders", pacsv.read_csv(io.BytesIO(text.encode())))
-    con.disconnect()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "abacus.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
-    yield app.test_client()
+    return warehouse_app(tmp_path, {"orders": _orders_csv()[0]}).test_client()
 
 
 def test_source_ratio_equals_the_csv_upload(source_client: FlaskClient) -> None:

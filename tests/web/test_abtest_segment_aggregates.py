@@ -5,12 +5,11 @@ numpy; errors keep the table's row numbers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
+from tests.web.answers import close
 from tests.web.problems import problem
 
 SEGMENTS = {"ios": 0.02, "android": 0.0, "web": -0.01}
@@ -38,21 +37,6 @@ def _users(kind: str, seed: int = 4) -> tuple[str, str]:
     return "\n".join(rows) + "\n", "\n".join([header, *(agg[i] for i in order)]) + "\n"
 
 
-def _close(a: Any, b: Any) -> None:
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for k in a:
-            _close(a[k], b[k])
-    elif isinstance(a, list):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _close(x, y)
-    elif isinstance(a, float) and not isinstance(b, bool):
-        assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
-    else:
-        assert a == b
-
-
 @pytest.mark.parametrize(("kind", "metric"), [("binary", "conversions"), ("continuous", "mean")])
 def test_aggregates_by_segment_equal_the_row_level_upload(
     client: FlaskClient, kind: str, metric: str
@@ -69,7 +53,7 @@ def test_aggregates_by_segment_equal_the_row_level_upload(
         want, got = a["result"][key], b["result"][key]
         if key == "variants":  # the row-level answer lists each arm's rows
             want = [{k: v for k, v in x.items() if k in y} for x, y in zip(want, got, strict=True)]
-        _close(want, got)
+        close(want, got)
     assert [s["name"] for s in b["result"]["segments"]] == ["android", "ios", "web"]
     assert "segments" in b["figures"]
     codes = {w["code"] for w in b["warnings"]}

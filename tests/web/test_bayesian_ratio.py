@@ -7,18 +7,14 @@ uploaded; and the errors name their field.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import ibis
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
-from pyarrow import csv as pacsv
 
-from app import create_app
+from tests.web.answers import close, ok, warehouse_app
 from tests.web.problems import problem
 
 BASE = {"metric": "ratio", "control": "A", "threshold": 0.1, "draws": 20_000, "seed": 3}
@@ -56,32 +52,10 @@ def _typed(data: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     return out
 
 
-def _ok(response: Any) -> Any:
-    """The JSON of a 200 answer."""
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.json
-
-
-def _close(a: Any, b: Any) -> None:
-    """Every number of two answers equal to 1e-9 relative (strings and flags exactly)."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for k in a:
-            _close(a[k], b[k])
-    elif isinstance(a, list):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _close(x, y)
-    elif isinstance(a, float) and not isinstance(b, bool):
-        assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
-    else:
-        assert a == b
-
-
 def test_csv_ratio_equals_the_typed_path_on_numpy_moments(client: FlaskClient) -> None:
     text, data = _orders()
-    typed = _ok(client.post("/api/bayesian", json={**BASE, "variants": _typed(data)}))
-    upload = _ok(client.post("/api/bayesian", json={**BASE, "csv": text, **ROLES}))
+    typed = ok(client.post("/api/bayesian", json={**BASE, "variants": _typed(data)}))
+    upload = ok(client.post("/api/bayesian", json={**BASE, "csv": text, **ROLES}))
     a, b = typed["result"], upload["result"]
     assert b["source"] == {
         "layout": "users",
@@ -90,37 +64,25 @@ def test_csv_ratio_equals_the_typed_path_on_numpy_moments(client: FlaskClient) -
         "date": None,
         "rows": 1000,
     }
-    _close({**a, "source": None}, {**b, "source": None})
+    close({**a, "source": None}, {**b, "source": None})
     assert upload["readout"] == typed["readout"]
     assert "normal approximation" in upload["readout"]
 
 
 @pytest.fixture
-def source_client(tmp_path: Path) -> Iterator[FlaskClient]:
+def source_client(tmp_path: Path) -> FlaskClient:
     """A DuckDB source whose ``orders`` table holds the rows of :func:`_orders`."""
-    text, _ = _orders()
-    path = tmp_path / "warehouse.duckdb"
-    con = ibis.duckdb.connect(path)
-    con.create_table("orders", pacsv.read_csv(io.BytesIO(text.encode())))
-    con.disconnect()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "abacus.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
-    yield app.test_client()
+    return warehouse_app(tmp_path, {"orders": _orders()[0]}).test_client()
 
 
 def test_source_ratio_equals_the_same_rows_uploaded(source_client: FlaskClient) -> None:
     text, _ = _orders()
-    upload = _ok(source_client.post("/api/bayesian", json={**BASE, "csv": text, **ROLES}))
+    upload = ok(source_client.post("/api/bayesian", json={**BASE, "csv": text, **ROLES}))
     table = {"source": "warehouse", "table": "orders"}
-    source = _ok(source_client.post("/api/bayesian", json={**BASE, **table, **ROLES}))
+    source = ok(source_client.post("/api/bayesian", json={**BASE, **table, **ROLES}))
     a, b = upload["result"], source["result"]
     assert b["source"] == a["source"]
-    _close(a, b)
+    close(a, b)
     assert source["readout"] == upload["readout"]
     problem(
         source_client.post("/api/bayesian", json={**BASE, **table, **ROLES, "numerator": "nope"}),

@@ -4,18 +4,14 @@ rows (every number to 1e-9)."""
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pytest
 from flask.testing import FlaskClient
-from pyarrow import csv as pacsv
 
-from app import create_app
+from tests.web.answers import close, ok, warehouse_app
 from tests.web.problems import problem
 from tests.web.test_abtest_segments import berkeley_csv, csv_of, devices
 
@@ -23,40 +19,11 @@ BODY = {"threshold": 0.1, "draws": 10_000, "seed": 1, "control": "A", "segment":
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[FlaskClient]:
-    path = tmp_path / "warehouse.duckdb"
-    con = ibis.duckdb.connect(path)
-    for name, text in (("devices", csv_of(devices())), ("berkeley", berkeley_csv())):
-        con.create_table(name, pacsv.read_csv(io.BytesIO(text.encode())))
-    con.disconnect()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "abacus.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
-    yield app.test_client()
-
-
-def _ok(response: Any) -> Any:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.json
-
-
-def _close(a: Any, b: Any) -> None:
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for k in a:
-            _close(a[k], b[k])
-    elif isinstance(a, list):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _close(x, y)
-    elif isinstance(a, float):
-        assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
-    else:
-        assert a == b
+def client(tmp_path: Path) -> FlaskClient:
+    """A DuckDB source with the ``devices`` and ``berkeley`` tables."""
+    return warehouse_app(
+        tmp_path, {"devices": csv_of(devices()), "berkeley": berkeley_csv()}
+    ).test_client()
 
 
 @pytest.mark.parametrize(
@@ -75,12 +42,12 @@ def test_source_segments_equal_the_same_rows_uploaded(
     client: FlaskClient, table: str, text: str, body: dict[str, Any]
 ) -> None:
     request = {**BODY, **body}
-    upload = _ok(client.post("/api/bayesian", json={**request, "csv": text}))
-    source = _ok(
+    upload = ok(client.post("/api/bayesian", json={**request, "csv": text}))
+    source = ok(
         client.post("/api/bayesian", json={**request, "source": "warehouse", "table": table})
     )
     for key in ("segments", "heterogeneity", "segment_analyses", "comparisons"):
-        _close(upload["result"][key], source["result"][key])
+        close(upload["result"][key], source["result"][key])
     assert source["readout"] == upload["readout"]
     assert "segments" in source["figures"]
     assert {w["code"] for w in source["warnings"]} == {w["code"] for w in upload["warnings"]}
@@ -111,7 +78,7 @@ def _typed(frame: Any, by: str, variant: str, value: str, metric: str) -> list[d
 def test_typed_segments_equal_the_segment_column(client: FlaskClient) -> None:
     frame = devices()
     body = {**BODY, "metric": "mean", "variant": "variant", "value": "revenue"}
-    upload = _ok(client.post("/api/bayesian", json={**body, "csv": csv_of(frame)}))
+    upload = ok(client.post("/api/bayesian", json={**body, "csv": csv_of(frame)}))
     segments = [
         {"name": name, "variants": _typed(part, "device", "variant", "revenue", "mean")}
         for name, part in frame.groupby("device", sort=True)
@@ -121,10 +88,10 @@ def test_typed_segments_equal_the_segment_column(client: FlaskClient) -> None:
         "variants": _typed(frame, "device", "variant", "revenue", "mean"),
         "segments": segments,
     }
-    answer = _ok(client.post("/api/bayesian", json=typed))
+    answer = ok(client.post("/api/bayesian", json=typed))
     for key in ("segments", "heterogeneity", "segment_analyses"):
         want = json.loads(json.dumps(upload["result"][key]).replace('"device"', '"segment"'))
-        _close(want, answer["result"][key])  # typed segments are named "segment", not a column
+        close(want, answer["result"][key])  # typed segments are named "segment", not a column
     assert "segments" in answer["figures"]
     problem(
         client.post("/api/bayesian", json={**typed, "metric": "count"}), 400, "variants[0].total"

@@ -4,19 +4,14 @@ value is refused naming its field, as the upload refuses it."""
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import ibis
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
-from pyarrow import csv as pacsv
 
-from app import create_app
+from tests.web.answers import close, warehouse_app
 from tests.web.problems import problem
 
 ROLES = {
@@ -55,41 +50,9 @@ def _gaps() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _source(tmp_path: Path, tables: dict[str, str]) -> FlaskClient:
-    path = tmp_path / "warehouse.duckdb"
-    con = ibis.duckdb.connect(path)
-    for name, text in tables.items():
-        con.create_table(name, pacsv.read_csv(io.BytesIO(text.encode())))
-    con.disconnect()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "abacus.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
-    return app.test_client()
-
-
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[FlaskClient]:
-    yield _source(tmp_path, {"orders": _rows(), "gaps": _gaps()})
-
-
-def _close(a: Any, b: Any) -> None:
-    """Every number of two answers equal to 1e-9 relative (text and flags exactly)."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for k in a:
-            _close(a[k], b[k])
-    elif isinstance(a, list):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _close(x, y)
-    elif isinstance(a, float):
-        assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
-    else:
-        assert a == b
+def client(tmp_path: Path) -> FlaskClient:
+    return warehouse_app(tmp_path, {"orders": _rows(), "gaps": _gaps()}).test_client()
 
 
 def test_source_ratio_cuped_equals_the_same_rows_uploaded(client: FlaskClient) -> None:
@@ -101,7 +64,7 @@ def test_source_ratio_cuped_equals_the_same_rows_uploaded(client: FlaskClient) -
     assert a is not None and b is not None
     assert [arm["name"] for arm in b["result"]["arms"]] == ["A", "B", "C"]
     assert b["result"]["variance_reduction"] < 0.9  # the pre-period ratio does adjust
-    _close(a["result"], b["result"])
+    close(a["result"], b["result"])
     assert b["readout"] == a["readout"]
     assert b["readout"].startswith("Ratio CUPED: revenue per orders adjusted by")
 

@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 import pandas as pd
-import pytest
 from flask.testing import FlaskClient
 
+from tests.web.answers import close
 from tests.web.problems import problem
 from tests.web.test_cuped_segments import answer, body, users
 
@@ -35,21 +35,6 @@ def summaries(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _close(a: Any, b: Any) -> None:
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for k in a:
-            _close(a[k], b[k])
-    elif isinstance(a, list):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _close(x, y)
-    elif isinstance(a, float):
-        assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
-    else:
-        assert a == b
-
-
 def test_typed_segments_equal_the_segment_column(client: FlaskClient) -> None:
     frame = users()
     rows = answer(client, body(frame, segment="device", control="A"))
@@ -64,7 +49,7 @@ def test_typed_segments_equal_the_segment_column(client: FlaskClient) -> None:
     data = answer(client, typed)
     for key in ("segments", "heterogeneity", "segment_analyses"):
         want = json.loads(json.dumps(rows["result"][key]).replace('"device"', '"segment"'))
-        _close(want, data["result"][key])  # typed segments are named "segment", not a column
+        close(want, data["result"][key])  # typed segments are named "segment", not a column
     assert "segments" in data["figures"]
     bad = {**typed, "segments": [{"name": "x", "variants": [{"name": "A", "users": 5}]}]}
     problem(client.post("/api/cuped", json=bad), 422, "segments[0].variants[0].mean_y")

@@ -5,7 +5,6 @@ upload give the same answer (result, readout) on /api/abtest, /api/bayesian, /ap
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from tests.web.answers import close
 from tests.web.problems import problem
 
 N = 400
@@ -137,23 +137,6 @@ def source_app(tmp_path: Path, data: pa.Table) -> Iterator[Flask]:
 @pytest.fixture
 def c(source_app: Flask) -> FlaskClient:
     return source_app.test_client()
-
-
-def close(a: Any, b: Any, path: str = "") -> None:
-    """Equal JSON, numbers to 1e-9 relative (the engine and numpy sum in other orders)."""
-    if isinstance(a, float) or isinstance(b, float):
-        assert isinstance(a, int | float) and isinstance(b, int | float), path
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {a} != {b}"
-    elif isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), f"{path}: {a.keys()} != {b}"
-        for k in a:
-            close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            close(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 def same_answer(
