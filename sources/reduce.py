@@ -592,20 +592,27 @@ def ratio_statistics(
 
 
 def covariate_strata_expr(
-    table: ir.Table, *, variant: str, metric: str, covariate: str
+    table: ir.Table, *, variant: str, metric: str, covariate: str, segment: str | None = None
 ) -> ir.Table:
-    """Per variant × ``missing`` (the covariate is NULL): ``rows``, ``n`` (rows with a
-    metric value), ``mean_y``, ``var_y`` and, over the users with both values, ``mean_x``,
-    ``var_x``, ``cov_xy`` (NULL in the ``missing`` stratum). Rows with no variant are left out.
+    """Per variant × ``missing`` (the covariate is NULL) [× ``segment``]: ``rows``, ``n``
+    (rows with a metric value), ``mean_y``, ``var_y`` and, over the users with both values,
+    ``mean_x``, ``var_x``, ``cov_xy`` (NULL in the ``missing`` stratum). Rows with no variant
+    (or, by segment, no segment) are left out.
     """
-    t = table.select(
-        variant=column(table, variant, "variant"),
-        y=numeric(table, metric, "metric"),
-        x=numeric(table, covariate, "covariate"),
-    )
+    columns = {
+        "variant": column(table, variant, "variant"),
+        "y": numeric(table, metric, "metric"),
+        "x": numeric(table, covariate, "covariate"),
+    }
+    if segment is not None:
+        columns["segment"] = column(table, segment, "segment")
+    t = table.select(**columns)
     t = t.filter(t.variant.notnull())
+    if segment is not None:
+        t = t.filter(t.segment.notnull())
     t = t.mutate(missing=t.x.isnull(), x=t.y.notnull().ifelse(t.x, ibis.null().cast("float64")))
-    return t.group_by(["variant", "missing"]).aggregate(
+    keys = ["variant", "missing", *(["segment"] if segment is not None else [])]
+    return t.group_by(keys).aggregate(
         rows=t.count(),
         n=t.y.count(),
         mean_y=t.y.mean(),
@@ -676,10 +683,36 @@ def cuped_moments(table: ir.Table, *, variant: str, metric: str, covariate: str)
     spread. Raises :class:`SourceError` as :func:`sufficient_statistics` does.
     """
     expr = covariate_strata_expr(table, variant=variant, metric=metric, covariate=covariate)
+    return _cuped_arms(fetch(expr, 2 * MAX_VARIANTS, "groups", "variant"))
+
+
+def segment_cuped_moments(
+    table: ir.Table, *, variant: str, metric: str, covariate: str, segment: str
+) -> dict[str, CupedMoments]:
+    """:func:`cuped_moments` of each ``segment`` value's rows on their own (the covariate
+    filled with the segment's mean, as the upload's segment adjusts its own rows), sorted by
+    segment, in one query; rows without a segment are left out. At most
+    :data:`MAX_SEGMENTS` segments."""
+    expr = covariate_strata_expr(
+        table, variant=variant, metric=metric, covariate=covariate, segment=segment
+    )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in fetch(expr, 2 * MAX_VARIANTS * MAX_SEGMENTS, "groups", "segment"):
+        name = label(row["segment"])
+        if name is not None:
+            groups.setdefault(name, []).append(row)
+    if len(groups) > MAX_SEGMENTS:
+        raise SourceError(f"segment: more than {MAX_SEGMENTS} distinct values", field="segment")
+    return {name: _cuped_arms(groups[name]) for name in sorted(groups)}
+
+
+def _cuped_arms(rows: Iterable[Mapping[str, Any]]) -> CupedMoments:
+    """Each arm's two strata (:func:`covariate_strata_expr`'s rows) combined into the
+    moments of ``Z`` (:func:`cuped_moments`)."""
     observed: dict[str, Moments] = {}
     missing: dict[str, Moments] = {}
     n_rows = 0
-    for row in fetch(expr, 2 * MAX_VARIANTS, "groups", "variant"):
+    for row in rows:
         name = label(row["variant"])
         if name is None:
             continue

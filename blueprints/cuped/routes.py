@@ -153,10 +153,11 @@ class CupedRequest(SourceFields):
     )
     segment: Column | None = Field(
         None,
-        description="Row-level CSV: a column of segments (device, country …). Each segment's "
-        "rows are adjusted on their own and the adjusted differences compared across segments "
-        "as /api/segments does: the answer adds result.segments, result.heterogeneity and "
-        "result.segment_analyses (as /api/abtest's), a segments figure and readout sentences.",
+        description="Row-level CSV or source table: a column of segments (device, country …). "
+        "Each segment's rows are adjusted on their own and the adjusted differences compared "
+        "across segments as /api/segments does: the answer adds result.segments, "
+        "result.heterogeneity and result.segment_analyses (as /api/abtest's), a segments "
+        "figure and readout sentences.",
     )
     alpha: Alpha = 0.05
 
@@ -413,9 +414,11 @@ def analyse_source(r: CupedRequest, source: str) -> Analysis:
     users without a covariate value are kept with a missing-value indicator, as the upload
     of the same rows is (:func:`stats.cuped.cuped_rows`), so both answer alike (issue 12).
     In the event schema every exposed unit has a covariate (0 without pre-period events,
-    as :mod:`sources.events` defines it), so nothing is missing there."""
+    as :mod:`sources.events` defines it), so nothing is missing there. With ``segment``, each
+    segment's moments come from one more grouped query
+    (:func:`sources.reduce.segment_cuped_moments`) and are adjusted on their own."""
     from blueprints._source import event_request, open_table, reducing, required_column
-    from sources.reduce import cuped_moments
+    from sources.reduce import cuped_moments, segment_cuped_moments
 
     alpha = r.alpha
     if r.denominator is not None or r.denominator_pre is not None:
@@ -444,7 +447,21 @@ def analyse_source(r: CupedRequest, source: str) -> Analysis:
             )
         control = _control(r, list(moments.names))
         with stats_errors():
-            return Analysis(cuped_from_moments(**moments.arrays(), control=control, alpha=alpha))
+            result = cuped_from_moments(**moments.arrays(), control=control, alpha=alpha)
+        if r.segment is None:
+            return Analysis(result)
+        segment = required_column(st, "segment", r.segment)
+        if segment in (variant, outcome, covariate):
+            unprocessable("segment", f"segment column {segment!r} is a column of another role.")
+        with reducing(st, {"metric": "outcome"}):
+            by_segment = segment_cuped_moments(
+                st.table, variant=variant, metric=outcome, covariate=covariate, segment=segment
+            )
+        fits = [
+            (name, partial(cuped_from_moments, **m.arrays(), control=control, alpha=alpha))
+            for name, m in by_segment.items()
+        ]
+        return Analysis(result, segments=adjusted_segments(segment, fits, result, alpha))
     control = _control(r, [a.name for a in stats.covariates])
     with stats_errors():
         return Analysis(cuped(stats.covariates, control=control, alpha=alpha))
@@ -452,8 +469,11 @@ def analyse_source(r: CupedRequest, source: str) -> Analysis:
 
 def analyse(r: CupedRequest) -> Analysis:
     table = read_data(r.csv)
-    if r.segment is not None and table is None:
-        unprocessable("segment", "segment needs row-level data: a CSV with one row per user.")
+    if r.segment is not None and ((table is None and r.source is None) or r.events is not None):
+        unprocessable(
+            "segment",
+            "segment needs row-level data: a CSV or a source's table, one row per user.",
+        )
     if r.segments is not None and (table is not None or r.source is not None):
         unprocessable("segments", "segments takes per-segment summaries beside variants.")
     if r.source is not None:
