@@ -7,33 +7,15 @@ from __future__ import annotations
 import re
 import urllib.request
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from playwright.sync_api import Browser, Page, expect
 
 from ..conftest import ADMIN_TOKEN
+from ..experiment_events import covariate_traffic
 from .test_experiments_page import post_events, sign_in
 from .test_report_download import open_offline
 
 SEQUENTIAL = "mode: sequential\n  method: msprt"
-
-
-def events_with_covariate(seed: int) -> list[dict[str, Any]]:
-    """400 units per arm, each exposure carrying a pre-period covariate that predicts
-    purchase; pay-now lifts the purchase rate by about 15 points."""
-    rng = np.random.default_rng(seed)
-    events: list[dict[str, Any]] = []
-    for arm, variant in enumerate(("control", "pay-now")):
-        for j, x in enumerate(rng.normal(10, 3, 400)):
-            unit = f"loop-{variant}-{j}"
-            events.append({"event_id": f"{unit}-x", "unit": unit, "variant": variant,
-                           "name": "exposure", "covariate": float(x),
-                           "ts": "2026-11-20T10:00:00Z"})  # fmt: skip
-            if rng.random() < 0.10 + 0.02 * (x - 10) + 0.15 * arm:
-                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
-                               "name": "purchase", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
-    return events
 
 
 def test_spec_to_offline_report(
@@ -58,7 +40,9 @@ def test_spec_to_offline_report(
     # 3. events with a covariate, through the ingest key shown on the page
     key = page.locator("#ingest-key").input_value()
     experiment_id = detail.locator('[data-d="id"]').first.inner_text()
-    events = events_with_covariate(seed=15)
+    events = covariate_traffic(
+        ("control", "pay-now"), seed=15, slope=0.02, lift=0.15, prefix="loop"
+    )
     assert post_events(live_server, experiment_id, key, events)["accepted"] == len(events)
 
     # 4. analyse: CUPED, the anytime-valid SRM, and the pre-registered policy's verdict

@@ -8,11 +8,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ..conftest import ADMIN_TOKEN
+from ..experiment_events import covariate_traffic
 
 
 def open_offline(browser: Browser, report: Path) -> None:
@@ -92,20 +92,7 @@ def test_experiment_with_covariates_shows_cuped_and_downloads_its_report(
             "variants": [{"name": "control", "weight": 1}, {"name": "B", "weight": 1}]}  # fmt: skip
     exp = api(live_server, "POST", "/api/experiments", spec, ADMIN_TOKEN)
     api(live_server, "POST", f"/api/experiments/{exp['id']}/launch", {}, ADMIN_TOKEN)
-    rng = np.random.default_rng(5)
-    events: list[dict[str, Any]] = []
-    for arm, variant in enumerate(("control", "B")):
-        for j, x in enumerate(rng.normal(10, 3, 400)):
-            unit = f"{variant}-{j}"
-            events.append({"event_id": f"{unit}-x", "unit": unit, "variant": variant,
-                           "name": "exposure", "covariate": float(x),
-                           "ts": "2026-11-20T10:00:00Z"})  # fmt: skip
-            if rng.random() < 0.1 + 0.03 * (x - 10) + 0.04 * arm:
-                events.append({"event_id": f"{unit}-p", "unit": unit, "variant": variant,
-                               "name": "purchase", "ts": "2026-11-20T10:03:00Z"})  # fmt: skip
-            if j % 20 == 0:
-                events.append({"event_id": f"{unit}-r", "unit": unit, "variant": variant,
-                               "name": "refund", "ts": "2026-11-20T10:04:00Z"})  # fmt: skip
+    events = covariate_traffic(("control", "B"), seed=5, slope=0.03, lift=0.04, refund_every=20)
     path = f"/api/experiments/{exp['id']}/events"
     assert api(live_server, "POST", path, {"events": events}, exp["ingest_key"])["accepted"]
 
