@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from flask import Flask
@@ -39,8 +40,9 @@ def close(a: Any, b: Any, path: str = "") -> None:
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
-def warehouse_app(tmp_path: Path, tables: dict[str, str | pa.Table]) -> Flask:
-    """The app with one DuckDB source, ``warehouse``, holding ``tables`` (CSV text or Arrow)."""
+def warehouse_app(tmp_path: Path, tables: dict[str, str | pa.Table | pd.DataFrame]) -> Flask:
+    """The app with one DuckDB source, ``warehouse``, holding ``tables`` (CSV text, Arrow or
+    pandas)."""
     path = tmp_path / "warehouse.duckdb"
     con = ibis.duckdb.connect(path)
     for name, rows in tables.items():

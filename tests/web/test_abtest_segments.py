@@ -9,16 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
 from tests.stats.test_segments import BERKELEY
+from tests.web.answers import warehouse_app
 from tests.web.problems import problem
 
 
@@ -158,17 +156,7 @@ def test_aggregate_rows_refuse_a_segment(client: FlaskClient) -> None:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Iterator[FlaskClient]:
-    path = tmp_path / "warehouse.duckdb"
-    con = ibis.duckdb.connect(path)
-    con.create_table("users", devices())
-    con.disconnect()
-    app: Flask = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "a.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
+    app = warehouse_app(tmp_path, {"users": devices()})
     yield app.test_client()
     if "abacus_sources" in app.extensions:
         app.extensions["abacus_sources"].close()

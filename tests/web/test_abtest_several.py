@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -19,7 +18,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from app import create_app
+from tests.web.answers import warehouse_app
 from tests.web.problems import problem
 
 THREE = {
@@ -172,17 +171,7 @@ def test_source_quantiles_match_the_upload(tmp_path: Path) -> None:
             "latency": np.concatenate(list(values.values())),
         }
     )
-    path = tmp_path / "warehouse.duckdb"
-    con = ibis.duckdb.connect(path)
-    con.create_table("users", frame)
-    con.disconnect()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "abacus.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
+    app = warehouse_app(tmp_path, {"users": frame})
     c = app.test_client()
     roles = {"variant": "variant", "metric": "latency", "control": "A", "quantiles": [0.5, 0.95]}
     source = c.post("/api/abtest", json={"source": "warehouse", "table": "users", **roles})

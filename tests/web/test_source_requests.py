@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from tests.web.answers import close
+from tests.web.answers import close, warehouse_app
 from tests.web.problems import problem
 
 N = 400
@@ -230,17 +230,7 @@ def test_cuped_missing_outcome_is_refused_on_both_paths(tmp_path: Path, data: pa
         "revenue",
         pa.array(data.column("revenue").to_numpy(), mask=mask),
     )
-    path = tmp_path / "blank.duckdb"
-    con = ibis.duckdb.connect(path)
-    con.create_table("users", rows)
-    con.disconnect()
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "blank.sqlite3"),
-            "SOURCES": {"warehouse": f"duckdb:///{path}"},
-        }
-    )
+    app = warehouse_app(tmp_path, {"users": rows})
     roles = {"variant": "variant", "outcome": "revenue", "covariate": "pre"}
     upload = app.test_client().post("/api/cuped", json={"csv": as_csv(rows), **roles})
     source = app.test_client().post(
