@@ -195,16 +195,11 @@ def _conditions(
         return held
     test = "always-valid" if sequential else "fixed-horizon"
     sign = 1.0 if mde >= 0 else -1.0
-    significant = [
-        a
-        for a in evidence.arms
-        if (a.pvalue_sequential if sequential else a.pvalue_fixed) < alpha
-        and a.estimate * sign != 0
-    ]
 
     def p(a: ArmEvidence) -> float:
         return a.pvalue_sequential if sequential else a.pvalue_fixed
 
+    significant = [a for a in evidence.arms if p(a) < alpha and a.estimate * sign != 0]
     losses = [a for a in significant if a.estimate * sign < 0]
     gains = sorted(
         (a for a in significant if a.estimate * sign > 0), key=lambda a: -a.estimate * sign
@@ -216,18 +211,13 @@ def _conditions(
             f"{a.name} moved the primary metric the wrong way ({a.estimate:+.4f}, {test} "
             f"p = {p(a):.3g} < {alpha:g}).",
         )
-    if gains and gains[0].estimate * sign >= abs(mde):
+    if gains:
         a = gains[0]
-        held["win"] = (
+        big = a.estimate * sign >= abs(mde)
+        held["win" if big else "small_win"] = (
             a.name,
-            f"{a.name} moved the primary metric by {a.estimate:+.4f}, at least the minimum "
-            f"worthwhile {mde:+.4f} ({test} p = {p(a):.3g} < {alpha:g}).",
-        )
-    elif gains:
-        a = gains[0]
-        held["small_win"] = (
-            a.name,
-            f"{a.name} moved the primary metric by {a.estimate:+.4f}, less than the minimum "
+            f"{a.name} moved the primary metric by {a.estimate:+.4f}, "
+            f"{'at least' if big else 'less than'} the minimum "
             f"worthwhile {mde:+.4f} ({test} p = {p(a):.3g} < {alpha:g}).",
         )
     if final and not significant:
