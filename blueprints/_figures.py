@@ -116,12 +116,15 @@ def esc(text: Any) -> str:
     text and title, while the pages' tables show names as typed; ``&``, ``<`` and ``>`` become
     entities, which Plotly displays as the characters themselves.
     """
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = str(text)
+    if "&" in s or "<" in s or ">" in s:  # most labels hold none: three scans, no copies
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return s
 
 
 # Trace keys that hold data or labels (never markup of ours). Hover templates hold our markup
 # (``<br>``, ``<extra>``): a name inside one is passed through :func:`esc` where it is built.
-_TRACE_TEXT = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids")
+_TRACE_TEXT = frozenset(("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids"))
 
 
 _PLAIN = {float, int, bool, type(None)}
@@ -149,6 +152,19 @@ def _escape_title(holder: Any) -> None:
         holder["title"] = esc(title)
 
 
+_AXES = ("xaxis", "yaxis")
+_AXIS_TEXT = frozenset(("ticktext", "categoryarray"))
+
+
+def _escaped_trace(trace: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``trace`` with its text keys escaped (only the keys it has are visited)."""
+    out = dict(trace)
+    for key in _TRACE_TEXT.intersection(trace):
+        out[key] = _escaped(trace[key])
+    _escape_title(out.get("legendgrouptitle"))
+    return out
+
+
 def escape_figure(figure: Any) -> Any:
     """A figure whose every label shows its text literally, as the tables do: trace names,
     category values, text and hover text, titles, axis titles and tick labels, annotations
@@ -157,24 +173,18 @@ def escape_figure(figure: Any) -> Any:
     if not isinstance(figure, dict):
         return figure
     data = [
-        {k: (_escaped(v) if k in _TRACE_TEXT else v) for k, v in trace.items()}
-        if isinstance(trace, dict)
-        else trace
+        _escaped_trace(trace) if isinstance(trace, dict) else trace
         for trace in figure.get("data", [])
     ]
-    for trace in data:
-        if isinstance(trace, dict):
-            _escape_title(trace.get("legendgrouptitle"))
     lay = dict(figure.get("layout", {}))
     _escape_title(lay)
-    for key, axis in list(lay.items()):
-        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
-            axis = dict(axis)
+    for key in [k for k in lay if k.startswith(_AXES)]:
+        axis = lay[key]
+        if isinstance(axis, dict):
+            lay[key] = axis = dict(axis)
             _escape_title(axis)
-            for k in ("ticktext", "categoryarray"):
-                if k in axis:
-                    axis[k] = _escaped(axis[k])
-            lay[key] = axis
+            for k in _AXIS_TEXT.intersection(axis):
+                axis[k] = _escaped(axis[k])
     if isinstance(lay.get("legend"), dict):
         lay["legend"] = dict(lay["legend"])
         _escape_title(lay["legend"])
