@@ -18,6 +18,7 @@ from scipy import stats as sps
 
 from tests.web.answers import warehouse_app
 from tests.web.problems import problem
+from tests.web.ratio_data import orders_csv
 
 
 def _variant(name: str, **over: float) -> dict[str, object]:
@@ -60,16 +61,7 @@ def test_typed_ratio_is_the_delta_method_z_test(client: FlaskClient) -> None:
 
 
 def _orders_csv(seed: int = 5) -> tuple[str, dict[str, np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    rows, data = ["user,variant,orders,revenue"], {}
-    for arm, value in (("A", 30.0), ("B", 31.5)):
-        y = rng.poisson(1.4, 600).astype(float)
-        x = np.round(value * y + 6 * np.sqrt(y) * rng.standard_normal(600), 2)
-        data[arm] = np.vstack([x, y])
-        rows += [
-            f"{arm}{i},{arm},{int(b)},{a:.2f}" for i, (a, b) in enumerate(zip(x, y, strict=True))
-        ]
-    return "\n".join(rows) + "\n", data
+    return orders_csv(seed, (30.0, 31.5), rate=1.4, users=600, noise=6.0)
 
 
 def test_csv_numerator_and_denominator_columns(client: FlaskClient) -> None:

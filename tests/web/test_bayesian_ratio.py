@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from tests.web.answers import close, ok, warehouse_app
 from tests.web.problems import problem
+from tests.web.ratio_data import orders_csv
 
 BASE = {"metric": "ratio", "control": "A", "threshold": 0.1, "draws": 20_000, "seed": 3}
 ROLES = {"variant": "variant", "numerator": "revenue", "denominator": "orders"}
@@ -23,16 +24,7 @@ ROLES = {"variant": "variant", "numerator": "revenue", "denominator": "orders"}
 
 def _orders(seed: int = 11) -> tuple[str, dict[str, np.ndarray]]:
     """Per-user orders (Poisson) and revenue, one row per user, and each arm's [x, y]."""
-    rng = np.random.default_rng(seed)
-    rows, data = ["user,variant,orders,revenue"], {}
-    for arm, value in (("A", 30.0), ("B", 31.0)):
-        y = rng.poisson(1.5, 500).astype(float)
-        x = np.round(value * y + 5 * np.sqrt(y) * rng.standard_normal(500), 2)
-        data[arm] = np.vstack([x, y])
-        rows += [
-            f"{arm}{i},{arm},{int(b)},{a:.2f}" for i, (a, b) in enumerate(zip(x, y, strict=True))
-        ]
-    return "\n".join(rows) + "\n", data
+    return orders_csv(seed, (30.0, 31.0), rate=1.5, users=500, noise=5.0)
 
 
 def _typed(data: dict[str, np.ndarray]) -> list[dict[str, Any]]:
