@@ -16,7 +16,7 @@ import statsmodels.api as sm
 from flask.testing import FlaskClient
 
 from tests.stats.test_segments import BERKELEY
-from tests.web.answers import warehouse_app
+from tests.web.answers import ok, warehouse_app
 from tests.web.problems import problem
 
 
@@ -30,6 +30,12 @@ def berkeley_csv() -> str:
                 applied - admitted
             )
     return "\n".join(lines) + "\n"
+
+
+def berkeley_request() -> dict[str, Any]:
+    """The A/B request for :func:`berkeley_csv`, segmented by department."""
+    return {"csv": berkeley_csv(), "variant": "gender", "metric": "admitted", "control": "men",
+            "segment": "dept"}  # fmt: skip
 
 
 def devices() -> pd.DataFrame:
@@ -55,23 +61,12 @@ def csv_of(frame: pd.DataFrame) -> str:
 
 
 def answer(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/api/abtest", json=body)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    data: dict[str, Any] = response.json  # type: ignore[assignment]
+    data: dict[str, Any] = ok(client.post("/api/abtest", json=body))
     return data
 
 
 def test_berkeley_admissions_warn_of_simpsons_paradox(client: FlaskClient) -> None:
-    body = answer(
-        client,
-        {
-            "csv": berkeley_csv(),
-            "variant": "gender",
-            "metric": "admitted",
-            "control": "men",
-            "segment": "dept",
-        },
-    )
+    body = answer(client, berkeley_request())
     r = body["result"]
     assert [s["name"] for s in r["segments"]] == list("ABCDEF")
     for s in r["segments"]:
@@ -197,16 +192,7 @@ def typed_berkeley() -> dict[str, Any]:
 
 def test_typed_segment_summaries_answer_as_the_rows(client: FlaskClient) -> None:
     typed = answer(client, typed_berkeley())
-    rows = answer(
-        client,
-        {
-            "csv": berkeley_csv(),
-            "variant": "gender",
-            "metric": "admitted",
-            "control": "men",
-            "segment": "dept",
-        },
-    )
+    rows = answer(client, berkeley_request())
     for a, b in zip(typed["result"]["segments"], rows["result"]["segments"], strict=True):
         assert a == pytest.approx(b)
     assert "simpsons_paradox" in [w["code"] for w in typed["warnings"]]

@@ -12,6 +12,7 @@ import pytest
 import statsmodels.api as sm
 from flask.testing import FlaskClient
 
+from tests.web.answers import ok
 from tests.web.problems import problem
 
 
@@ -49,9 +50,7 @@ def body(frame: pd.DataFrame, **extra: Any) -> dict[str, Any]:
 
 
 def answer(client: FlaskClient, request: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/api/cuped", json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    data: dict[str, Any] = response.json  # type: ignore[assignment]
+    data: dict[str, Any] = ok(client.post("/api/cuped", json=request))
     return data
 
 
