@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from ..conftest import ADMIN_TOKEN
 from ..experiment_events import covariate_traffic
 from .test_experiments_page import post_events, sign_in
-from .test_report_download import open_offline
+from .test_report_download import download_report, open_offline
 
 SEQUENTIAL = "mode: sequential\n  method: msprt"
 
@@ -64,12 +64,7 @@ def test_spec_to_offline_report(
     expect(decisions.locator('[data-table="decisions"]')).to_contain_text("1 decision record")
 
     # 6. download the report and open it offline
-    button = analysis.locator("[data-report]")
-    expect(button).to_be_enabled()
-    with page.expect_download() as info:
-        button.click()
-    saved = tmp_path / info.value.suggested_filename
-    info.value.save_as(saved)
+    saved = download_report(page, analysis.locator("[data-report]"), tmp_path)
     html = saved.read_text(encoding="utf-8")
     assert "Loop checkout" in html and "With CUPED" in html
     assert "Pay now wins under the sequential policy." in html  # the decision record

@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from ..conftest import ADMIN_TOKEN
 from ..experiment_events import covariate_traffic
+
+
+def download_report(page: Page, button: Locator, tmp_path: Path) -> Path:
+    """Click the enabled ``button`` and save the download under ``tmp_path``: its path."""
+    expect(button).to_be_enabled()
+    with page.expect_download() as info:
+        button.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    return saved
 
 
 def open_offline(browser: Browser, report: Path) -> None:
@@ -47,15 +57,8 @@ def test_download_report_opens_offline_with_charts(
     readout = page.locator("[data-readout]").first
     expect(readout).not_to_be_empty()
     expect(readout).to_contain_text(expected)
-    button = page.locator("[data-report]").first
-    expect(button).to_be_enabled()
-    with page.expect_download() as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename.startswith("abacus-")
-    assert download.suggested_filename.endswith(".html")
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
+    saved = download_report(page, page.locator("[data-report]").first, tmp_path)
+    assert saved.name.startswith("abacus-") and saved.suffix == ".html"
     html = saved.read_text(encoding="utf-8")
     assert readout.inner_text().strip()[:60] in html
     open_offline(browser, saved)
@@ -109,12 +112,7 @@ def test_experiment_with_covariates_shows_cuped_and_downloads_its_report(
     expect(page.locator("#fig-guardrails .main-svg").first).to_be_visible()
     expect(page.locator('[data-table="cuped"]')).to_contain_text("CUPED difference")
     expect(page.locator('[data-table="guardrails"]')).to_contain_text("refund")
-    button = page.locator("#analysis [data-report]")
-    expect(button).to_be_enabled()
-    with page.expect_download() as info:
-        button.click()
-    saved = tmp_path / info.value.suggested_filename
-    info.value.save_as(saved)
+    saved = download_report(page, page.locator("#analysis [data-report]"), tmp_path)
     assert saved.name.startswith(f"abacus-experiment-{exp['id']}-")
     html = saved.read_text(encoding="utf-8")
     assert "Covariate checkout" in html and "With CUPED" in html
