@@ -252,7 +252,7 @@ function addGuardrail() {
 
 // ---------------------------------------------------------------- data source (a table)
 
-const TABLE_ROLES = ["variant", "value", "date"]; // the selects table_<role>
+const TABLE_ROLES = ["variant", "value", "date", "segment", "numerator", "denominator"]; // the selects table_<role>
 // The metric column a name suggests, per metric.
 const VALUE_NAMES = {
   proportion: /convert|conversion|click|signup|success/i,
@@ -273,6 +273,7 @@ function tableColumns(cols) {
   fillColumn(form.table_variant, names, variant);
   fillColumn(form.table_value, names, numbers.find((c) => VALUE_NAMES[metric()].test(c)) ?? numbers[0]);
   fillColumn(form.table_date, names, metric() === "revenue" ? "" : (dates[0] ?? ""), "(none)");
+  for (const role of ["segment", "numerator", "denominator"]) fillColumn(form[`table_${role}`], names, "", "(none)");
   page?.run();
 }
 
@@ -360,7 +361,7 @@ function payload() {
   const upload = csvFile();
   if (upload) data.append("file", upload);
   else data.append("csv", form.csv.value);
-  for (const key of ["variant", "value", "date", "segment"]) {
+  for (const key of ["variant", "value", "date", "segment", "numerator", "denominator"]) {
     if (form[key].value.trim()) data.append(key, form[key].value.trim());
   }
   for (const [key, value] of Object.entries(body)) {
