@@ -116,11 +116,9 @@ def aggregate_segments(
         try:
             summary = summarize_aggregates(part, roles)
         except CSVError as exc:
-            if exc.row is None:
-                raise
-            row = int(rows[exc.row - 1]) + 1
-            message = str(exc).replace(f"row {exc.row},", f"row {row},", 1)
-            raise CSVError(f"{message} (segment {name!r})", field=exc.field, row=row) from None
+            at = None if exc.row is None else int(rows[exc.row - 1]) + 1
+            message = str(exc).replace(f"row {exc.row},", f"row {at},", 1)
+            raise CSVError(f"{message} (segment {name!r})", field=exc.field, row=at) from None
         found.append(
             Segment(name, cast("tuple[ProportionStats | MeanStats, ...]", summary.variants))
         )

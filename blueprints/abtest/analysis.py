@@ -301,8 +301,8 @@ def segmented_aggregates(
     for key in ("guardrails", "numerator", "denominator"):
         if f.has(key):
             unprocessable(key, f"{key} is not available with one row per variant and segment.")
-    if segment == roles.variant:
-        unprocessable("segment", f"segment column {segment!r} is the variant column.")
+    if segment in (roles.variant, roles.users, roles.conversions, roles.mean, roles.sd):
+        unprocessable("segment", f"segment column {segment!r} holds another role's values.")
     if metric is not None and metric == roles.mean:
         roles = replace(roles, conversions=None)  # the mean/sd metric, as summarize_table
     with stats_errors(), csv_errors():

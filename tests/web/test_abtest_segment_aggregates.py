@@ -88,3 +88,9 @@ def test_errors_keep_the_table_row(client: FlaskClient) -> None:
         422,
         "guardrails",
     )
+    problem(
+        client.post("/api/abtest", json={"csv": aggregates, "segment": "users"}), 422, "segment"
+    )
+    one_arm = "\n".join(line for line in aggregates.splitlines() if line != lines[1]) + "\n"
+    alone = problem(client.post("/api/abtest", json={"csv": one_arm, "segment": "device"}), 422)
+    assert f"(segment {lines[1].split(',')[0]!r})" in alone["detail"]
