@@ -599,7 +599,7 @@ def source_ratio(f: Fields, opts: dict[str, Any], st: Any, variant: str) -> Outc
                 key, f"{key} is not available with a ratio metric from a source (numerator)."
             )
     refuse_quantiles(f)
-    with reducing(st), stats_errors():
+    with reducing(st, {"metric": "numerator", "covariate": "denominator"}):
         variants, reduced = ratio_statistics(
             st.table, variant=variant, numerator=numerator, denominator=denominator
         )

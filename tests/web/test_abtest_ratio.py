@@ -166,6 +166,9 @@ def test_source_ratio_equals_the_csv_upload(source_client: FlaskClient) -> None:
     problem(
         source_client.post("/api/abtest", json={**bad, "numerator": "revenue"}), 400, "denominator"
     )
+    for role in ("numerator", "denominator"):  # a text column, named by its role
+        text_column = {**bad, **roles, role: "variant"}
+        problem(source_client.post("/api/abtest", json=text_column), 422, role)
     problem(
         source_client.post("/api/abtest", json={**bad, **roles, "segment": "variant"}),
         422,
