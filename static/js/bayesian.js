@@ -495,20 +495,17 @@ function render(data) {
     rows: r.comparisons,
     filename: "abacus-bayesian-comparisons.csv",
   });
-  const rails = document.querySelector('[data-table="guardrails"]');
-  if (r.guardrails.length) {
-    renderTable(rails, {
-      title: "Guardrails",
-      columns: [
-        { key: "guardrail", label: "Guardrail", format: (v) => v },
-        { key: "variant", label: "Variant", format: (v) => v },
-        { key: "prob_degrade", label: "P(degrades beyond tolerance)", format: pct },
-        { key: "fails", label: "Fails", format: (v) => (v ? "yes" : "no") },
-      ],
-      rows: r.guardrails,
-      filename: "abacus-bayesian-guardrails.csv",
-    });
-  } else rails.replaceChildren();
+  optionalTable('[data-table="guardrails"]', {
+    title: "Guardrails",
+    columns: [
+      { key: "guardrail", label: "Guardrail", format: (v) => v },
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "prob_degrade", label: "P(degrades beyond tolerance)", format: pct },
+      { key: "fails", label: "Fails", format: (v) => (v ? "yes" : "no") },
+    ],
+    rows: r.guardrails,
+    filename: "abacus-bayesian-guardrails.csv",
+  });
   severalMetrics(r, data.figures);
 }
 
@@ -516,42 +513,43 @@ function render(data) {
 function severalMetrics(r, figures) {
   document.querySelector("[data-joint-card]").hidden = !figures.joint;
   document.querySelector("[data-prior-card]").hidden = !figures.effect_prior;
-  const joint = document.querySelector('[data-table="joint"]');
-  if (r.joint.length) {
-    renderTable(joint, {
-      title: `Several metrics at once (${r.dependence} draws)`,
-      columns: [
-        { key: "variant", label: "Variant", format: (v) => v },
-        { key: "prob_win", label: "P(better)", format: pct },
-        { key: "prob_win_and_safe", label: "P(better, guardrails hold)", format: pct },
-        { key: "prob_independent", label: "…if independent", format: pct },
-        { key: "composite_mean", label: "Composite score", format: pct },
-        { key: "composite_low", label: "Composite 95% low", format: pct },
-        { key: "composite_high", label: "Composite 95% high", format: pct },
-        { key: "composite_prob_positive", label: "P(composite > 0)", format: pct },
-      ],
-      rows: r.joint,
-      filename: "abacus-bayesian-joint.csv",
-    });
-  } else joint.replaceChildren();
-  const prior = document.querySelector('[data-table="prior"]');
-  if (r.prior_influence.length) {
-    renderTable(prior, {
-      title: "Effect prior: how far it moved each lift",
-      columns: [
-        { key: "variant", label: "Variant", format: (v) => v },
-        { key: "data_mean", label: "Lift (data)", format: diff },
-        { key: "posterior_mean", label: "Lift (posterior)", format: diff },
-        { key: "prior_mean", label: "Prior mean", format: diff },
-        { key: "prior_sd", label: "Prior sd", format: diff },
-        { key: "data_sd", label: "Data sd", format: diff },
-        { key: "posterior_sd", label: "Posterior sd", format: diff },
-        { key: "prior_weight", label: "Prior's weight", format: pct },
-      ],
-      rows: r.prior_influence,
-      filename: "abacus-bayesian-effect-prior.csv",
-    });
-  } else prior.replaceChildren();
+  optionalTable('[data-table="joint"]', {
+    title: `Several metrics at once (${r.dependence} draws)`,
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "prob_win", label: "P(better)", format: pct },
+      { key: "prob_win_and_safe", label: "P(better, guardrails hold)", format: pct },
+      { key: "prob_independent", label: "…if independent", format: pct },
+      { key: "composite_mean", label: "Composite score", format: pct },
+      { key: "composite_low", label: "Composite 95% low", format: pct },
+      { key: "composite_high", label: "Composite 95% high", format: pct },
+      { key: "composite_prob_positive", label: "P(composite > 0)", format: pct },
+    ],
+    rows: r.joint,
+    filename: "abacus-bayesian-joint.csv",
+  });
+  optionalTable('[data-table="prior"]', {
+    title: "Effect prior: how far it moved each lift",
+    columns: [
+      { key: "variant", label: "Variant", format: (v) => v },
+      { key: "data_mean", label: "Lift (data)", format: diff },
+      { key: "posterior_mean", label: "Lift (posterior)", format: diff },
+      { key: "prior_mean", label: "Prior mean", format: diff },
+      { key: "prior_sd", label: "Prior sd", format: diff },
+      { key: "data_sd", label: "Data sd", format: diff },
+      { key: "posterior_sd", label: "Posterior sd", format: diff },
+      { key: "prior_weight", label: "Prior's weight", format: pct },
+    ],
+    rows: r.prior_influence,
+    filename: "abacus-bayesian-effect-prior.csv",
+  });
+}
+
+/** The table `spec` describes in the box `selector` names, or an empty box when it has no rows. */
+function optionalTable(selector, spec) {
+  const box = document.querySelector(selector);
+  if (spec.rows.length) renderTable(box, spec);
+  else box.replaceChildren();
 }
 
 function sync() {
