@@ -80,7 +80,7 @@ def cluster() -> Iterator[Cluster]:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        missing("psycopg is not installed: pip install -r requirements-dev.txt")
+        missing("psycopg is not installed: pip install -r requirements.txt")
     root = Path(tempfile.mkdtemp(prefix="abacus-pg-"))
     run_as: list[str] = []
     if os.getuid() == 0:  # initdb refuses root: run the server as the postgres user
