@@ -84,6 +84,9 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 10.0
+# Processes starting together queue on the write lock while the first one migrates, which on
+# a loaded machine (imports, DDL, fsyncs) can outlast a request's busy timeout.
+MIGRATE_TIMEOUT_S = 120.0
 MAX_VARIANTS = 20
 MAX_GUARDRAIL_EVENTS = 20
 MAX_BATCH = 10_000
@@ -896,19 +899,33 @@ def _upgrade(database: Engine) -> None:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return
-        with conn.begin():
-            _begin(conn, write=True)
-            _adopt_legacy(conn)
-            current = MigrationContext.configure(conn).get_current_revision()
-            if current is not None and current not in {
-                s.revision for s in scripts.walk_revisions()
-            }:
-                raise RuntimeError(
-                    f"database {database.url.render_as_string(hide_password=True)} has schema "
-                    f"version {current}, newer than this code ({head})"
-                )
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        # SQLite: a longer busy timeout for this wait only (set on the driver's connection,
+        # outside any transaction); the pooled connection then serves requests again.
+        driver = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if driver is not None:
+            driver.execute(f"PRAGMA busy_timeout = {int(MIGRATE_TIMEOUT_S * 1000)}")
+        try:
+            _upgrade_locked(conn, config, scripts, head)
+        finally:
+            if driver is not None:
+                driver.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+
+def _upgrade_locked(
+    conn: Connection, config: Config, scripts: ScriptDirectory, head: str | None
+) -> None:
+    """The upgrade itself, under the write lock."""
+    with conn.begin():
+        _begin(conn, write=True)
+        _adopt_legacy(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+            raise RuntimeError(
+                f"database {conn.engine.url.render_as_string(hide_password=True)} has "
+                f"schema version {current}, newer than this code ({head})"
+            )
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
 
 
 def _adopt_legacy(conn: Connection) -> None:

@@ -137,6 +137,33 @@ def test_concurrent_first_opens_migrate_once(
         assert raw(store, "SELECT version_num FROM alembic_version") == [("0004",)]
 
 
+def test_a_start_waits_out_a_long_migration_then_keeps_the_request_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start that finds another process migrating (holding the write lock) waits for it
+    beyond a request's busy timeout (seen on a loaded CI machine: "database is locked"), and
+    its pooled connections keep the request timeout afterwards."""
+    import experiments.store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")  # another process's migration, still running
+    release = threading.Timer(1.0, holder.execute, args=("COMMIT",))
+    release.start()
+    try:
+        with Store(path) as store:
+            assert raw(store, "SELECT version_num FROM alembic_version")
+            with store._engine.connect() as conn:  # the connection that migrated, pooled
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                assert driver.execute("PRAGMA busy_timeout").fetchone() == (200,)
+    finally:
+        release.join()
+        holder.close()
+
+
 def test_a_database_from_the_sql_scripts_is_adopted_at_its_version(tmp_path: Path) -> None:
     # What the pre-Alembic scripts left: the same tables, and schema_migrations at version 2.
     path = tmp_path / "old.db"
