@@ -3,7 +3,10 @@ each one self-contained HTML file: the page's readout and figure data, nothing e
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -86,6 +89,25 @@ def test_every_page_report_holds_its_readout_and_figures(client: FlaskClient, pa
     for name, figure in figures.items():
         assert figure["data"] == page_answer["figures"][name]["data"], name
         assert f"fig-{name}" in doc.by_id
+
+
+def test_the_report_runs_only_its_own_scripts(client: FlaskClient) -> None:
+    """Its policy, in the header and in the file (so it holds offline), allows each of its
+    inline scripts by hash and no other: no 'unsafe-inline' for scripts."""
+    body = examples(client)["power"]
+    r = client.post("/api/report", json={"page": "power", "request": body})
+    html = r.get_data(as_text=True)
+    header = r.headers["Content-Security-Policy"]
+    metas = [a for t, a in Parsed(html).attrs if t == "meta" and a.get("http-equiv")]
+    assert [m["content"] for m in metas] == [header]
+    script_src = next(d for d in header.split(";") if d.strip().startswith("script-src"))
+    assert "unsafe-inline" not in script_src
+    executable = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    assert len(executable) == 2  # Plotly.js and the drawing script; the figures are JSON
+    for source in executable:
+        digest = base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in script_src
+    assert len(re.findall(r"'sha256-", script_src)) == 2
 
 
 def test_page_errors_name_the_field_inside_request(client: FlaskClient) -> None:
