@@ -21,7 +21,7 @@ from blueprints._api import Fields, stats_errors, unprocessable
 from blueprints._source import EventsSummary, SourceSummary
 from blueprints._upload import csv_errors
 from blueprints.abtest.figures import analysis_figures
-from blueprints.abtest.models import MAX_GUARDRAILS, AbtestAnswer, Stats
+from blueprints.abtest.models import MAX_GUARDRAILS, AbtestAnswer, AbtestRequest, Stats
 from blueprints.abtest.readout import readout
 from blueprints.abtest.segments import EMPTY as SEGMENTS_EMPTY
 from blueprints.abtest.segments import (
@@ -697,6 +697,12 @@ def run_analysis(
                 "variants hold numbers too extreme to analyse (a mean or sd near 1e308 "
                 "overflows the variance); rescale the metric, e.g. to thousands.",
             )
+
+
+def declared_fields(request: AbtestRequest) -> Fields:
+    """The fields a validated request set (not its csv text, read as the table), as the
+    analysis reads them: the one way in for ``POST /api/abtest`` and ``flask analyze``."""
+    return Fields(request.model_dump(exclude_unset=True, exclude={"csv"}))
 
 
 def analyse(f: Fields, table: Table | None) -> Outcome:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import orjson
 
-from blueprints._api import ApiError, Fields, envelope
+from blueprints._api import ApiError, envelope
 from blueprints.abtest import bp
 from sources.upload import CSVError, read_upload
 from stats.relative import RELATIVE_INTERVALS
@@ -56,7 +56,9 @@ def analyze_command(
 ) -> None:
     """Analyze an A/B test from FILE (CSV or Parquet; one row per user, or one row per
     variant), or from --source NAME --table T (one row per user; name --variant and --metric)."""
-    from blueprints.abtest.analysis import analyse, body
+    from blueprints._contract import validate
+    from blueprints.abtest.analysis import analyse, body, declared_fields
+    from blueprints.abtest.models import AbtestRequest
 
     options = {"control": control, "metric": metric, "alpha": alpha, "min_effect": min_effect}
     options |= {
@@ -70,7 +72,8 @@ def analyze_command(
             raise click.UsageError("Give FILE, or --source and --table (not both).")
         try:
             options |= {"source": source, "table": table_name}
-            result, figures, readout, warnings = body(analyse(Fields(options), None))
+            fields = declared_fields(validate(AbtestRequest, given(options)))
+            result, figures, readout, warnings = body(analyse(fields, None))
         except ApiError as exc:
             raise click.ClickException(f"{source}.{table_name}: {exc.detail}") from None
         _print(result, figures, readout, warnings, as_json)
@@ -78,14 +81,20 @@ def analyze_command(
     if file is None:
         raise click.UsageError("Give FILE, or --source and --table.")
     try:
+        fields = declared_fields(validate(AbtestRequest, given(options)))
         table = read_upload(file.read_bytes(), max_rows=None)
-        result, figures, readout, warnings = body(analyse(Fields(options), table))
+        result, figures, readout, warnings = body(analyse(fields, table))
     except CSVError as exc:
         where = f" (row {exc.row})" if exc.row is not None else ""
         raise click.ClickException(f"{file.name}{where}: {exc}") from None
     except ApiError as exc:
         raise click.ClickException(f"{file.name}: {exc.detail}") from None
     _print(result, figures, readout, warnings, as_json)
+
+
+def given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the command line set (an option left out is absent, as in a request)."""
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def _print(result: Any, figures: Any, readout: str, warnings: Any, as_json: bool) -> None:

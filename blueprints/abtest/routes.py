@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from flask import Response, render_template
 
-from blueprints._api import Fields, respond
+from blueprints._api import respond
 from blueprints._upload import read_data
 from blueprints.abtest import bp, contract
-from blueprints.abtest.analysis import analyse, body
+from blueprints.abtest.analysis import analyse, body, declared_fields
 from blueprints.abtest.models import AbtestAnswer, AbtestRequest
 
 
@@ -47,6 +47,4 @@ def page() -> str:
     form=True,
 )
 def api(r: AbtestRequest) -> Response:
-    # the analysis (shared with ``flask analyze``) reads the validated fields the request set
-    fields = Fields(r.model_dump(exclude_unset=True, exclude={"csv"}))
-    return respond(*body(analyse(fields, read_data(r.csv))))
+    return respond(*body(analyse(declared_fields(r), read_data(r.csv))))

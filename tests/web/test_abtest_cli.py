@@ -71,3 +71,13 @@ def test_unknown_control_and_missing_file_fail_cleanly(app: Flask, tmp_path: Pat
     assert result.exit_code != 0 and "control must be one of B, C, control" in result.output
     missing = runner.invoke(args=["analyze", str(tmp_path / "nope.csv")])
     assert missing.exit_code != 0 and "does not exist" in missing.output
+
+
+def test_options_are_checked_by_the_declared_request(app: Flask) -> None:
+    """The command line goes through the API's request model: the same checks and words."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["analyze", str(SAMPLE), "--alpha", "0.7"])
+    api = app.test_client().post("/api/abtest", json={"csv": SAMPLE.read_text(), "alpha": 0.7})
+    assert api.status_code == 422 and api.json is not None
+    assert result.exit_code != 0 and api.json["detail"] in result.output
+    assert "Traceback" not in result.output
