@@ -145,6 +145,16 @@ class Range:
         return json_schema
 
 
+@dataclass(frozen=True, slots=True)
+class WorkCap(Range):
+    """An upper bound on a request's work (simulations, draws), worded as ``stats`` words its
+    work limits (``simulations must be <= 100,000, got 200000.``)."""
+
+    def allowed(self) -> str:
+        assert self.le is not None
+        return f"<= {self.le:,.0f}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Validation errors as problems
 

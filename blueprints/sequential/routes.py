@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from blueprints._api import ApiError, bad_request, respond, stats_errors
-from blueprints._contract import MEANINGLESS, Body, Range, Whole
+from blueprints._contract import MEANINGLESS, Body, Range, Whole, WorkCap
 from blueprints.sequential import bp, contract, figures, readout
 from stats.group_sequential import (
     MAX_LOOKS,
@@ -99,9 +99,7 @@ class SimulateRequest(Body):
     sd: Annotated[float, Range(gt=0)] = 1.0
     effect: float = Field(0.0, description="True absolute difference B - A; 0 simulates the null.")
     alpha: Alpha = 0.05
-    simulations: Whole = Field(  # the range is stats.peeking's to check (and word)
-        20_000, json_schema_extra={"minimum": 1, "maximum": MAX_SIMULATIONS}
-    )
+    simulations: Annotated[Whole, Range(ge=1), WorkCap(le=MAX_SIMULATIONS)] = 20_000
     seed: Count | None = None
     spending: PeekingSpending = "lan-demets"
     paths: Annotated[Whole, Range(ge=0, le=MAX_PATHS)] = 30
