@@ -67,25 +67,30 @@ def install(app: Flask) -> Gate:
     )
     app.extensions["priority"] = gate
 
+    # One tuple in g per request, (endpoint, holds a slot, CPU time at the start): every
+    # request pays for these hooks, and each access to g or request costs about a microsecond.
     @app.before_request
     def take_a_slot_if_expensive() -> None:
-        g.priority_slot = False
-        g.priority_start = time.thread_time()
-        if gate.is_heavy(request.endpoint or ""):
+        endpoint = request.endpoint
+        g.priority = (endpoint, False, time.thread_time())
+        if endpoint is not None and gate.is_heavy(endpoint):
             # The body is read before the slot is taken, so a client that trickles its upload
             # holds only its own thread (serving.py times the read out), never the slot that
             # every expensive request of this process waits for. Form bodies are parsed into
             # request.form/files; others stay cached for request.get_data().
             request.get_data(cache=True, parse_form_data=True)
             gate.slots.acquire()
-            g.priority_slot = True
+            g.priority = (endpoint, True, g.priority[2])
 
     @app.teardown_request
     def record_cost(_exc: BaseException | None) -> None:
-        start = g.pop("priority_start", None)
-        if g.pop("priority_slot", False):
+        taken = g.pop("priority", None)
+        if taken is None:
+            return
+        endpoint, slot, start = taken
+        if slot:
             gate.slots.release()
-        if start is not None and request.endpoint is not None:
-            gate.record(request.endpoint, time.thread_time() - start)
+        if endpoint is not None:
+            gate.record(endpoint, time.thread_time() - start)
 
     return gate
