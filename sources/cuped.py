@@ -29,11 +29,11 @@ from numpy.typing import NDArray
 
 from sources.tabular import MAX_ABS_VALUE, Table, numeric_values
 from stats.cuped import (
-    MAX_COVARIATES,
     OUTCOME_ITSELF,
     CovariateStats,
     CupedResult,
     RegressionAdjustmentResult,
+    check_covariate_count,
     covariate_stats,
     cuped_rows,
 )
@@ -78,13 +78,7 @@ def covariate_names(covariates: Sequence[str]) -> tuple[str, ...]:
         raise InvalidInput(
             f"covariates must be a list of column names, got {covariates!r}", field="covariates"
         )
-    if not covariates:
-        raise InvalidInput("covariates must name at least one column, got []", field="covariates")
-    if len(covariates) > MAX_COVARIATES:
-        raise InvalidInput(
-            f"covariates must name at most {MAX_COVARIATES} columns, got {len(covariates)}",
-            field="covariates",
-        )
+    check_covariate_count(len(covariates))
     for j, col in enumerate(covariates):
         if col in covariates[:j]:
             raise InvalidInput(

@@ -1,4 +1,5 @@
-"""Pure statistics for Abacus: numpy, scipy, statsmodels and pandas only.
+"""Pure statistics for Abacus: numpy, scipy and statsmodels only (no pandas: data frames
+belong to :mod:`sources`, as ``tests/test_layers.py`` checks).
 
 Nothing here knows it is on the web. Functions take plain numbers or sufficient statistics
 and return frozen dataclass results; invalid input raises :class:`stats.errors.InvalidInput`

@@ -998,19 +998,25 @@ def cuped_from_moments(
 # --------------------------------------------------------------------------- several covariates
 
 
+def check_covariate_count(count: int) -> None:
+    """Raise :class:`InvalidInput` on ``covariates`` unless it names 1 to
+    :data:`MAX_COVARIATES` columns (also for :mod:`sources.cuped`'s column names)."""
+    if count == 0:
+        raise InvalidInput("covariates must name at least one column, got []", field="covariates")
+    if count > MAX_COVARIATES:
+        raise InvalidInput(
+            f"covariates must name at most {MAX_COVARIATES} columns, got {count}",
+            field="covariates",
+        )
+
+
 def _covariate_columns(covariates: Mapping[str, ArrayLike]) -> tuple[str, ...]:
     if not isinstance(covariates, Mapping):
         raise InvalidInput(
             f"covariates must map names to columns, got {type(covariates).__name__}",
             field="covariates",
         )
-    if not covariates:
-        raise InvalidInput("covariates must name at least one column, got []", field="covariates")
-    if len(covariates) > MAX_COVARIATES:
-        raise InvalidInput(
-            f"covariates must name at most {MAX_COVARIATES} columns, got {len(covariates)}",
-            field="covariates",
-        )
+    check_covariate_count(len(covariates))
     return tuple(str(name) for name in covariates)
 
 

@@ -71,8 +71,6 @@ from stats.sufficient import (
 from stats.vocabulary import BAYES_METRICS
 from stats.warnings import Code, ResultWarning, warning
 
-METRICS = BAYES_METRICS
-"""The metrics the engine models (:data:`stats.vocabulary.BAYES_METRICS`)."""
 PRIORS: dict[str, dict[str, float]] = {
     "proportion": {"alpha": 1.0, "beta": 1.0},
     "mean": {},
@@ -246,7 +244,7 @@ def variant_stats(
     numerator_sd, denominator_sd, covariance} → :class:`RatioStats`. Errors name
     ``field[i].key`` (``metric`` for an unknown metric).
     """
-    metric = _validate.choice("metric", metric, METRICS)
+    metric = _validate.choice("metric", metric, BAYES_METRICS)
     if metric == "proportion":
         return proportion_variants(records, field)
     if metric == "mean":
@@ -452,7 +450,7 @@ def _parse_common(
     field: str = "variants",
 ) -> tuple[tuple[str, ...], tuple[Posterior, ...], list[ResultWarning]]:
     """Validate metric, prior, the variant statistics (errors name ``field``) and control."""
-    metric = _validate.choice("metric", metric, METRICS)
+    metric = _validate.choice("metric", metric, BAYES_METRICS)
     if prior is not None and not isinstance(prior, Mapping):
         raise InvalidInput(f"prior must be an object, got {prior!r}", field="prior")
     names, posts, warns = _posteriors(metric, variants, _prior(metric, prior), field)
@@ -499,7 +497,7 @@ def guardrail_specs(records: Sequence[Mapping[str, Any]]) -> tuple[GuardrailSpec
     out: list[GuardrailSpec] = []
     keys = ("name", "metric", "variants", "tolerance")
     for where, spec in named_records(records, "guardrails", keys):
-        metric = _validate.choice(f"{where}.metric", spec["metric"], METRICS)
+        metric = _validate.choice(f"{where}.metric", spec["metric"], BAYES_METRICS)
         prior = spec.get("prior")
         if prior is not None and not isinstance(prior, Mapping):
             raise InvalidInput(
@@ -542,7 +540,7 @@ def _guardrails(
         where = f"guardrails[{k}]"
         if not isinstance(spec, GuardrailSpec):
             raise InvalidInput(f"{where} must be a GuardrailSpec, got {spec!r}", field=where)
-        metric = _validate.choice(f"{where}.metric", spec.metric, METRICS)
+        metric = _validate.choice(f"{where}.metric", spec.metric, BAYES_METRICS)
         prior = spec.prior
         if prior is not None and not isinstance(prior, Mapping):
             raise InvalidInput(
