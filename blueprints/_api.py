@@ -16,7 +16,7 @@ import logging
 import reprlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 from flask import Flask, Response, current_app, render_template, request
@@ -27,6 +27,7 @@ from stats.errors import InvalidInput
 from stats.warnings import ResultWarning
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROBLEM_JSON = "application/problem+json"
 _MISSING: Any = object()
@@ -77,6 +78,14 @@ def bad_request(field: str, detail: str) -> NoReturn:
 def unprocessable(field: str | None, detail: str) -> NoReturn:
     """Raise a 422 naming ``field``: a well-formed value outside its allowed range."""
     raise ApiError(422, detail, [{"field": field, "detail": detail}])
+
+
+def required(value: T | None, field: str) -> T:
+    """``value``, or a 400 naming ``field`` when the request left it out (a field its model
+    makes optional that this use of the request needs)."""
+    if value is None:
+        bad_request(field, f"{field} is required.")
+    return value
 
 
 def problem(

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads TypedDicts from here on 3.11
 
-from blueprints._api import ApiError, Fields, bad_request, invalid_input, unprocessable
-from blueprints._contract import Body, Range, Whole, validate
+from blueprints._api import ApiError, invalid_input, required, unprocessable
+from blueprints._contract import Body, Range, Whole
 from sources.errors import SourceError
 from stats.errors import InvalidInput
 
@@ -139,12 +139,11 @@ class EventsSummary(TypedDict):
     rows_excluded: int
 
 
-def open_source(f: Fields | str) -> tuple[Sources, str]:
+def open_source(name: str) -> tuple[Sources, str]:
     """The app's sources and the configured source named (422 otherwise)."""
     from blueprints.sources.routes import app_sources
 
     sources = app_sources()
-    name = f if isinstance(f, str) else f.string("source")
     try:
         sources.lock(name)
     except SourceError as exc:
@@ -158,21 +157,13 @@ def source_table(sources: Sources, source: str, table: object, field: str = "tab
         return sources.table(source, table)
 
 
-def open_table(f: Fields | SourceFields) -> SourceTable:
+def open_table(f: SourceFields) -> SourceTable:
     """The source and table a request names (``source``, ``table``)."""
-    if isinstance(f, Fields):
-        source_name, name = f.string("source"), f.string("table")
-    else:
-        assert f.source is not None
-        source_name, name = f.source, f.table or bad_request("table", "table is required.")
-    sources, source = open_source(source_name)
+    assert f.source is not None
+    name = required(f.table, "table")
+    sources, source = open_source(f.source)
     table = source_table(sources, source, name)
     return SourceTable(sources, source, name, table, tuple(table.columns))
-
-
-def column_name(f: Fields, key: str, st: SourceTable, default: Any = ...) -> Any:
-    """The column a role field names, checked against the table's schema (422 naming it)."""
-    return column(st, f.name(key), f.string(key) if default is ... else f.string(key, default))
 
 
 def column(st: SourceTable, field: str, name: str | None) -> str | None:
@@ -189,7 +180,7 @@ def column(st: SourceTable, field: str, name: str | None) -> str | None:
 
 def required_column(st: SourceTable, field: str, name: str | None) -> str:
     """As :func:`column`, for a role the request must name (400 when it is left out)."""
-    return column(st, field, name) or bad_request(field, f"{field} is required.")
+    return required(column(st, field, name), field)
 
 
 def select_rows(st: SourceTable, columns: Sequence[str], limit: int) -> Any:
@@ -219,7 +210,7 @@ EVENT_ROLES = {
 
 
 def event_request(
-    f: Fields | tuple[str, Events], *, pre_period: bool = False
+    source: str, ev: Events, *, pre_period: bool = False
 ) -> tuple[Any, EventsSummary]:
     """``source`` with ``events``: ``{exposures, metric_events, experiment, metric,
     window_days[, pre_window_days]}`` reduced by :func:`sources.events.event_statistics`.
@@ -229,10 +220,7 @@ def event_request(
     """
     from sources.events import event_statistics
 
-    if isinstance(f, Fields):
-        f = f.string("source"), validate(Events, f.data["events"], "events.")
-    sources, source = open_source(f[0])
-    ev = f[1]
+    sources, source = open_source(source)
     exposures = source_table(sources, source, ev.exposures, "events.exposures")
     metric_events = source_table(sources, source, ev.metric_events, "events.metric_events")
     pre = ev.pre_window_days

@@ -17,11 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, cast
 
-from blueprints._api import Fields, stats_errors, unprocessable
-from blueprints._source import EventsSummary, SourceSummary
+from blueprints._api import required, shown, stats_errors, unprocessable
+from blueprints._source import Events, EventsSummary, SourceSummary
 from blueprints._upload import csv_errors
 from blueprints.abtest.figures import analysis_figures
-from blueprints.abtest.models import MAX_GUARDRAILS, AbtestAnswer, AbtestRequest, Stats
+from blueprints.abtest.models import AbtestAnswer, AbtestRequest, Stats, Variant
+from blueprints.abtest.models import Guardrail as GuardrailRequest
 from blueprints.abtest.readout import readout
 from blueprints.abtest.segments import EMPTY as SEGMENTS_EMPTY
 from blueprints.abtest.segments import (
@@ -33,7 +34,6 @@ from blueprints.abtest.segments import (
 from sources.reduce import Segment
 from sources.segments import aggregate_segments
 from sources.tabular import (
-    MAX_VARIANTS,
     Roles,
     Summary,
     Table,
@@ -45,17 +45,14 @@ from sources.tabular import (
     variant_values,
 )
 from stats.abtest import Analysis, Guardrail, analyze
-from stats.comparisons import CORRECTIONS, PAIR_MODES
 from stats.distribution import Distribution
 from stats.quantiles import (
-    QUANTILE_METHODS,
     QuantileAnalysis,
     order_statistic_differences,
     quantile_differences,
     quantile_levels,
     quantile_ranks,
 )
-from stats.relative import RELATIVE_INTERVALS
 from stats.sufficient import (
     RATIO_KEYS,
     MeanStats,
@@ -65,10 +62,9 @@ from stats.sufficient import (
     proportion_variants,
     ratio_variants,
 )
-from stats.vocabulary import ALTERNATIVES, METRICS
+from stats.vocabulary import METRICS
 from stats.warnings import Code, ResultWarning, warning
 
-KINDS = ("binary", "continuous")
 MAX_USERS = 10**12
 """Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
 TYPED_METRICS = (*METRICS, "ratio")
@@ -118,60 +114,43 @@ class Outcome:
 # Typed numbers
 
 
-def typed_variants(f: Fields, key: str) -> Stats:
+def typed_variants(variants: Sequence[Variant] | None, field: str) -> Stats:
     """``[{name, users, conversions}]``, ``[{name, users, mean, sd}]`` or a ratio metric's
     ``[{name, users, numerator_mean, denominator_mean, numerator_sd, denominator_sd,
-    covariance}]``: types are checked here (400), ranges by :mod:`stats.sufficient` (422)."""
-    if len(f.array(key)) > MAX_VARIANTS:
-        unprocessable(
-            f.name(key),
-            f"{f.name(key)} must hold at most {MAX_VARIANTS} variants, got {len(f.data[key]):,}.",
-        )
-    items = f.objects(key)
+    covariance}]`` (``field``, e.g. ``guardrails[0].variants``): the model checked the types
+    and the count, the metric's numbers are required here (400), ranges are checked by
+    :mod:`stats.sufficient` (422)."""
+    items = required(variants, field)
     if not items:
-        unprocessable(f.name(key), f"{f.name(key)} must hold at least 2 variants, got 0.")
-    ratio = items[0].has("numerator_mean")
-    means = not ratio and (items[0].has("mean") or items[0].has("sd"))
-    for item in items:
-        item.string("name")
-        if item.number("users") > MAX_USERS:
+        unprocessable(field, f"{field} must hold at least 2 variants, got 0.")
+    ratio = items[0].numerator_mean is not None
+    means = not ratio and (items[0].mean is not None or items[0].sd is not None)
+    keys = RATIO_KEYS[2:] if ratio else ("mean", "sd") if means else ("conversions",)
+    for i, item in enumerate(items):
+        if item.users > MAX_USERS:
             unprocessable(
-                item.name("users"),
-                f"{item.name('users')} must be <= {MAX_USERS:,}, got {item.data['users']!r}.",
+                f"{field}[{i}].users",
+                f"{field}[{i}].users must be <= {MAX_USERS:,}, got {item.users!r}.",
             )
-        if ratio:
-            for k in RATIO_KEYS[2:]:
-                item.number(k)
-        elif means:
-            item.number("mean")
-            item.number("sd")
-        else:
-            item.number("conversions")
+        for key in keys:
+            required(getattr(item, key), f"{field}[{i}].{key}")
     with stats_errors():
-        records = [item.data for item in items]
+        records = [item.model_dump() for item in items]
         if ratio:
-            return ratio_variants(records, f.name(key))
+            return ratio_variants(records, field)
         if means:
-            return mean_variants(records, f.name(key))
-        return proportion_variants(records, f.name(key))
+            return mean_variants(records, field)
+        return proportion_variants(records, field)
 
 
-def guardrail_fields(f: Fields) -> list[Fields]:
-    """The ``guardrails`` objects, at most ``MAX_GUARDRAILS`` of them."""
-    items = f.array("guardrails", [])
-    if len(items) > MAX_GUARDRAILS:
+def analyse_typed(r: AbtestRequest, options: dict[str, Any]) -> Outcome:
+    refuse_quantiles(r)
+    metric = r.metric
+    if metric is not None and metric not in TYPED_METRICS:
         unprocessable(
-            "guardrails",
-            f"guardrails must hold at most {MAX_GUARDRAILS} metrics, got {len(items):,}.",
+            "metric", f"metric must be one of {', '.join(TYPED_METRICS)}, got {shown(metric)}."
         )
-    result: list[Fields] = f.objects("guardrails", [])
-    return result
-
-
-def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
-    refuse_quantiles(f)
-    metric = f.choice("metric", TYPED_METRICS, None)
-    primary = typed_variants(f, "variants")
+    primary = typed_variants(r.variants, "variants")
     kind = (
         "mean"
         if isinstance(primary[0], MeanStats)
@@ -182,15 +161,14 @@ def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
     if metric is not None and metric != kind:
         unprocessable("metric", f"metric is {metric!r}, so each variant needs {NEEDS[metric]}.")
     guardrails, inputs = [], {}
-    for g in guardrail_fields(f):
-        name = g.string("metric")
-        variants = typed_variants(g, "variants")
-        guardrails.append(guardrail(g, name, variants))
-        inputs[guardrails[-1].metric] = variants
+    for i, g in enumerate(r.guardrails or ()):
+        variants = typed_variants(g.variants, f"guardrails[{i}].variants")
+        guardrails.append(guardrail(g, g.metric, variants))
+        inputs[g.metric] = variants
     analysis = run_analysis(
-        f, primary, guardrails, options, "conversion rate" if kind == "proportion" else "metric"
+        r, primary, guardrails, options, "conversion rate" if kind == "proportion" else "metric"
     )
-    segments = typed_segments(f, typed_variants, primary, analysis, options)  # type: ignore[arg-type]
+    segments = typed_segments(r.segments, typed_variants, primary, analysis, options)  # type: ignore[arg-type]
     return Outcome(analysis, primary, inputs, segments=segments)
 
 
@@ -198,15 +176,17 @@ def analyse_typed(f: Fields, options: dict[str, Any]) -> Outcome:
 # CSV
 
 
-def column(f: Fields, key: str, table: Table, default: str | None) -> str | None:
-    """A mapping field naming a column: checked against the table's columns (422)."""
-    name = f.string(key, None)
+def csv_column(
+    table: Table, field: str, name: str | None, default: str | None = None
+) -> str | None:
+    """The column a mapping ``field`` names (``default`` when it names none), checked against
+    the table's columns (422)."""
     if name is None:
         return default
     if name not in table.columns:
         unprocessable(
-            f.name(key),
-            f"{f.name(key)} column {name!r} not found; the columns are {', '.join(table.columns)}.",
+            field,
+            f"{field} column {name!r} not found; the columns are {', '.join(table.columns)}.",
         )
     return name
 
@@ -216,30 +196,32 @@ def summarize_csv(table: Table, roles: Roles, metric: str | None, kind: str | No
         return summarize_table(table, roles, metric=metric, kind=kind)  # type: ignore[arg-type]
 
 
-def csv_roles(f: Fields, table: Table) -> tuple[Roles, str | None, str | None]:
+def csv_roles(r: AbtestRequest, table: Table) -> tuple[Roles, str | None, str | None]:
     """The detected roles with the request's overrides; the metric column and its kind."""
     roles = infer_roles(table)
-    roles = replace(roles, variant=column(f, "variant", table, roles.variant))
-    metric = column(f, "metric", table, None)
-    kind = f.choice("kind", KINDS, None)
+    roles = replace(roles, variant=csv_column(table, "variant", r.variant, roles.variant))
+    metric = csv_column(table, "metric", r.metric)
     if roles.layout == "users":
-        return replace(roles, user_id=column(f, "user_id", table, roles.user_id)), metric, kind
+        user_id = csv_column(table, "user_id", r.user_id, roles.user_id)
+        return replace(roles, user_id=user_id), metric, r.kind
     roles = replace(
-        roles, users=column(f, "users", table, roles.users), sd=column(f, "sd", table, roles.sd)
+        roles,
+        users=csv_column(table, "users", r.users, roles.users),
+        sd=csv_column(table, "sd", r.sd, roles.sd),
     )
     if metric is not None:
-        if f.has("sd") or metric == roles.mean:
+        if r.sd is not None or metric == roles.mean:
             roles = replace(roles, conversions=None, mean=metric)
         else:
             roles = replace(roles, conversions=metric, mean=None)
-    return roles, metric, kind
+    return roles, metric, r.kind
 
 
-def ratio_columns(f: Fields, table: Table, roles: Roles) -> tuple[str, str] | None:
+def ratio_columns(r: AbtestRequest, table: Table, roles: Roles) -> tuple[str, str] | None:
     """The ``numerator`` and ``denominator`` columns of a ratio metric (both or neither;
     row-per-user data only), checked against the table (422)."""
-    numerator = column(f, "numerator", table, None)
-    denominator = column(f, "denominator", table, None)
+    numerator = csv_column(table, "numerator", r.numerator)
+    denominator = csv_column(table, "denominator", r.denominator)
     if numerator is None and denominator is None:
         return None
     if numerator is None or denominator is None:
@@ -259,11 +241,11 @@ def ratio_columns(f: Fields, table: Table, roles: Roles) -> tuple[str, str] | No
 
 
 def csv_primary(
-    f: Fields, table: Table, roles: Roles, metric: str | None, kind: str | None
+    r: AbtestRequest, table: Table, roles: Roles, metric: str | None, kind: str | None
 ) -> tuple[Summary, dict[str, str | None]]:
     """The primary metric's summary: a ratio of two columns when ``numerator`` and
     ``denominator`` name them, else the ``metric`` column; and the ratio's columns."""
-    ratio = ratio_columns(f, table, roles)
+    ratio = ratio_columns(r, table, roles)
     if ratio is None:
         return summarize_csv(table, roles, metric, kind), {"numerator": None, "denominator": None}
     assert roles.variant is not None  # ratio_columns checked it
@@ -278,28 +260,29 @@ def csv_primary(
     return summary, {"numerator": ratio[0], "denominator": ratio[1]}
 
 
-def csv_guardrail_summary(g: Fields, table: Table, roles: Roles) -> Summary:
-    name = column(g, "metric", table, None)
-    if name is None:
-        unprocessable(g.name("metric"), f"{g.name('metric')} is required: name a column.")
+def csv_guardrail_summary(g: GuardrailRequest, field: str, table: Table, roles: Roles) -> Summary:
+    """The guardrail's metric column (its request ``field``) summarised: one row per user, or
+    one row per variant (a mean column with the table's sd column, else conversions)."""
+    name = required(csv_column(table, field, g.metric), field)
     if roles.layout == "users":
-        return summarize_csv(
-            table, replace(roles, user_id=None), name, g.choice("kind", KINDS, None)
-        )
-    sd = column(g, "sd", table, roles.sd if name == roles.mean else None)
-    if sd is not None:
-        return summarize_csv(table, replace(roles, conversions=None, mean=name, sd=sd), name, None)
+        return summarize_csv(table, replace(roles, user_id=None), name, g.kind)
+    if name == roles.mean and roles.sd is not None:
+        return summarize_csv(table, replace(roles, conversions=None), name, None)
     return summarize_csv(table, replace(roles, conversions=name, mean=None), name, None)
 
 
 def segmented_aggregates(
-    f: Fields, table: Table, roles: Roles, metric: str | None, segment: str
+    r: AbtestRequest, table: Table, roles: Roles, metric: str | None, segment: str
 ) -> tuple[Summary, tuple[Segment, ...]]:
     """A table of aggregates with one row per variant and segment: the per-variant totals
     and each segment's variants (:func:`sources.segments.aggregate_segments`; errors name the
     table's row)."""
-    for key in ("guardrails", "numerator", "denominator"):
-        if f.has(key):
+    for key, value in (
+        ("guardrails", r.guardrails),
+        ("numerator", r.numerator),
+        ("denominator", r.denominator),
+    ):
+        if value is not None:
             unprocessable(key, f"{key} is not available with one row per variant and segment.")
     if segment in (roles.variant, roles.users, roles.conversions, roles.mean, roles.sd):
         unprocessable("segment", f"segment column {segment!r} holds another role's values.")
@@ -309,22 +292,22 @@ def segmented_aggregates(
         return aggregate_segments(table, roles, segment)
 
 
-def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
-    roles, metric, kind = csv_roles(f, table)
-    segment = column(f, "segment", table, None)
+def analyse_csv(r: AbtestRequest, table: Table, options: dict[str, Any]) -> Outcome:
+    roles, metric, kind = csv_roles(r, table)
+    segment = csv_column(table, "segment", r.segment)
     by_segment_rows = None
     if segment is not None and roles.layout == "variants":
-        summary, by_segment_rows = segmented_aggregates(f, table, roles, metric, segment)
+        summary, by_segment_rows = segmented_aggregates(r, table, roles, metric, segment)
         ratio: dict[str, str | None] = {"numerator": None, "denominator": None}
     else:
-        summary, ratio = csv_primary(f, table, roles, metric, kind)
+        summary, ratio = csv_primary(r, table, roles, metric, kind)
     guardrails, inputs, summaries = [], {}, []
-    for g in guardrail_fields(f):
-        s = csv_guardrail_summary(g, table, roles)
+    for i, g in enumerate(r.guardrails or ()):
+        s = csv_guardrail_summary(g, f"guardrails[{i}].metric", table, roles)
         guardrails.append(guardrail(g, s.metric, s.variants))
         inputs[s.metric] = s.variants
         summaries.append(s)
-    analysis = run_analysis(f, summary.variants, guardrails, options, summary.metric)
+    analysis = run_analysis(r, summary.variants, guardrails, options, summary.metric)
     continuous = [s.metric for s in (summary, *summaries) if s.kind == "continuous"]
     distribution = None
     if roles.layout == "users" and continuous and roles.variant is not None:
@@ -335,9 +318,9 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
         warnings += distribution.warnings
     quantiles = None
     if roles.layout == "users" and summary.kind == "continuous" and roles.variant is not None:
-        quantiles = csv_quantiles(f, table, roles.variant, summary.metric, analysis)
+        quantiles = csv_quantiles(r, table, roles.variant, summary.metric, analysis)
     else:
-        refuse_quantiles(f)
+        refuse_quantiles(r)
     segments: SegmentsOutcome | None
     if by_segment_rows is not None:
         assert segment is not None
@@ -350,7 +333,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
             options["direction"],
         )
     else:
-        segments = csv_segments(f, table, roles, summary, analysis, options)
+        segments = csv_segments(segment, table, roles, summary, analysis, options)
     blanks = {k: v for k, v in table.blank_cells.items() if v}
     if blanks:
         listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
@@ -380,7 +363,7 @@ def analyse_csv(f: Fields, table: Table, options: dict[str, Any]) -> Outcome:
 
 
 def csv_segments(
-    f: Fields,
+    segment: str | None,
     table: Table,
     roles: Roles,
     summary: Summary,
@@ -388,7 +371,6 @@ def csv_segments(
     opts: dict[str, Any],
 ) -> SegmentsOutcome | None:
     """The analysis by the ``segment`` column, when one is mapped (row-per-user data)."""
-    segment = column(f, "segment", table, None)
     if segment is None:
         return None
     if roles.layout != "users" or roles.variant is None:
@@ -409,26 +391,14 @@ def csv_segments(
     )
 
 
-DEFAULT_QUANTILES = (0.5, 0.9)
-"""Quantile levels compared for row-level continuous data unless ``quantiles`` says."""
 QUANTILE_FIELDS = ("quantiles", "quantile_method", "bootstrap_resamples")
 
 
-def quantile_request(f: Fields) -> dict[str, Any]:
-    """``quantiles`` (levels, default :data:`DEFAULT_QUANTILES`; ``[]`` for none),
-    ``quantile_method``, ``bootstrap_resamples`` and ``seed``, type-checked (400)."""
-    return {
-        "quantiles": f.numbers("quantiles", list(DEFAULT_QUANTILES)),
-        "method": f.choice("quantile_method", QUANTILE_METHODS, "order-statistic"),
-        "resamples": f.integer("bootstrap_resamples", 2_000),
-        "seed": f.integer("seed", None),
-    }
-
-
-def refuse_quantiles(f: Fields) -> None:
-    """Quantiles need every user's value: a 422 when asked of anything else."""
+def refuse_quantiles(r: AbtestRequest) -> None:
+    """Quantiles need every user's value: a 422 when the request sets a quantile field for
+    anything else."""
     for key in QUANTILE_FIELDS:
-        if f.has(key):
+        if key in r.model_fields_set:
             unprocessable(
                 key,
                 f"{key} needs one row per user with a continuous metric (an upload or a "
@@ -437,7 +407,7 @@ def refuse_quantiles(f: Fields) -> None:
 
 
 def source_quantiles(
-    f: Fields,
+    r: AbtestRequest,
     st: Any,
     variant: str,
     metric: str,
@@ -450,10 +420,9 @@ def source_quantiles(
     from blueprints._source import reducing
     from sources.quantiles import order_statistics
 
-    opts = quantile_request(f)
-    if not opts["quantiles"]:
+    if not r.quantiles:
         return None
-    if opts["method"] == "bootstrap":
+    if r.quantile_method == "bootstrap":
         unprocessable(
             "quantile_method",
             "quantile_method bootstrap needs every row in memory: with a source, use "
@@ -461,8 +430,8 @@ def source_quantiles(
         )
     counts = {v.name: v.n for v in variants}
     with stats_errors():
-        levels = quantile_levels(opts["quantiles"])
-    ranks = {name: {r for p in levels for r in quantile_ranks(n, p)} for name, n in counts.items()}
+        levels = quantile_levels(r.quantiles)
+    ranks = {name: {k for p in levels for k in quantile_ranks(n, p)} for name, n in counts.items()}
     with reducing(st):
         at = order_statistics(st.table, variant=variant, metric=metric, ranks=ranks)
     with stats_errors():
@@ -475,17 +444,24 @@ def source_quantiles(
 
 
 def csv_quantiles(
-    f: Fields, table: Table, variant: str, metric: str, analysis: Analysis
+    r: AbtestRequest, table: Table, variant: str, metric: str, analysis: Analysis
 ) -> QuantileAnalysis | None:
     """The primary metric's quantiles of every variant against control (none when the
     request's ``quantiles`` is empty)."""
-    opts = quantile_request(f)
-    if not opts["quantiles"]:
+    if not r.quantiles:
         return None
     with stats_errors(), csv_errors():
         codes, values, names = variant_values(table, variant=variant, metric=metric)
         samples = {name: values[codes == j] for j, name in enumerate(names)}
-        return quantile_differences(samples, analysis.control, alpha=analysis.alpha, **opts)
+        return quantile_differences(
+            samples,
+            analysis.control,
+            alpha=analysis.alpha,
+            quantiles=r.quantiles,
+            method=r.quantile_method,
+            resamples=r.bootstrap_resamples,
+            seed=r.seed,
+        )
 
 
 def mapping(table: Table, roles: Roles, summary: Summary) -> dict[str, Any]:
@@ -512,26 +488,26 @@ def mapping(table: Table, roles: Roles, summary: Summary) -> dict[str, Any]:
 # A configured source (one row per user), reduced in the engine
 
 
-def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
+def analyse_source(r: AbtestRequest, opts: dict[str, Any]) -> Outcome:
     """``source`` and ``table`` with ``variant``, ``metric`` (and ``kind``) naming columns,
     and guardrails naming theirs: every metric reduced in one query (:mod:`sources.reduce`);
     or ``events`` (the event schema, :func:`event_outcome`)."""
-    from blueprints._source import column_name, open_table, reducing
+    from blueprints._source import column, open_table, reducing, required_column
     from sources.reduce import metrics_statistics
 
-    if f.has("events"):
-        refuse_quantiles(f)
-        return event_outcome(f, opts)
-    st = open_table(f)
-    variant = column_name(f, "variant", st)
-    if f.has("numerator") or f.has("denominator"):
-        return source_ratio(f, opts, st, variant)
-    metric = column_name(f, "metric", st)
-    segment = column_name(f, "segment", st, None)
-    metrics: dict[str, Any] = {metric: f.choice("kind", KINDS, None)}
-    gs = guardrail_fields(f)
-    for g in gs:
-        metrics.setdefault(column_name(g, "metric", st), g.choice("kind", KINDS, None))
+    if r.events is not None:
+        refuse_quantiles(r)
+        return event_outcome(r, r.events, opts)
+    st = open_table(r)
+    variant = required_column(st, "variant", r.variant)
+    if r.numerator is not None or r.denominator is not None:
+        return source_ratio(r, opts, st, variant)
+    metric = required_column(st, "metric", r.metric)
+    segment = column(st, "segment", r.segment)
+    metrics: dict[str, Any] = {metric: r.kind}
+    gs = r.guardrails or []
+    for i, g in enumerate(gs):
+        metrics.setdefault(required_column(st, f"guardrails[{i}].metric", g.metric), g.kind)
     with reducing(st):
         reduced = metrics_statistics(
             st.table, variant=variant, metrics=list(metrics), kinds=metrics, segment=segment
@@ -539,15 +515,14 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
     primary = reduced[metric]
     guardrails, inputs = [], {}
     for g in gs:
-        name = g.string("metric")
-        guardrails.append(guardrail(g, name, cast(Stats, reduced[name].variants)))
-        inputs[name] = cast(Stats, reduced[name].variants)
-    analysis = run_analysis(f, cast(Stats, primary.variants), guardrails, opts, metric)
+        guardrails.append(guardrail(g, g.metric, cast(Stats, reduced[g.metric].variants)))
+        inputs[g.metric] = cast(Stats, reduced[g.metric].variants)
+    analysis = run_analysis(r, cast(Stats, primary.variants), guardrails, opts, metric)
     quantiles = None
     if primary.kind == "continuous":
-        quantiles = source_quantiles(f, st, variant, metric, primary.variants, analysis)
+        quantiles = source_quantiles(r, st, variant, metric, primary.variants, analysis)
     else:
-        refuse_quantiles(f)
+        refuse_quantiles(r)
     kinds = {m: reduced[m].kind for m in metrics}
     segments = None
     if segment is not None:
@@ -583,28 +558,28 @@ def analyse_source(f: Fields, opts: dict[str, Any]) -> Outcome:
     )
 
 
-def source_ratio(f: Fields, opts: dict[str, Any], st: Any, variant: str) -> Outcome:
+def source_ratio(r: AbtestRequest, opts: dict[str, Any], st: Any, variant: str) -> Outcome:
     """A ratio metric from a configured source's ``numerator`` and ``denominator`` columns
     (one row per user), reduced in one query (:func:`sources.reduce.ratio_statistics`)."""
-    from blueprints._source import column_name, reducing
+    from blueprints._source import reducing, required_column
     from sources.reduce import ratio_statistics
 
-    numerator = column_name(f, "numerator", st)
-    denominator = column_name(f, "denominator", st)
+    numerator = required_column(st, "numerator", r.numerator)
+    denominator = required_column(st, "denominator", r.denominator)
     if numerator == denominator:
         unprocessable("denominator", f"denominator must be another column than {numerator!r}.")
-    for key in ("metric", "segment", "guardrails"):
-        if f.has(key):
+    for key, value in (("metric", r.metric), ("segment", r.segment), ("guardrails", r.guardrails)):
+        if value is not None:
             unprocessable(
                 key, f"{key} is not available with a ratio metric from a source (numerator)."
             )
-    refuse_quantiles(f)
+    refuse_quantiles(r)
     with reducing(st, {"metric": "numerator", "covariate": "denominator"}):
         variants, reduced = ratio_statistics(
             st.table, variant=variant, numerator=numerator, denominator=denominator
         )
     metric = f"{numerator} / {denominator}"
-    analysis = run_analysis(f, variants, [], opts, metric)
+    analysis = run_analysis(r, variants, [], opts, metric)
     return Outcome(
         analysis,
         variants,
@@ -624,16 +599,17 @@ def source_ratio(f: Fields, opts: dict[str, Any], st: Any, variant: str) -> Outc
     )
 
 
-def event_outcome(f: Fields, opts: dict[str, Any]) -> Outcome:
+def event_outcome(r: AbtestRequest, events: Events, opts: dict[str, Any]) -> Outcome:
     """``source`` with ``events``: exposures and metric events reduced per unit within an
     attribution window (:func:`sources.events.event_statistics`)."""
     from blueprints._source import event_request
 
-    if f.has("guardrails"):
+    if r.guardrails is not None:
         unprocessable("guardrails", "guardrails name columns of a table: not with events.")
-    stats, described = event_request(f)
+    assert r.source is not None  # analyse chose the source
+    stats, described = event_request(r.source, events)
     variants = cast(Stats, stats.variants)
-    analysis = run_analysis(f, variants, [], opts, described["events"]["metric"])
+    analysis = run_analysis(r, variants, [], opts, described["events"]["metric"])
     return Outcome(
         analysis,
         variants,
@@ -653,40 +629,41 @@ def source_warnings(groups: Iterable[Iterable[str]]) -> tuple[ResultWarning, ...
 # Shared
 
 
-def options(f: Fields) -> dict[str, Any]:
+def options(r: AbtestRequest) -> dict[str, Any]:
+    """The request's options of :func:`stats.abtest.analyze`."""
     return {
-        "alpha": f.number("alpha", 0.05),
-        "alternative": f.choice("alternative", ALTERNATIVES, "two-sided"),
-        "direction": f.choice("direction", ("higher", "lower"), "higher"),
-        "min_effect": f.number("min_effect", 0.0),
-        "min_effect_type": f.choice("min_effect_type", ("absolute", "relative"), "absolute"),
-        "planned_split": f.numbers("planned_split", None),
-        "noninferiority_margin": f.number("noninferiority_margin", None),
-        "correction": f.choice("correction", CORRECTIONS, "holm"),
-        "comparisons": f.choice("comparisons", PAIR_MODES, "control"),
-        "relative_interval": f.choice("relative_interval", RELATIVE_INTERVALS, "dual"),
+        "alpha": r.alpha,
+        "alternative": r.alternative,
+        "direction": r.direction,
+        "min_effect": r.min_effect,
+        "min_effect_type": r.min_effect_type,
+        "planned_split": r.planned_split,
+        "noninferiority_margin": r.noninferiority_margin,
+        "correction": r.correction,
+        "comparisons": r.comparisons,
+        "relative_interval": r.relative_interval,
     }
 
 
-def guardrail(g: Fields, metric: str, variants: Stats) -> Guardrail:
+def guardrail(g: GuardrailRequest, metric: str, variants: Stats) -> Guardrail:
     return Guardrail(
         metric=metric,
         variants=variants,
-        direction=g.choice("direction", ("higher", "lower"), "higher"),
-        tolerance=g.number("tolerance", 0.0),
-        tolerance_type=g.choice("tolerance_type", ("absolute", "relative"), "absolute"),
+        direction=g.direction,
+        tolerance=g.tolerance,
+        tolerance_type=g.tolerance_type,
     )
 
 
 def run_analysis(
-    f: Fields,
+    r: AbtestRequest,
     primary: Stats,
     guardrails: Sequence[Guardrail],
     opts: dict[str, Any],
     metric: str,
 ) -> Analysis:
     names = [v.name for v in primary]
-    control = f.string("control", None) or guess_control(names)
+    control = r.control or guess_control(names)
     with stats_errors():
         try:
             return analyze(primary, control=control, metric=metric, guardrails=guardrails, **opts)
@@ -699,24 +676,19 @@ def run_analysis(
             )
 
 
-def declared_fields(request: AbtestRequest) -> Fields:
-    """The fields a validated request set (not its csv text, read as the table), as the
-    analysis reads them: the one way in for ``POST /api/abtest`` and ``flask analyze``."""
-    return Fields(request.model_dump(exclude_unset=True, exclude={"csv"}))
-
-
-def analyse(f: Fields, table: Table | None) -> Outcome:
-    """The analysis a request (or the command line) asks for."""
-    opts = options(f)
-    if f.has("source"):
-        if table is not None or f.has("variants"):
+def analyse(r: AbtestRequest, table: Table | None) -> Outcome:
+    """The analysis a validated request (``POST /api/abtest`` or the command line) asks for,
+    on ``table`` (its CSV or file, read) when it sends one."""
+    opts = options(r)
+    if r.source is not None:
+        if table is not None or r.variants is not None:
             unprocessable("source", "Send a source, a CSV or typed variants: only one of them.")
-        return analyse_source(f, opts)
+        return analyse_source(r, opts)
     if table is None:
-        return analyse_typed(f, opts)
-    if f.has("variants"):
+        return analyse_typed(r, opts)
+    if r.variants is not None:
         unprocessable("variants", "Send a CSV or typed variants, not both.")
-    return analyse_csv(f, table, opts)
+    return analyse_csv(r, table, opts)
 
 
 def body(

@@ -57,7 +57,7 @@ def analyze_command(
     """Analyze an A/B test from FILE (CSV or Parquet; one row per user, or one row per
     variant), or from --source NAME --table T (one row per user; name --variant and --metric)."""
     from blueprints._contract import validate
-    from blueprints.abtest.analysis import analyse, body, declared_fields
+    from blueprints.abtest.analysis import analyse, body
     from blueprints.abtest.models import AbtestRequest
 
     options = {"control": control, "metric": metric, "alpha": alpha, "min_effect": min_effect}
@@ -72,8 +72,8 @@ def analyze_command(
             raise click.UsageError("Give FILE, or --source and --table (not both).")
         try:
             options |= {"source": source, "table": table_name}
-            fields = declared_fields(validate(AbtestRequest, given(options)))
-            result, figures, readout, warnings = body(analyse(fields, None))
+            request = validate(AbtestRequest, given(options))
+            result, figures, readout, warnings = body(analyse(request, None))
         except ApiError as exc:
             raise click.ClickException(f"{source}.{table_name}: {exc.detail}") from None
         _print(result, figures, readout, warnings, as_json)
@@ -81,9 +81,9 @@ def analyze_command(
     if file is None:
         raise click.UsageError("Give FILE, or --source and --table.")
     try:
-        fields = declared_fields(validate(AbtestRequest, given(options)))
+        request = validate(AbtestRequest, given(options))
         table = read_upload(file.read_bytes(), max_rows=None)
-        result, figures, readout, warnings = body(analyse(fields, table))
+        result, figures, readout, warnings = body(analyse(request, table))
     except CSVError as exc:
         where = f" (row {exc.row})" if exc.row is not None else ""
         raise click.ClickException(f"{file.name}{where}: {exc}") from None

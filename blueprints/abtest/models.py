@@ -15,6 +15,7 @@ from typing_extensions import TypedDict  # pydantic reads TypedDicts from here o
 
 from blueprints._contract import Body, Column, Whole
 from blueprints._source import Events, EventsSummary, SourceFields, SourceSummary
+from sources.reduce import MAX_SEGMENTS
 from sources.tabular import MAX_VARIANTS
 from stats.abtest import Analysis, EffectType
 from stats.comparisons import Correction, Direction, PairMode
@@ -26,8 +27,6 @@ from stats.vocabulary import Alternative
 
 MAX_GUARDRAILS = 20
 """Most guardrail metrics in one request (each is a full comparison of every variant)."""
-MAX_TYPED_SEGMENTS = 100
-"""Most segments of typed numbers in one request."""
 
 
 class Variant(Body):
@@ -89,7 +88,7 @@ class AbtestRequest(SourceFields):
     )
     variants: Variants | None = None
     guardrails: Annotated[list[Guardrail], Field(max_length=MAX_GUARDRAILS)] | None = None
-    segments: Annotated[list[Segment], Field(max_length=MAX_TYPED_SEGMENTS)] | None = Field(
+    segments: Annotated[list[Segment], Field(max_length=MAX_SEGMENTS)] | None = Field(
         None,
         description="Typed numbers by segment: each segment's variants as in variants (which "
         "stay the totals); answered as with a segment column.",

@@ -13,7 +13,7 @@ from flask import Response, render_template
 from blueprints._api import respond
 from blueprints._upload import read_data
 from blueprints.abtest import bp, contract
-from blueprints.abtest.analysis import analyse, body, declared_fields
+from blueprints.abtest.analysis import analyse, body
 from blueprints.abtest.models import AbtestAnswer, AbtestRequest
 
 
@@ -47,4 +47,4 @@ def page() -> str:
     form=True,
 )
 def api(r: AbtestRequest) -> Response:
-    return respond(*body(analyse(declared_fields(r), read_data(r.csv))))
+    return respond(*body(analyse(r, read_data(r.csv))))

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from blueprints._api import Fields, stats_errors, unprocessable
+from blueprints._api import stats_errors, unprocessable
 from blueprints._upload import csv_errors
+from blueprints.abtest.models import Segment as TypedSegment
+from blueprints.abtest.models import Variant
 from blueprints.segments.outcome import EMPTY as EMPTY  # the answer's fields without segments
 from blueprints.segments.outcome import SegmentsOutcome, segments_outcome
-from sources.reduce import MAX_SEGMENTS, Segment
+from sources.reduce import Segment
 from sources.segments import segment_statistics
 from sources.tabular import Kind, Table
 from stats.abtest import Analysis
@@ -47,30 +49,29 @@ def by_segment(
 
 
 def typed_segments(
-    f: Fields,
-    parse: Callable[[Fields, str], Sequence[Any]],
+    segments: Sequence[TypedSegment] | None,
+    parse: Callable[[Sequence[Variant] | None, str], Sequence[Any]],
     pooled: Sequence[ProportionStats] | Sequence[MeanStats],
     analysis: Analysis,
     options: dict[str, Any],
 ) -> SegmentsOutcome | None:
     """Typed per-segment summaries: ``segments: [{name, variants: [...]}]``, each segment's
     variants as the top-level ``variants`` (which stay the totals the main analysis uses);
-    ``None`` without them."""
-    if not f.has("segments"):
+    ``None`` without them. The request model caps their number at
+    :data:`sources.reduce.MAX_SEGMENTS`."""
+    if segments is None:
         return None
-    if len(f.array("segments")) > MAX_SEGMENTS:
-        unprocessable("segments", f"segments must hold at most {MAX_SEGMENTS} segments.")
     found = []
-    for item in f.objects("segments"):
-        name = item.string("name")
-        variants = parse(item, "variants")
+    for i, item in enumerate(segments):
+        field = f"segments[{i}].variants"
+        variants = parse(item.variants, field)
         if type(variants[0]) is not type(pooled[0]):
             unprocessable(
-                item.name("variants"),
-                f"{item.name('variants')} must describe the same metric as variants "
+                field,
+                f"{field} must describe the same metric as variants "
                 "(users and conversions, or users, mean and sd).",
             )
-        found.append(Segment(name, tuple(variants)))
+        found.append(Segment(item.name, tuple(variants)))
     return by_segment(
         "segment", found, pooled, analysis, options["correction"], options["direction"]
     )

@@ -424,7 +424,7 @@ def analyse_source(r: CupedRequest, source: str) -> Analysis:
     if r.denominator is not None or r.denominator_pre is not None:
         return analyse_ratio_source(r)
     if r.events is not None:
-        stats, _ = event_request((source, r.events), pre_period=True)
+        stats, _ = event_request(source, r.events, pre_period=True)
     else:
         if r.covariates is not None:
             unprocessable(
