@@ -1,6 +1,7 @@
 """gunicorn settings for the container (HuggingFace Spaces) and `make run`."""
 
 import os
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '7860')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -22,7 +23,7 @@ graceful_timeout = 20
 forwarded_allow_ips = "*"
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Any) -> None:
     """Migrate the Experiments database as each worker starts, not on its first request."""
     from blueprints.experiments.db import migrate
 
