@@ -29,9 +29,9 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from bench._timing import fmt_seconds, median_seconds, report
-from bench.bench_cuped import make_rows, unadjusted
-from sources.cuped import cuped_from_frame, upload_rows
-from sources.upload import Upload, read_upload
+from bench.bench_cuped import adjusted, make_rows, unadjusted
+from sources.cuped import cuped_from_frame
+from sources.upload import read_upload
 from stats.abtest import analyze
 from stats.bayes.decision import (
     best_by_quadrature,
@@ -42,7 +42,6 @@ from stats.bayes.decision import (
 from stats.bayes.engine import analyze_bayesian
 from stats.bayes.models import BetaPosterior
 from stats.comparisons import compare_proportions, sample_ratio_mismatch
-from stats.cuped import cuped_rows
 from stats.sufficient import ProportionStats
 
 GBSTATS_PYTHON = os.environ.get("GBSTATS_PYTHON", "/work/gbstats-venv/bin/python")
@@ -101,19 +100,6 @@ def cuped(df: pd.DataFrame) -> float:
     return res.comparisons[0].pvalue
 
 
-def cuped_upload(table: Upload) -> float:
-    """What ``POST /api/cuped`` computes after :func:`sources.upload.read_upload`: the columns
-    (:func:`sources.cuped.upload_rows`, its per-upload cache emptied every run) and CUPED."""
-    table.cache.clear()
-    rows = upload_rows(
-        table, variant="variant", outcome="revenue", covariates=[("covariate", "revenue_pre")]
-    )
-    res = cuped_rows(
-        rows.codes, rows.names, rows.y, rows.covariates["revenue_pre"], control="control"
-    )
-    return res.comparisons[0].pvalue
-
-
 def main() -> None:
     peer = gbstats_times()
     text = make_rows(ROWS)
@@ -145,7 +131,7 @@ def main() -> None:
         ),
         (
             f"CUPED, {ROWS:,} rows, text arm labels",
-            median_seconds(partial(cuped_upload, upload), repeat=7, warmup=1),
+            median_seconds(partial(adjusted, upload), repeat=7, warmup=1),
             "groupby + Welch t",
             median_seconds(partial(unadjusted, parsed), repeat=7, warmup=1),
             "<= 15 ms",
