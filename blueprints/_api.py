@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROBLEM_JSON = "application/problem+json"
-_MISSING: Any = object()
 MAX_DETAIL = 1_000
 """Longest ``detail`` (and error detail) a problem carries; longer text is cut with an ellipsis."""
 MAX_ERRORS = 20
@@ -204,107 +203,6 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         bad_request("body", "The body must be a JSON object.")
     return data
-
-
-class Fields:
-    """Typed reads of a JSON object's fields; wrong types and missing fields are 400s.
-
-    ``prefix`` names nested objects in errors, e.g. ``variants[1].`` so the client learns
-    exactly which field to fix.
-    """
-
-    def __init__(self, data: Mapping[str, Any], prefix: str = "") -> None:
-        if not isinstance(data, Mapping):
-            bad_request(
-                prefix.rstrip(".") or "body", f"{prefix.rstrip('.') or 'body'} must be an object."
-            )
-        self.data = data
-        self.prefix = prefix
-
-    def name(self, key: str) -> str:
-        return f"{self.prefix}{key}"
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def _get(self, key: str, default: Any) -> Any:
-        value = self.data.get(key)
-        if value is None:
-            if default is _MISSING:
-                bad_request(self.name(key), f"{self.name(key)} is required.")
-            return default
-        return value
-
-    def number(self, key: str, default: Any = _MISSING) -> Any:
-        """A JSON number (not a bool, not a string); ``default`` when absent or null."""
-        value = self._get(key, default)
-        if value is default:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            bad_request(self.name(key), f"{self.name(key)} must be a number, got {shown(value)}.")
-        return float(value)
-
-    def integer(self, key: str, default: Any = _MISSING) -> Any:
-        """A whole JSON number (``1000`` or ``1000.0``)."""
-        value = self.number(key, default)
-        if value is default:
-            return value
-        if value != int(value):
-            bad_request(
-                self.name(key), f"{self.name(key)} must be a whole number, got {shown(value)}."
-            )
-        return int(value)
-
-    def string(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default:
-            return value
-        if not isinstance(value, str):
-            bad_request(self.name(key), f"{self.name(key)} must be a string, got {shown(value)}.")
-        return value
-
-    def choice(self, key: str, allowed: Sequence[str], default: Any = _MISSING) -> Any:
-        value = self.string(key, default)
-        if value is not default and value not in allowed:
-            unprocessable(
-                self.name(key),
-                f"{self.name(key)} must be one of {', '.join(allowed)}, got {shown(value)}.",
-            )
-        return value
-
-    def boolean(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is not default and not isinstance(value, bool):
-            bad_request(
-                self.name(key), f"{self.name(key)} must be true or false, got {shown(value)}."
-            )
-        return value
-
-    def array(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is not default and not isinstance(value, list):
-            bad_request(self.name(key), f"{self.name(key)} must be a list, got {shown(value)}.")
-        return value
-
-    def objects(self, key: str, default: Any = _MISSING) -> Any:
-        """A list of JSON objects, each wrapped in ``Fields`` with an indexed prefix."""
-        items = self.array(key, default)
-        if items is default:
-            return items
-        return [Fields(item, f"{self.name(key)}[{i}].") for i, item in enumerate(items)]
-
-    def numbers(self, key: str, default: Any = _MISSING) -> Any:
-        """A list of JSON numbers."""
-        items = self.array(key, default)
-        if items is default:
-            return items
-        for i, item in enumerate(items):
-            if isinstance(item, bool) or not isinstance(item, int | float):
-                bad_request(
-                    f"{self.name(key)}[{i}]",
-                    f"{self.name(key)}[{i}] must be a number, got {shown(item)}.",
-                )
-        return [float(x) for x in items]
 
 
 def invalid_input(exc: InvalidInput, prefix: str = "") -> ApiError:
