@@ -27,17 +27,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from sources.errors import SourceError
+from sources.tabular import Kind
 from stats.cuped import CovariateStats
 from stats.cuped_ratio import RatioCovariateStats
 from stats.sufficient import MeanStats, ProportionStats, RatioStats
 
-Kind = Literal["binary", "continuous"]
 VariantStats = ProportionStats | MeanStats
 
 MAX_VARIANTS = 50
