@@ -31,6 +31,7 @@ from stats.errors import InvalidInput
 from stats.relative import RelativeInterval
 from stats.srm import SequentialSRM, sequential_srm
 from stats.sufficient import MeanStats, ProportionStats, RatioStats
+from stats.vocabulary import SummaryMetric
 from stats.warnings import ResultWarning
 
 from ._text import p_is
@@ -39,7 +40,6 @@ Verdict = Literal["ship", "iterate", "hold", "stop", "rerun"]
 EffectType = Literal["absolute", "relative"]
 GuardrailStatus = Literal["pass", "fail", "inconclusive"]
 Variants = Sequence[ProportionStats] | Sequence[MeanStats] | Sequence[RatioStats]
-Kind = Literal["proportion", "mean", "ratio"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ class Analysis:
     beside the chi-square ``srm``, for data that was watched as it came in."""
 
     metric: str
-    kind: Kind
+    kind: SummaryMetric
     control: str
     alpha: float
     alternative: Alternative
@@ -167,7 +167,7 @@ def decide(
     srm: SampleRatioMismatch,
     guardrails: Sequence[GuardrailResult],
     *,
-    kind: Kind,
+    kind: SummaryMetric,
     direction: Direction = "higher",
     min_effect: float = 0.0,
     min_effect_type: EffectType = "absolute",
@@ -314,7 +314,7 @@ def analyze(
         raise InvalidInput(
             f"control must be one of {', '.join(names)}, got {control!r}", field="control"
         )
-    kind: Kind = (
+    kind: SummaryMetric = (
         "proportion"
         if isinstance(primary[0], ProportionStats)
         else "ratio"

@@ -1,7 +1,8 @@
 """The words every ``stats`` module, blueprint and API document shares, defined once.
 
 ``ALTERNATIVES`` are statsmodels' names for the alternative hypothesis; ``METRICS`` the kinds
-of metric a frequentist module analyses (a conversion rate or a mean), ``BAYES_METRICS`` those
+of metric a frequentist module analyses (a conversion rate or a mean), ``SUMMARY_METRICS`` those
+with ratio metrics (the A/B analyzer, the power calculator), ``BAYES_METRICS`` those
 the Bayesian engine models (adding Poisson counts and revenue per user). Group-sequential
 designs name their boundary family from ``BOUNDARY_SPENDINGS``; the peeking simulation names
 how it builds the same bounds from ``PEEKING_SPENDINGS`` (re-spending by Lan–DeMets at the
@@ -19,6 +20,11 @@ ALTERNATIVES: tuple[Alternative, ...] = ("two-sided", "larger", "smaller")
 Metric = Literal["proportion", "mean"]
 METRICS: tuple[Metric, ...] = ("proportion", "mean")
 """Metric kinds of the frequentist modules: a conversion rate or a mean."""
+
+SummaryMetric = Literal[Metric, "ratio"]
+SUMMARY_METRICS: tuple[SummaryMetric, ...] = (*METRICS, "ratio")
+"""Metric kinds of the A/B analyzer and the power calculator: :data:`METRICS` and ratio
+metrics (revenue per order: the delta method)."""
 
 BayesMetric = Literal[Metric, "count", "revenue", "ratio"]
 BAYES_METRICS: tuple[BayesMetric, ...] = (*METRICS, "count", "revenue", "ratio")

@@ -57,7 +57,7 @@ from stats.bayes.engine import (
 from stats.bayes.joint import EffectPrior
 from stats.bayes.stopping import StoppingSimulation, simulate_loss_stopping
 from stats.sufficient import RATIO_KEYS
-from stats.vocabulary import BayesMetric
+from stats.vocabulary import METRICS, BayesMetric
 
 FIELDS = {
     "proportion": ("users", "conversions"),
@@ -276,7 +276,7 @@ def analyse(
 ) -> tuple[BayesianAnalysis, LossOverTime | None, CsvRecords | None, SegmentsOutcome | None]:
     table = read_data(r.csv)
     rows = table is not None or r.source is not None
-    if r.segment is not None and (not rows or r.metric not in ("proportion", "mean")):
+    if r.segment is not None and (not rows or r.metric not in METRICS):
         unprocessable(
             "segment",
             "segment needs row-level data (a CSV or a source's table, one row per user) and a "
@@ -357,7 +357,7 @@ def analyse(
 def typed_segments(r: BayesianRequest, pooled: Sequence[Any], control: str) -> SegmentsOutcome:
     """``segments``: each segment's typed variants (in the metric's shape, errors naming
     ``segments[i].variants[j]``), analysed as a segment column's."""
-    if r.variants is None or r.metric not in ("proportion", "mean"):
+    if r.variants is None or r.metric not in METRICS:
         unprocessable(
             "segments",
             "segments takes typed variants (the totals) of a conversion or mean metric.",

@@ -16,6 +16,7 @@ from blueprints.segments.outcome import SegmentsOutcome, segments_outcome
 from sources.reduce import Segment
 from sources.segments import segment_statistics
 from sources.tabular import Table
+from stats.vocabulary import METRICS
 
 
 def by_segment(
@@ -30,7 +31,7 @@ def by_segment(
     """Each treatment against ``control`` within each segment value of ``column``, at 95%:
     an upload's rows reduced per segment (``table``), or a source's segments reduced with its
     totals (``data.segments``, :func:`blueprints.bayesian.data.source_records`)."""
-    if data.source.layout != "users" or metric not in ("proportion", "mean"):
+    if data.source.layout != "users" or metric not in METRICS:
         unprocessable(
             "segment",
             "segment needs one row per user and a conversion or mean metric (count and "
