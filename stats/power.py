@@ -184,6 +184,20 @@ def _design(
     return _Design(a, a / int(k) if bonf else a, alt, r, int(k), bonf, c)
 
 
+def _givens(
+    power: float | None,
+    n_per_group: float | None,
+    daily_traffic: float | None,
+    options: DesignOptions,
+) -> tuple[_Design, float | None, float | None, int | None]:
+    """What both solvers check alike: the design, the daily traffic, and the target power
+    and group size when given."""
+    design = _design(**options)
+    traffic = _daily_traffic(daily_traffic)
+    target = None if power is None else _power(power, design)
+    return design, traffic, target, None if n_per_group is None else _n_per_group(n_per_group)
+
+
 def _unknown(mde: float | None, n_per_group: float | None, power: float | None) -> str:
     """The name of the one argument left as None."""
     given = {"mde": mde, "n_per_group": n_per_group, "power": power}
@@ -409,11 +423,8 @@ def solve_power_proportions(
     unknown = _unknown(mde, n_per_group, power)
     b = _validate.in_open_unit("baseline", baseline)
     kind = _validate.choice("mde_type", mde_type, ("absolute", "relative"))
-    design = _design(**options)
+    design, traffic, target, n_given = _givens(power, n_per_group, daily_traffic, options)
     cc = _flag("continuity_correction", continuity_correction)
-    traffic = _daily_traffic(daily_traffic)
-    target = None if power is None else _power(power, design)
-    n_given = None if n_per_group is None else _n_per_group(n_per_group)
     delta = None
     if mde is not None:
         m = _nonzero_mde(mde)
@@ -781,10 +792,7 @@ def solve_power_means(
             "the mde as an absolute difference instead",
             field="baseline_mean",
         )
-    design = _design(**options)
-    traffic = _daily_traffic(daily_traffic)
-    target = None if power is None else _power(power, design)
-    n_given = None if n_per_group is None else _n_per_group(n_per_group)
+    design, traffic, target, n_given = _givens(power, n_per_group, daily_traffic, options)
     d = None
     if mde is not None:
         m = _nonzero_mde(mde)

@@ -62,13 +62,11 @@ from stats.sufficient import (
     proportion_variants,
     ratio_variants,
 )
-from stats.vocabulary import METRICS
+from stats.vocabulary import SUMMARY_METRICS
 from stats.warnings import Code, ResultWarning, warning
 
 MAX_USERS = 10**12
 """Typed user counts above this are refused (exact tests need 64-bit integer tables)."""
-TYPED_METRICS = (*METRICS, "ratio")
-"""Typed numbers: a conversion rate, a mean, or a ratio metric (numerator and denominator)."""
 NEEDS = {
     "proportion": "users and conversions",
     "mean": "users, mean and sd",
@@ -146,9 +144,9 @@ def typed_variants(variants: Sequence[Variant] | None, field: str) -> Stats:
 def analyse_typed(r: AbtestRequest, options: dict[str, Any]) -> Outcome:
     refuse_quantiles(r)
     metric = r.metric
-    if metric is not None and metric not in TYPED_METRICS:
+    if metric is not None and metric not in SUMMARY_METRICS:
         unprocessable(
-            "metric", f"metric must be one of {', '.join(TYPED_METRICS)}, got {shown(metric)}."
+            "metric", f"metric must be one of {', '.join(SUMMARY_METRICS)}, got {shown(metric)}."
         )
     primary = typed_variants(r.variants, "variants")
     kind = (

@@ -14,7 +14,7 @@ from blueprints.power.figures import power_figures
 from blueprints.power.readout import ratio_words, readout
 from stats.power import PowerResult, solve_power_means, solve_power_proportions
 from stats.sufficient import RATIO_KEYS, RatioStats
-from stats.vocabulary import Alternative
+from stats.vocabulary import Alternative, SummaryMetric
 
 UNKNOWNS = ("n_per_group", "power", "mde")
 DESIGN = {
@@ -33,7 +33,7 @@ class PowerRequest(Body):
     denominator_mean, numerator_sd, denominator_sd and covariance (its mde is in units of the
     ratio, or relative to it)."""
 
-    metric: Literal["proportion", "mean", "ratio"] = "proportion"
+    metric: SummaryMetric = "proportion"
     baseline: Fraction | None = Field(None, description="Control conversion rate.")
     sd: Positive | None = Field(None, description="Standard deviation of a mean metric.")
     baseline_mean: float | None = Field(
