@@ -241,6 +241,57 @@ def _relative(
     return lift, low, high, "fieller", warnings
 
 
+def _finish(
+    control: Arm,
+    treatment: Arm,
+    *,
+    estimate: float,
+    interval: tuple[float, float],
+    pvalue: float,
+    test: Test,
+    statistic: float,
+    effect_size: float,
+    crit: float,
+    alpha: float,
+    alternative: Alternative,
+    relative: RelativeInterval,
+    undefined: str,
+    warnings: list[ResultWarning],
+    df: float | None = None,
+) -> Comparison:
+    """The :class:`Comparison` of a test, with its relative lift from :func:`_relative` at the
+    test's critical value ``crit``; when the lift is NaN, a ``LIFT_UNDEFINED`` warning saying
+    why (``undefined``) comes after ``warnings`` and before those of the relative interval.
+    """
+    lift, rel_low, rel_high, rel_method, rel_warnings = _relative(
+        control, treatment, crit, alternative, relative
+    )
+    if math.isnan(lift):
+        warnings.append(warning(Code.LIFT_UNDEFINED, f"relative lift is undefined: {undefined}"))
+    warnings.extend(rel_warnings)
+    return Comparison(
+        variant=treatment.name,
+        control=control.name,
+        estimate=estimate,
+        ci_low=interval[0],
+        ci_high=interval[1],
+        relative_lift=lift,
+        relative_ci_low=rel_low,
+        relative_ci_high=rel_high,
+        pvalue=pvalue,
+        pvalue_adjusted=pvalue,
+        test=test,
+        statistic=statistic,
+        effect_size=effect_size,
+        significant=pvalue < alpha,
+        ci_level=1 - alpha,
+        alternative=alternative,
+        df=df,
+        warnings=tuple(warnings),
+        relative_method=rel_method,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Proportions
 
@@ -462,40 +513,25 @@ def compare_proportions(
             )
         )
     if interval == "score":
-        low, high = _score_interval(ct, nt, cc, nc, crit, alternative)
+        bounds = _score_interval(ct, nt, cc, nc, crit, alternative)
     else:
         se = math.sqrt(treatment.var / nt + control.var / nc)
-        low, high = _open_side(estimate - crit * se, estimate + crit * se, alternative)
-    lift, rel_low, rel_high, rel_method, rel_warnings = _relative(
-        control, treatment, crit, alternative, relative
-    )
-    if math.isnan(lift):
-        warnings.append(
-            warning(
-                Code.LIFT_UNDEFINED,
-                f"relative lift is undefined: {control.name} has no conversions",
-            )
-        )
-    warnings.extend(rel_warnings)
-    return Comparison(
-        variant=treatment.name,
-        control=control.name,
+        bounds = _open_side(estimate - crit * se, estimate + crit * se, alternative)
+    return _finish(
+        control,
+        treatment,
         estimate=estimate,
-        ci_low=low,
-        ci_high=high,
-        relative_lift=lift,
-        relative_ci_low=rel_low,
-        relative_ci_high=rel_high,
+        interval=bounds,
         pvalue=pvalue,
-        pvalue_adjusted=pvalue,
         test=test,
         statistic=statistic,
         effect_size=2 * (math.asin(math.sqrt(treatment.rate)) - math.asin(math.sqrt(control.rate))),
-        significant=pvalue < alpha,
-        ci_level=1 - alpha,
+        crit=crit,
+        alpha=alpha,
         alternative=alternative,
-        warnings=tuple(warnings),
-        relative_method=rel_method,
+        relative=relative,
+        undefined=f"{control.name} has no conversions",
+        warnings=warnings,
     )
 
 
@@ -564,42 +600,27 @@ def compare_means(
     stat = _t_statistic(diff, se)
     pvalue = _pvalue(stat, alternative, df)
     crit = _critical(alpha, alternative, df)
-    low, high = _open_side(diff - crit * se, diff + crit * se, alternative)
     _validate.choice("relative_interval", relative, RELATIVE_INTERVALS)
-    lift, rel_low, rel_high, rel_method, rel_warnings = _relative(
-        control, treatment, crit, alternative, relative
-    )
-    if math.isnan(lift):
-        warnings.append(
-            warning(
-                Code.LIFT_UNDEFINED, f"relative lift is undefined: the mean of {control.name} is 0"
-            )
-        )
-    warnings.extend(rel_warnings)
     pooled = math.sqrt(
         ((treatment.n - 1) * treatment.var + (control.n - 1) * control.var)
         / (treatment.n + control.n - 2)
     )
-    return Comparison(
-        variant=treatment.name,
-        control=control.name,
+    return _finish(
+        control,
+        treatment,
         estimate=diff,
-        ci_low=low,
-        ci_high=high,
-        relative_lift=lift,
-        relative_ci_low=rel_low,
-        relative_ci_high=rel_high,
+        interval=_open_side(diff - crit * se, diff + crit * se, alternative),
         pvalue=pvalue,
-        pvalue_adjusted=pvalue,
         test="welch",
         statistic=stat,
         effect_size=diff / pooled if pooled > 0 else math.nan,
-        significant=pvalue < alpha,
-        ci_level=1 - alpha,
+        crit=crit,
+        alpha=alpha,
         alternative=alternative,
+        relative=relative,
+        undefined=f"the mean of {control.name} is 0",
+        warnings=warnings,
         df=df,
-        warnings=tuple(warnings),
-        relative_method=rel_method,
     )
 
 
