@@ -431,6 +431,51 @@ def _balance_warning(balance: Balance, what: str = "The covariate") -> tuple[Res
     )
 
 
+def _correlation(
+    r2: float, theta: float, what: str, check: str
+) -> tuple[float, tuple[ResultWarning, ...]]:
+    """``ρ = sign(θ)·√r2`` and, when ``|ρ| >= NEAR_PERFECT_RHO``, the warning that ``what``
+    predicts the outcome almost perfectly, followed by ``check``."""
+    rho = math.copysign(math.sqrt(r2), theta)
+    if abs(rho) >= NEAR_PERFECT_RHO:
+        text = f"{what} almost perfectly (rho = {rho:.4f}){check}"
+        return rho, (warning(Code.COVARIATE_NEAR_PERFECT, text),)
+    return rho, ()
+
+
+def _result(
+    control: str,
+    alpha: float,
+    theta: float,
+    rho: float,
+    r2: float,
+    comparisons: tuple[AdjustedComparison, ...],
+    arms: tuple[ArmSummary, ...],
+    balance: Balance,
+    n_missing: int,
+    warnings: Sequence[ResultWarning],
+) -> CupedResult:
+    """The :class:`CupedResult` of a fit whose adjustment explains the share ``r2 = ρ²`` of
+    the outcome's within-arm variance: ``variance_reduction = 1 − ρ²`` and
+    ``effective_multiplier = 1/(1 − ρ²)`` (infinite at ρ² = 1; Deng et al. 2013, section
+    3.1: the adjusted variance is ``(1 − ρ²)`` times the plain one); ``n`` sums the arms'.
+    """
+    return CupedResult(
+        control=control,
+        alpha=alpha,
+        theta=theta,
+        rho=rho,
+        variance_reduction=1.0 - r2,
+        effective_multiplier=1.0 / (1.0 - r2) if r2 < 1.0 else math.inf,
+        comparisons=comparisons,
+        arms=arms,
+        balance=balance,
+        n=sum(a.n for a in arms),
+        n_missing_covariate=n_missing,
+        warnings=tuple(warnings),
+    )
+
+
 def _analyse(
     names: tuple[str, ...],
     moments: _Moments,
@@ -491,16 +536,14 @@ def _analyse(
                 "The outcome does not vary within arms; there is nothing to adjust.",
             )
         )
-    rho = math.copysign(math.sqrt(r2), theta)
-    if abs(rho) >= NEAR_PERFECT_RHO:
-        warnings.append(
-            warning(
-                Code.COVARIATE_NEAR_PERFECT,
-                f"The covariate predicts the outcome almost perfectly (rho = {rho:.4f}). Check "
-                "that it was measured before the experiment started: a covariate the treatment "
-                "can affect biases the adjusted estimate.",
-            )
-        )
+    rho, near_perfect = _correlation(
+        r2,
+        theta,
+        "The covariate predicts the outcome",
+        ". Check that it was measured before the experiment started: a covariate the treatment "
+        "can affect biases the adjusted estimate.",
+    )
+    warnings.extend(near_perfect)
     grand_z = moments.n @ used.mean_z / moments.n.sum()
     adjusted = moments.mean_y - (used.mean_z - grand_z) @ beta
     resid_var = np.maximum(
@@ -537,19 +580,8 @@ def _analyse(
         )
         for i, name in enumerate(names)
     )
-    return CupedResult(
-        control=control,
-        alpha=alpha,
-        theta=theta,
-        rho=rho,
-        variance_reduction=1.0 - r2,
-        effective_multiplier=1.0 / (1.0 - r2) if r2 < 1.0 else math.inf,
-        comparisons=tuple(comparisons),
-        arms=arms,
-        balance=balance,
-        n=int(n.sum()),
-        n_missing_covariate=n_missing,
-        warnings=tuple(warnings),
+    return _result(
+        control, alpha, theta, rho, r2, tuple(comparisons), arms, balance, n_missing, warnings
     )
 
 

@@ -27,7 +27,6 @@ from numpy.typing import ArrayLike
 from stats import _validate
 from stats.comparisons import compare_ratios
 from stats.cuped import (
-    NEAR_PERFECT_RHO,
     AdjustedComparison,
     ArmSummary,
     CupedResult,
@@ -36,7 +35,9 @@ from stats.cuped import (
     _balance,
     _balance_warning,
     _contrast,
+    _correlation,
     _float_rows,
+    _result,
 )
 from stats.errors import InvalidInput
 from stats.sufficient import RatioStats
@@ -133,15 +134,13 @@ def cuped_ratio(
             )
         )
     r2 = min(max(theta * cov.sum() / var_post.sum(), 0.0), 1.0) if var_post.sum() > 0 else 0.0
-    rho = math.copysign(math.sqrt(r2), theta)
-    if abs(rho) >= NEAR_PERFECT_RHO:
-        warnings.append(
-            warning(
-                Code.COVARIATE_NEAR_PERFECT,
-                f"The pre-period ratio predicts the ratio almost perfectly (rho = {rho:.4f}): "
-                "check that it was measured before the experiment started.",
-            )
-        )
+    rho, near_perfect = _correlation(
+        r2,
+        theta,
+        "The pre-period ratio predicts the ratio",
+        ": check that it was measured before the experiment started.",
+    )
+    warnings.extend(near_perfect)
     n = np.array([a.n for a in arms], dtype=float)
     post = np.array([a.mean[0] / a.mean[1] for a in arms])
     pre = np.array([a.mean[2] / a.mean[3] for a in arms])
@@ -166,30 +165,18 @@ def cuped_ratio(
         for i in range(len(arms))
         if i != c
     )
-    return CupedResult(
-        control=control,
-        alpha=alpha,
-        theta=theta,
-        rho=rho,
-        variance_reduction=1.0 - r2,
-        effective_multiplier=1.0 / (1.0 - r2) if r2 < 1.0 else math.inf,
-        comparisons=comparisons,
-        arms=tuple(
-            ArmSummary(
-                names[i],
-                arms[i].n,
-                float(post[i]),
-                float(adjusted[i]),
-                float(pre[i]),
-                math.sqrt(float(var_adj[i])),
-            )
-            for i in range(len(arms))
-        ),
-        balance=balance,
-        n=int(n.sum()),
-        n_missing_covariate=0,
-        warnings=tuple(warnings),
+    summaries = tuple(
+        ArmSummary(
+            names[i],
+            arms[i].n,
+            float(post[i]),
+            float(adjusted[i]),
+            float(pre[i]),
+            math.sqrt(float(var_adj[i])),
+        )
+        for i in range(len(arms))
     )
+    return _result(control, alpha, theta, rho, r2, comparisons, summaries, balance, 0, warnings)
 
 
 def cuped_ratio_rows(
