@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -37,3 +38,53 @@ def report(title: str, rows: Sequence[tuple[str, float, str, float, str]]) -> No
             f"{what:44} {fmt_seconds(ours):>10} {fmt_seconds(base):>10} {ratio:>6.2f}x"
             f"  {base_name} / {target}"
         )
+
+
+def run_clients(
+    clients: int,
+    requests: int,
+    seconds: float,
+    connect: Callable[[int], Callable[[], object]],
+    ramp: float = 0.0,
+) -> tuple[int, float]:
+    """Requests sent and wall seconds taken by ``clients`` threads that send requests back to
+    back until ``requests`` have been sent in all or ``seconds`` have passed.
+
+    ``connect(i)`` readies client ``i`` (untimed: its connection, a first request) and returns
+    its ``send``, which sends one request and raises unless it was answered as it should be.
+    The clients start together once all are ready, client ``i`` after ``i·ramp/clients``
+    seconds (so that they arrive over ``ramp`` seconds rather than in one burst). Raises
+    ``RuntimeError`` naming the first failure when any client failed.
+    """
+    lock = threading.Lock()
+    left = [requests]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(i: int) -> None:
+        send = connect(i)
+        barrier.wait()
+        time.sleep(i * ramp / clients)
+        try:
+            while time.monotonic() < stop_at[0]:
+                with lock:
+                    if left[0] <= 0:
+                        break
+                    left[0] -= 1
+                send()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.monotonic() + seconds
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} clients failed: {errors[0]!r}")
+    return requests - left[0], wall

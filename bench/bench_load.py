@@ -16,6 +16,7 @@ the same machine would not; their cost per request is small (~0.1 ms) but not ze
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -25,10 +26,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench._timing import fmt_seconds
+from bench._timing import fmt_seconds, run_clients
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 64
@@ -89,9 +91,13 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def post(self, name: str) -> float:
-        """Seconds for one request to ``name`` (raises unless the answer is 200)."""
+        """Seconds for one request to the endpoint ``name`` (raises unless the answer is 200)."""
         path, body = ENDPOINTS[name]
-        data = json.dumps(body).encode()
+        return self.send(path, json.dumps(body).encode())
+
+    def send(self, path: str, data: bytes) -> float:
+        """Seconds for one POST of the JSON ``data`` to ``path`` (raises unless the answer is
+        200)."""
         start = time.perf_counter()
         self.conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
         response = self.conn.getresponse()
@@ -131,44 +137,18 @@ def _p(times: list[float], q: int) -> float:
 def run_load(port: int) -> tuple[dict[str, list[float]], float, int]:
     """Latencies per endpoint under load, the wall time and the number of requests."""
     latencies: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
-    lock = threading.Lock()
-    left = [REQUESTS]
-    stop_at = time.monotonic() + SECONDS
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(CLIENTS + 1)
 
-    def client(i: int) -> None:
-        c = Client(port)
-        mine: list[tuple[str, float]] = []
-        k = i
-        barrier.wait()
-        time.sleep(i * RAMP / CLIENTS)  # clients arrive over RAMP seconds, not in one burst
-        try:
-            while time.monotonic() < stop_at:
-                with lock:
-                    if left[0] <= 0:
-                        break
-                    left[0] -= 1
-                name = MIX[k % len(MIX)]
-                k += 1
-                mine.append((name, c.post(name)))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        with lock:
-            for name, t in mine:
-                latencies[name].append(t)
+    def connect(i: int) -> Callable[[], None]:
+        client, turn = Client(port), itertools.count(i)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    if errors:
-        raise RuntimeError(f"{len(errors)} clients failed: {errors[0]!r}")
-    return latencies, wall, sum(len(v) for v in latencies.values())
+        def send() -> None:  # client i starts its rotation of MIX at i
+            name = MIX[next(turn) % len(MIX)]
+            latencies[name].append(client.post(name))  # list.append is atomic
+
+        return send
+
+    n, wall = run_clients(CLIENTS, REQUESTS, SECONDS, connect, ramp=RAMP)
+    return latencies, wall, n
 
 
 def _warm_every_worker(port: int, clients: int = 8) -> None:

@@ -19,18 +19,19 @@ processes' load changes far less than it changes requests per second.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
 import statistics
 import tempfile
-import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.bench_load import ROOT, _free_port, serve
+from bench._timing import run_clients
+from bench.bench_load import ROOT, Client, _free_port, serve
 
 CLIENTS = 8
 ROUNDS = 11
@@ -60,44 +61,13 @@ def burst(port: int, path: str, body: dict[str, Any]) -> tuple[int, float]:
     """Requests sent and seconds taken by ``CLIENTS`` keep-alive clients, bounded in
     requests and time."""
     data = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    left = [BURST_REQUESTS]
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(CLIENTS + 1)
-    stop_at = [0.0]
 
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request("POST", path, body=data, headers=headers)  # connect before timing
-        conn.getresponse().read()
-        barrier.wait()
-        try:
-            while time.monotonic() < stop_at[0]:
-                with lock:
-                    if left[0] <= 0:
-                        break
-                    left[0] -= 1
-                conn.request("POST", path, body=data, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{path} answered {response.status}")
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+    def connect(_: int) -> Callable[[], float]:
+        client = Client(port)
+        client.send(path, data)  # connect before timing
+        return partial(client.send, path, data)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + BURST_SECONDS
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    if errors:
-        raise RuntimeError(f"{len(errors)} clients failed: {errors[0]!r}")
-    return BURST_REQUESTS - left[0], wall
+    return run_clients(CLIENTS, BURST_REQUESTS, BURST_SECONDS, connect)
 
 
 def main() -> None:
