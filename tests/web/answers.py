@@ -1,7 +1,9 @@
-"""Helpers the API tests share to compare two answers and to serve rows from a DuckDB source."""
+"""Helpers the API tests share to compare two answers, to serve rows from a DuckDB source and
+to send an operation's declared example."""
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 from pathlib import Path
@@ -14,6 +16,7 @@ import pyarrow.csv as pacsv
 from flask import Flask
 
 from app import create_app
+from blueprints._contract import Contract
 
 
 def ok(response: Any) -> Any:
@@ -56,3 +59,10 @@ def warehouse_app(tmp_path: Path, tables: dict[str, str | pa.Table | pd.DataFram
             "SOURCES": {"warehouse": f"duckdb:///{path}"},
         }
     )
+
+
+def example(contract: Contract, rule: str, name: str) -> dict[str, Any]:
+    """A copy of the request example ``name`` that ``contract`` declares for ``POST rule``: the
+    body the OpenAPI document shows, sent as it stands."""
+    (op,) = [op for op in contract.operations if op.rule == rule and op.method == "post"]
+    return copy.deepcopy(dict((op.examples or {})[name]))

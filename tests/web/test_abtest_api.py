@@ -23,21 +23,14 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from app import create_app
+from blueprints.abtest import contract
+from tests.web.answers import example
 from tests.web.problems import problem
 
 SAMPLES = Path(__file__).parents[2] / "static" / "samples"
 USERS = (SAMPLES / "abtest_users.csv").read_bytes()
 SUMMARY = (SAMPLES / "abtest_summary.csv").read_bytes()
-ISSUE = {
-    "metric": "proportion",
-    "control": "A",
-    "alpha": 0.05,
-    "min_effect": 0.01,
-    "variants": [
-        {"name": "A", "users": 1000, "conversions": 120},
-        {"name": "B", "users": 1000, "conversions": 160},
-    ],
-}
+ISSUE = example(contract, "/api/abtest", "conversion")
 
 
 def fm_score(c1: int, n1: int, c0: int, n0: int, delta: float) -> float:

@@ -12,22 +12,12 @@ import pytest
 from flask.testing import FlaskClient
 from scipy import stats
 
+from blueprints.bayesian import contract
+from tests.web.answers import example
 from tests.web.problems import problem
 
 SAMPLE = Path(__file__).resolve().parents[2] / "static" / "samples" / "bayesian_daily.csv"
-ISSUE = {
-    "metric": "proportion",
-    "control": "A",
-    "prior": {"alpha": 1, "beta": 1},
-    "threshold": 0.001,
-    "rope": [-0.005, 0.005],
-    "draws": 100000,
-    "seed": 1,
-    "variants": [
-        {"name": "A", "users": 1000, "conversions": 100},
-        {"name": "B", "users": 1000, "conversions": 120},
-    ],
-}
+ISSUE = example(contract, "/api/bayesian", "conversion")
 
 
 def post(client: FlaskClient, url: str = "/api/bayesian", **changes: Any) -> Any:
