@@ -468,13 +468,14 @@ def _validated(request: type[BaseModel], form: bool | type[Body]) -> BaseModel:
     return validate(request, json_body())
 
 
-_SERIALIZED_AS: dict[type, Any] = {}
+_SERIALIZED_AS: dict[type, tuple[Any, bool]] = {}
 
 
-def serialized_as(cls: type, form: Any) -> None:
+def serialized_as(cls: type, form: Any, *, inline: bool = False) -> None:
     """Declare that the view sends dataclass ``cls`` in the shape of ``form`` (a model or a
-    TypedDict): e.g. a comparison flattened by its ``as_dict``."""
-    _SERIALIZED_AS[cls] = form
+    TypedDict): e.g. a comparison flattened by its ``as_dict``. ``inline``: the document
+    holds that shape under ``cls``'s own name and title, not as a reference to ``form``."""
+    _SERIALIZED_AS[cls] = (form, inline)
 
 
 def records(item: Any, **constraints: Any) -> Any:
@@ -493,10 +494,15 @@ class _Schema(GenerateJsonSchema):
         return False
 
     def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
-        form = _SERIALIZED_AS.get(schema["cls"])
-        if form is not None:
-            return self.generate_inner(TypeAdapter(form).core_schema)
-        return super().dataclass_schema(schema)
+        cls = schema["cls"]
+        if cls not in _SERIALIZED_AS:
+            return super().dataclass_schema(schema)
+        form, inline = _SERIALIZED_AS[cls]
+        shape = TypeAdapter(form).core_schema
+        if not inline:
+            return self.generate_inner(shape)
+        unnamed = {k: v for k, v in shape.items() if k != "ref"}  # no component of its own
+        return {**self.generate_inner(unnamed), "title": cls.__name__}
 
     def float_schema(self, schema: core_schema.FloatSchema) -> JsonSchemaValue:
         if self.mode == "serialization":
@@ -509,6 +515,29 @@ REF = "#/components/schemas/{model}"
 
 def _ref_name(ref: Mapping[str, Any]) -> str:
     return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _referred(node: Any) -> list[str]:
+    """The schema names every ``$ref`` in ``node`` (a JSON schema) points at."""
+    if isinstance(node, Mapping):
+        own = [_ref_name(node)] if isinstance(node.get("$ref"), str) else []
+        return own + [name for value in node.values() for name in _referred(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in _referred(value)]
+    return []
+
+
+def _reachable(roots: Sequence[Any], schemas: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``schemas`` that ``roots`` refer to, directly or through each other: pydantic also
+    defines what only a dataclass sent in another shape (:func:`serialized_as`) holds."""
+    seen: set[str] = set()
+    todo = _referred(roots)
+    while todo:
+        name = todo.pop()
+        if name in schemas and name not in seen:
+            seen.add(name)
+            todo += _referred(schemas[name])
+    return {name: schema for name, schema in schemas.items() if name in seen}
 
 
 def _form_schema(model: Mapping[str, Any]) -> dict[str, Any]:
@@ -636,7 +665,7 @@ def document(operations: Sequence[Operation]) -> tuple[dict[str, Any], dict[str,
         if op.result is not None:
             inputs.append(((i, "result"), "serialization", TypeAdapter(op.result)))
     refs, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schema)
-    schemas = dict(definitions.get("$defs", {}))
+    schemas = _reachable(list(refs.values()), definitions.get("$defs", {}))
     paths: dict[str, Any] = {}
     for i, op in enumerate(operations):
         result_ref = refs.get(((i, "result"), "serialization"), {})

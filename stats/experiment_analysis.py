@@ -30,9 +30,9 @@ from stats.comparisons import (
     sample_ratio_mismatch,
     variant_estimate,
 )
-from stats.cuped import CupedResult, cuped_rows
+from stats.cuped import AdjustedComparison, CupedResult, cuped_rows
 from stats.errors import InvalidInput
-from stats.msprt import msprt
+from stats.msprt import MSPRTResult, msprt
 from stats.srm import SequentialSRM, sequential_srm
 from stats.sufficient import MeanStats, ProportionStats
 from stats.warnings import Code, ResultWarning, warning
@@ -59,7 +59,74 @@ class VariantSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class VariantComparison:
+class AlwaysValid:
+    """A treatment's always-valid test against the control: ``test``, the mixture SPRT at
+    this look (:func:`stats.msprt.msprt`; Johari, Pekelis & Walsh 2022, section 4: ``pvalue``
+    = 1/Lambda, ``ci_*`` the confidence sequence for the difference, at level
+    1 − alpha/(k − 1)), and ``pvalue_adjusted``, its p-value Bonferroni-adjusted over the
+    k − 1 treatments; both may be watched continuously. ``rejects`` once the look rejects.
+    """
+
+    test: MSPRTResult
+    pvalue_adjusted: float
+
+    @property
+    def rejects(self) -> bool:
+        return self.test.decision == "reject"
+
+    def as_dict(self, *, tau: bool = True) -> dict[str, object]:
+        """The API rows' ``msprt_*`` keys and ``rejects`` (``msprt_tau`` only if ``tau``:
+        the CUPED rows leave it out)."""
+        s = self.test
+        row: dict[str, object] = {
+            "msprt_log_lr": s.log_lr,
+            "msprt_pvalue": s.pvalue,
+            "msprt_pvalue_adjusted": self.pvalue_adjusted,
+            "msprt_ci_low": s.ci_low,
+            "msprt_ci_high": s.ci_high,
+        }
+        if tau:
+            row["msprt_tau"] = s.tau
+        return {**row, "rejects": self.rejects}
+
+
+class _HoldsAlwaysValid:
+    """A comparison's :class:`AlwaysValid` read through under the API rows' names."""
+
+    __slots__ = ()
+    always_valid: AlwaysValid
+
+    @property
+    def msprt_log_lr(self) -> float:
+        return self.always_valid.test.log_lr
+
+    @property
+    def msprt_pvalue(self) -> float:
+        return self.always_valid.test.pvalue
+
+    @property
+    def msprt_ci_low(self) -> float:
+        return self.always_valid.test.ci_low
+
+    @property
+    def msprt_ci_high(self) -> float:
+        return self.always_valid.test.ci_high
+
+    @property
+    def msprt_tau(self) -> float:
+        return self.always_valid.test.tau
+
+    @property
+    def msprt_pvalue_adjusted(self) -> float:
+        return self.always_valid.pvalue_adjusted
+
+    @property
+    def rejects(self) -> bool:
+        return self.always_valid.rejects
+
+
+@dataclass(frozen=True, slots=True)
+class VariantComparison(_HoldsAlwaysValid):
     """A treatment against the control: the fixed-horizon :class:`Comparison` beside the
     always-valid test.
 
@@ -67,21 +134,13 @@ class VariantComparison:
     difference, treatment − control; pooled z, or Fisher when a cell is small), valid only
     at a sample size fixed in advance; its score intervals (difference, risk ratio) are at level
     1 − alpha/(k − 1), its ``pvalue_adjusted`` Bonferroni-adjusted over the k − 1
-    treatments. ``msprt_pvalue`` is the always-valid p-value at this look (1/Lambda) and
-    ``msprt_ci_*`` the confidence sequence for the difference: both may be watched
-    continuously; ``msprt_pvalue_adjusted`` is Bonferroni-adjusted too. The fixed test's
-    fields read through (``name``, ``estimate``, ``pvalue`` …); :meth:`as_dict` is the
-    API's flat row.
+    treatments. ``always_valid`` is the mSPRT of the same difference (:class:`AlwaysValid`,
+    read through as ``msprt_*`` and ``rejects``). The fixed test's fields read through
+    (``name``, ``estimate``, ``pvalue`` …); :meth:`as_dict` is the API's flat row.
     """
 
     fixed: Comparison
-    msprt_log_lr: float
-    msprt_pvalue: float
-    msprt_pvalue_adjusted: float
-    msprt_ci_low: float
-    msprt_ci_high: float
-    msprt_tau: float
-    rejects: bool
+    always_valid: AlwaysValid
 
     @property
     def name(self) -> str:
@@ -136,13 +195,7 @@ class VariantComparison:
             "test": self.test,
             "pvalue": self.pvalue,
             "pvalue_adjusted": self.pvalue_adjusted,
-            "msprt_log_lr": self.msprt_log_lr,
-            "msprt_pvalue": self.msprt_pvalue,
-            "msprt_pvalue_adjusted": self.msprt_pvalue_adjusted,
-            "msprt_ci_low": self.msprt_ci_low,
-            "msprt_ci_high": self.msprt_ci_high,
-            "msprt_tau": self.msprt_tau,
-            "rejects": self.rejects,
+            **self.always_valid.as_dict(),
         }
 
 
@@ -176,24 +229,28 @@ class RelativeLift:
 
 
 @dataclass(frozen=True, slots=True)
-class CupedComparison:
-    """A treatment against the control on the CUPED-adjusted conversion: the adjusted
-    difference with its Welch interval and p-value (fixed-horizon, level 1 − alpha/(k − 1))
-    beside the unadjusted difference, and the always-valid mSPRT on the adjusted difference
-    (``msprt_pvalue_adjusted`` Bonferroni-adjusted over the k − 1 treatments)."""
+class CupedComparison(_HoldsAlwaysValid):
+    """A treatment against the control on the CUPED-adjusted conversion: ``adjusted``, the
+    adjusted difference with its Welch interval and p-value (fixed-horizon, level
+    1 − alpha/(k − 1)) beside the unadjusted one (:class:`stats.cuped.AdjustedComparison`),
+    and ``always_valid``, the mSPRT on the adjusted difference (:class:`AlwaysValid`, read
+    through as ``msprt_*`` and ``rejects``). :meth:`as_dict` is the API's flat row."""
 
-    name: str
-    estimate: float
-    ci_low: float
-    ci_high: float
-    pvalue: float
-    unadjusted_estimate: float
-    msprt_log_lr: float
-    msprt_pvalue: float
-    msprt_pvalue_adjusted: float
-    msprt_ci_low: float
-    msprt_ci_high: float
-    rejects: bool
+    adjusted: AdjustedComparison
+    always_valid: AlwaysValid
+
+    def as_dict(self) -> dict[str, object]:
+        """One flat row, as the Experiments API answers it (without ``msprt_tau``)."""
+        a = self.adjusted
+        return {
+            "name": a.variant,
+            "estimate": a.estimate,
+            "ci_low": a.ci_low,
+            "ci_high": a.ci_high,
+            "pvalue": a.pvalue,
+            "unadjusted_estimate": a.unadjusted_estimate,
+            **self.always_valid.as_dict(tau=False),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,26 +340,17 @@ def expected_exposures(
     return tuple(float(x) for x in (n.sum(axis=1, keepdims=True) * shares).sum(axis=0))
 
 
-def _compare(
-    control: ProportionStats, treatment: ProportionStats, alpha_each: float, planned_n: int
-) -> tuple[VariantComparison, tuple[ResultWarning, ...]]:
-    fixed = compare_proportions(control, treatment, alpha=alpha_each)
-    seq = msprt(control, treatment, alpha=alpha_each, planned_n=planned_n)
-    comparison = VariantComparison(
-        fixed=fixed,
-        msprt_log_lr=seq.log_lr,
-        msprt_pvalue=seq.pvalue,
-        msprt_pvalue_adjusted=seq.pvalue,
-        msprt_ci_low=seq.ci_low,
-        msprt_ci_high=seq.ci_high,
-        msprt_tau=seq.tau,
-        rejects=seq.decision == "reject",
-    )
-    return comparison, fixed.warnings + seq.warnings
+def _bonferroni(pvalues: Sequence[float], m: int) -> list[float]:
+    """The p-values Bonferroni-adjusted over ``m`` tests (statsmodels ``multipletests``):
+    a treatment without exposures counts as a test with p = 1, so m stays k − 1."""
+    padded = [*pvalues, *[1.0] * (m - len(pvalues))]
+    return [float(p) for p in multipletests(padded, method="bonferroni")[1][: len(pvalues)]]
 
 
-def _bonferroni(pvalues: Sequence[float]) -> list[float]:
-    return [float(p) for p in multipletests(pvalues, method="bonferroni")[1]]
+def _always_valid(looks: Sequence[MSPRTResult], m: int) -> list[AlwaysValid]:
+    """Each treatment's mSPRT look with its p-value Bonferroni-adjusted over ``m`` = k − 1."""
+    adjusted = _bonferroni([s.pvalue for s in looks], m)
+    return [AlwaysValid(s, q) for s, q in zip(looks, adjusted, strict=True)]
 
 
 def analyze_experiment(
@@ -391,24 +439,15 @@ def analyze_experiment(
                 "Some variants have no exposures yet, so they cannot be compared with the control.",
             )
         )
-    comparisons: list[VariantComparison] = []
-    for treatment in compared:
-        comparison, notes = _compare(control, treatment, alpha_each, planned_n)
-        comparisons.append(comparison)
-        warnings.extend(n for n in notes if n not in warnings)
-    if comparisons:
-        # Variants without exposures count as tests with p = 1, so m stays k - 1.
-        missing = [1.0] * (k - 1 - len(comparisons))
-        fixed_adj = _bonferroni([c.pvalue for c in comparisons] + missing)
-        seq_adj = _bonferroni([c.msprt_pvalue for c in comparisons] + missing)
-        comparisons = [
-            replace(
-                c,
-                fixed=replace(c.fixed, pvalue_adjusted=p, significant=p < alpha),
-                msprt_pvalue_adjusted=q,
-            )
-            for c, p, q in zip(comparisons, fixed_adj, seq_adj, strict=False)
-        ]
+    fixed = [compare_proportions(control, t, alpha=alpha_each) for t in compared]
+    looks = [msprt(control, t, alpha=alpha_each, planned_n=planned_n) for t in compared]
+    for f, s in zip(fixed, looks, strict=True):
+        warnings.extend(n for n in f.warnings + s.warnings if n not in warnings)
+    fixed_adj = _bonferroni([f.pvalue for f in fixed], k - 1)
+    comparisons = [
+        VariantComparison(replace(f, pvalue_adjusted=p, significant=p < alpha), v)
+        for f, p, v in zip(fixed, fixed_adj, _always_valid(looks, k - 1), strict=True)
+    ]
     if srm_seq.flagged:
         warnings.append(
             warning(
@@ -505,23 +544,9 @@ def cuped_comparisons(
         msprt(stats(control), stats(c.variant), alpha=alpha_each, planned_n=planned_n)
         for c in result.comparisons
     ]
-    adjusted = _bonferroni([s.pvalue for s in looks] + [1.0] * (m - len(looks)))
     comparisons = tuple(
-        CupedComparison(
-            name=c.variant,
-            estimate=c.estimate,
-            ci_low=c.ci_low,
-            ci_high=c.ci_high,
-            pvalue=c.pvalue,
-            unadjusted_estimate=c.unadjusted_estimate,
-            msprt_log_lr=s.log_lr,
-            msprt_pvalue=s.pvalue,
-            msprt_pvalue_adjusted=q,
-            msprt_ci_low=s.ci_low,
-            msprt_ci_high=s.ci_high,
-            rejects=s.pvalue <= alpha_each,
-        )
-        for c, s, q in zip(result.comparisons, looks, adjusted, strict=False)
+        CupedComparison(c, v)
+        for c, v in zip(result.comparisons, _always_valid(looks, m), strict=True)
     )
     notes = result.warnings + tuple(w for s in looks for w in s.warnings)
     return ExperimentCuped(

@@ -164,7 +164,10 @@ def cuped(a: ExperimentAnalysis) -> dict[str, Any]:
         (
             "CUPED",
             color(0),
-            [(c.name, c.estimate, c.msprt_ci_low, c.msprt_ci_high) for c in a.cuped.comparisons],
+            [
+                (c.adjusted.variant, c.adjusted.estimate, c.msprt_ci_low, c.msprt_ci_high)
+                for c in a.cuped.comparisons
+            ],
         ),
     ):
         for name, estimate, low, high in rows:

@@ -32,7 +32,12 @@ from experiments.store import (
     WeightPeriod,
 )
 from stats.bandit import ThompsonWeights
-from stats.experiment_analysis import DEFAULT_PLANNED_N, ExperimentAnalysis, VariantComparison
+from stats.experiment_analysis import (
+    DEFAULT_PLANNED_N,
+    CupedComparison,
+    ExperimentAnalysis,
+    VariantComparison,
+)
 
 # -- who may call ------------------------------------------------------------------------------
 
@@ -315,6 +320,29 @@ class ComparisonRow(TypedDict):
 
 
 serialized_as(VariantComparison, ComparisonRow)
+
+
+class CupedComparisonRow(TypedDict):
+    """A treatment against the control on the CUPED-adjusted conversion: the adjusted
+    difference with its Welch interval and p-value (fixed-horizon, level 1 − alpha/(k − 1))
+    beside the unadjusted difference, and the always-valid mSPRT on the adjusted difference
+    (``msprt_pvalue_adjusted`` Bonferroni-adjusted over the k − 1 treatments)."""
+
+    name: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    unadjusted_estimate: float
+    msprt_log_lr: float
+    msprt_pvalue: float
+    msprt_pvalue_adjusted: float
+    msprt_ci_low: float
+    msprt_ci_high: float
+    rejects: bool
+
+
+serialized_as(CupedComparison, CupedComparisonRow, inline=True)  # :meth:`CupedComparison.as_dict`
 
 
 class Amendment(TypedDict):

@@ -67,10 +67,11 @@ def readout(a: ExperimentAnalysis, bandit: bool, status: str = "running") -> str
         )
     if a.cuped is not None and a.cuped.comparisons:
         best = min(a.cuped.comparisons, key=lambda c: c.msprt_pvalue_adjusted)
+        adj = best.adjusted
         parts.append(
             f"With CUPED on the units' pre-period covariate (rho {a.cuped.rho:.2f}, variance "
-            f"x {a.cuped.variance_reduction:.2f}): {best.name} differs from the control by "
-            f"{best.estimate:+.2%} (unadjusted {best.unadjusted_estimate:+.2%}), "
+            f"x {a.cuped.variance_reduction:.2f}): {adj.variant} differs from the control by "
+            f"{adj.estimate:+.2%} (unadjusted {adj.unadjusted_estimate:+.2%}), "
             f"{p_is(best.msprt_pvalue_adjusted, 'always-valid p', 2)} on the adjusted difference."
         )
     status_words = {

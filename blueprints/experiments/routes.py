@@ -233,9 +233,15 @@ def analysis_envelope(
             update_bandit=update_bandit,
         )
     a = done.analysis
+    cuped = (
+        {**asdict(a.cuped), "comparisons": [c.as_dict() for c in a.cuped.comparisons]}
+        if a.cuped
+        else None
+    )
     result = {
         **asdict(a),
         "comparisons": [c.as_dict() for c in a.comparisons],
+        "cuped": cuped,
         "experiment_id": experiment_id,
         "status": done.experiment.status,
         "bandit": done.bandit,
