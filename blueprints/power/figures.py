@@ -9,6 +9,9 @@ import numpy as np
 from blueprints._figures import hline, layout, line
 from stats.power import TARGETS, PowerCurves, PowerResult
 
+TARGET_LINES = tuple(hline(t, f"{t:.0%}") for t in TARGETS)
+"""The power targets' reference lines (the same on every chart; answers copy what they send)."""
+
 
 def _curves(r: PowerResult) -> PowerCurves:
     assert r.curves is not None  # the route asks the solver for its curves
@@ -47,7 +50,7 @@ def power_vs_mde(r: PowerResult) -> dict[str, Any]:
             x_title,
             "Power",
             y_format=".0%",
-            shapes=[hline(t, f"{t:.0%}") for t in TARGETS],
+            shapes=TARGET_LINES,
             yaxis_range=[0, 1.02],
         ),
     }
@@ -55,12 +58,13 @@ def power_vs_mde(r: PowerResult) -> dict[str, Any]:
 
 def n_vs_power(r: PowerResult) -> dict[str, Any]:
     c = _curves(r)
+    powers = np.asarray(c.size_power)  # one array for every trace's x
     traces = []
     for i, (mde, n) in enumerate(zip(c.size_mde, c.size_n, strict=True)):
         label = f"MDE {mde * 100:+.2f} pts" if r.baseline is not None else f"MDE {mde:+.4g}"
         traces.append(
             line(
-                c.size_power,
+                powers,
                 np.ceil(n),
                 label,
                 i,
