@@ -3,17 +3,17 @@
 gbstats (GrowthBook's engine) pins numpy < 2, so it lives in its own virtualenv and
 ``bench_core`` runs this file there as a subprocess (``GBSTATS_PYTHON``, default
 ``/work/gbstats-venv/bin/python``). Prints one JSON object: median seconds per call. Uses
-only the standard library, numpy and gbstats; nothing from Abacus.
+only the standard library, numpy, gbstats and the benchmarks' own timer (``bench/_timing.py``,
+standard library only, found beside this file), so both sides are timed alike; nothing from
+Abacus.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
+from _timing import median_seconds  # run as a script: bench/ is on sys.path
 from gbstats.bayesian.tests import EffectBayesianABTest
 from gbstats.frequentist.tests import TwoSidedTTest
 from gbstats.models.statistics import (
@@ -23,17 +23,6 @@ from gbstats.models.statistics import (
     compute_theta,
 )
 from gbstats.utils import check_srm
-
-
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def cuped_from_arrays(codes: np.ndarray, y: np.ndarray, x: np.ndarray) -> float:
