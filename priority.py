@@ -22,7 +22,8 @@ import threading
 import time
 from collections import deque
 
-from flask import Flask, Response, request
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
 
 HEAVY_REQUEST_MS = float(os.environ.get("ABACUS_HEAVY_REQUEST_MS", "2"))
 """Median CPU milliseconds above which an endpoint's requests take a slot. Measured inside
@@ -59,23 +60,24 @@ class Gate:
 
 
 def install(app: Flask) -> Gate:
-    """Put the gate around ``app``'s request dispatch (one gate per app, so per process);
+    """Put the gate around ``app``'s view dispatch (one gate per app, so per process);
     ``app.extensions["priority"]`` holds it.
 
-    The gate wraps ``full_dispatch_request`` (before-request functions, the view, after-request
-    functions) as WSGI middleware wraps ``wsgi_app``, rather than adding request hooks: every
-    request pays for it, and a pair of hooks with their state in ``g`` cost ~15 µs a request
-    where this costs ~3 µs."""
+    The gate wraps ``dispatch_request`` (the view), as WSGI middleware wraps ``wsgi_app``,
+    rather than adding request hooks: every request pays for it, and a pair of hooks with
+    their state in ``g`` cost ~15 µs a request where this costs ~3 µs. It runs inside Flask's
+    error handling, so a body over the size limit, read here before the slot is taken, is
+    answered as any view's error is (a 413 problem)."""
     gate = Gate(
         int(app.config.get("HEAVY_REQUEST_SLOTS", HEAVY_REQUEST_SLOTS)),
         float(app.config.get("HEAVY_REQUEST_MS", HEAVY_REQUEST_MS)),
     )
     app.extensions["priority"] = gate
-    dispatch = app.full_dispatch_request
+    dispatch = app.dispatch_request
 
-    def gated_dispatch() -> Response:
+    def gated_dispatch() -> ResponseReturnValue:
         endpoint = request.endpoint
-        if endpoint is None:  # no route: a 404 or 405 answered at once
+        if endpoint is None:  # no route: the dispatch raises the 404 or 405
             return dispatch()
         heavy = gate.is_heavy(endpoint)
         if heavy:
@@ -93,5 +95,5 @@ def install(app: Flask) -> Gate:
                 gate.slots.release()
             gate.record(endpoint, time.thread_time() - start)
 
-    app.full_dispatch_request = gated_dispatch  # type: ignore[method-assign]
+    app.dispatch_request = gated_dispatch  # type: ignore[method-assign]
     return gate
