@@ -46,13 +46,17 @@ export function bindSourcePicker(form, { onColumns = () => {} } = {}) {
   const table = form.source_table;
   const hint = form.querySelector('[data-field="source_name"] .hint');
   let listed = null;
+  let loading = null; // the one listing of the sources, however often load() is called
+  let asked = 0; // the latest table asked for: an earlier answer arriving later is dropped
 
   const report = (error) => toast(error.message, source);
 
   async function pickTable() {
+    const ask = ++asked;
     if (!source.value || !table.value) return onColumns([]);
     const path = `${encodeURIComponent(source.value)}/tables/${encodeURIComponent(table.value)}`;
     const info = await getJSON(`/api/sources/${path}`);
+    if (ask !== asked) return; // another table was chosen meanwhile: its columns win
     onColumns(info.columns.map((c) => ({ ...c, numeric: NUMERIC.test(c.type) })));
   }
 
@@ -62,8 +66,7 @@ export function bindSourcePicker(form, { onColumns = () => {} } = {}) {
     await pickTable();
   }
 
-  async function load() {
-    if (listed) return;
+  async function listSources() {
     listed = (await getJSON("/api/sources")).sources.filter((s) => s.tables?.length);
     if (!listed.length) {
       // Not an error: this server has no source (a shared link's choice is dropped too).
@@ -84,8 +87,17 @@ export function bindSourcePicker(form, { onColumns = () => {} } = {}) {
 
   source.addEventListener("change", () => pickSource().catch(report));
   table.addEventListener("change", () => pickTable().catch(report));
+  // A second call while the first is under way must not list again: its answer would reset
+  // the table to the link's (or the first) after the user had picked another.
+  const load = () => {
+    loading ??= listSources().catch((error) => {
+      loading = null; // a failed listing may be tried again
+      report(error);
+    });
+    return loading;
+  };
   return {
-    load: () => load().catch(report),
+    load,
     selected: () => (source.value && table.value ? { source: source.value, table: table.value } : null),
     missing: () => (listed && !listed.length ? NO_SOURCE : null),
   };
