@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,20 @@ def sign_in(page: Page, live_server: str, token: str = ADMIN_TOKEN) -> None:
     page.get_by_role("button", name="Use token").click()
 
 
+def winners(page: Page) -> int:
+    """The summary's count of winners found, over every experiment the shared server holds
+    (other tests' experiments included)."""
+    summary = page.locator("[data-summary]")
+    expect(summary).to_contain_text("winners found")
+    found = re.search(r"([\d,]+)\s*winners found", summary.inner_text())
+    assert found is not None
+    return int(found.group(1).replace(",", ""))
+
+
 def test_create_launch_ingest_analyse_stop(page: Page, live_server: str) -> None:
     sign_in(page, live_server)
     expect(page.locator("[data-summary]")).to_contain_text("experiments")
+    winners_before = winners(page)
 
     page.locator("#create-card summary").click()
     page.fill("#f-name", "Signup button")
@@ -79,7 +91,7 @@ def test_create_launch_ingest_analyse_stop(page: Page, live_server: str) -> None
         page.locator('[data-table="analysis"]').get_by_role("button", name="Download CSV").click()
     csv = Path(info.value.path()).read_text()
     assert csv.startswith("Variant,Exposures") and "green,3000" in csv
-    expect(page.locator("[data-summary]")).to_contain_text("1winners found")
+    expect(page.locator("[data-summary]")).to_contain_text(f"{winners_before + 1}winners found")
 
     detail.get_by_role("button", name="Stop").click()
     page.locator("dialog#confirm").get_by_role("button", name="Stop for good").click()
