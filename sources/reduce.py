@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
@@ -360,7 +360,7 @@ class Segment:
     """The per-variant statistics of one segment value (``name`` None for a missing one)."""
 
     name: str | None
-    variants: tuple[VariantStats, ...]
+    variants: tuple[VariantStats, ...] | tuple[RatioStats, ...]
     covariates: tuple[CovariateStats, ...] = ()
 
 
@@ -571,24 +571,36 @@ def sufficient_statistics(
 
 
 def ratio_statistics(
-    table: ir.Table, *, variant: str, numerator: str, denominator: str
+    table: ir.Table, *, variant: str, numerator: str, denominator: str, segment: str | None = None
 ) -> tuple[tuple[RatioStats, ...], SufficientStatistics]:
     """A ratio metric per variant (revenue per order: ``numerator`` and ``denominator``
     columns, one row per user), in one query: the moments :func:`sufficient_statistics`
     takes of a metric and its covariate are exactly a ratio's (means, variances and the
     covariance of numerator and denominator), so each variant's become a
     :class:`stats.sufficient.RatioStats`. Variants with fewer than 2 complete rows are left
-    out; also returns the reduction (rows, rows dropped, warnings)."""
+    out; also returns the reduction (rows, rows dropped, warnings). With ``segment`` the
+    reduction's ``segments`` hold each segment's ratios, from the same query (an arm with
+    denominators averaging 0 or less has no ratio and is left out of its segment, as
+    :func:`sources.segments.ratio_segment_statistics` leaves it out of an upload's)."""
     s = sufficient_statistics(
-        table, variant=variant, metric=numerator, covariate=denominator, kind="continuous"
+        table,
+        variant=variant,
+        metric=numerator,
+        covariate=denominator,
+        segment=segment,
+        kind="continuous",
     )
-    ratios = tuple(
-        RatioStats(
-            c.name, c.n, c.mean_y, c.mean_x, math.sqrt(c.var_y), math.sqrt(c.var_x), c.cov_xy
-        )
-        for c in s.covariates
+    segments = tuple(
+        Segment(g.name, tuple(_ratio(c) for c in g.covariates if c.mean_x > 0)) for g in s.segments
     )
-    return ratios, s
+    return tuple(_ratio(c) for c in s.covariates), replace(s, segments=segments)
+
+
+def _ratio(c: CovariateStats) -> RatioStats:
+    """A group's metric and covariate moments as the ratio of the metric over the covariate."""
+    return RatioStats(
+        c.name, c.n, c.mean_y, c.mean_x, math.sqrt(c.var_y), math.sqrt(c.var_x), c.cov_xy
+    )
 
 
 def covariate_strata_expr(

@@ -23,6 +23,7 @@ from sources.tabular import (
     binary_values,
     factorize_labels,
     numeric_values,
+    ratio_cells,
     summarize_aggregates,
     variant_labels,
 )
@@ -37,15 +38,9 @@ def segment_statistics(
     conversions (binary) or n, mean and sd (continuous, from sums of values shifted by the
     overall mean, as :func:`sources.tabular.summarize` does). Raises :class:`CSVError`
     naming the segment column when it has more than :data:`MAX_SEGMENTS` values."""
-    labels = variant_labels(table.column(variant))
-    groups, seg_uniques = segment_codes(table, segment)
     values = table.column(metric)
     x = binary_values(values, metric) if kind == "binary" else numeric_values(values, metric)
-    keep = labels.notna().to_numpy() & (groups >= 0) & ~np.isnan(x)
-    codes, names = factorize_labels(labels[keep], variant)
-    seg_codes = groups[keep]
-    x = x[keep]
-    cell = seg_codes * len(names) + codes
+    cell, names, seg_uniques, (x,) = _cells(table, variant, segment, x)
     size = len(seg_uniques) * len(names)
     n = np.bincount(cell, minlength=size).reshape(-1, len(names))
     found = []
@@ -71,6 +66,47 @@ def segment_statistics(
                 arms_m.append(MeanStats(name, m.n, m.mean + shift, m.sd))
         found.append(Segment(str(seg), tuple(arms_m)))
     return tuple(found)
+
+
+def ratio_segment_statistics(
+    table: Table, *, variant: str, numerator: str, denominator: str, segment: str
+) -> tuple[Segment, ...]:
+    """Per segment value (sorted), each variant's ratio metric (``numerator`` over
+    ``denominator``, one row per user) as :func:`sources.tabular.summarize_ratio` reduces
+    it, from one ``numpy.bincount`` per sum over the (segment, variant) cells. An arm
+    without a ratio in a segment (fewer than 2 users, or denominators averaging 0 or less)
+    is left out of that segment. Raises :class:`CSVError` as :func:`segment_statistics`."""
+    x = numeric_values(table.column(numerator), numerator)
+    y = numeric_values(table.column(denominator), denominator)
+    cell, names, seg_uniques, (x, y) = _cells(table, variant, segment, x, y)
+    k = len(names)
+    cells = ratio_cells(cell, x, y, len(seg_uniques) * k)
+    return tuple(
+        Segment(
+            str(seg),
+            tuple(
+                cells.stats(s * k + v, name)
+                for v, name in enumerate(names)
+                if cells.defined(s * k + v)
+            ),
+        )
+        for s, seg in enumerate(seg_uniques)
+    )
+
+
+def _cells(
+    table: Table, variant: str, segment: str, *values: np.ndarray
+) -> tuple[np.ndarray, list[str], list[str], tuple[np.ndarray, ...]]:
+    """The rows with a variant, a segment and every one of ``values``: each row's cell code
+    (segment × variants + variant), the variant names, the segment names and ``values`` of
+    those rows."""
+    labels = variant_labels(table.column(variant))
+    groups, seg_uniques = segment_codes(table, segment)
+    keep = labels.notna().to_numpy() & (groups >= 0)
+    for v in values:
+        keep &= ~np.isnan(v)
+    codes, names = factorize_labels(labels[keep], variant)
+    return groups[keep] * len(names) + codes, names, seg_uniques, tuple(v[keep] for v in values)
 
 
 def segment_codes(table: Table, segment: str) -> tuple[np.ndarray, list[str]]:

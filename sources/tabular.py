@@ -749,6 +749,40 @@ def _duplicates(
     return duplicates
 
 
+@dataclass(frozen=True, slots=True)
+class RatioCells:
+    """Per cell (a variant, or a segment × variant): ``n`` and the sums ``Σx``, ``Σy``,
+    ``Σx²``, ``Σy²``, ``Σxy`` of a ratio's numerator ``x`` and denominator ``y`` less
+    ``shift`` (their overall means)."""
+
+    n: np.ndarray
+    sums: tuple[np.ndarray, ...]
+    shift: tuple[float, float]
+
+    def stats(self, i: int, name: str) -> RatioStats:
+        """Cell ``i`` as :meth:`stats.sufficient.RatioStats.from_sums` (which refuses fewer
+        than 2 users)."""
+        x, y, xx, yy, xy = (float(s[i]) for s in self.sums)
+        return RatioStats.from_sums(name, int(self.n[i]), x, y, xx, yy, xy, shift=self.shift)
+
+    def defined(self, i: int) -> bool:
+        """Whether cell ``i`` has a ratio: at least 2 users, denominators averaging > 0."""
+        n = int(self.n[i])
+        return n >= 2 and self.sums[1][i] / n + self.shift[1] > 0
+
+
+def ratio_cells(codes: np.ndarray, x: np.ndarray, y: np.ndarray, size: int) -> RatioCells:
+    """The :class:`RatioCells` of ``size`` cells from each row's cell code, numerator and
+    denominator: one ``numpy.bincount`` per sum of values shifted by their overall means (as
+    :func:`summarize` shifts a mean, so the sums do not cancel)."""
+    shift = (float(x.mean()), float(y.mean())) if x.size else (0.0, 0.0)
+    dx, dy = x - shift[0], y - shift[1]
+    sums = tuple(
+        np.bincount(codes, weights=w, minlength=size) for w in (dx, dy, dx * dx, dy * dy, dx * dy)
+    )
+    return RatioCells(np.bincount(codes, minlength=size), sums, shift)
+
+
 def summarize_ratio(
     table: Table,
     *,
@@ -777,18 +811,8 @@ def summarize_ratio(
     keep = ~(blank_variant | np.isnan(x) | np.isnan(y))
     duplicates = _duplicates(table, user_id, labels, warnings)
     codes, names = factorize_labels(labels[keep], variant)
-    x, y = x[keep], y[keep]
-    shift = (float(x.mean()), float(y.mean()))
-    dx, dy = x - shift[0], y - shift[1]
-    k = len(names)
-    n = np.bincount(codes, minlength=k)
-    sx, sy, sxx, syy, sxy = (
-        np.bincount(codes, weights=w, minlength=k) for w in (dx, dy, dx * dx, dy * dy, dx * dy)
-    )
-    stats = tuple(
-        RatioStats.from_sums(name, int(n[i]), sx[i], sy[i], sxx[i], syy[i], sxy[i], shift=shift)
-        for i, name in enumerate(names)
-    )
+    cells = ratio_cells(codes, x[keep], y[keep], len(names))
+    stats = tuple(cells.stats(i, name) for i, name in enumerate(names))
     return Summary(
         metric=f"{numerator} / {denominator}",
         kind="ratio",

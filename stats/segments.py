@@ -41,7 +41,7 @@ from stats import _validate
 from stats._text import p_is, sig
 from stats.comparisons import CORRECTIONS, Comparison, Correction, adjust_pvalues
 from stats.errors import InvalidInput
-from stats.sufficient import MeanStats, ProportionStats
+from stats.sufficient import MeanStats, ProportionStats, RatioStats
 from stats.warnings import Code, ResultWarning, warning
 
 MAX_SEGMENTS = 200
@@ -544,7 +544,7 @@ def _analyze(
     )
 
 
-Arms = Sequence[ProportionStats] | Sequence[MeanStats]
+Arms = Sequence[ProportionStats] | Sequence[MeanStats] | Sequence[RatioStats]
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,11 +559,15 @@ class SegmentComparison:
 
 
 def wald_difference(
-    treatment: ProportionStats | MeanStats, control: ProportionStats | MeanStats
+    treatment: ProportionStats | MeanStats | RatioStats,
+    control: ProportionStats | MeanStats | RatioStats,
 ) -> tuple[float, float] | None:
     """Treatment − control and its unpooled standard error: √(p₁q₁/n₁ + p₀q₀/n₀) for
-    conversions, √(s₁²/n₁ + s₀²/n₀) for means (Welch). ``None`` when it is undefined: an arm
-    with fewer than 2 users, or a standard error of 0 (no variation in either arm)."""
+    conversions, √(s₁²/n₁ + s₀²/n₀) for means (Welch), and for ratios R₁ − R₀ with
+    √(se₁² + se₀²) from each arm's delta-method variance (Deng, Knoblich & Lu 2018, §3: the
+    estimate and se of :func:`stats.comparisons.compare_ratios`). ``None`` when it is
+    undefined: an arm with fewer than 2 users, or a standard error of 0 (no variation in
+    either arm)."""
     if isinstance(treatment, ProportionStats) and isinstance(control, ProportionStats):
         if treatment.users < 2 or control.users < 2:
             return None
@@ -574,6 +578,11 @@ def wald_difference(
         if treatment.n < 2 or control.n < 2:
             return None
         var = treatment.sd**2 / treatment.n + control.sd**2 / control.n
+        diff = treatment.mean - control.mean
+    elif isinstance(treatment, RatioStats) and isinstance(control, RatioStats):
+        if treatment.n < 2 or control.n < 2:
+            return None
+        var = treatment.se**2 + control.se**2
         diff = treatment.mean - control.mean
     else:
         raise InvalidInput("segments must hold one kind of metric", field="segments")
@@ -592,11 +601,11 @@ def compare_segments(
     """Each treatment against ``control`` within each segment (``segments``: a name and the
     per-variant statistics of that segment), with :func:`analyze_segments`.
 
-    The per-segment effects are Wald differences (:func:`wald_difference`); the stratified
-    overall effect is the Mantel–Haenszel risk difference for conversions
-    (:func:`mantel_haenszel_difference`) and the inverse-variance mean for means; the
-    ``pooled`` statistics (every segment together) give the unstratified effect that the
-    Simpson check compares with them. A treatment with fewer than 2 segments of defined
+    The per-segment effects are Wald differences (:func:`wald_difference`; for ratios the
+    delta method); the stratified overall effect is the Mantel–Haenszel risk difference for
+    conversions (:func:`mantel_haenszel_difference`) and the inverse-variance mean for means
+    and ratios; the ``pooled`` statistics (every segment together) give the unstratified
+    effect that the Simpson check compares with them. A treatment with fewer than 2 segments of defined
     effect is left out.
     """
     by_name = {v.name: v for v in pooled}

@@ -166,7 +166,7 @@ def analyse_typed(r: AbtestRequest, options: dict[str, Any]) -> Outcome:
     analysis = run_analysis(
         r, primary, guardrails, options, "conversion rate" if kind == "proportion" else "metric"
     )
-    segments = typed_segments(r.segments, typed_variants, primary, analysis, options)  # type: ignore[arg-type]
+    segments = typed_segments(r.segments, typed_variants, primary, analysis, options)
     return Outcome(analysis, primary, inputs, segments=segments)
 
 
@@ -331,7 +331,7 @@ def analyse_csv(r: AbtestRequest, table: Table, options: dict[str, Any]) -> Outc
             options["direction"],
         )
     else:
-        segments = csv_segments(segment, table, roles, summary, analysis, options)
+        segments = csv_segments(segment, table, roles, summary, analysis, options, ratio)
     blanks = {k: v for k, v in table.blank_cells.items() if v}
     if blanks:
         listed = ", ".join(f"{v:,} in {k!r}" for k, v in blanks.items())
@@ -367,25 +367,27 @@ def csv_segments(
     summary: Summary,
     analysis: Analysis,
     opts: dict[str, Any],
+    ratio: Mapping[str, str | None],
 ) -> SegmentsOutcome | None:
-    """The analysis by the ``segment`` column, when one is mapped (row-per-user data)."""
+    """The analysis by the ``segment`` column, when one is mapped (row-per-user data), of the
+    metric column or of the ratio of the ``ratio`` columns (numerator, denominator)."""
     if segment is None:
         return None
     if roles.layout != "users" or roles.variant is None:
         unprocessable("segment", "segment needs a variant column beside it.")
-    if segment in (roles.variant, summary.metric):
+    if segment in (roles.variant, summary.metric, *ratio.values()):
         unprocessable("segment", f"segment column {segment!r} is the variant or metric column.")
-    if summary.kind == "ratio":
-        unprocessable("segment", "segment is not available for a ratio metric yet.")
+    numerator, denominator = ratio["numerator"], ratio["denominator"]
     return upload_segments(
         table,
         segment,
         variant=roles.variant,
         metric=summary.metric,
-        kind=summary.kind,
-        pooled=cast("tuple[ProportionStats, ...] | tuple[MeanStats, ...]", summary.variants),
+        kind=None if summary.kind == "ratio" else summary.kind,
+        pooled=summary.variants,
         analysis=analysis,
         options=opts,
+        ratio=None if numerator is None or denominator is None else (numerator, denominator),
     )
 
 
@@ -558,26 +560,39 @@ def analyse_source(r: AbtestRequest, opts: dict[str, Any]) -> Outcome:
 
 def source_ratio(r: AbtestRequest, opts: dict[str, Any], st: Any, variant: str) -> Outcome:
     """A ratio metric from a configured source's ``numerator`` and ``denominator`` columns
-    (one row per user), reduced in one query (:func:`sources.reduce.ratio_statistics`)."""
-    from blueprints._source import reducing, required_column
+    (one row per user), reduced in one query (:func:`sources.reduce.ratio_statistics`), by
+    ``segment`` when the request names one."""
+    from blueprints._source import column, reducing, required_column
     from sources.reduce import ratio_statistics
 
     numerator = required_column(st, "numerator", r.numerator)
     denominator = required_column(st, "denominator", r.denominator)
     if numerator == denominator:
         unprocessable("denominator", f"denominator must be another column than {numerator!r}.")
-    for key, value in (("metric", r.metric), ("segment", r.segment), ("guardrails", r.guardrails)):
+    for key, value in (("metric", r.metric), ("guardrails", r.guardrails)):
         if value is not None:
             unprocessable(
                 key, f"{key} is not available with a ratio metric from a source (numerator)."
             )
+    segment = column(st, "segment", r.segment)
+    if segment in (variant, numerator, denominator):
+        unprocessable("segment", f"segment column {segment!r} is the variant or a ratio column.")
     refuse_quantiles(r)
     with reducing(st, {"metric": "numerator", "covariate": "denominator"}):
         variants, reduced = ratio_statistics(
-            st.table, variant=variant, numerator=numerator, denominator=denominator
+            st.table,
+            variant=variant,
+            numerator=numerator,
+            denominator=denominator,
+            segment=segment,
         )
     metric = f"{numerator} / {denominator}"
     analysis = run_analysis(r, variants, [], opts, metric)
+    segments = None
+    if segment is not None:
+        segments = by_segment(
+            segment, reduced.segments, variants, analysis, opts["correction"], opts["direction"]
+        )
     return Outcome(
         analysis,
         variants,
@@ -594,6 +609,7 @@ def source_ratio(r: AbtestRequest, opts: dict[str, Any], st: Any, variant: str) 
         },
         warnings=source_warnings([reduced.warnings]),
         source=st.describe(reduced.rows, reduced.rows - reduced.dropped),
+        segments=segments,
     )
 
 

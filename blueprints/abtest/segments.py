@@ -1,7 +1,9 @@
 """The A/B analysis by segment: when a ``segment`` column is mapped, each treatment against
 control within each segment value (:func:`stats.segments.compare_segments`), for an upload
-(:func:`sources.segments.segment_statistics`) or a configured source (the segment grouping of
-:func:`sources.reduce.metrics_statistics`).
+(:func:`sources.segments.segment_statistics`; a ratio metric's
+:func:`sources.segments.ratio_segment_statistics`) or a configured source (the segment
+grouping of :func:`sources.reduce.metrics_statistics`, or of
+:func:`sources.reduce.ratio_statistics`).
 
 The answer adds ``result.segments`` (one row per treatment and segment, the fields of
 ``/api/segments`` with ``variant`` and ``control``), ``result.heterogeneity`` (one per
@@ -21,16 +23,16 @@ from blueprints.abtest.models import Variant
 from blueprints.segments.outcome import EMPTY as EMPTY  # the answer's fields without segments
 from blueprints.segments.outcome import SegmentsOutcome, segments_outcome
 from sources.reduce import Segment
-from sources.segments import segment_statistics
+from sources.segments import ratio_segment_statistics, segment_statistics
 from sources.tabular import Kind, Table
 from stats.abtest import Analysis
-from stats.sufficient import MeanStats, ProportionStats
+from stats.segments import Arms
 
 
 def by_segment(
     column: str,
     segments: Sequence[Segment],
-    pooled: Sequence[ProportionStats] | Sequence[MeanStats],
+    pooled: Arms,
     analysis: Analysis,
     correction: Any,
     direction: Any,
@@ -51,7 +53,7 @@ def by_segment(
 def typed_segments(
     segments: Sequence[TypedSegment] | None,
     parse: Callable[[Sequence[Variant] | None, str], Sequence[Any]],
-    pooled: Sequence[ProportionStats] | Sequence[MeanStats],
+    pooled: Arms,
     analysis: Analysis,
     options: dict[str, Any],
 ) -> SegmentsOutcome | None:
@@ -68,8 +70,8 @@ def typed_segments(
         if type(variants[0]) is not type(pooled[0]):
             unprocessable(
                 field,
-                f"{field} must describe the same metric as variants "
-                "(users and conversions, or users, mean and sd).",
+                f"{field} must describe the same metric as variants (users and "
+                "conversions; users, mean and sd; or a ratio's users and moments).",
             )
         found.append(Segment(item.name, tuple(variants)))
     return by_segment(
@@ -83,16 +85,24 @@ def upload_segments(
     *,
     variant: str,
     metric: str,
-    kind: Kind,
-    pooled: Sequence[ProportionStats] | Sequence[MeanStats],
+    kind: Kind | None,
+    pooled: Arms,
     analysis: Analysis,
     options: dict[str, Any],
+    ratio: tuple[str, str] | None = None,
 ) -> SegmentsOutcome:
-    """The segment analysis of an uploaded row-per-user table."""
+    """The segment analysis of an uploaded row-per-user table: of ``metric`` (of ``kind``),
+    or of the ratio of the ``ratio`` columns (numerator, denominator)."""
     with stats_errors(), csv_errors():
-        segments = segment_statistics(
-            table, variant=variant, metric=metric, kind=kind, segment=column
-        )
+        if ratio is not None:
+            segments = ratio_segment_statistics(
+                table, variant=variant, numerator=ratio[0], denominator=ratio[1], segment=column
+            )
+        else:
+            assert kind is not None
+            segments = segment_statistics(
+                table, variant=variant, metric=metric, kind=kind, segment=column
+            )
     return by_segment(
         column, segments, pooled, analysis, options["correction"], options["direction"]
     )

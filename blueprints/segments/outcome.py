@@ -19,7 +19,7 @@ from sources.reduce import Segment
 from stats._text import points, sig
 from stats.comparisons import Correction
 from stats.segments import Direction, SegmentComparison, compare_segments
-from stats.sufficient import MeanStats, ProportionStats
+from stats.sufficient import MeanStats, ProportionStats, RatioStats
 from stats.warnings import Code, ResultWarning, warning
 
 
@@ -41,8 +41,8 @@ class SegmentsOutcome:
                     warning(
                         Code.ZERO_VARIANCE,
                         f"{c.variant} vs {c.control}: segment(s) {', '.join(c.left_out[:10])} "
-                        "left out of the segment analysis (an arm with fewer than 2 users, or "
-                        "no variation in either arm).",
+                        "left out of the segment analysis (an arm with fewer than 2 users, "
+                        "no variation in either arm, or a ratio's denominators averaging 0).",
                     )
                 )
         return tuple(dict.fromkeys(found))
@@ -136,12 +136,10 @@ def segments_outcome(
 ) -> SegmentsOutcome:
     """Each treatment against ``control`` within each segment value (a missing value is
     left out) from per-segment sufficient statistics (:func:`stats.segments.
-    compare_segments`); a ratio metric or fewer than 2 segment values is a 422 naming
-    ``segment``."""
-    if not isinstance(pooled[0], ProportionStats | MeanStats):
-        unprocessable(
-            "segment", "Segments are analysed for conversion and mean metrics, not ratio metrics."
-        )
+    compare_segments`); another metric (a count) or fewer than 2 segment values is a 422
+    naming ``segment``."""
+    if not isinstance(pooled[0], ProportionStats | MeanStats | RatioStats):
+        unprocessable("segment", "Segments are analysed for conversion, mean and ratio metrics.")
     named = [(s.name, s.variants) for s in segments if s.name is not None]
     require_segments(column, len(named))
     with stats_errors():
