@@ -253,7 +253,9 @@ function payload() {
     Object.assign(body, picker.selected());
     // A ratio (numerator and denominator chosen) replaces the metric column on a source.
     const ratio = form.numerator.value && form.denominator.value;
-    const roles = ratio ? ["variant", "numerator", "denominator"] : ["variant", "metric_column", "kind", "segment"];
+    const roles = ratio
+      ? ["variant", "numerator", "denominator", "segment"]
+      : ["variant", "metric_column", "kind", "segment"];
     for (const name of roles) {
       if (form[name].value) body[name === "metric_column" ? "metric" : name] = form[name].value;
     }
@@ -527,7 +529,9 @@ function render(data) {
   const r = data.result;
   renderVerdict(r);
   if (r.mapping) {
-    showMapping(r.mapping);
+    // A table's columns (tableColumns) stay its mapping: a source's answer lists only the
+    // columns it analysed, which would leave a ratio's numerator no other column to pick.
+    if (!tableMode()) showMapping(r.mapping);
     options(form.control, r.mapping.variants, r.control);
   }
   const best = r.comparisons

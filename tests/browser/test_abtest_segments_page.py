@@ -51,3 +51,53 @@ def test_segment_column_shows_forest_table_and_conflicts(
     page.select_option("#f-segment", "")
     expect(page.locator("[data-segments]")).to_be_hidden()
     expect(page.locator('[data-table="segments"]')).to_be_hidden()
+
+
+def orders_csv() -> str:
+    """One row per user with a device: orders ~ Poisson(1.3) and revenue per order 30 on
+    control, B's lift 3 on desktop and 0 on mobile and tablet."""
+    rng = np.random.default_rng(21)
+    lines = ["variant,device,orders,revenue"]
+    for device, n, lift in (("desktop", 600, 3.0), ("mobile", 800, 0.0), ("tablet", 40, 0.0)):
+        for variant in ("A", "B"):
+            y = rng.poisson(1.3, n)
+            x = (30.0 + (lift if variant == "B" else 0.0)) * y + 4.0 * rng.standard_normal(n)
+            lines += [f"{variant},{device},{b},{a:.2f}" for a, b in zip(x, y, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def test_ratio_metric_by_segment(page: Page, live_server: str, tmp_path: Path) -> None:
+    page.goto(f"{live_server}/abtest")
+    expect(page.locator("[data-verdict]")).to_be_visible()
+    page.get_by_label("Paste or upload CSV").check()
+    data = tmp_path / "orders.csv"
+    data.write_text(orders_csv())
+    page.set_input_files("#f-file", str(data))
+    expect(page.locator("#f-numerator")).to_be_visible()
+    page.select_option("#f-numerator", "revenue")
+    page.select_option("#f-denominator", "orders")
+    readout = page.locator("[data-readout]")
+    expect(readout).to_contain_text("The ratio on B was")
+    page.select_option("#f-segment", "device")
+    expect(readout).to_contain_text("B vs A by segment:")
+    expect(page.locator("#fig-segments .main-svg").first).to_be_visible()
+    expect(page.locator('[data-table="segments"] table tbody tr')).to_have_count(3)
+
+    # On a source's table the segment goes with the ratio's columns (user_id: too many values).
+    page.get_by_label("Data source").check()
+    page.select_option("#f-source_table", "users")
+    expect(readout).to_contain_text("users converted on B")  # the table's first metric
+    page.select_option("#f-numerator", "revenue")
+    page.select_option("#f-denominator", "converted")
+    expect(readout).to_contain_text("The ratio on B was")
+    with page.expect_request(
+        lambda r: r.url.endswith("/api/abtest") and r.method == "POST"
+    ) as sent:
+        page.select_option("#f-segment", "user_id")
+    body = sent.value.post_data_json
+    assert (body["numerator"], body["denominator"], body["segment"]) == (
+        "revenue",
+        "converted",
+        "user_id",
+    )
+    expect(page.locator(".toast").first).to_contain_text("segment")
