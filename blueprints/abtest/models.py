@@ -163,8 +163,9 @@ class AbtestRequest(SourceFields):
     segment: Column | None = Field(
         None,
         description="Row per user (CSV or source): the column of segments (device, country …); "
-        "each treatment is then compared with control within each segment, as /api/segments "
-        "does: result.segments, result.heterogeneity and result.segment_analyses.",
+        "each treatment is then compared with control within each segment (a ratio metric by "
+        "the delta method), as /api/segments does: result.segments, result.heterogeneity and "
+        "result.segment_analyses.",
     )
 
 
