@@ -144,6 +144,31 @@ def test_an_arm_without_a_ratio_leaves_its_segment_out(client: FlaskClient) -> N
     assert any("kiosk" in w["message"] for w in body["warnings"])
 
 
+def test_uneven_traffic_warns_of_simpsons_paradox(client: FlaskClient) -> None:
+    """B is 1 better per order within each segment, but most of B's users are in the segment
+    with the low ratio (10 against 50): pooled, B's ratio is far lower."""
+    rng = np.random.default_rng(8)
+    parts = []
+    for device, ratio, users in (
+        ("web", 50.0, {"A": 1800, "B": 200}),
+        ("app", 10.0, {"A": 200, "B": 1800}),
+    ):
+        for arm, n in users.items():
+            y = rng.poisson(2.0, n).astype(float) + 1.0
+            x = np.round((ratio + (1.0 if arm == "B" else 0.0)) * y + rng.standard_normal(n), 2)
+            parts.append(
+                pd.DataFrame({"variant": arm, "device": device, "orders": y, "revenue": x})
+            )
+    text = csv_of(pd.concat(parts, ignore_index=True))
+    body = answer(client, {"csv": text, "segment": "device", **ROLES})
+    [analysis] = body["result"]["segment_analyses"]
+    assert analysis["pooled"]["estimate"] < 0 < analysis["overall"]["estimate"]
+    assert all(s["estimate"] > 0 for s in body["result"]["segments"])
+    assert "simpsons_paradox" in [w["code"] for w in body["warnings"]]
+    assert analysis["hierarchical"] is None  # 2 segments: no partial pooling, and a warning
+    assert "few_segments" in [w["code"] for w in body["warnings"]]
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Iterator[FlaskClient]:
     """A DuckDB source whose ``orders`` table holds the rows of :func:`orders`."""
