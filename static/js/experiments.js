@@ -337,10 +337,12 @@ async function openDetail(id, { push = true } = {}) {
     if (mine !== ticket) return;
     renderDetail(exp);
     showInURL(id, push);
+    // At once, not after the analysis: a scroll that came a slow analysis later could move
+    // the page under the user's next click.
+    detail.scrollIntoView({ block: "start", inline: "nearest" });
     await prepareDetail(current);
     if (mine !== ticket) return;
     if (current.status !== "draft") await analyze();
-    detail.scrollIntoView({ block: "start", inline: "nearest" });
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 404) showInURL(null, false);
     report(err);

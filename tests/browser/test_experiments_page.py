@@ -264,6 +264,7 @@ def test_detail_shows_events_and_lives_in_the_url(page: Page, live_server: str) 
     page.reload()  # the token stays in sessionStorage: the same detail comes back
     expect(detail.locator('[data-d="name"]')).to_have_text("Linked one")
     expect(events).to_contain_text("8 events")
+    expect(page.locator("#analysis")).to_be_visible()  # its analysis done, as a user sees it
 
     page.locator("#exp-table tbody tr", has_text="Linked two").get_by_role(
         "button", name="View"
