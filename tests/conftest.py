@@ -33,3 +33,13 @@ def postgres_cluster() -> Iterator[Cluster]:
     """One throwaway PostgreSQL server for the session (tests/_postgres.py)."""
     with cluster() as running:
         yield running
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty Experiments database on each supported backend: a SQLite file, or a new
+    database on the session's PostgreSQL cluster (started only when a test asks for it)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "abacus.sqlite3")
+    database: str = request.getfixturevalue("postgres_cluster").create_database()
+    return database

@@ -22,13 +22,9 @@ SPEC = {
 TS, LATER, BEFORE = "2026-11-20T10:00:00Z", "2026-11-20T10:05:00Z", "2026-10-01T00:00:00Z"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
-    if request.param == "sqlite":
-        target = str(tmp_path / "abacus.sqlite3")
-    else:
-        target = request.getfixturevalue("postgres_cluster").create_database("covariates")
-    with Store(target) as s:
+@pytest.fixture
+def store(store_database: str) -> Iterator[Store]:
+    with Store(store_database) as s:
         yield s
 
 

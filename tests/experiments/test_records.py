@@ -25,14 +25,10 @@ def spec_and_plan(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return spec, plan_document(plan)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """A fresh store on each backend (PostgreSQL: a new database on the session's cluster)."""
-    if request.param == "sqlite":
-        target = str(tmp_path / "a.db")
-    else:
-        target = request.getfixturevalue("postgres_cluster").create_database()
-    with Store(target) as s:
+@pytest.fixture
+def store(store_database: str) -> Any:
+    """A fresh store on each backend."""
+    with Store(store_database) as s:
         yield s
 
 

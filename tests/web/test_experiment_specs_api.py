@@ -26,14 +26,10 @@ YAML_TEXT = SAMPLE.read_text(encoding="utf-8")
 TS = "2026-11-20T10:00:00Z"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
-    """The app on each supported store (PostgreSQL: a new database on the session's cluster)."""
-    if request.param == "sqlite":
-        database = str(tmp_path / "abacus.sqlite3")
-    else:
-        database = request.getfixturevalue("postgres_cluster").create_database()
-    return create_app({"TESTING": True, "DATABASE": database, "ADMIN_TOKEN": ADMIN_TOKEN})
+@pytest.fixture
+def app(store_database: str) -> Flask:
+    """The app on each supported store."""
+    return create_app({"TESTING": True, "DATABASE": store_database, "ADMIN_TOKEN": ADMIN_TOKEN})
 
 
 def sample() -> dict[str, Any]:

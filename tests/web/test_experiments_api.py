@@ -14,20 +14,15 @@ from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
 from blueprints.experiments import analysis as experiment_analysis
+from blueprints.experiments import contract
 from experiments.store import MAX_VARIANTS, Store
 
 from ..conftest import ADMIN_TOKEN
 from ..experiment_events import CONVERTED_AT, EXPOSED_AT, traffic
+from .answers import example
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-SPEC = {
-    "name": "Checkout copy",
-    "hypothesis": "Clearer copy lifts purchases.",
-    "primary_event": "purchase",
-    "guardrail_events": [],
-    "bandit": False,
-    "variants": [{"name": "control", "weight": 0.5}, {"name": "B", "weight": 0.5}],
-}
+SPEC = example(contract, "/api/experiments", "checkout")
 TS, LATER = EXPOSED_AT, CONVERTED_AT
 
 
