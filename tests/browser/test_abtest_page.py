@@ -7,6 +7,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from .abtest_steps import open_csv_mode
+
 SAMPLE = Path(__file__).parents[2] / "static" / "samples" / "abtest_users.csv"
 
 
@@ -24,9 +26,7 @@ def test_default_typed_example_shows_a_verdict(page: Page, live_server: str) -> 
 
 
 def test_upload_map_download_and_malformed_paste(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/abtest")
-    expect(page.locator("[data-verdict]")).to_be_visible()
-    page.get_by_label("Paste or upload CSV").check()
+    open_csv_mode(page, live_server)
     page.set_input_files("#f-file", str(SAMPLE))
     readout = page.locator("[data-readout]")
     expect(readout).to_contain_text("users converted on B against 215 of 1,998 on control")

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
+from .abtest_steps import open_csv_mode
+
 
 def device_csv() -> str:
     rng = np.random.default_rng(14)
@@ -25,9 +27,7 @@ def device_csv() -> str:
 
 def upload(page: Page, live_server: str, path: Path, text: str) -> None:
     """The A/B page in CSV mode with ``text`` uploaded as the file ``path``."""
-    page.goto(f"{live_server}/abtest")
-    expect(page.locator("[data-verdict]")).to_be_visible()
-    page.get_by_label("Paste or upload CSV").check()
+    open_csv_mode(page, live_server)
     path.write_text(text)
     page.set_input_files("#f-file", str(path))
 

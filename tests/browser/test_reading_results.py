@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from .abtest_steps import open_csv_mode
+
 
 def fill_variant(page: Page, i: int, **values: str) -> None:
     for key, value in values.items():
@@ -245,9 +247,7 @@ def test_guardrail_controls_have_visible_labels_and_room(page: Page, live_server
 
 
 def test_empty_csv_box_and_csv_links_give_a_hint_not_an_error(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/abtest")
-    expect(page.locator("[data-verdict]")).to_be_visible()
-    page.get_by_label("Paste or upload CSV").check()
+    open_csv_mode(page, live_server)
     status = page.locator("[data-status-text]")
     expect(status).to_contain_text("Paste a CSV")
     expect(page.locator(".toast")).to_have_count(0)

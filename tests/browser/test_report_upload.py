@@ -7,6 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
+from .abtest_steps import open_csv_mode
 from .test_report_download import open_offline
 
 SAMPLE = Path(__file__).parents[2] / "static" / "samples" / "abtest_users.csv"
@@ -15,9 +16,7 @@ SAMPLE = Path(__file__).parents[2] / "static" / "samples" / "abtest_users.csv"
 def test_uploaded_csv_report_downloads_and_opens_offline(
     page: Page, live_server: str, browser: Browser, tmp_path: Path
 ) -> None:
-    page.goto(f"{live_server}/abtest")
-    expect(page.locator("[data-verdict]")).to_be_visible()
-    page.get_by_label("Paste or upload CSV").check()
+    open_csv_mode(page, live_server)
     page.set_input_files("#f-file", str(SAMPLE))
     readout = page.locator("[data-readout]")
     expect(readout).to_contain_text("users converted on B against 215 of 1,998 on control")

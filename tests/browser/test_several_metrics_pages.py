@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
+from .abtest_steps import open_csv_mode
+
 
 def latency_csv() -> str:
     rng = np.random.default_rng(14)
@@ -19,9 +21,7 @@ def latency_csv() -> str:
 
 
 def test_abtest_quantiles_and_all_pairs(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/abtest")
-    expect(page.locator("[data-verdict]")).to_be_visible()
-    page.get_by_label("Paste or upload CSV").check()
+    open_csv_mode(page, live_server)
     page.fill("#f-csv", latency_csv())
     readout = page.locator("[data-readout]")
     expect(readout).to_contain_text("The median of latency is")
